@@ -1,0 +1,80 @@
+import { isIP } from 'net';
+
+/**
+ * Prop checks shared by the constructs. Each throws an error that names the construct's prop, the value received
+ * and what is expected, so a wrong prop stops synthesis before anything is written.
+ */
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// A Kubernetes quantity: a decimal number with an optional binary or decimal suffix.
+const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
+// repository[:tag][@sha256:digest], repository being lowercase path components with an optional registry host.
+const IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+/** Throws the standard prop error. */
+export function invalid(prop: string, value: unknown, expected: string): never {
+  throw new Error(`invalid ${prop}: got ${JSON.stringify(value)}, expected ${expected}`);
+}
+
+/** A name such as a namespace or Service: a DNS-1123 label of at most 63 characters. */
+export function checkDnsLabel(prop: string, value: string): string {
+  if (typeof value !== 'string' || value.length > 63 || !DNS_LABEL.test(value)) {
+    invalid(prop, value, 'a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters)');
+  }
+  return value;
+}
+
+/** An object name such as a Secret, ConfigMap or ExternalSecret: a DNS-1123 subdomain of at most 253 characters. */
+export function checkDnsSubdomain(prop: string, value: string): string {
+  if (typeof value !== 'string' || value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
+    invalid(prop, value, 'a DNS-1123 subdomain (lowercase letters, digits, "-" and ".", at most 253 characters)');
+  }
+  return value;
+}
+
+/** A fully qualified host name served by an Ingress (at least two labels, no wildcard, no port). */
+export function checkHostname(prop: string, value: string): string {
+  const labels = typeof value === 'string' ? value.split('.') : [];
+  if (labels.length < 2 || value.length > 253 || !DNS_SUBDOMAIN.test(value) || labels.some((l) => l.length > 63)) {
+    invalid(prop, value, 'a lowercase fully qualified host name such as "vault.example.com"');
+  }
+  return value;
+}
+
+/** A Kubernetes resource quantity greater than zero, such as "10Gi" or "100m". */
+export function checkQuantity(prop: string, value: string): string {
+  if (typeof value !== 'string' || !QUANTITY.test(value) || Number(value.replace(/[a-zA-Z]+$/, '')) <= 0) {
+    invalid(prop, value, 'a positive Kubernetes quantity such as "10Gi", "256Mi" or "100m"');
+  }
+  return value;
+}
+
+/** A container image pinned to a tag or digest; "latest" and untagged references are refused. */
+export function checkPinnedImage(prop: string, value: string): string {
+  const pinned = typeof value === 'string' && IMAGE.test(value) && /(:[^/:]+|@sha256:[a-f0-9]{64})$/.test(value);
+  if (!pinned || /:latest(@|$)/.test(value)) {
+    invalid(prop, value, 'an image pinned to a version tag or digest, such as "hashicorp/vault:2.0.4"');
+  }
+  return value;
+}
+
+/** A CIDR block, IPv4 or IPv6, as ingress-nginx parses it. */
+export function checkCidr(prop: string, value: string): string {
+  const [address, prefix, rest] = typeof value === 'string' ? value.split('/') : [];
+  const family = isIP(address ?? '');
+  const bits = Number(prefix);
+  const max = family === 6 ? 128 : 32;
+  if (!family || rest !== undefined || !/^\d{1,3}$/.test(prefix ?? '') || bits > max) {
+    invalid(prop, value, 'a CIDR block such as "192.168.1.0/24" or "fd00::/8"');
+  }
+  return value;
+}
+
+/** A whole number within [min, max]. */
+export function checkInteger(prop: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    invalid(prop, value, `a whole number from ${min} to ${max}`);
+  }
+  return value;
+}

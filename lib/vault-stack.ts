@@ -1,0 +1,299 @@
+import { createHash } from 'crypto';
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import {
+  checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkPinnedImage, checkQuantity,
+} from './validate';
+
+/**
+ * The name of the Longhorn claim that holds Vault's data in the cluster. It is not a prop on purpose: a claim
+ * with another name would be a new, empty volume, and the old one would be pruned with the data in it.
+ */
+export const VAULT_DATA_CLAIM = 'vault-data-lh';
+
+/**
+ * Annotations that keep GitOps from ever deleting Vault's data: ArgoCD neither prunes the claim nor deletes it with
+ * the Application, and Flux's garbage collection leaves it alone.
+ */
+export const KEEP_ANNOTATIONS: Readonly<Record<string, string>> = {
+  'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+  'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+};
+
+const PORT = 8200;
+const CONTAINER = 'vault';
+const DATA_PATH = '/vault/data';
+const CONFIG_PATH = '/vault/config';
+const HOME_PATH = '/home/vault';
+
+export interface VaultStackProps {
+  /**
+   * The namespace that holds Vault.
+   * @default 'security'
+   */
+  readonly namespace?: string;
+
+  /**
+   * Whether to define the Namespace itself, labelled with the Pod Security level `privileged` that an unconfined
+   * AppArmor profile needs. Leave it off when the namespace is managed elsewhere (ESO's Helm release shares it).
+   * @default false
+   */
+  readonly createNamespace?: boolean;
+
+  /**
+   * The Vault image, pinned to a version tag or digest.
+   * @default 'hashicorp/vault:2.0.4'
+   */
+  readonly image?: string;
+
+  /**
+   * The public host name of Vault's UI and API, served by the Ingress. `api_addr` is `https://<host>`.
+   * @default 'vault.in.alybadawy.com'
+   */
+  readonly host?: string;
+
+  /**
+   * The Secret holding the Ingress's TLS certificate for `host` (issued by cert-manager or provided by hand).
+   * @default 'vault-tls'
+   */
+  readonly tlsSecretName?: string;
+
+  /**
+   * The IngressClass that serves the Ingress.
+   * @default 'nginx'
+   */
+  readonly ingressClassName?: string;
+
+  /**
+   * Client CIDR blocks allowed through the Ingress (LAN and VPN ranges); any other client gets 403 from ingress-nginx.
+   * @default - every client may connect
+   */
+  readonly allowedSourceRanges?: string[];
+
+  /**
+   * The storage class of the claim `vault-data-lh`. The claim already exists: this must be the class it has, since a
+   * claim's class can never change.
+   * @default 'longhorn'
+   */
+  readonly storageClassName?: string;
+
+  /**
+   * The size of the claim `vault-data-lh`. The claim already exists: this must equal its current size, or be larger
+   * to grow it (Longhorn expands online). A claim can never shrink, so a smaller value fails at apply time.
+   * @default '10Gi'
+   */
+  readonly storageSize?: string;
+
+  /**
+   * CPU requested by the Vault container.
+   * @default '100m'
+   */
+  readonly cpuRequest?: string;
+
+  /**
+   * Memory requested by the Vault container.
+   * @default '256Mi'
+   */
+  readonly memoryRequest?: string;
+
+  /**
+   * The cluster's DNS domain, used to build the in-cluster URL of Vault's Service.
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
+}
+
+/**
+ * A single-node HashiCorp Vault: file storage on the Longhorn claim `vault-data-lh`, plain HTTP on port 8200 inside
+ * the cluster and TLS at ingress-nginx. Vault starts sealed; the Services publish the sealed pod so that it can be
+ * unsealed.
+ */
+export class VaultStack extends Construct {
+  /** The namespace that holds Vault. */
+  public readonly namespace: string;
+  /** The name of the Service that reaches Vault, ready or not. */
+  public readonly serviceName = 'vault';
+  /** Vault's in-cluster URL, for example `http://vault.security.svc.cluster.local:8200`. */
+  public readonly serviceUrl: string;
+  /** Vault's public URL, which is also its `api_addr`. */
+  public readonly publicUrl: string;
+  /** Vault's configuration file, in HCL. */
+  public readonly config: string;
+
+  constructor(scope: Construct, id: string, props: VaultStackProps = {}) {
+    super(scope, id);
+    const namespace = checkDnsLabel('VaultStack namespace', props.namespace ?? 'security');
+    const image = checkPinnedImage('VaultStack image', props.image ?? 'hashicorp/vault:2.0.4');
+    const host = checkHostname('VaultStack host', props.host ?? 'vault.in.alybadawy.com');
+    const tlsSecretName = checkDnsSubdomain('VaultStack tlsSecretName', props.tlsSecretName ?? 'vault-tls');
+    const ingressClassName = checkDnsSubdomain('VaultStack ingressClassName', props.ingressClassName ?? 'nginx');
+    const sourceRanges = (props.allowedSourceRanges ?? []).map((r) => checkCidr('VaultStack allowedSourceRanges', r));
+    const storageClassName = checkDnsSubdomain('VaultStack storageClassName', props.storageClassName ?? 'longhorn');
+    const storageSize = checkQuantity('VaultStack storageSize', props.storageSize ?? '10Gi');
+    const cpuRequest = checkQuantity('VaultStack cpuRequest', props.cpuRequest ?? '100m');
+    const memoryRequest = checkQuantity('VaultStack memoryRequest', props.memoryRequest ?? '256Mi');
+    const clusterDomain = checkHostname('VaultStack clusterDomain', props.clusterDomain ?? 'cluster.local');
+
+    this.namespace = namespace;
+    this.serviceUrl = `http://${this.serviceName}.${namespace}.svc.${clusterDomain}:${PORT}`;
+    this.publicUrl = `https://${host}`;
+    this.config = [
+      'ui = true',
+      'disable_mlock = true',
+      `api_addr = "${this.publicUrl}"`,
+      '',
+      '# TLS ends at ingress-nginx; inside the cluster Vault speaks plain HTTP.',
+      'listener "tcp" {',
+      `  address     = "[::]:${PORT}"`,
+      '  tls_disable = 1',
+      '}',
+      '',
+      'storage "file" {',
+      `  path = "${DATA_PATH}"`,
+      '}',
+      '',
+    ].join('\n');
+
+    const labels = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'server' };
+    const metadata = (name: string, extra: { annotations?: Record<string, string> } = {}) => ({
+      name, namespace, labels, ...extra,
+    });
+
+    if (props.createNamespace) {
+      new k8s.KubeNamespace(this, 'namespace', {
+        metadata: {
+          name: namespace,
+          // Removing the namespace would remove the claim with it.
+          annotations: { ...KEEP_ANNOTATIONS },
+          labels: {
+            // AppArmor "unconfined" is forbidden by the baseline level.
+            'pod-security.kubernetes.io/enforce': 'privileged',
+            'pod-security.kubernetes.io/warn': 'privileged',
+          },
+        },
+      });
+    }
+
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata('vault') });
+
+    // Vault's Kubernetes auth method reviews the tokens of External Secrets Operator with this.
+    new k8s.KubeClusterRoleBinding(this, 'auth-delegator', {
+      metadata: { name: 'vault-server-binding', labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+      subjects: [{ kind: 'ServiceAccount', name: 'vault', namespace }],
+    });
+
+    new k8s.KubeConfigMap(this, 'config', { metadata: metadata('vault-config'), data: { 'vault.hcl': this.config } });
+
+    new k8s.KubePersistentVolumeClaim(this, 'data', {
+      metadata: { ...metadata(VAULT_DATA_CLAIM), annotations: { ...KEEP_ANNOTATIONS } },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName,
+        resources: { requests: { storage: k8s.Quantity.fromString(storageSize) } },
+      },
+    });
+
+    // Both Services publish the pod while it is not ready: a sealed Vault is not ready, and it is exactly then that
+    // the unseal job and an operator's port-forward must reach it.
+    const ports = [{ name: 'http', port: PORT, targetPort: k8s.IntOrString.fromString('http') }];
+    new k8s.KubeService(this, 'service', {
+      metadata: metadata(this.serviceName),
+      spec: { type: 'ClusterIP', selector: labels, ports, publishNotReadyAddresses: true },
+    });
+    new k8s.KubeService(this, 'headless-service', {
+      metadata: metadata('vault-internal'),
+      spec: { clusterIp: 'None', selector: labels, ports, publishNotReadyAddresses: true },
+    });
+
+    new k8s.KubeStatefulSet(this, 'statefulset', {
+      metadata: metadata('vault'),
+      spec: {
+        replicas: 1,
+        serviceName: 'vault-internal',
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: labels },
+        template: {
+          metadata: {
+            labels,
+            annotations: {
+              'checksum/config': createHash('sha256').update(this.config).digest('hex'),
+              // Go 1.14+ preempts goroutines with SIGURG, which containerd's default profile denies. Kubernetes 1.28
+              // has no securityContext.appArmorProfile field; the annotation works there and on later versions.
+              [`container.apparmor.security.beta.kubernetes.io/${CONTAINER}`]: 'unconfined',
+            },
+          },
+          spec: {
+            serviceAccountName: 'vault',
+            terminationGracePeriodSeconds: 10,
+            securityContext: {
+              runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, fsGroup: 1000,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [{
+              name: CONTAINER,
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              args: ['server', `-config=${CONFIG_PATH}/vault.hcl`],
+              env: [
+                { name: 'SKIP_SETCAP', value: 'true' },
+                { name: 'SKIP_CHOWN', value: 'true' },
+                { name: 'HOME', value: HOME_PATH },
+                { name: 'VAULT_ADDR', value: `http://127.0.0.1:${PORT}` },
+                { name: 'VAULT_API_ADDR', value: this.publicUrl },
+              ],
+              ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
+              // 200 only when initialized and unsealed; 501 (uninitialized) and 503 (sealed) fail. No liveness probe:
+              // it would restart a sealed Vault in a loop.
+              readinessProbe: {
+                httpGet: { path: '/v1/sys/health?standbyok=true', port: k8s.IntOrString.fromNumber(PORT), scheme: 'HTTP' },
+                initialDelaySeconds: 5,
+                periodSeconds: 5,
+                timeoutSeconds: 3,
+                failureThreshold: 2,
+              },
+              resources: {
+                requests: { cpu: k8s.Quantity.fromString(cpuRequest), memory: k8s.Quantity.fromString(memoryRequest) },
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [
+                { name: 'data', mountPath: DATA_PATH },
+                { name: 'config', mountPath: CONFIG_PATH, readOnly: true },
+                { name: 'home', mountPath: HOME_PATH },
+              ],
+            }],
+            volumes: [
+              { name: 'data', persistentVolumeClaim: { claimName: VAULT_DATA_CLAIM } },
+              { name: 'config', configMap: { name: 'vault-config' } },
+              { name: 'home', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+            ],
+          },
+        },
+      },
+    });
+
+    new k8s.KubeIngress(this, 'ingress', {
+      metadata: metadata('vault', sourceRanges.length > 0
+        ? { annotations: { 'nginx.ingress.kubernetes.io/whitelist-source-range': sourceRanges.join(',') } }
+        : {}),
+      spec: {
+        ingressClassName,
+        tls: [{ hosts: [host], secretName: tlsSecretName }],
+        rules: [{
+          host,
+          http: {
+            paths: [{
+              path: '/',
+              pathType: 'Prefix',
+              backend: { service: { name: this.serviceName, port: { number: PORT } } },
+            }],
+          },
+        }],
+      },
+    });
+  }
+}

@@ -1,0 +1,194 @@
+import { Chart } from 'cdk8s';
+import { KEEP_ANNOTATIONS, VaultStack, VaultStackProps } from '../../lib';
+import { find, Manifest, schemaErrors, synth } from '../helpers';
+
+function vault(props: VaultStackProps = {}): { stack: VaultStack; manifests: Manifest[] } {
+  let stack!: VaultStack;
+  const manifests = synth((chart: Chart) => { stack = new VaultStack(chart, 'vault', props); });
+  return { stack, manifests };
+}
+
+const { stack, manifests } = vault();
+const sts = find(manifests, 'StatefulSet', 'vault');
+const pod = sts.spec.template;
+const container = pod.spec.containers[0];
+
+describe('VaultStack defaults', () => {
+  test('synthesizes the expected objects under stable names, in namespace security', () => {
+    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual([
+      'ClusterRoleBinding/vault-server-binding', 'ConfigMap/vault-config', 'Ingress/vault',
+      'PersistentVolumeClaim/vault-data-lh', 'Service/vault', 'Service/vault-internal', 'ServiceAccount/vault',
+      'StatefulSet/vault',
+    ]);
+    for (const m of manifests.filter((o) => o.kind !== 'ClusterRoleBinding')) {
+      expect(m.metadata.namespace).toBe('security');
+    }
+  });
+
+  test('every object is valid against the Kubernetes API schemas', () => {
+    expect(schemaErrors(manifests)).toEqual([]);
+  });
+
+  test('matches the snapshot', () => {
+    expect(manifests).toMatchSnapshot();
+  });
+
+  test('runs one replica of the pinned image, not re-pulled', () => {
+    expect(sts.spec.replicas).toBe(1);
+    expect(sts.spec.serviceName).toBe('vault-internal');
+    expect(container.image).toBe('hashicorp/vault:2.0.4');
+    expect(container.imagePullPolicy).toBe('IfNotPresent');
+    expect(container.args).toEqual(['server', '-config=/vault/config/vault.hcl']);
+  });
+
+  test('configures Vault with the UI, a plain-HTTP listener on [::]:8200, file storage and the public api_addr', () => {
+    const hcl: string = find(manifests, 'ConfigMap', 'vault-config').data['vault.hcl'];
+    expect(hcl).toMatch(/^ui = true$/m);
+    expect(hcl).toMatch(/^disable_mlock = true$/m);
+    expect(hcl).toMatch(/^api_addr = "https:\/\/vault\.in\.alybadawy\.com"$/m);
+    expect(hcl).toMatch(/listener "tcp" \{\s+address\s+= "\[::\]:8200"\s+tls_disable = 1\s+\}/);
+    expect(hcl).toMatch(/storage "file" \{\s+path = "\/vault\/data"\s+\}/);
+    expect(container.volumeMounts).toContainEqual({ name: 'config', mountPath: '/vault/config', readOnly: true });
+    expect(pod.spec.volumes).toContainEqual({ name: 'config', configMap: { name: 'vault-config' } });
+  });
+
+  test('a change of configuration changes the pod template, so the pod rolls', () => {
+    const other = find(vault({ host: 'vault.example.org' }).manifests, 'StatefulSet', 'vault');
+    const checksum = pod.metadata.annotations['checksum/config'];
+    expect(checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(other.spec.template.metadata.annotations['checksum/config']).not.toBe(checksum);
+    expect(find(vault().manifests, 'StatefulSet', 'vault').spec.template.metadata.annotations['checksum/config']).toBe(checksum);
+  });
+
+  test('adopts the existing Longhorn claim vault-data-lh and keeps GitOps from pruning or deleting it', () => {
+    const pvc = find(manifests, 'PersistentVolumeClaim', 'vault-data-lh');
+    expect(pvc.spec).toEqual({
+      accessModes: ['ReadWriteOnce'], storageClassName: 'longhorn', resources: { requests: { storage: '10Gi' } },
+    });
+    expect(pvc.metadata.annotations).toEqual({
+      'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+      'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+    });
+    expect(KEEP_ANNOTATIONS).toEqual(pvc.metadata.annotations);
+    expect(sts.spec.volumeClaimTemplates).toBeUndefined();
+    expect(pod.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'vault-data-lh' } });
+    expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/vault/data' });
+  });
+
+  test('runs the Vault container AppArmor-unconfined through the annotation Kubernetes 1.28 accepts', () => {
+    expect(pod.metadata.annotations['container.apparmor.security.beta.kubernetes.io/vault']).toBe('unconfined');
+    expect(container.name).toBe('vault');
+    expect(JSON.stringify(manifests)).not.toContain('appArmorProfile');
+  });
+
+  test('readiness is an HTTP probe of /v1/sys/health that fails while sealed; there is no liveness probe', () => {
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/v1/sys/health?standbyok=true', port: 8200, scheme: 'HTTP' });
+    expect(container.readinessProbe.exec).toBeUndefined();
+    expect(container.livenessProbe).toBeUndefined();
+    expect(container.startupProbe).toBeUndefined();
+  });
+
+  test('runs as uid 100 / gid 1000 with a read-only root, a writable home and small requests', () => {
+    expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, fsGroup: 1000 });
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+    });
+    const writable = container.volumeMounts.filter((v: any) => !v.readOnly).map((v: any) => v.mountPath).sort();
+    expect(writable).toEqual(['/home/vault', '/vault/data']);
+    expect(pod.spec.volumes).toContainEqual(expect.objectContaining({ name: 'home', emptyDir: expect.anything() }));
+    expect(container.env).toEqual(expect.arrayContaining([
+      { name: 'HOME', value: '/home/vault' }, { name: 'SKIP_SETCAP', value: 'true' }, { name: 'SKIP_CHOWN', value: 'true' },
+    ]));
+    expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' } });
+  });
+
+  test('both Services reach the pod on 8200 even while it is sealed and not ready', () => {
+    const service = find(manifests, 'Service', 'vault');
+    const headless = find(manifests, 'Service', 'vault-internal');
+    for (const s of [service, headless]) {
+      expect(s.spec.publishNotReadyAddresses).toBe(true);
+      expect(s.spec.ports).toEqual([{ name: 'http', port: 8200, targetPort: 'http' }]);
+      expect(s.spec.selector).toEqual(sts.spec.selector.matchLabels);
+      expect(pod.metadata.labels).toMatchObject(s.spec.selector);
+    }
+    expect(headless.spec.clusterIP).toBe('None');
+    expect(container.ports).toEqual([{ name: 'http', containerPort: 8200, protocol: 'TCP' }]);
+    expect(stack.serviceUrl).toBe('http://vault.security.svc.cluster.local:8200');
+  });
+
+  test('Vault\'s ServiceAccount may review tokens (system:auth-delegator)', () => {
+    expect(pod.spec.serviceAccountName).toBe('vault');
+    const binding = find(manifests, 'ClusterRoleBinding', 'vault-server-binding');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'vault', namespace: 'security' }]);
+  });
+
+  test('the Ingress serves vault.in.alybadawy.com over TLS through nginx, open to every client by default', () => {
+    const ingress = find(manifests, 'Ingress', 'vault');
+    expect(ingress.spec.ingressClassName).toBe('nginx');
+    expect(ingress.spec.tls).toEqual([{ hosts: ['vault.in.alybadawy.com'], secretName: 'vault-tls' }]);
+    expect(ingress.spec.rules[0].host).toBe('vault.in.alybadawy.com');
+    expect(ingress.spec.rules[0].http.paths[0].backend).toEqual({ service: { name: 'vault', port: { number: 8200 } } });
+    expect(ingress.metadata.annotations).toBeUndefined();
+  });
+
+  test('defines no Namespace unless asked', () => {
+    expect(manifests.some((m) => m.kind === 'Namespace')).toBe(false);
+  });
+});
+
+describe('VaultStack props', () => {
+  test('source ranges restrict the Ingress', () => {
+    const ingress = find(vault({ allowedSourceRanges: ['192.168.1.0/24', 'fd00::/8'] }).manifests, 'Ingress', 'vault');
+    expect(ingress.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/whitelist-source-range': '192.168.1.0/24,fd00::/8' });
+  });
+
+  test('createNamespace defines the namespace at the privileged Pod Security level, protected from pruning', () => {
+    const { manifests: withNs } = vault({ namespace: 'vault-system', createNamespace: true });
+    const ns = find(withNs, 'Namespace', 'vault-system');
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    expect(ns.metadata.annotations).toEqual(KEEP_ANNOTATIONS);
+    expect(find(withNs, 'StatefulSet', 'vault').metadata.namespace).toBe('vault-system');
+    expect(schemaErrors(withNs)).toEqual([]);
+  });
+
+  test('every prop reaches the output', () => {
+    const { stack: s, manifests: m } = vault({
+      image: 'hashicorp/vault:1.21.1', host: 'secrets.lan.example', tlsSecretName: 'secrets-tls', ingressClassName: 'internal',
+      storageClassName: 'longhorn-ssd', storageSize: '20Gi', cpuRequest: '250m', memoryRequest: '512Mi', clusterDomain: 'home.arpa',
+    });
+    const c = find(m, 'StatefulSet', 'vault').spec.template.spec.containers[0];
+    expect(c.image).toBe('hashicorp/vault:1.21.1');
+    expect(c.resources.requests).toEqual({ cpu: '250m', memory: '512Mi' });
+    expect(find(m, 'PersistentVolumeClaim', 'vault-data-lh').spec).toMatchObject({
+      storageClassName: 'longhorn-ssd', resources: { requests: { storage: '20Gi' } },
+    });
+    const ingress = find(m, 'Ingress', 'vault');
+    expect(ingress.spec.ingressClassName).toBe('internal');
+    expect(ingress.spec.tls).toEqual([{ hosts: ['secrets.lan.example'], secretName: 'secrets-tls' }]);
+    expect(find(m, 'ConfigMap', 'vault-config').data['vault.hcl']).toContain('api_addr = "https://secrets.lan.example"');
+    expect(s.serviceUrl).toBe('http://vault.security.svc.home.arpa:8200');
+  });
+
+  test.each<[string, VaultStackProps, RegExp]>([
+    ['namespace', { namespace: 'Security' }, /invalid VaultStack namespace: got "Security", expected a DNS-1123 label/],
+    ['image without tag', { image: 'hashicorp/vault' }, /invalid VaultStack image: got "hashicorp\/vault", expected an image pinned/],
+    ['image latest', { image: 'hashicorp/vault:latest' }, /invalid VaultStack image: got "hashicorp\/vault:latest"/],
+    ['host with a scheme', { host: 'https://vault.example.com' }, /invalid VaultStack host: got "https:\/\/vault.example.com", expected a lowercase fully qualified host name/],
+    ['single-label host', { host: 'vault' }, /invalid VaultStack host: got "vault"/],
+    ['tls secret name', { tlsSecretName: 'Vault_TLS' }, /invalid VaultStack tlsSecretName: got "Vault_TLS"/],
+    ['ingress class', { ingressClassName: '' }, /invalid VaultStack ingressClassName: got ""/],
+    ['CIDR without prefix', { allowedSourceRanges: ['192.168.1.0'] }, /invalid VaultStack allowedSourceRanges: got "192.168.1.0", expected a CIDR block/],
+    ['CIDR prefix too long', { allowedSourceRanges: ['10.0.0.0/33'] }, /invalid VaultStack allowedSourceRanges: got "10.0.0.0\/33"/],
+    ['CIDR not an address', { allowedSourceRanges: ['lan/24'] }, /invalid VaultStack allowedSourceRanges: got "lan\/24"/],
+    ['storage class', { storageClassName: 'Longhorn' }, /invalid VaultStack storageClassName: got "Longhorn"/],
+    ['size without unit', { storageSize: 'ten' }, /invalid VaultStack storageSize: got "ten", expected a positive Kubernetes quantity/],
+    ['zero size', { storageSize: '0Gi' }, /invalid VaultStack storageSize: got "0Gi"/],
+    ['size with a wrong unit', { storageSize: '10GB' }, /invalid VaultStack storageSize: got "10GB"/],
+    ['cpu request', { cpuRequest: '-1' }, /invalid VaultStack cpuRequest: got "-1"/],
+    ['memory request', { memoryRequest: '1 Gi' }, /invalid VaultStack memoryRequest: got "1 Gi"/],
+    ['cluster domain', { clusterDomain: 'cluster.local.' }, /invalid VaultStack clusterDomain: got "cluster.local."/],
+  ])('rejects a wrong %s', (_case, props, message) => {
+    expect(() => vault(props)).toThrow(message);
+  });
+});
