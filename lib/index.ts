@@ -1,1 +1,3 @@
 export * from './vault-stack';
+export * from './eso-store';
+export * from './app-secret';

@@ -78,3 +78,25 @@ export function checkInteger(prop: string, value: number, min: number, max: numb
   }
   return value;
 }
+
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+/** Label or annotation keys (`prefix/name`), and for labels their values too. */
+export function checkMetadataMap(prop: string, map: Record<string, string>, labels: boolean): Record<string, string> {
+  for (const [key, value] of Object.entries(map)) {
+    if (!QUALIFIED_NAME.test(key)) invalid(prop, key, 'keys of the form "prefix/name" or "name", as Kubernetes labels and annotations have');
+    if (typeof value !== 'string' || (labels && !LABEL_VALUE.test(value))) {
+      invalid(prop, value, labels ? 'label values of at most 63 letters, digits, "-", "_" or "."' : 'string values');
+    }
+  }
+  return map;
+}
+
+/** A Go duration as ESO parses it, such as "1h", "15m" or "1h30m"; "0" turns periodic refresh off. */
+export function checkDuration(prop: string, value: string): string {
+  if (typeof value !== 'string' || !(value === '0' || /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(value))) {
+    invalid(prop, value, 'a duration such as "1h", "15m" or "1h30m"');
+  }
+  return value;
+}

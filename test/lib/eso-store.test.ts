@@ -1,0 +1,89 @@
+import { EsoStore, EsoStoreProps, VaultStack } from '../../lib';
+import { canCheckEsoSchemas, find, Manifest, schemaErrors, synth } from '../helpers';
+
+function store(props: EsoStoreProps = {}): Manifest[] {
+  return synth((chart) => new EsoStore(chart, 'store', props));
+}
+
+const manifests = store();
+
+describe('EsoStore defaults', () => {
+  test('reproduces the seed ClusterSecretStore field for field', () => {
+    expect(find(manifests, 'ClusterSecretStore', 'k8s-secrets')).toEqual({
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ClusterSecretStore',
+      metadata: { name: 'k8s-secrets' },
+      spec: {
+        provider: {
+          vault: {
+            server: 'http://vault.security.svc.cluster.local:8200',
+            path: 'secret',
+            version: 'v2',
+            auth: {
+              kubernetes: {
+                mountPath: 'kubernetes',
+                role: 'eso-reader',
+                serviceAccountRef: { name: 'eso-vault-auth', namespace: 'security' },
+              },
+            },
+          },
+        },
+      },
+    });
+  });
+
+  test('defines the ServiceAccount eso-vault-auth in security', () => {
+    expect(find(manifests, 'ServiceAccount', 'eso-vault-auth').metadata).toEqual({ name: 'eso-vault-auth', namespace: 'security' });
+    expect(manifests).toHaveLength(2);
+  });
+
+  test('matches the snapshot', () => {
+    expect(manifests).toMatchSnapshot();
+  });
+
+  (canCheckEsoSchemas ? test : test.skip)('every object is valid against the Kubernetes API and ESO v1 CRD schemas', () => {
+    expect(schemaErrors(manifests)).toEqual([]);
+  });
+});
+
+describe('EsoStore props', () => {
+  test('takes the server from a VaultStack, so the two cannot drift', () => {
+    const out = synth((chart) => {
+      const vault = new VaultStack(chart, 'vault', { namespace: 'vault-system', clusterDomain: 'home.arpa' });
+      new EsoStore(chart, 'store', { vault });
+    });
+    const spec = find(out, 'ClusterSecretStore', 'k8s-secrets').spec.provider.vault;
+    expect(spec.server).toBe('http://vault.vault-system.svc.home.arpa:8200');
+  });
+
+  test('every prop reaches the output, and the namespace is always written', () => {
+    const out = store({
+      namespace: 'eso', storeName: 'vault-kv', serviceAccountName: 'eso-auth', server: 'https://vault.lan:8200',
+      path: 'kv', kvVersion: 'v1', authMountPath: 'k8s/homelab', role: 'reader',
+    });
+    expect(find(out, 'ServiceAccount', 'eso-auth').metadata.namespace).toBe('eso');
+    expect(find(out, 'ClusterSecretStore', 'vault-kv').spec.provider.vault).toEqual({
+      server: 'https://vault.lan:8200', path: 'kv', version: 'v1',
+      auth: { kubernetes: { mountPath: 'k8s/homelab', role: 'reader', serviceAccountRef: { name: 'eso-auth', namespace: 'eso' } } },
+    });
+  });
+
+  test.each<[string, EsoStoreProps, RegExp]>([
+    ['namespace', { namespace: 'ESO' }, /invalid EsoStore namespace: got "ESO", expected a DNS-1123 label/],
+    ['store name', { storeName: 'k8s_secrets' }, /invalid EsoStore storeName: got "k8s_secrets"/],
+    ['service account', { serviceAccountName: '' }, /invalid EsoStore serviceAccountName: got ""/],
+    ['server without scheme', { server: 'vault.security.svc:8200' }, /invalid EsoStore server: got "vault.security.svc:8200", expected an http\(s\) URL/],
+    ['server with a path', { server: 'http://vault:8200/v1' }, /invalid EsoStore server: got "http:\/\/vault:8200\/v1"/],
+    ['path with slashes', { path: '/secret/' }, /invalid EsoStore path: got "\/secret\/", expected a relative Vault path/],
+    ['KV version', { kvVersion: 'v3' as any }, /invalid EsoStore kvVersion: got "v3", expected "v1" or "v2"/],
+    ['auth mount', { authMountPath: 'kubernetes/' }, /invalid EsoStore authMountPath: got "kubernetes\/"/],
+    ['role', { role: 'eso reader' }, /invalid EsoStore role: got "eso reader"/],
+  ])('rejects a wrong %s', (_case, props, message) => {
+    expect(() => store(props)).toThrow(message);
+  });
+
+  test('rejects a server together with a VaultStack', () => {
+    expect(() => synth((chart) => new EsoStore(chart, 'store', { vault: new VaultStack(chart, 'vault'), server: 'http://other:8200' })))
+      .toThrow(/invalid EsoStore server: got "http:\/\/other:8200", expected no server when vault is given/);
+  });
+});
