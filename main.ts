@@ -1,6 +1,6 @@
 import { rmSync } from 'fs';
 import { App, Chart } from 'cdk8s';
-import { AppSecret, EsoStore, VaultStack } from './lib';
+import { AppSecret, EsoStore, UnsealCron, VaultStack } from './lib';
 
 /**
  * The homelab: one chart per concern, each written to `dist/<chart>.k8s.yaml`. Every construct checks its props when it
@@ -9,6 +9,7 @@ import { AppSecret, EsoStore, VaultStack } from './lib';
 export function buildApp(outdir?: string): App {
   const app = new App(outdir ? { outdir } : {});
   const vault = new VaultStack(new Chart(app, 'vault'), 'vault');
+  new UnsealCron(new Chart(app, 'vault-unseal'), 'vault-unseal', { vault });
   const store = new EsoStore(new Chart(app, 'eso-store'), 'eso-store', { vault });
 
   // One ExternalSecret per app secret, read from secret/<path> in Vault.

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
-import { checkDnsLabel, checkDnsSubdomain, invalid } from './validate';
+import { checkDnsLabel, checkDnsSubdomain, checkHttpUrl, invalid } from './validate';
 import { VaultStack } from './vault-stack';
 
 export interface EsoStoreProps {
@@ -93,7 +93,7 @@ export class EsoStore extends Construct {
     this.namespace = checkDnsLabel('EsoStore namespace', props.namespace ?? 'security');
     this.storeName = checkDnsSubdomain('EsoStore storeName', props.storeName ?? 'k8s-secrets');
     this.path = checkVaultPath('EsoStore path', props.path ?? 'secret');
-    this.server = props.vault?.serviceUrl ?? checkServer(props.server ?? 'http://vault.security.svc.cluster.local:8200');
+    this.server = props.vault?.serviceUrl ?? checkHttpUrl('EsoStore server', props.server ?? 'http://vault.security.svc.cluster.local:8200');
     const serviceAccountName = checkDnsSubdomain('EsoStore serviceAccountName', props.serviceAccountName ?? 'eso-vault-auth');
     const kvVersion = props.kvVersion ?? 'v2';
     if (kvVersion !== 'v1' && kvVersion !== 'v2') invalid('EsoStore kvVersion', kvVersion, '"v1" or "v2"');
@@ -127,17 +127,4 @@ export class EsoStore extends Construct {
       },
     });
   }
-}
-
-function checkServer(value: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || value.endsWith('/')) {
-    invalid('EsoStore server', value, 'an http(s) URL with no path, such as "http://vault.security.svc.cluster.local:8200"');
-  }
-  return value;
 }

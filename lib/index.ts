@@ -1,3 +1,6 @@
 export * from './vault-stack';
 export * from './eso-store';
 export * from './app-secret';
+export * from './script-cron-job';
+export * from './unseal-cron';
+export * from './runtime-bundle';

@@ -100,3 +100,17 @@ export function checkDuration(prop: string, value: string): string {
   }
   return value;
 }
+
+/** An http(s) base URL with no path, query or trailing slash, such as Vault's in-cluster address. */
+export function checkHttpUrl(prop: string, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || url.username || value.endsWith('/')) {
+    invalid(prop, value, 'an http(s) URL with no path, such as "http://vault.security.svc.cluster.local:8200"');
+  }
+  return value;
+}

@@ -1,0 +1,55 @@
+import { Construct } from 'constructs';
+import { bundleRuntime } from './runtime-bundle';
+import { ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
+import { checkDnsSubdomain, checkHttpUrl, invalid } from './validate';
+import { VaultStack } from './vault-stack';
+
+const KEYS_DIR = '/vault/unseal-keys';
+
+export interface UnsealCronProps extends ScriptCronJobOptions {
+  /**
+   * The VaultStack to unseal: `VAULT_ADDR` is its Service, which publishes the sealed, not-ready pod.
+   * @default - none; `vaultAddr` is used
+   */
+  readonly vault?: VaultStack;
+  /**
+   * Vault's URL (`VAULT_ADDR`), reaching Vault while it is sealed and not ready. Give either this or `vault`.
+   * @default - `vault.serviceUrl` when `vault` is given, else 'http://vault.security.svc.cluster.local:8200'
+   */
+  readonly vaultAddr?: string;
+  /**
+   * The Secret holding the unseal shares, one per key, mounted read-only. It is provided by a human and never
+   * synthesized; while it is missing, each run logs so and fails.
+   * @default 'vault-unseal-key'
+   */
+  readonly unsealKeySecretName?: string;
+}
+
+/**
+ * The CronJob `vault-auto-unseal`: every minute it unseals Vault after a reboot, with the script of
+ * `runtime/unseal.ts`. Unsealing is unauthenticated, so the pod gets no Kubernetes API token.
+ */
+export class UnsealCron extends Construct {
+  constructor(scope: Construct, id: string, props: UnsealCronProps = {}) {
+    super(scope, id);
+    if (props.vault && props.vaultAddr !== undefined) {
+      invalid('UnsealCron vaultAddr', props.vaultAddr, 'no vaultAddr when vault is given (the job uses the VaultStack\'s Service)');
+    }
+    const vaultAddr = props.vault?.serviceUrl ?? checkHttpUrl('UnsealCron vaultAddr', props.vaultAddr ?? 'http://vault.security.svc.cluster.local:8200');
+    const secretName = checkDnsSubdomain('UnsealCron unsealKeySecretName', props.unsealKeySecretName ?? 'vault-unseal-key');
+
+    new ScriptCronJob(this, 'job', {
+      ...props,
+      namespace: props.namespace ?? props.vault?.namespace,
+      owner: 'UnsealCron',
+      name: 'vault-auto-unseal',
+      script: bundleRuntime('unseal'),
+      env: { VAULT_ADDR: vaultAddr, VAULT_UNSEAL_KEYS_DIR: KEYS_DIR },
+      volumes: [{
+        mountPath: KEYS_DIR,
+        // Optional, so that a missing Secret shows as a clear line in the job's log rather than a pod stuck creating.
+        volume: { name: 'unseal-keys', secret: { secretName, defaultMode: 0o440, optional: true } },
+      }],
+    });
+  }
+}

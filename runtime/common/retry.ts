@@ -1,0 +1,38 @@
+// One run keeps trying inside its window, so a CronJob that runs every minute acts within seconds of the condition it
+// waits for instead of at the next schedule.
+
+/** What one attempt found: `done` ends the run with `exitCode`; otherwise the run tries again while its window lasts. */
+export interface Outcome {
+  readonly done: boolean;
+  readonly exitCode: number;
+  readonly message: string;
+}
+
+export const finished = (message: string, exitCode = 0): Outcome => ({ done: true, exitCode, message });
+export const retry = (message: string): Outcome => ({ done: false, exitCode: 1, message });
+
+export interface RetryOptions {
+  readonly windowMs: number;
+  readonly intervalMs: number;
+  /** Called with the outcome of each attempt that will be retried. */
+  readonly onRetry?: (outcome: Outcome) => void;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs `attempt` until it is done or the window closes; returns the last outcome. */
+export async function withinWindow(attempt: () => Promise<Outcome>, options: RetryOptions): Promise<Outcome> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? realSleep;
+  const deadline = now() + options.windowMs;
+  for (;;) {
+    const outcome = await attempt();
+    if (outcome.done) return outcome;
+    const left = deadline - now();
+    if (left <= 0) return outcome;
+    options.onRetry?.(outcome);
+    await sleep(Math.min(options.intervalMs, left));
+  }
+}

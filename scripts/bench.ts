@@ -1,0 +1,96 @@
+// `npm run bench`: figures on this machine, as medians over RUNS runs (default 7). A benchmark, not a test: it prints
+// figures and fails only when a command fails. Needs GNU time (/usr/bin/time) for peak memory.
+import { spawn } from 'child_process';
+import { existsSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { projectRoot } from '../lib/runtime-bundle';
+import { closedPort, FakeVault } from '../test/support/fake-vault';
+import { scriptFromDist, secretDir } from '../test/support/run-script';
+
+const root = projectRoot();
+const runs = Number(process.env.RUNS ?? 7);
+const env = { ...process.env, CDK8S_CHECK_UPGRADE: 'false' };
+const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+
+interface Sample { seconds: number; maxRssKb: number; exitedAt: number }
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs a command under GNU time; resolves with its wall time and peak resident memory. */
+function measure(command: string, args: string[], extraEnv: Record<string, string> = {}, expectCode = 0): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', '%M', command, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => { stderr += c; });
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      if (code !== expectCode) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
+      resolve({ seconds, maxRssKb: Number(stderr.trim().split('\n').pop()), exitedAt: Date.now() });
+    });
+  });
+}
+
+async function repeat(command: string, args: string[], extraEnv?: Record<string, string>): Promise<{ seconds: number; mb: number }> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await measure(command, args, extraEnv));
+  return { seconds: median(samples.map((s) => s.seconds)), mb: median(samples.map((s) => s.maxRssKb)) / 1024 };
+}
+
+const row = (name: string, value: string) => console.log(`  ${name.padEnd(52)} ${value}`);
+
+async function synthesis(): Promise<void> {
+  const npmSynth = await repeat('npm', ['run', '-s', 'synth']);
+  const cdk8sSynth = await repeat(bin('cdk8s'), ['synth']);
+  const tsNode = await repeat(bin('ts-node'), ['main.ts']);
+  console.log(`synthesis, median of ${runs} runs (wall seconds):`);
+  row('npm run synth', npmSynth.seconds.toFixed(3));
+  row('cdk8s synth', cdk8sSynth.seconds.toFixed(3));
+  row('ts-node main.ts (the cdk8s template\'s default)', tsNode.seconds.toFixed(3));
+  row('ts-node main.ts / npm run synth', `${(tsNode.seconds / npmSynth.seconds).toFixed(1)}x`);
+}
+
+async function unseal(): Promise<void> {
+  const script = scriptFromDist('vault-auto-unseal-script');
+  const keys = secretDir({ key: 'c2hhcmUtMQ==' });
+  const floor = await repeat(process.execPath, ['-e', '0']);
+  const vault = await new FakeVault({ sealed: false }).start();
+  const healthy = await repeat(process.execPath, [script], { VAULT_ADDR: vault.url, VAULT_UNSEAL_KEYS_DIR: keys });
+  await vault.stop();
+
+  // Mid-run: the port opens while a run waits; time from the port opening to the run's exit, unsealed.
+  const gaps: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const port = await closedPort();
+    const running = measure(process.execPath, [script], {
+      VAULT_ADDR: `http://127.0.0.1:${port}`, VAULT_UNSEAL_KEYS_DIR: keys, RETRY_INTERVAL_SECONDS: '3', RETRY_WINDOW_SECONDS: '40',
+    });
+    await new Promise((r) => setTimeout(r, 500 + (i * 2500) / runs));
+    const sealed = await new FakeVault({ shares: ['c2hhcmUtMQ=='], port }).start();
+    const sample = await running;
+    gaps.push((sample.exitedAt - sealed.listeningAt) / 1000);
+    await sealed.stop();
+  }
+  console.log(`\nvault-auto-unseal, median of ${runs} runs:`);
+  row('bundle size (dist/)', `${readFileSync(script).length} bytes`);
+  row('run against an unsealed Vault: wall / peak RSS', `${healthy.seconds.toFixed(3)} s / ${healthy.mb.toFixed(1)} MB`);
+  row('node -e 0: wall / peak RSS', `${floor.seconds.toFixed(3)} s / ${floor.mb.toFixed(1)} MB`);
+  row('run / node -e 0 (wall)', `${(healthy.seconds / floor.seconds).toFixed(2)}x`);
+  row('port opens -> unsealed (interval 3 s), median / max', `${median(gaps).toFixed(2)} s / ${Math.max(...gaps).toFixed(2)} s`);
+}
+
+async function main(): Promise<void> {
+  if (!existsSync('/usr/bin/time')) throw new Error('npm run bench needs GNU time at /usr/bin/time (apt-get install time)');
+  const only = process.argv[2];
+  if (!only || only === 'synth') await synthesis();
+  if (!only || only === 'unseal') await unseal();
+}
+
+main().catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});

@@ -1,0 +1,93 @@
+import { ScriptCronJob, ScriptCronJobProps } from '../../lib';
+import { find, Manifest, schemaErrors, synth } from '../helpers';
+
+const base: ScriptCronJobProps = { owner: 'TestCron', name: 'test-job', script: 'console.log("hi")', env: { A: '1' } };
+
+function job(props: Partial<ScriptCronJobProps> = {}): Manifest[] {
+  return synth((chart) => new ScriptCronJob(chart, 'job', { ...base, ...props }));
+}
+
+const manifests = job();
+const cron = find(manifests, 'CronJob', 'test-job');
+const jobSpec = cron.spec.jobTemplate.spec;
+const pod = jobSpec.template.spec;
+const container = pod.containers[0];
+
+test('runs every minute, never overlapping, within a deadline under a minute, with bounded history', () => {
+  expect(cron.spec).toMatchObject({
+    schedule: '* * * * *', concurrencyPolicy: 'Forbid', successfulJobsHistoryLimit: 1, failedJobsHistoryLimit: 3,
+  });
+  expect(jobSpec.activeDeadlineSeconds).toBeLessThan(60);
+  expect(jobSpec.backoffLimit).toBe(0);
+  expect(pod.restartPolicy).toBe('Never');
+});
+
+test('runs the script from its ConfigMap with a pinned Node.js image that is not pulled every minute', () => {
+  expect(find(manifests, 'ConfigMap', 'test-job-script').data).toEqual({ 'test-job.js': 'console.log("hi")' });
+  expect(container.image).toMatch(/^node:\d+\.\d+\.\d+-alpine[\d.]+$/);
+  expect(container.imagePullPolicy).toBe('IfNotPresent');
+  expect(container.command).toEqual(['node', '/opt/script/test-job.js']);
+  expect(container.volumeMounts).toEqual([{ name: 'script', mountPath: '/opt/script', readOnly: true }]);
+  expect(pod.volumes).toEqual([{ name: 'script', configMap: { name: 'test-job-script', defaultMode: 0o444 } }]);
+});
+
+test('passes the script\'s settings as environment variables', () => {
+  expect(container.env).toEqual([
+    { name: 'A', value: '1' }, { name: 'VAULT_TIMEOUT_SECONDS', value: '5' },
+    { name: 'RETRY_WINDOW_SECONDS', value: '40' }, { name: 'RETRY_INTERVAL_SECONDS', value: '3' },
+  ]);
+});
+
+test('asks for tens of millicores and megabytes, not cdk8s-plus\'s defaults', () => {
+  expect(container.resources).toEqual({ requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '96Mi' } });
+});
+
+test('is locked down: non-root, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
+  expect(container.securityContext).toEqual({
+    allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] },
+  });
+  expect(pod.securityContext).toEqual({
+    runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' },
+  });
+});
+
+test('without a ServiceAccount the pod gets no Kubernetes API token', () => {
+  expect(pod.automountServiceAccountToken).toBe(false);
+  expect(pod.serviceAccountName).toBeUndefined();
+  const withSa = find(job({ serviceAccountName: 'reader' }), 'CronJob', 'test-job').spec.jobTemplate.spec.template.spec;
+  expect(withSa).toMatchObject({ serviceAccountName: 'reader', automountServiceAccountToken: true });
+});
+
+test('every object is valid against the Kubernetes API schemas', () => {
+  expect(schemaErrors(manifests)).toEqual([]);
+});
+
+test('props reach the output', () => {
+  const out = job({
+    namespace: 'ops', image: 'node:22.21.1-alpine3.22', schedule: '*/2 * * * *', timeoutSeconds: 3, retryWindowSeconds: 20,
+    retryIntervalSeconds: 2, cpuRequest: '20m', cpuLimit: '200m', memoryRequest: '64Mi', memoryLimit: '128Mi',
+  });
+  const c = find(out, 'CronJob', 'test-job');
+  const cc = c.spec.jobTemplate.spec.template.spec.containers[0];
+  expect(c.metadata.namespace).toBe('ops');
+  expect(c.spec.schedule).toBe('*/2 * * * *');
+  expect(cc.image).toBe('node:22.21.1-alpine3.22');
+  expect(cc.env.slice(1)).toEqual([
+    { name: 'VAULT_TIMEOUT_SECONDS', value: '3' }, { name: 'RETRY_WINDOW_SECONDS', value: '20' }, { name: 'RETRY_INTERVAL_SECONDS', value: '2' },
+  ]);
+  expect(cc.resources).toEqual({ requests: { cpu: '20m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } });
+});
+
+test.each<[string, Partial<ScriptCronJobProps>, RegExp]>([
+  ['namespace', { namespace: 'Security' }, /invalid TestCron namespace: got "Security"/],
+  ['image', { image: 'node' }, /invalid TestCron image: got "node", expected an image pinned/],
+  ['schedule with four fields', { schedule: '* * * *' }, /invalid TestCron schedule: got "\* \* \* \*", expected five cron fields/],
+  ['schedule with words', { schedule: '@every 1m' }, /invalid TestCron schedule: got "@every 1m"/],
+  ['timeout of 0', { timeoutSeconds: 0 }, /invalid TestCron timeoutSeconds: got 0, expected a whole number from 1 to 20/],
+  ['fractional interval', { retryIntervalSeconds: 1.5 }, /invalid TestCron retryIntervalSeconds: got 1.5/],
+  ['window too long', { retryWindowSeconds: 45 }, /invalid TestCron retryWindowSeconds: got 45, expected at most 40 with timeoutSeconds 5/],
+  ['memory limit', { memoryLimit: '96MB' }, /invalid TestCron memoryLimit: got "96MB"/],
+  ['cpu limit', { cpuLimit: '0' }, /invalid TestCron cpuLimit: got "0"/],
+])('rejects a wrong %s', (_case, props, message) => {
+  expect(() => job(props)).toThrow(message);
+});

@@ -1,0 +1,95 @@
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { HttpResponse } from '../../runtime/common/http';
+import { VaultApi } from '../../runtime/common/vault';
+import { attemptUnseal, readShares, readUnsealSettings, Share } from '../../runtime/unseal';
+import { secretDir } from '../support/run-script';
+
+const ok = (json: object): HttpResponse => ({ status: 200, json });
+const sealed = (progress = 0, t = 1) => ok({ initialized: true, sealed: true, progress, t });
+
+function api(answers: Partial<Record<'sealStatus' | 'unseal', HttpResponse[] | Error>>, port?: Error): VaultApi & { sent: string[] } {
+  const sent: string[] = [];
+  const next = (name: 'sealStatus' | 'unseal') => async () => {
+    const a = answers[name];
+    if (a instanceof Error) throw a;
+    return a!.shift()!;
+  };
+  return {
+    addr: 'http://vault:8200', sent,
+    checkPort: async () => { if (port) throw port; },
+    sealStatus: next('sealStatus'),
+    unseal: async (share) => { sent.push(share); return next('unseal')(); },
+    health: async () => { throw new Error('not used'); },
+  };
+}
+const shares = (...values: string[]): (() => Share[]) => () => values.map((value, i) => ({ name: `key${i + 1}`, value }));
+
+describe('attemptUnseal', () => {
+  test('unsealed: done, exit 0, nothing sent', async () => {
+    const vault = api({ sealStatus: [ok({ initialized: true, sealed: false })] });
+    expect(await attemptUnseal(vault, shares('a'))).toEqual({ done: true, exitCode: 0, message: 'vault at http://vault:8200 is unsealed' });
+    expect(vault.sent).toEqual([]);
+  });
+
+  test('sealed: sends shares until unsealed, then stops', async () => {
+    const vault = api({ sealStatus: [sealed(0, 2)], unseal: [sealed(1, 2), ok({ sealed: false }), ok({ sealed: false })] });
+    const outcome = await attemptUnseal(vault, shares('a', 'b', 'c'));
+    expect(outcome).toMatchObject({ done: true, exitCode: 0 });
+    expect(vault.sent).toEqual(['a', 'b']);
+  });
+
+  test('port unreachable or a call failing: retry', async () => {
+    expect(await attemptUnseal(api({}, new Error('port closed')), shares('a'))).toEqual({ done: false, exitCode: 1, message: 'port closed' });
+    expect(await attemptUnseal(api({ sealStatus: new Error('timed out') }), shares('a'))).toMatchObject({ done: false, message: 'timed out' });
+  });
+
+  test('a server error: retry with the status', async () => {
+    const outcome = await attemptUnseal(api({ sealStatus: [{ status: 503, json: { errors: ['standby'] } }] }), shares('a'));
+    expect(outcome).toEqual({ done: false, exitCode: 1, message: 'GET /v1/sys/seal-status answered HTTP 503: standby' });
+    const unsealing = await attemptUnseal(api({ sealStatus: [sealed()], unseal: [{ status: 500, json: undefined }] }), shares('a'));
+    expect(unsealing).toMatchObject({ done: false, message: 'PUT /v1/sys/unseal answered HTTP 500' });
+  });
+
+  test('not initialized, either answer: done, exit 2, no share sent', async () => {
+    for (const answer of [ok({ initialized: false, sealed: true }), { status: 400, json: { errors: ['server is not yet initialized'] } }]) {
+      const vault = api({ sealStatus: [answer] });
+      expect(await attemptUnseal(vault, shares('a'))).toMatchObject({ done: true, exitCode: 2, message: expect.stringContaining('vault operator init') });
+      expect(vault.sent).toEqual([]);
+    }
+  });
+
+  test('a rejected share: done, exit 2, naming the key', async () => {
+    const vault = api({ sealStatus: [sealed()], unseal: [{ status: 400, json: { errors: ['Unseal failed, invalid key'] } }] });
+    expect(await attemptUnseal(vault, shares('bad'))).toEqual({
+      done: true, exitCode: 2, message: 'vault rejected the share in key "key1": Unseal failed, invalid key',
+    });
+  });
+
+  test('no shares: done, exit 2', async () => {
+    const vault = api({ sealStatus: [sealed()] });
+    const outcome = await attemptUnseal(vault, () => { throw new Error('no unseal keys in /keys'); });
+    expect(outcome).toEqual({ done: true, exitCode: 2, message: 'no unseal keys in /keys' });
+  });
+});
+
+describe('readShares', () => {
+  test('reads every key of a mounted Secret, following its links, skipping ..data and the timestamped directory', () => {
+    const dir = secretDir({ b: 'share-b\n', a: '  share-a ', empty: '' });
+    expect(readShares(dir)).toEqual([{ name: 'a', value: 'share-a' }, { name: 'b', value: 'share-b' }]);
+  });
+
+  test('a missing or empty directory is an error naming it', () => {
+    expect(() => readShares('/nonexistent/keys')).toThrow('cannot read unseal keys from /nonexistent/keys (ENOENT)');
+    const empty = mkdtempSync(join(tmpdir(), 'keys-'));
+    expect(() => readShares(empty)).toThrow(`no unseal keys in ${empty}`);
+  });
+});
+
+test('settings default to the in-cluster values', () => {
+  expect(readUnsealSettings({})).toEqual({
+    vaultAddr: 'http://vault.security.svc.cluster.local:8200', keysDir: '/vault/unseal-keys',
+    timeoutMs: 5000, windowMs: 40000, intervalMs: 3000,
+  });
+});

@@ -1,0 +1,121 @@
+import * as http from 'http';
+import { AddressInfo } from 'net';
+
+/** A request the stand-in received. */
+export interface Received {
+  readonly method: string;
+  readonly path: string;
+  readonly body: any;
+}
+
+export interface FakeVaultOptions {
+  /** false: answers `initialized: false` (newer Vaults); 'http-400': the older HTTP 400 answer. */
+  readonly initialized?: boolean | 'http-400';
+  readonly sealed?: boolean;
+  /** The shares Vault accepts; any other is rejected with HTTP 400. */
+  readonly shares?: string[];
+  /** The threshold of shares that unseals. */
+  readonly threshold?: number;
+  /** Every answer is this HTTP status with an error body. */
+  readonly failWith?: number;
+  /** Accepts connections and never answers. */
+  readonly hang?: boolean;
+  /** Listen on this port (for a port that opens in the middle of a run). */
+  readonly port?: number;
+}
+
+/**
+ * A loopback stand-in for Vault's unauthenticated sys endpoints, answering as Vault does (api/sys_seal.go,
+ * http/sys_health.go): seal-status, unseal with Shamir progress, and health's status codes.
+ */
+export class FakeVault {
+  public readonly received: Received[] = [];
+  public sealed: boolean;
+  private readonly submitted = new Set<string>();
+  private server!: http.Server;
+
+  constructor(private readonly options: FakeVaultOptions = {}) {
+    this.sealed = options.sealed ?? true;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** When the server started listening (ms since the epoch). */
+  public listeningAt = 0;
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server.listen(this.options.port ?? 0, '127.0.0.1', resolve));
+    this.listeningAt = Date.now();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private status() {
+    const shares = this.options.shares ?? [];
+    const initialized = this.options.initialized ?? true;
+    return {
+      type: 'shamir', initialized: initialized === true, sealed: this.sealed, t: this.options.threshold ?? 1, n: shares.length,
+      progress: this.submitted.size, nonce: this.submitted.size ? 'nonce-1' : '', version: '2.0.4', build_date: '2026-10-01T00:00:00Z',
+      migration: false, recovery_seal: false, storage_type: 'file',
+    };
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let raw = '';
+    req.on('data', (c) => { raw += c; });
+    req.on('end', () => {
+      let body: any;
+      try { body = raw ? JSON.parse(raw) : undefined; } catch { body = raw; }
+      this.received.push({ method: req.method ?? '', path: req.url ?? '', body });
+      if (this.options.hang) return;
+      const send = (status: number, json: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(json));
+      };
+      if (this.options.failWith) return send(this.options.failWith, { errors: ['internal error'] });
+      const path = (req.url ?? '').split('?')[0];
+      if (this.options.initialized === 'http-400' && path !== '/v1/sys/health') {
+        return send(400, { errors: ['server is not yet initialized'] });
+      }
+      if (path === '/v1/sys/seal-status' && req.method === 'GET') return send(200, this.status());
+      if (path === '/v1/sys/unseal' && req.method === 'PUT') return this.unseal(body?.key, send);
+      if (path === '/v1/sys/health' && req.method === 'GET') {
+        const s = this.status();
+        const code = !s.initialized ? 501 : s.sealed ? 503 : 200;
+        return send(code, { initialized: s.initialized, sealed: s.sealed, standby: false });
+      }
+      send(404, { errors: [] });
+    });
+  }
+
+  private unseal(key: string, send: (status: number, json: unknown) => void): void {
+    if (this.options.initialized === false) return send(400, { errors: ['Vault is not initialized'] });
+    if (!this.sealed) return send(200, this.status());
+    if (!(this.options.shares ?? []).includes(key)) {
+      this.submitted.clear();
+      return send(400, { errors: ['Unseal failed, invalid key'] });
+    }
+    this.submitted.add(key);
+    if (this.submitted.size >= (this.options.threshold ?? 1)) {
+      this.sealed = false;
+      this.submitted.clear();
+    }
+    send(200, this.status());
+  }
+}
+
+/** A loopback port with nothing listening on it. */
+export async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

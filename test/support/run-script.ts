@@ -1,0 +1,69 @@
+import { spawn } from 'child_process';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import * as YAML from 'yaml';
+import { projectRoot } from '../../lib/runtime-bundle';
+
+const dist = join(projectRoot(), 'dist');
+
+/**
+ * The script exactly as dist/ ships it: the data of the ConfigMap `configMap`, written to a temporary file so that it
+ * can be run as the CronJob runs it.
+ */
+export function scriptFromDist(configMap: string): string {
+  for (const file of readdirSync(dist)) {
+    for (const doc of YAML.parseAllDocuments(readFileSync(join(dist, file), 'utf8')).map((d) => d.toJSON())) {
+      if (doc?.kind === 'ConfigMap' && doc.metadata.name === configMap) {
+        const [name, code] = Object.entries(doc.data as Record<string, string>)[0];
+        const path = join(mkdtempSync(join(tmpdir(), 'script-')), name);
+        writeFileSync(path, code);
+        return path;
+      }
+    }
+  }
+  throw new Error(`no ConfigMap ${configMap} in dist/`);
+}
+
+export interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Wall time from spawn to exit, in ms. */
+  readonly ms: number;
+  /** When the process exited (ms since the epoch). */
+  readonly exitedAt: number;
+}
+
+/** Runs the script with only `env` (and PATH), killing it after `limitMs`. */
+export function runNode(script: string, env: Record<string, string>, limitMs = 20000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const start = Date.now();
+    const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    const killer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      const exitedAt = Date.now();
+      resolve({ code, stdout, stderr, ms: exitedAt - start, exitedAt });
+    });
+  });
+}
+
+/**
+ * A directory laid out as the kubelet mounts a Secret: the files live in a timestamped hidden directory, `..data`
+ * links to it, and each key is a link through `..data`.
+ */
+export function secretDir(keys: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'secret-'));
+  const stamp = '..2026_11_25_18_00_00.000000001';
+  mkdirSync(join(dir, stamp));
+  for (const [key, value] of Object.entries(keys)) writeFileSync(join(dir, stamp, key), value);
+  symlinkSync(stamp, join(dir, '..data'));
+  for (const key of Object.keys(keys)) symlinkSync(join('..data', key), join(dir, key));
+  return dir;
+}
