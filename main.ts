@@ -1,6 +1,6 @@
 import { rmSync } from 'fs';
 import { App, Chart } from 'cdk8s';
-import { AppSecret, EsoStore, UnsealCron, VaultStack } from './lib';
+import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultStack } from './lib';
 
 /**
  * The homelab: one chart per concern, each written to `dist/<chart>.k8s.yaml`. Every construct checks its props when it
@@ -11,6 +11,7 @@ export function buildApp(outdir?: string): App {
   const vault = new VaultStack(new Chart(app, 'vault'), 'vault');
   new UnsealCron(new Chart(app, 'vault-unseal'), 'vault-unseal', { vault });
   const store = new EsoStore(new Chart(app, 'eso-store'), 'eso-store', { vault });
+  new EsoRecoveryCron(new Chart(app, 'eso-recovery'), 'eso-recovery', { vault, store });
 
   // One ExternalSecret per app secret, read from secret/<path> in Vault.
   const secrets = new Chart(app, 'app-secrets');

@@ -4,3 +4,4 @@ export * from './app-secret';
 export * from './script-cron-job';
 export * from './unseal-cron';
 export * from './runtime-bundle';
+export * from './eso-recovery-cron';

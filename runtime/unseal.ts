@@ -7,8 +7,8 @@ import { join } from 'path';
 import { redact, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
-import { Env, readRetrySettings, readString, readUrl, RetrySettings } from './common/settings';
-import { isUninitialized, VaultApi, vaultApi, vaultErrors } from './common/vault';
+import { Env, readRetrySettings, readString, RetrySettings } from './common/settings';
+import { isUninitialized, readVaultAddr, VaultApi, vaultApi, vaultErrors } from './common/vault';
 
 export interface UnsealSettings extends RetrySettings {
   readonly vaultAddr: string;
@@ -17,7 +17,7 @@ export interface UnsealSettings extends RetrySettings {
 
 export function readUnsealSettings(env: Env): UnsealSettings {
   return {
-    vaultAddr: readUrl(env, 'VAULT_ADDR', 'http://vault.security.svc.cluster.local:8200'),
+    vaultAddr: readVaultAddr(env),
     keysDir: readString(env, 'VAULT_UNSEAL_KEYS_DIR', '/vault/unseal-keys'),
     ...readRetrySettings(env),
   };

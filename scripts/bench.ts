@@ -4,6 +4,9 @@ import { spawn } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { projectRoot } from '../lib/runtime-bundle';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { FakeKube } from '../test/support/fake-kube';
 import { closedPort, FakeVault } from '../test/support/fake-vault';
 import { scriptFromDist, secretDir } from '../test/support/run-script';
 
@@ -41,7 +44,7 @@ async function repeat(command: string, args: string[], extraEnv?: Record<string,
   return { seconds: median(samples.map((s) => s.seconds)), mb: median(samples.map((s) => s.maxRssKb)) / 1024 };
 }
 
-const row = (name: string, value: string) => console.log(`  ${name.padEnd(52)} ${value}`);
+const row = (name: string, value: string) => console.log(`  ${name.padEnd(58)} ${value}`);
 
 async function synthesis(): Promise<void> {
   const npmSynth = await repeat('npm', ['run', '-s', 'synth']);
@@ -83,11 +86,47 @@ async function unseal(): Promise<void> {
   row('port opens -> unsealed (interval 3 s), median / max', `${median(gaps).toFixed(2)} s / ${Math.max(...gaps).toFixed(2)} s`);
 }
 
+async function recovery(): Promise<void> {
+  const script = scriptFromDist('eso-recovery-script');
+  const tokenFile = join(mkdtempSync(join(tmpdir(), 'sa-')), 'token');
+  writeFileSync(tokenFile, 'bench-token');
+  const deployments = () => ({ 'external-secrets': {}, 'external-secrets-cert-controller': {}, 'external-secrets-webhook': {} });
+  const floor = await repeat(process.execPath, ['-e', '0']);
+  const vault = await new FakeVault({ sealed: false }).start();
+  const kube = await new FakeKube({ token: 'bench-token', store: { ready: true }, deployments: deployments() }).start();
+  const kubeEnv = { KUBE_API_URL: kube.url, KUBE_TOKEN_FILE: tokenFile };
+  const healthy = await repeat(process.execPath, [script], { VAULT_ADDR: vault.url, ...kubeEnv });
+  await Promise.all([vault.stop(), kube.stop()]);
+
+  // Mid-run: Vault becomes ready while a run waits with the store degraded; time from ready to the first restart.
+  const gaps: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const sealed = await new FakeVault({ sealed: true }).start();
+    const api = await new FakeKube({ token: 'bench-token', store: { ready: false }, deployments: deployments() }).start();
+    const running = measure(process.execPath, [script], {
+      VAULT_ADDR: sealed.url, KUBE_API_URL: api.url, KUBE_TOKEN_FILE: tokenFile, RETRY_INTERVAL_SECONDS: '3', RETRY_WINDOW_SECONDS: '40',
+    });
+    await new Promise((r) => setTimeout(r, 500 + (i * 2500) / runs));
+    sealed.sealed = false;
+    const readyAt = Date.now();
+    await running;
+    gaps.push((api.patches[0].at - readyAt) / 1000);
+    await Promise.all([sealed.stop(), api.stop()]);
+  }
+  console.log(`\neso-recovery, median of ${runs} runs:`);
+  row('bundle size (dist/)', `${readFileSync(script).length} bytes`);
+  row('run with everything healthy: wall / peak RSS', `${healthy.seconds.toFixed(3)} s / ${healthy.mb.toFixed(1)} MB`);
+  row('node -e 0: wall / peak RSS', `${floor.seconds.toFixed(3)} s / ${floor.mb.toFixed(1)} MB`);
+  row('run / node -e 0 (wall)', `${(healthy.seconds / floor.seconds).toFixed(2)}x`);
+  row('vault ready -> first restart (interval 3 s), median / max', `${median(gaps).toFixed(2)} s / ${Math.max(...gaps).toFixed(2)} s`);
+}
+
 async function main(): Promise<void> {
   if (!existsSync('/usr/bin/time')) throw new Error('npm run bench needs GNU time at /usr/bin/time (apt-get install time)');
   const only = process.argv[2];
   if (!only || only === 'synth') await synthesis();
   if (!only || only === 'unseal') await unseal();
+  if (!only || only === 'recovery') await recovery();
 }
 
 main().catch((error) => {

@@ -9,7 +9,8 @@ export interface Outcome {
 }
 
 export const finished = (message: string, exitCode = 0): Outcome => ({ done: true, exitCode, message });
-export const retry = (message: string): Outcome => ({ done: false, exitCode: 1, message });
+/** Not done yet: try again while the window lasts; `exitCode` applies if the window closes on this outcome. */
+export const retry = (message: string, exitCode = 1): Outcome => ({ done: false, exitCode, message });
 
 export interface RetryOptions {
   readonly windowMs: number;

@@ -1,4 +1,10 @@
 import { checkPort, HttpResponse, request } from './http';
+import { Env, readUrl } from './settings';
+
+/** `VAULT_ADDR`, defaulting to Vault's in-cluster Service. */
+export function readVaultAddr(env: Env): string {
+  return readUrl(env, 'VAULT_ADDR', 'http://vault.security.svc.cluster.local:8200');
+}
 
 /** The unauthenticated Vault endpoints the scripts use. */
 export interface VaultApi {

@@ -1,0 +1,114 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { EsoStore } from './eso-store';
+import { bundleRuntime } from './runtime-bundle';
+import { ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
+import { checkDnsLabel, checkDnsSubdomain, checkHttpUrl, checkInteger, invalid } from './validate';
+import { VaultStack } from './vault-stack';
+
+const NAME = 'eso-recovery';
+
+export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
+  /**
+   * The VaultStack whose readiness is watched: `VAULT_ADDR` is its Service.
+   * @default - none; `vaultAddr` is used
+   */
+  readonly vault?: VaultStack;
+  /**
+   * Vault's URL (`VAULT_ADDR`). Give either this or `vault`.
+   * @default - `vault.serviceUrl` when `vault` is given, else 'http://vault.security.svc.cluster.local:8200'
+   */
+  readonly vaultAddr?: string;
+  /**
+   * The EsoStore whose ClusterSecretStore is watched; its name and ESO's namespace come from it.
+   * @default - none; `storeName` and `esoNamespace` are used
+   */
+  readonly store?: EsoStore;
+  /**
+   * The ClusterSecretStore whose `Ready` condition is watched (`ESO_STORE_NAME`).
+   * @default - `store.storeName` when `store` is given, else 'k8s-secrets'
+   */
+  readonly storeName?: string;
+  /**
+   * The namespace of ESO's Deployments (`ESO_NAMESPACE`).
+   * @default - `store.namespace` when `store` is given, else 'security'
+   */
+  readonly esoNamespace?: string;
+  /**
+   * ESO's Deployments, restarted together (`ESO_DEPLOYMENTS`); the job may get and patch these and no others.
+   * @default ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook']
+   */
+  readonly deployments?: string[];
+  /**
+   * A Deployment restarted more recently than this is left alone (`RESTART_COOLDOWN_SECONDS`), so a store that stays
+   * degraded for another reason (a wrong role, say) never causes a restart loop.
+   * @default 300
+   */
+  readonly restartCooldownSeconds?: number;
+}
+
+/**
+ * The CronJob `eso-recovery`: every minute, when Vault is ready but the ClusterSecretStore is still degraded, it
+ * restarts ESO's Deployments as `kubectl rollout restart` does, with the script of `runtime/eso-recovery.ts`. Its
+ * ServiceAccount may get the one store and get and patch the named Deployments, nothing else.
+ */
+export class EsoRecoveryCron extends Construct {
+  constructor(scope: Construct, id: string, props: EsoRecoveryCronProps = {}) {
+    super(scope, id);
+    if (props.vault && props.vaultAddr !== undefined) {
+      invalid('EsoRecoveryCron vaultAddr', props.vaultAddr, 'no vaultAddr when vault is given (the job uses the VaultStack\'s Service)');
+    }
+    const vaultAddr = props.vault?.serviceUrl ?? checkHttpUrl('EsoRecoveryCron vaultAddr', props.vaultAddr ?? 'http://vault.security.svc.cluster.local:8200');
+    const storeName = checkDnsSubdomain('EsoRecoveryCron storeName', props.storeName ?? props.store?.storeName ?? 'k8s-secrets');
+    const esoNamespace = checkDnsLabel('EsoRecoveryCron esoNamespace', props.esoNamespace ?? props.store?.namespace ?? 'security');
+    const namespace = checkDnsLabel('EsoRecoveryCron namespace', props.namespace ?? 'security');
+    const deployments = props.deployments ?? ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'];
+    if (deployments.length === 0) invalid('EsoRecoveryCron deployments', deployments, 'at least one Deployment name');
+    deployments.forEach((d, i) => {
+      checkDnsSubdomain('EsoRecoveryCron deployments', d);
+      if (deployments.indexOf(d) !== i) invalid('EsoRecoveryCron deployments', d, 'each Deployment once');
+    });
+    const cooldown = checkInteger('EsoRecoveryCron restartCooldownSeconds', props.restartCooldownSeconds ?? 300, 60, 86400);
+    const labels = { 'app.kubernetes.io/name': NAME };
+
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: { name: NAME, namespace, labels },
+      automountServiceAccountToken: false,
+    });
+    // The store is cluster-scoped, so reading it takes a ClusterRole, limited to the one store by name.
+    new k8s.KubeClusterRole(this, 'store-reader', {
+      metadata: { name: NAME, labels },
+      rules: [{ apiGroups: ['external-secrets.io'], resources: ['clustersecretstores'], resourceNames: [storeName], verbs: ['get'] }],
+    });
+    new k8s.KubeClusterRoleBinding(this, 'store-reader-binding', {
+      metadata: { name: NAME, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAME },
+      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace }],
+    });
+    new k8s.KubeRole(this, 'restarter', {
+      metadata: { name: NAME, namespace: esoNamespace, labels },
+      rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: deployments, verbs: ['get', 'patch'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'restarter-binding', {
+      metadata: { name: NAME, namespace: esoNamespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME },
+      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace }],
+    });
+
+    new ScriptCronJob(this, 'job', {
+      ...props,
+      namespace,
+      owner: 'EsoRecoveryCron',
+      name: NAME,
+      script: bundleRuntime('eso-recovery'),
+      serviceAccountName: NAME,
+      env: {
+        VAULT_ADDR: vaultAddr,
+        ESO_NAMESPACE: esoNamespace,
+        ESO_STORE_NAME: storeName,
+        ESO_DEPLOYMENTS: deployments.join(','),
+        RESTART_COOLDOWN_SECONDS: String(cooldown),
+      },
+    });
+  }
+}

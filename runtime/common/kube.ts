@@ -1,0 +1,67 @@
+import { readFileSync } from 'fs';
+import { request } from './http';
+import { redact } from './log';
+
+// A minimal in-cluster Kubernetes client: a bearer token, the cluster's CA, JSON over HTTPS, each call bounded.
+// (@kubernetes/client-node bundles to about 1.6 MB, more than a ConfigMap may hold.)
+
+export interface KubeSettings {
+  readonly url: string;
+  readonly tokenFile: string;
+  readonly caFile: string;
+  readonly timeoutMs: number;
+}
+
+export interface KubeApi {
+  /** GETs an object; `what` names it in errors, such as "clustersecretstore k8s-secrets". */
+  get(path: string, what: string): Promise<any>;
+  /** Applies a strategic merge patch, as kubectl does. */
+  patch(path: string, body: unknown, what: string): Promise<any>;
+}
+
+/**
+ * An answer the run cannot recover from by waiting: no token, no permission, no such object. The message names the
+ * resource; `fatal` tells the caller to stop instead of retrying.
+ */
+export interface KubeError extends Error {
+  fatal: boolean;
+}
+
+function kubeError(message: string, fatal: boolean): KubeError {
+  return Object.assign(new Error(message), { fatal });
+}
+
+function readFile(path: string, what: string, variable: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw kubeError(`cannot read the ${what} at ${path} (${(error as NodeJS.ErrnoException).code}): set ${variable} or mount it`, true);
+  }
+}
+
+export function kubeApi(settings: KubeSettings): KubeApi {
+  let auth: { token: string; ca?: string } | undefined;
+  const credentials = () => {
+    if (!auth) {
+      const token = readFile(settings.tokenFile, 'service account token', 'KUBE_TOKEN_FILE');
+      redact(token);
+      const ca = settings.url.startsWith('https:') ? readFile(settings.caFile, 'cluster CA', 'KUBE_CA_FILE') : undefined;
+      auth = { token, ca };
+    }
+    return auth;
+  };
+  const call = async (method: string, path: string, what: string, body?: unknown) => {
+    const { token, ca } = credentials();
+    const name = `${method} ${what}`;
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = 'application/strategic-merge-patch+json';
+    const answer = await request(`${settings.url}${path}`, { method, name, headers, body, ca, timeoutMs: settings.timeoutMs });
+    if (answer.status >= 200 && answer.status < 300) return answer.json;
+    const detail = answer.json?.message ? `: ${answer.json.message}` : '';
+    throw kubeError(`${name} answered HTTP ${answer.status}${detail}`, [401, 403, 404].includes(answer.status));
+  };
+  return {
+    get: (path, what) => call('GET', path, what),
+    patch: (path, body, what) => call('PATCH', path, what, body),
+  };
+}

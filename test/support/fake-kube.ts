@@ -1,0 +1,102 @@
+import * as http from 'http';
+import { AddressInfo } from 'net';
+
+export interface KubeRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly authorization?: string;
+  readonly contentType?: string;
+  readonly body: any;
+  /** When it arrived (ms since the epoch). */
+  readonly at: number;
+}
+
+export interface FakeKubeOptions {
+  /** The bearer token the server accepts. */
+  readonly token: string;
+  /** The store `k8s-secrets`: its Ready condition, or 'no-status' for a store ESO has not reconciled yet. */
+  store: { ready: boolean; reason?: string } | 'no-status';
+  /** ESO's Deployments in namespace security, with the restartedAt annotation of their pod template. */
+  readonly deployments: Record<string, { restartedAt?: string }>;
+  /** Answer every PATCH with 403, as RBAC does without the patch verb. */
+  readonly forbidPatch?: boolean;
+}
+
+const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code });
+
+/** A loopback stand-in for the Kubernetes API paths the recovery script uses, checking the bearer token. */
+export class FakeKube {
+  public readonly received: KubeRequest[] = [];
+  private server!: http.Server;
+
+  constructor(public readonly options: FakeKubeOptions) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  get patches(): KubeRequest[] {
+    return this.received.filter((r) => r.method === 'PATCH');
+  }
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private deployment(name: string) {
+    const restartedAt = this.options.deployments[name].restartedAt;
+    return {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'security' },
+      spec: { template: { metadata: restartedAt ? { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } : {} } },
+    };
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let raw = '';
+    req.on('data', (c) => { raw += c; });
+    req.on('end', () => {
+      const body = raw ? JSON.parse(raw) : undefined;
+      const path = req.url ?? '';
+      this.received.push({
+        method: req.method ?? '', path, body, at: Date.now(),
+        authorization: req.headers.authorization, contentType: req.headers['content-type'],
+      });
+      const send = (code: number, json: unknown) => {
+        res.writeHead(code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(json));
+      };
+      if (req.headers.authorization !== `Bearer ${this.options.token}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
+
+      const store = path.match(/^\/apis\/external-secrets\.io\/v1\/clustersecretstores\/([^/]+)$/);
+      if (store && req.method === 'GET') {
+        if (store[1] !== 'k8s-secrets') return send(404, status(404, 'NotFound', `clustersecretstores.external-secrets.io "${store[1]}" not found`));
+        const s = this.options.store;
+        const conditions = s === 'no-status' ? undefined
+          : [{ type: 'Ready', status: s.ready ? 'True' : 'False', reason: s.reason ?? (s.ready ? 'Valid' : 'InvalidProviderConfig') }];
+        return send(200, { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: store[1] }, ...(conditions && { status: { conditions } }) });
+      }
+
+      const deployment = path.match(/^\/apis\/apps\/v1\/namespaces\/security\/deployments\/([^/]+)$/);
+      if (deployment) {
+        const name = deployment[1];
+        if (!this.options.deployments[name]) return send(404, status(404, 'NotFound', `deployments.apps "${name}" not found`));
+        if (req.method === 'GET') return send(200, this.deployment(name));
+        if (req.method === 'PATCH') {
+          if (this.options.forbidPatch) {
+            return send(403, status(403, 'Forbidden', `deployments.apps "${name}" is forbidden: User "system:serviceaccount:security:eso-recovery" cannot patch resource "deployments"`));
+          }
+          this.options.deployments[name].restartedAt = body?.spec?.template?.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'];
+          return send(200, this.deployment(name));
+        }
+      }
+      send(404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    });
+  }
+}
