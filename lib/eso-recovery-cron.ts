@@ -3,8 +3,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { EsoStore } from './eso-store';
 import { bundleRuntime } from './runtime-bundle';
 import { ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
-import { checkDnsLabel, checkDnsSubdomain, checkHttpUrl, checkInteger, invalid } from './validate';
-import { VaultStack } from './vault-stack';
+import { checkDnsLabel, checkDnsSubdomain, checkInteger, invalid } from './validate';
+import { resolveVaultUrl, VaultStack } from './vault-stack';
 
 const NAME = 'eso-recovery';
 
@@ -55,10 +55,7 @@ export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
 export class EsoRecoveryCron extends Construct {
   constructor(scope: Construct, id: string, props: EsoRecoveryCronProps = {}) {
     super(scope, id);
-    if (props.vault && props.vaultAddr !== undefined) {
-      invalid('EsoRecoveryCron vaultAddr', props.vaultAddr, 'no vaultAddr when vault is given (the job uses the VaultStack\'s Service)');
-    }
-    const vaultAddr = props.vault?.serviceUrl ?? checkHttpUrl('EsoRecoveryCron vaultAddr', props.vaultAddr ?? 'http://vault.security.svc.cluster.local:8200');
+    const vaultAddr = resolveVaultUrl('EsoRecoveryCron vaultAddr', props.vault, props.vaultAddr);
     const storeName = checkDnsSubdomain('EsoRecoveryCron storeName', props.storeName ?? props.store?.storeName ?? 'k8s-secrets');
     const esoNamespace = checkDnsLabel('EsoRecoveryCron esoNamespace', props.esoNamespace ?? props.store?.namespace ?? 'security');
     const namespace = checkDnsLabel('EsoRecoveryCron namespace', props.namespace ?? 'security');

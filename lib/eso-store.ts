@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
-import { checkDnsLabel, checkDnsSubdomain, checkHttpUrl, invalid } from './validate';
-import { VaultStack } from './vault-stack';
+import { checkDnsLabel, checkDnsSubdomain, invalid } from './validate';
+import { resolveVaultUrl, VaultStack } from './vault-stack';
 
 export interface EsoStoreProps {
   /**
@@ -87,13 +87,10 @@ export class EsoStore extends Construct {
 
   constructor(scope: Construct, id: string, props: EsoStoreProps = {}) {
     super(scope, id);
-    if (props.vault && props.server !== undefined) {
-      invalid('EsoStore server', props.server, 'no server when vault is given (the store uses the VaultStack\'s Service)');
-    }
     this.namespace = checkDnsLabel('EsoStore namespace', props.namespace ?? 'security');
     this.storeName = checkDnsSubdomain('EsoStore storeName', props.storeName ?? 'k8s-secrets');
     this.path = checkVaultPath('EsoStore path', props.path ?? 'secret');
-    this.server = props.vault?.serviceUrl ?? checkHttpUrl('EsoStore server', props.server ?? 'http://vault.security.svc.cluster.local:8200');
+    this.server = resolveVaultUrl('EsoStore server', props.vault, props.server);
     const serviceAccountName = checkDnsSubdomain('EsoStore serviceAccountName', props.serviceAccountName ?? 'eso-vault-auth');
     const kvVersion = props.kvVersion ?? 'v2';
     if (kvVersion !== 'v1' && kvVersion !== 'v2') invalid('EsoStore kvVersion', kvVersion, '"v1" or "v2"');

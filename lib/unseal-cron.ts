@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { bundleRuntime } from './runtime-bundle';
 import { ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
-import { checkDnsSubdomain, checkHttpUrl, invalid } from './validate';
-import { VaultStack } from './vault-stack';
+import { checkDnsSubdomain } from './validate';
+import { resolveVaultUrl, VaultStack } from './vault-stack';
 
 const KEYS_DIR = '/vault/unseal-keys';
 
@@ -32,10 +32,7 @@ export interface UnsealCronProps extends ScriptCronJobOptions {
 export class UnsealCron extends Construct {
   constructor(scope: Construct, id: string, props: UnsealCronProps = {}) {
     super(scope, id);
-    if (props.vault && props.vaultAddr !== undefined) {
-      invalid('UnsealCron vaultAddr', props.vaultAddr, 'no vaultAddr when vault is given (the job uses the VaultStack\'s Service)');
-    }
-    const vaultAddr = props.vault?.serviceUrl ?? checkHttpUrl('UnsealCron vaultAddr', props.vaultAddr ?? 'http://vault.security.svc.cluster.local:8200');
+    const vaultAddr = resolveVaultUrl('UnsealCron vaultAddr', props.vault, props.vaultAddr);
     const secretName = checkDnsSubdomain('UnsealCron unsealKeySecretName', props.unsealKeySecretName ?? 'vault-unseal-key');
 
     new ScriptCronJob(this, 'job', {

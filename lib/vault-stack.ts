@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import {
-  checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkPinnedImage, checkQuantity,
+  checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkHttpUrl, checkPinnedImage, checkQuantity, invalid,
 } from './validate';
 
 /**
@@ -19,6 +19,18 @@ export const KEEP_ANNOTATIONS: Readonly<Record<string, string>> = {
   'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
   'kustomize.toolkit.fluxcd.io/prune': 'disabled',
 };
+
+/** Vault's in-cluster URL when neither a VaultStack nor a URL is given. */
+export const DEFAULT_VAULT_URL = 'http://vault.security.svc.cluster.local:8200';
+
+/**
+ * The Vault URL a consumer uses: the VaultStack's Service when one is given (so the two cannot drift), else the URL
+ * prop, checked. `prop` names that prop in errors, such as "UnsealCron vaultAddr".
+ */
+export function resolveVaultUrl(prop: string, vault: VaultStack | undefined, url: string | undefined): string {
+  if (vault && url !== undefined) invalid(prop, url, `no ${prop.split(' ').pop()} when vault is given (the VaultStack's Service is used)`);
+  return vault?.serviceUrl ?? checkHttpUrl(prop, url ?? DEFAULT_VAULT_URL);
+}
 
 const PORT = 8200;
 const CONTAINER = 'vault';
