@@ -238,6 +238,8 @@ export class VaultStack extends Construct {
           spec: {
             serviceAccountName: 'vault',
             terminationGracePeriodSeconds: 10,
+            // The Service named vault would otherwise inject VAULT_PORT and friends into Vault's own environment.
+            enableServiceLinks: false,
             securityContext: {
               runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, fsGroup: 1000,
               seccompProfile: { type: 'RuntimeDefault' },

@@ -55,6 +55,11 @@ describe('the homelab app', () => {
     expect(store.spec.provider.vault.server).toBe('http://vault.security.svc.cluster.local:8200');
   });
 
+  test('synthesizes no Secret: secret values live in Vault, and the unseal Secret is provided by a human', () => {
+    expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
+    expect(manifests.filter((m) => m.kind === 'ExternalSecret').length).toBeGreaterThan(0);
+  });
+
   test('writes one file per chart', () => {
     expect(Object.keys(synthTo().files)).toEqual(['app-secrets.k8s.yaml', 'eso-recovery.k8s.yaml', 'eso-store.k8s.yaml', 'vault-unseal.k8s.yaml', 'vault.k8s.yaml']);
   });

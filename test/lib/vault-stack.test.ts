@@ -100,6 +100,7 @@ describe('VaultStack defaults', () => {
       { name: 'HOME', value: '/home/vault' }, { name: 'SKIP_SETCAP', value: 'true' }, { name: 'SKIP_CHOWN', value: 'true' },
     ]));
     expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' } });
+    expect(pod.spec.enableServiceLinks).toBe(false);
   });
 
   test('both Services reach the pod on 8200 even while it is sealed and not ready', () => {
