@@ -33,25 +33,26 @@ function recover(vault: FakeVault, api: FakeKube, env: Record<string, string> = 
   });
 }
 
-function expectNoToken(run: Run): void {
+/** What every run must show: its exit code, that it ended within `maxMs`, and no token in its output. */
+function expectRun(run: Run, code: number, maxMs = 2000): void {
+  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toMatchObject({ code });
+  expect(run.ms).toBeLessThan(maxMs);
   expect(run.stdout + run.stderr).not.toContain(token);
 }
 
 test('all healthy: exits 0 at once, restarting nothing', async () => {
   const { vault, api } = await cluster({ sealed: false }, { store: { ready: true } });
   const run = await recover(vault, api);
-  expect(run.code).toBe(0);
+  expectRun(run, 0);
   expect(run.stdout).toBe('store k8s-secrets is Ready: nothing to do\n');
   expect(api.patches).toEqual([]);
   expect(vault.received).toEqual([]);
-  expect(run.ms).toBeLessThan(2000);
-  expectNoToken(run);
 });
 
 test('Vault sealed and the store degraded: waits for Vault, restarts nothing', async () => {
   const { vault, api } = await cluster({ sealed: true }, {});
   const run = await recover(vault, api);
-  expect(run.code).toBe(0);
+  expectRun(run, 0);
   expect(run.stdout).toBe('store k8s-secrets not ready (InvalidProviderConfig); vault sealed (HTTP 503): waiting for vault\n');
   expect(api.patches).toEqual([]);
 });
@@ -60,7 +61,7 @@ test('Vault ready and the store degraded: restarts exactly the configured Deploy
   const { vault, api } = await cluster({ sealed: false }, {});
   const before = Date.now();
   const run = await recover(vault, api, { ESO_DEPLOYMENTS: 'external-secrets,external-secrets-webhook' });
-  expect(run.code).toBe(0);
+  expectRun(run, 0);
   expect(run.stdout).toBe('vault ready, store k8s-secrets not ready (InvalidProviderConfig): restarted external-secrets, external-secrets-webhook\n');
   expect(api.patches.map((p) => p.path)).toEqual([
     '/apis/apps/v1/namespaces/security/deployments/external-secrets',
@@ -74,7 +75,6 @@ test('Vault ready and the store degraded: restarts exactly the configured Deploy
   }
   expect(api.received.every((r) => r.authorization === `Bearer ${token}`)).toBe(true);
   expect(vault.received.map((r) => r.path)).toEqual(['/v1/sys/health?standbyok=true']);
-  expectNoToken(run);
 });
 
 test('inside the cooldown: a recently restarted Deployment is left alone', async () => {
@@ -83,7 +83,7 @@ test('inside the cooldown: a recently restarted Deployment is left alone', async
     deployments: { 'external-secrets': { restartedAt: recently }, 'external-secrets-cert-controller': {}, 'external-secrets-webhook': { restartedAt: '2026-01-01T00:00:00Z' } },
   });
   const run = await recover(vault, api, { RESTART_COOLDOWN_SECONDS: '300' });
-  expect(run.code).toBe(0);
+  expectRun(run, 0);
   expect(api.patches.map((p) => p.path.split('/').pop())).toEqual(['external-secrets-cert-controller', 'external-secrets-webhook']);
   expect(run.stdout).toMatch(/skipped inside the cooldown: external-secrets \(restarted 60 s ago\)/);
 });
@@ -92,7 +92,7 @@ test('every Deployment inside the cooldown: no restart at all, so a store degrad
   const recently = new Date(Date.now() - 30_000).toISOString();
   const { vault, api } = await cluster({ sealed: false }, { deployments: Object.fromEntries(ALL.map((d) => [d, { restartedAt: recently }])) });
   const run = await recover(vault, api);
-  expect(run.code).toBe(0);
+  expectRun(run, 0);
   expect(api.patches).toEqual([]);
   expect(run.stdout).toMatch(/restarted nothing; skipped inside the cooldown/);
 });
@@ -100,7 +100,7 @@ test('every Deployment inside the cooldown: no restart at all, so a store degrad
 test('a store without status yet is left alone', async () => {
   const { vault, api } = await cluster({ sealed: false }, { store: 'no-status' });
   const run = await recover(vault, api);
-  expect(run.code).toBe(0);
+  expectRun(run, 0);
   expect(run.stdout).toBe('store k8s-secrets has no Ready condition yet: left alone\n');
   expect(api.patches).toEqual([]);
   expect(vault.received).toEqual([]);
@@ -109,15 +109,14 @@ test('a store without status yet is left alone', async () => {
 test('the API forbidding the patch: exits 2 naming the Deployment', async () => {
   const { vault, api } = await cluster({ sealed: false }, { forbidPatch: true });
   const run = await recover(vault, api);
-  expect(run.code).toBe(2);
+  expectRun(run, 2);
   expect(run.stderr).toMatch(/^PATCH deployment security\/external-secrets answered HTTP 403: deployments.apps "external-secrets" is forbidden/);
-  expectNoToken(run);
 });
 
 test('a store that does not exist: exits 2 naming it', async () => {
   const { vault, api } = await cluster({ sealed: false }, {});
   const run = await recover(vault, api, { ESO_STORE_NAME: 'vault-kv' });
-  expect(run.code).toBe(2);
+  expectRun(run, 2);
   expect(run.stderr).toMatch(/^GET clustersecretstore vault-kv answered HTTP 404/);
 });
 
@@ -126,7 +125,7 @@ test('a wrong token: exits 2 with 401, without printing the token', async () => 
   const other = join(mkdtempSync(join(tmpdir(), 'sa-')), 'token');
   writeFileSync(other, 'not-the-token-123');
   const run = await recover(vault, api, { KUBE_TOKEN_FILE: other });
-  expect(run.code).toBe(2);
+  expectRun(run, 2);
   expect(run.stderr).toBe('GET clustersecretstore k8s-secrets answered HTTP 401: Unauthorized\n');
   expect(run.stderr).not.toContain('not-the-token-123');
 });
@@ -134,17 +133,24 @@ test('a wrong token: exits 2 with 401, without printing the token', async () => 
 test('Vault hanging: gives up after the timeout and exits 1 with the reason', async () => {
   const { vault, api } = await cluster({ hang: true }, {});
   const run = await recover(vault, api);
-  expect(run.code).toBe(1);
+  expectRun(run, 1, 3000);
   expect(run.stderr).toMatch(/store k8s-secrets not ready \(InvalidProviderConfig\); vault: GET \/v1\/sys\/health got no answer within 1 s/);
   expect(run.ms).toBeGreaterThanOrEqual(1000);
-  expect(run.ms).toBeLessThan(3000);
   expect(api.patches).toEqual([]);
+});
+
+test('the API hanging: gives up after the timeout and exits 1 naming the resource', async () => {
+  const { vault, api } = await cluster({ sealed: false }, { hang: true });
+  const run = await recover(vault, api);
+  expectRun(run, 1, 3000);
+  expect(run.stderr).toBe('GET clustersecretstore k8s-secrets got no answer within 1 s\n');
+  expect(run.ms).toBeGreaterThanOrEqual(1000);
 });
 
 test('no token file: exits 2 naming the file and the variable', async () => {
   const { vault, api } = await cluster({ sealed: false }, {});
   const run = await recover(vault, api, { KUBE_TOKEN_FILE: '/nonexistent/token' });
-  expect(run.code).toBe(2);
+  expectRun(run, 2);
   expect(run.stderr).toBe('cannot read the service account token at /nonexistent/token (ENOENT): set KUBE_TOKEN_FILE or mount it\n');
   expect(api.received).toEqual([]);
 });
@@ -156,7 +162,7 @@ test('Vault becoming ready in the middle of a run: restarts within the retry int
   vault.sealed = false;
   const readyAt = Date.now();
   const run = await running;
-  expect(run.code).toBe(0);
+  expectRun(run, 0, 6000);
   expect(run.stdout).toMatch(/^waiting: store k8s-secrets not ready \(InvalidProviderConfig\); vault sealed \(HTTP 503\): waiting for vault\nvault ready, .*: restarted external-secrets, external-secrets-cert-controller, external-secrets-webhook\n$/);
   expect(api.patches).toHaveLength(3);
   expect(api.patches[0].at - readyAt).toBeLessThan(1000 + 1000);
@@ -170,7 +176,7 @@ test.each([
 ])('a malformed %s ends the run at once naming it', async (name, value, message) => {
   const { vault, api } = await cluster({ sealed: false }, {});
   const run = await recover(vault, api, { [name]: value });
-  expect(run.code).toBe(2);
+  expectRun(run, 2);
   expect(run.stderr).toMatch(message);
   expect(api.received).toEqual([]);
 });

@@ -20,6 +20,8 @@ export interface FakeKubeOptions {
   readonly deployments: Record<string, { restartedAt?: string }>;
   /** Answer every PATCH with 403, as RBAC does without the patch verb. */
   readonly forbidPatch?: boolean;
+  /** Accept connections and never answer. */
+  readonly hang?: boolean;
 }
 
 const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code });
@@ -68,6 +70,7 @@ export class FakeKube {
         method: req.method ?? '', path, body, at: Date.now(),
         authorization: req.headers.authorization, contentType: req.headers['content-type'],
       });
+      if (this.options.hang) return;
       const send = (code: number, json: unknown) => {
         res.writeHead(code, { 'content-type': 'application/json' });
         res.end(JSON.stringify(json));
