@@ -32,6 +32,9 @@ export function resolveVaultUrl(prop: string, vault: VaultStack | undefined, url
   return vault?.serviceUrl ?? checkHttpUrl(prop, url ?? DEFAULT_VAULT_URL);
 }
 
+/** The private address ranges (RFC 1918 and IPv6 unique local addresses): the LAN and most VPNs. */
+export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
 const PORT = 8200;
 const CONTAINER = 'vault';
 const DATA_PATH = '/vault/data';
@@ -78,7 +81,9 @@ export interface VaultStackProps {
 
   /**
    * Client CIDR blocks allowed through the Ingress (LAN and VPN ranges); any other client gets 403 from ingress-nginx.
-   * @default - every client may connect
+   * ingress-nginx must see the client's address (a LoadBalancer Service with `externalTrafficPolicy: Local`, or the
+   * PROXY protocol), or every client looks like a node. To open the UI to every client, give `['0.0.0.0/0', '::/0']`.
+   * @default - the private ranges: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 and fc00::/7
    */
   readonly allowedSourceRanges?: string[];
 
@@ -139,7 +144,10 @@ export class VaultStack extends Construct {
     const host = checkHostname('VaultStack host', props.host ?? 'vault.in.alybadawy.com');
     const tlsSecretName = checkDnsSubdomain('VaultStack tlsSecretName', props.tlsSecretName ?? 'vault-tls');
     const ingressClassName = checkDnsSubdomain('VaultStack ingressClassName', props.ingressClassName ?? 'nginx');
-    const sourceRanges = (props.allowedSourceRanges ?? []).map((r) => checkCidr('VaultStack allowedSourceRanges', r));
+    const sourceRanges = (props.allowedSourceRanges ?? PRIVATE_RANGES).map((r) => checkCidr('VaultStack allowedSourceRanges', r));
+    if (sourceRanges.length === 0) {
+      invalid('VaultStack allowedSourceRanges', [], 'at least one CIDR block; to allow every client give ["0.0.0.0/0", "::/0"]');
+    }
     const storageClassName = checkDnsSubdomain('VaultStack storageClassName', props.storageClassName ?? 'longhorn');
     const storageSize = checkQuantity('VaultStack storageSize', props.storageSize ?? '10Gi');
     const cpuRequest = checkQuantity('VaultStack cpuRequest', props.cpuRequest ?? '100m');
@@ -222,8 +230,9 @@ export class VaultStack extends Construct {
       metadata: metadata('vault'),
       spec: {
         replicas: 1,
+        // Only replicas, template, updateStrategy, minReadySeconds, persistentVolumeClaimRetentionPolicy and
+        // ordinals may ever change: every other field here must match a StatefulSet being adopted.
         serviceName: 'vault-internal',
-        podManagementPolicy: 'Parallel',
         selector: { matchLabels: labels },
         template: {
           metadata: {
@@ -242,13 +251,19 @@ export class VaultStack extends Construct {
             enableServiceLinks: false,
             securityContext: {
               runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, fsGroup: 1000,
+              // The kubelet walks the whole data volume to set its group only when the volume's root is not already right.
+              fsGroupChangePolicy: 'OnRootMismatch',
               seccompProfile: { type: 'RuntimeDefault' },
             },
             containers: [{
               name: CONTAINER,
               image,
               imagePullPolicy: 'IfNotPresent',
-              args: ['server', `-config=${CONFIG_PATH}/vault.hcl`],
+              // The image's entrypoint turns a first argument `server` into `vault server -config=/vault/config ...`,
+              // adding the folder the ConfigMap is mounted at: naming the file too would load it twice, declare the
+              // listener twice, and Vault would exit on the second bind. A first argument `vault` runs as given (as
+              // vault-helm starts Vault), so the configuration is loaded exactly once.
+              args: ['vault', 'server', `-config=${CONFIG_PATH}/vault.hcl`],
               env: [
                 { name: 'SKIP_SETCAP', value: 'true' },
                 { name: 'SKIP_CHOWN', value: 'true' },
@@ -291,9 +306,7 @@ export class VaultStack extends Construct {
     });
 
     new k8s.KubeIngress(this, 'ingress', {
-      metadata: metadata('vault', sourceRanges.length > 0
-        ? { annotations: { 'nginx.ingress.kubernetes.io/whitelist-source-range': sourceRanges.join(',') } }
-        : {}),
+      metadata: metadata('vault', { annotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': sourceRanges.join(',') } }),
       spec: {
         ingressClassName,
         tls: [{ hosts: [host], secretName: tlsSecretName }],

@@ -8,6 +8,43 @@ function vault(props: VaultStackProps = {}): { stack: VaultStack; manifests: Man
   return { stack, manifests };
 }
 
+/**
+ * What the official image does with the container's command and args (hashicorp/vault
+ * .release/docker/docker-entrypoint.sh, run by the image's ENTRYPOINT): a first argument `server` becomes
+ * `vault server -config=/vault/config -dev-root-token-id= -dev-listen-address=0.0.0.0:8200 <the rest>`; `vault` runs as
+ * given. Returns the command Vault runs and the configuration files it loads, in order: each `-config` folder adds
+ * every `.hcl` and `.json` file in it, each `-config` file itself.
+ */
+function vaultStartup(podSpec: any, objects: Manifest[]): { argv: string[]; files: string[] } {
+  const c = podSpec.containers[0];
+  if (c.command) throw new Error(`the model covers the image's own entrypoint, but the container sets command ${c.command}`);
+  let argv: string[] = c.args ?? ['server', '-dev'];
+  if (argv[0] === 'server') {
+    argv = ['vault', 'server', '-config=/vault/config', '-dev-root-token-id=', '-dev-listen-address=0.0.0.0:8200', ...argv.slice(1)];
+  }
+  const files: string[] = [];
+  for (const path of argv.filter((a) => a.startsWith('-config=')).map((a) => a.slice('-config='.length))) {
+    const folder = mountedFiles(path, podSpec, objects);
+    if (folder) files.push(...folder.filter((f) => /\.(hcl|json)$/.test(f)).map((f) => `${path}/${f}`));
+    else files.push(path);
+  }
+  return { argv, files };
+}
+
+/** The file names of the ConfigMap mounted exactly at `path`, or undefined when `path` is not such a mount. */
+function mountedFiles(path: string, podSpec: any, objects: Manifest[]): string[] | undefined {
+  const mount = podSpec.containers[0].volumeMounts.find((m: any) => m.mountPath === path);
+  const configMap = podSpec.volumes.find((v: any) => v.name === mount?.name)?.configMap;
+  return configMap ? Object.keys(find(objects, 'ConfigMap', configMap.name).data).sort() : undefined;
+}
+
+/** The text of a configuration file inside a mounted ConfigMap. */
+function configFile(file: string, podSpec: any, objects: Manifest[]): string {
+  const mount = podSpec.containers[0].volumeMounts.find((m: any) => file.startsWith(`${m.mountPath}/`));
+  const configMap = podSpec.volumes.find((v: any) => v.name === mount.name).configMap;
+  return find(objects, 'ConfigMap', configMap.name).data[file.slice(mount.mountPath.length + 1)];
+}
+
 const { stack, manifests } = vault();
 const sts = find(manifests, 'StatefulSet', 'vault');
 const pod = sts.spec.template;
@@ -38,7 +75,20 @@ describe('VaultStack defaults', () => {
     expect(sts.spec.serviceName).toBe('vault-internal');
     expect(container.image).toBe('hashicorp/vault:2.0.4');
     expect(container.imagePullPolicy).toBe('IfNotPresent');
-    expect(container.args).toEqual(['server', '-config=/vault/config/vault.hcl']);
+    expect(sts.spec.podManagementPolicy).toBeUndefined();
+  });
+
+  test('Vault reads its configuration exactly once, as the official image starts it', () => {
+    const { argv, files } = vaultStartup(pod.spec, manifests);
+    expect(argv.slice(0, 2)).toEqual(['vault', 'server']);
+    expect(files).toEqual(['/vault/config/vault.hcl']);
+    const listeners = files.flatMap((f) => configFile(f, pod.spec, manifests).match(/listener "tcp"/g) ?? []);
+    expect(listeners).toHaveLength(1);
+  });
+
+  test('the start-up model catches the double load it was written for', () => {
+    const broken = { ...pod.spec, containers: [{ ...container, args: ['server', '-config=/vault/config/vault.hcl'] }] };
+    expect(vaultStartup(broken, manifests).files).toEqual(['/vault/config/vault.hcl', '/vault/config/vault.hcl']);
   });
 
   test('configures Vault with the UI, a plain-HTTP listener on [::]:8200, file storage and the public api_addr', () => {
@@ -90,6 +140,8 @@ describe('VaultStack defaults', () => {
 
   test('runs as uid 100 / gid 1000 with a read-only root, a writable home and small requests', () => {
     expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 100, runAsGroup: 1000, fsGroup: 1000 });
+    // A large data volume is not walked on every start.
+    expect(pod.spec.securityContext.fsGroupChangePolicy).toBe('OnRootMismatch');
     expect(container.securityContext).toEqual({
       allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
     });
@@ -124,13 +176,15 @@ describe('VaultStack defaults', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'vault', namespace: 'security' }]);
   });
 
-  test('the Ingress serves vault.in.alybadawy.com over TLS through nginx, open to every client by default', () => {
+  test('the Ingress serves vault.in.alybadawy.com over TLS through nginx, to private address ranges only by default', () => {
     const ingress = find(manifests, 'Ingress', 'vault');
     expect(ingress.spec.ingressClassName).toBe('nginx');
     expect(ingress.spec.tls).toEqual([{ hosts: ['vault.in.alybadawy.com'], secretName: 'vault-tls' }]);
     expect(ingress.spec.rules[0].host).toBe('vault.in.alybadawy.com');
     expect(ingress.spec.rules[0].http.paths[0].backend).toEqual({ service: { name: 'vault', port: { number: 8200 } } });
-    expect(ingress.metadata.annotations).toBeUndefined();
+    expect(ingress.metadata.annotations).toEqual({
+      'nginx.ingress.kubernetes.io/allowlist-source-range': '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
+    });
   });
 
   test('defines no Namespace unless asked', () => {
@@ -141,7 +195,9 @@ describe('VaultStack defaults', () => {
 describe('VaultStack props', () => {
   test('source ranges restrict the Ingress', () => {
     const ingress = find(vault({ allowedSourceRanges: ['192.168.1.0/24', 'fd00::/8'] }).manifests, 'Ingress', 'vault');
-    expect(ingress.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/whitelist-source-range': '192.168.1.0/24,fd00::/8' });
+    expect(ingress.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/allowlist-source-range': '192.168.1.0/24,fd00::/8' });
+    const open = find(vault({ allowedSourceRanges: ['0.0.0.0/0', '::/0'] }).manifests, 'Ingress', 'vault');
+    expect(open.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/allowlist-source-range': '0.0.0.0/0,::/0' });
   });
 
   test('createNamespace defines the namespace at the privileged Pod Security level, protected from pruning', () => {
@@ -182,6 +238,7 @@ describe('VaultStack props', () => {
     ['CIDR without prefix', { allowedSourceRanges: ['192.168.1.0'] }, /invalid VaultStack allowedSourceRanges: got "192.168.1.0", expected a CIDR block/],
     ['CIDR prefix too long', { allowedSourceRanges: ['10.0.0.0/33'] }, /invalid VaultStack allowedSourceRanges: got "10.0.0.0\/33"/],
     ['CIDR not an address', { allowedSourceRanges: ['lan/24'] }, /invalid VaultStack allowedSourceRanges: got "lan\/24"/],
+    ['no source range at all', { allowedSourceRanges: [] }, /invalid VaultStack allowedSourceRanges: got \[\], expected at least one CIDR block; to allow every client give \["0.0.0.0\/0", "::\/0"\]/],
     ['storage class', { storageClassName: 'Longhorn' }, /invalid VaultStack storageClassName: got "Longhorn"/],
     ['size without unit', { storageSize: 'ten' }, /invalid VaultStack storageSize: got "ten", expected a positive Kubernetes quantity/],
     ['zero size', { storageSize: '0Gi' }, /invalid VaultStack storageSize: got "0Gi"/],
