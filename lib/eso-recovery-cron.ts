@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { DEFAULTS, ENV } from '../runtime/common/env';
 import { k8s } from 'cdk8s-plus-28';
 import { EsoStore } from './eso-store';
 import { bundleRuntime } from './runtime-bundle';
@@ -59,13 +60,13 @@ export class EsoRecoveryCron extends Construct {
     const storeName = checkDnsSubdomain('EsoRecoveryCron storeName', props.storeName ?? props.store?.storeName ?? 'k8s-secrets');
     const esoNamespace = checkDnsLabel('EsoRecoveryCron esoNamespace', props.esoNamespace ?? props.store?.namespace ?? 'security');
     const namespace = checkDnsLabel('EsoRecoveryCron namespace', props.namespace ?? 'security');
-    const deployments = props.deployments ?? ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'];
+    const deployments = props.deployments ?? [...DEFAULTS.deployments];
     if (deployments.length === 0) invalid('EsoRecoveryCron deployments', deployments, 'at least one Deployment name');
     deployments.forEach((d, i) => {
       checkDnsSubdomain('EsoRecoveryCron deployments', d);
       if (deployments.indexOf(d) !== i) invalid('EsoRecoveryCron deployments', d, 'each Deployment once');
     });
-    const cooldown = checkInteger('EsoRecoveryCron restartCooldownSeconds', props.restartCooldownSeconds ?? 300, 60, 86400);
+    const cooldown = checkInteger('EsoRecoveryCron restartCooldownSeconds', props.restartCooldownSeconds ?? DEFAULTS.restartCooldownSeconds, 60, 86400);
     const labels = { 'app.kubernetes.io/name': NAME };
 
     new k8s.KubeServiceAccount(this, 'service-account', {
@@ -100,11 +101,11 @@ export class EsoRecoveryCron extends Construct {
       script: bundleRuntime('eso-recovery'),
       serviceAccountName: NAME,
       env: {
-        VAULT_ADDR: vaultAddr,
-        ESO_NAMESPACE: esoNamespace,
-        ESO_STORE_NAME: storeName,
-        ESO_DEPLOYMENTS: deployments.join(','),
-        RESTART_COOLDOWN_SECONDS: String(cooldown),
+        [ENV.vaultAddr]: vaultAddr,
+        [ENV.esoNamespace]: esoNamespace,
+        [ENV.storeName]: storeName,
+        [ENV.deployments]: deployments.join(','),
+        [ENV.restartCooldownSeconds]: String(cooldown),
       },
     });
   }

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
+import { DEFAULTS, ENV } from '../runtime/common/env';
 import { checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity, invalid } from './validate';
 
 /** A small official Node.js image, pinned; the scripts need only Node.js 20 or later. */
@@ -7,6 +8,9 @@ export const NODE_IMAGE = 'node:24.11.0-alpine3.22';
 
 /** Kills a run that overruns, before the next minute's schedule. */
 export const ACTIVE_DEADLINE_SECONDS = 55;
+
+/** The script's own deadline: it stops cleanly, saying where it was, before Kubernetes kills it. */
+const RUN_DEADLINE_SECONDS = ACTIVE_DEADLINE_SECONDS - 5;
 
 /** Props shared by the CronJobs that run a bundled runtime script. */
 export interface ScriptCronJobOptions {
@@ -96,11 +100,11 @@ export class ScriptCronJob extends Construct {
     if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) {
       invalid(`${p} schedule`, schedule, 'five cron fields such as "* * * * *"');
     }
-    const timeout = checkInteger(`${p} timeoutSeconds`, props.timeoutSeconds ?? 5, 1, 20);
-    const window = checkInteger(`${p} retryWindowSeconds`, props.retryWindowSeconds ?? 40, 0, 50);
-    const interval = checkInteger(`${p} retryIntervalSeconds`, props.retryIntervalSeconds ?? 3, 1, 30);
-    if (window + 2 * timeout > 50) {
-      invalid(`${p} retryWindowSeconds`, window, `at most ${50 - 2 * timeout} with timeoutSeconds ${timeout} (window plus two timeouts within 50 s)`);
+    const timeout = checkInteger(`${p} timeoutSeconds`, props.timeoutSeconds ?? DEFAULTS.timeoutSeconds, 1, 20);
+    const window = checkInteger(`${p} retryWindowSeconds`, props.retryWindowSeconds ?? DEFAULTS.retryWindowSeconds, 0, RUN_DEADLINE_SECONDS);
+    const interval = checkInteger(`${p} retryIntervalSeconds`, props.retryIntervalSeconds ?? DEFAULTS.retryIntervalSeconds, 1, 30);
+    if (window + 2 * timeout > RUN_DEADLINE_SECONDS) {
+      invalid(`${p} retryWindowSeconds`, window, `at most ${RUN_DEADLINE_SECONDS - 2 * timeout} with timeoutSeconds ${timeout} (window plus two timeouts within ${RUN_DEADLINE_SECONDS} s)`);
     }
     const quantity = (prop: 'cpuRequest' | 'cpuLimit' | 'memoryRequest' | 'memoryLimit', fallback: string) =>
       k8s.Quantity.fromString(checkQuantity(`${p} ${prop}`, props[prop] ?? fallback));
@@ -113,7 +117,13 @@ export class ScriptCronJob extends Construct {
       data: { [scriptFile]: props.script },
     });
 
-    const env = { ...props.env, VAULT_TIMEOUT_SECONDS: String(timeout), RETRY_WINDOW_SECONDS: String(window), RETRY_INTERVAL_SECONDS: String(interval) };
+    const env = {
+      ...props.env,
+      [ENV.timeoutSeconds]: String(timeout),
+      [ENV.retryWindowSeconds]: String(window),
+      [ENV.retryIntervalSeconds]: String(interval),
+      [ENV.runDeadlineSeconds]: String(RUN_DEADLINE_SECONDS),
+    };
     const extra = props.volumes ?? [];
     new k8s.KubeCronJob(this, 'cronjob', {
       metadata: { name: props.name, namespace, labels },

@@ -1,10 +1,10 @@
 import { Construct } from 'constructs';
+import { DEFAULTS, ENV } from '../runtime/common/env';
 import { bundleRuntime } from './runtime-bundle';
 import { ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { checkDnsSubdomain } from './validate';
 import { resolveVaultUrl, VaultStack } from './vault-stack';
 
-const KEYS_DIR = '/vault/unseal-keys';
 
 export interface UnsealCronProps extends ScriptCronJobOptions {
   /**
@@ -41,9 +41,9 @@ export class UnsealCron extends Construct {
       owner: 'UnsealCron',
       name: 'vault-auto-unseal',
       script: bundleRuntime('unseal'),
-      env: { VAULT_ADDR: vaultAddr, VAULT_UNSEAL_KEYS_DIR: KEYS_DIR },
+      env: { [ENV.vaultAddr]: vaultAddr, [ENV.unsealKeysDir]: DEFAULTS.unsealKeysDir, [ENV.unsealSecretName]: secretName },
       volumes: [{
-        mountPath: KEYS_DIR,
+        mountPath: DEFAULTS.unsealKeysDir,
         // Optional, so that a missing Secret shows as a clear line in the job's log rather than a pod stuck creating.
         volume: { name: 'unseal-keys', secret: { secretName, defaultMode: 0o440, optional: true } },
       }],

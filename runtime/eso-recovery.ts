@@ -1,8 +1,13 @@
 // eso-recovery: restarts External Secrets Operator when Vault is ready but the ClusterSecretStore is still degraded.
-// ESO backs off failed reconciles up to 7 minutes per object in memory; a restart clears that at once. Bundled by
-// esbuild into one dependency-free script and run every minute by the CronJob; configured by environment variables.
-// Exit codes: 0 nothing to do, or done; 1 a call failed or hung (the next run retries); 2 a human is needed
-// (no token, forbidden, not found, a malformed setting).
+// ESO backs off failed reconciles up to 7 minutes per object in memory; a restart clears that at once. It restarts at
+// most once per outage: if ESO was restarted after the store last became not ready and the store is still not ready,
+// a restart did not help and will not help again, so a human is needed. Bundled by esbuild into one dependency-free
+// script and run every minute by the CronJob; configured by environment variables.
+// Exit codes: 0 nothing to do, or done; 1 a call failed, hung or got an answer of the wrong shape (the next run
+// retries); 2 a human is needed (a restart did not help; no token, forbidden, not found; a malformed setting).
+import { Budget } from './common/budget';
+import { DEFAULTS, ENV } from './common/env';
+import { describeAnswer, HttpResponse } from './common/http';
 import { KubeApi, kubeApi, KubeError } from './common/kube';
 import { reason } from './common/log';
 import { runScript, start } from './common/main';
@@ -12,7 +17,6 @@ import { readVaultAddr, VaultApi, vaultApi } from './common/vault';
 
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export interface RecoverySettings extends RetrySettings {
   readonly vaultAddr: string;
@@ -28,62 +32,124 @@ export interface RecoverySettings extends RetrySettings {
 export function readRecoverySettings(env: Env): RecoverySettings {
   return {
     vaultAddr: readVaultAddr(env),
-    namespace: readString(env, 'ESO_NAMESPACE', 'security', NAME),
-    storeName: readString(env, 'ESO_STORE_NAME', 'k8s-secrets', NAME),
-    deployments: readList(env, 'ESO_DEPLOYMENTS', ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'], NAME),
-    cooldownMs: readSeconds(env, 'RESTART_COOLDOWN_SECONDS', 300, 0, 86400) * 1000,
-    kubeUrl: readUrl(env, 'KUBE_API_URL', 'https://kubernetes.default.svc'),
-    tokenFile: readString(env, 'KUBE_TOKEN_FILE', `${SA_DIR}/token`),
-    caFile: readString(env, 'KUBE_CA_FILE', `${SA_DIR}/ca.crt`),
+    namespace: readString(env, ENV.esoNamespace, DEFAULTS.esoNamespace, NAME),
+    storeName: readString(env, ENV.storeName, DEFAULTS.storeName, NAME),
+    deployments: readList(env, ENV.deployments, [...DEFAULTS.deployments], NAME),
+    cooldownMs: readSeconds(env, ENV.restartCooldownSeconds, DEFAULTS.restartCooldownSeconds, 0, 86400) * 1000,
+    kubeUrl: readUrl(env, ENV.kubeApiUrl, DEFAULTS.kubeApiUrl),
+    tokenFile: readString(env, ENV.kubeTokenFile, DEFAULTS.kubeTokenFile),
+    caFile: readString(env, ENV.kubeCaFile, DEFAULTS.kubeCaFile),
     ...readRetrySettings(env),
   };
 }
 
-/** What the store's Ready condition says: undefined while it has no status yet. */
-export function storeReadiness(store: any): { ready: boolean; reason: string } | undefined {
-  const condition = (store?.status?.conditions ?? []).find((c: any) => c?.type === 'Ready');
-  if (!condition) return undefined;
-  return { ready: condition.status === 'True', reason: condition.reason ?? condition.status };
+/** An answer of the API that is not the object asked for: a failed call, retried, never taken as a state. */
+function malformed(what: string, why: string): KubeError {
+  return Object.assign(new Error(`GET ${what} answered ${why}: not the API's answer`), { fatal: false });
 }
 
-/** Seconds since the Deployment's pods were last restarted by a rollout restart, or undefined if never. */
-export function secondsSinceRestart(deployment: any, now: number): number | undefined {
-  const stamp = Date.parse(deployment?.spec?.template?.metadata?.annotations?.[RESTARTED_AT] ?? '');
-  return Number.isNaN(stamp) ? undefined : Math.max(0, (now - stamp) / 1000);
+function checkObject(object: any, kind: string, name: string, what: string): any {
+  if (object?.kind !== kind || object?.metadata?.name !== name) {
+    throw malformed(what, `an object that is not ${kind} ${name}`);
+  }
+  return object;
 }
+
+/** What the store's Ready condition says. */
+export interface StoreReadiness {
+  readonly ready: boolean;
+  readonly reason: string;
+  /** The condition's own message, such as why ESO cannot log in. */
+  readonly message: string;
+  /** When the condition last changed status: while it stays False, the start of the outage. */
+  readonly since: number;
+}
+
+/** The store's Ready condition; undefined while ESO has not decided (no status yet, or Unknown). */
+export function storeReadiness(store: any, what = 'the store'): StoreReadiness | undefined {
+  const conditions = store?.status?.conditions;
+  if (conditions === undefined) return undefined;
+  if (!Array.isArray(conditions)) throw malformed(what, 'status.conditions that is not a list');
+  const condition = conditions.find((c: any) => c?.type === 'Ready');
+  if (!condition || (condition.status !== 'True' && condition.status !== 'False')) return undefined;
+  const since = Date.parse(condition.lastTransitionTime);
+  if (Number.isNaN(since)) throw malformed(what, 'a Ready condition without a lastTransitionTime');
+  return {
+    ready: condition.status === 'True',
+    reason: String(condition.reason ?? condition.status),
+    message: String(condition.message ?? ''),
+    since,
+  };
+}
+
+/** When the Deployment's pods were last restarted by a rollout restart; undefined if never, or stamped in the future. */
+export function restartedAt(deployment: any, now: number): number | undefined {
+  const stamp = Date.parse(deployment?.spec?.template?.metadata?.annotations?.[RESTARTED_AT] ?? '');
+  return Number.isNaN(stamp) || stamp > now ? undefined : stamp;
+}
+
+/** Vault's health for ESO: ready, worth waiting for, or a failed call. */
+function vaultState(health: HttpResponse): { ready: true } | { wait: string } | { failed: string } {
+  const json = health.json;
+  if (health.status === 200) {
+    return json?.initialized === true && json?.sealed === false
+      ? { ready: true }
+      : { failed: `GET /v1/sys/health answered ${describeAnswer(health)}, not Vault's health` };
+  }
+  const waiting: Record<number, string> = { 429: 'standby', 472: 'a DR secondary', 473: 'a performance standby', 501: 'not initialized', 503: 'sealed' };
+  if (waiting[health.status]) return { wait: `vault ${waiting[health.status]} (HTTP ${health.status})` };
+  return { failed: `GET /v1/sys/health answered HTTP ${health.status}` };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const ago = (ms: number) => `${Math.round(ms / 1000)} s ago`;
 
 /** One attempt: the store first (normally Ready: done at once), then Vault, then the restarts. */
 export async function attemptRecovery(s: RecoverySettings, vault: VaultApi, kube: KubeApi, now = Date.now): Promise<Outcome> {
   const store = `clustersecretstore ${s.storeName}`;
   const restarted: string[] = [];
   try {
-    const readiness = storeReadiness(await kube.get(`/apis/external-secrets.io/v1/clustersecretstores/${s.storeName}`, store));
+    const object = checkObject(await kube.get(`/apis/external-secrets.io/v1/clustersecretstores/${s.storeName}`, store), 'ClusterSecretStore', s.storeName, store);
+    const readiness = storeReadiness(object, store);
     if (!readiness) return finished(`store ${s.storeName} has no Ready condition yet: left alone`);
     if (readiness.ready) return finished(`store ${s.storeName} is Ready: nothing to do`);
-    const degraded = `store ${s.storeName} not ready (${readiness.reason})`;
+    const degraded = `store ${s.storeName} not ready (${readiness.reason}) since ${iso(readiness.since)}`;
 
     let health;
     try {
-      health = await vault.health();
+      health = vaultState(await vault.health());
     } catch (error) {
       return retry(`${degraded}; vault: ${reason(error)}`);
     }
-    if (health.status !== 200) {
-      const state = health.status === 503 ? 'sealed' : health.status === 501 ? 'not initialized' : 'not ready';
-      return retry(`${degraded}; vault ${state} (HTTP ${health.status}): waiting for vault`, 0);
+    if ('failed' in health) return retry(`${degraded}; ${health.failed}`);
+    if ('wait' in health) return retry(`${degraded}; ${health.wait}: waiting for vault`, 0);
+
+    // Which Deployments were restarted during this outage, that is after the store last became not ready.
+    const stamps = new Map<string, number | undefined>();
+    for (const name of s.deployments) {
+      const what = `deployment ${s.namespace}/${name}`;
+      const deployment = checkObject(await kube.get(`/apis/apps/v1/namespaces/${s.namespace}/deployments/${name}`, what), 'Deployment', name, what);
+      stamps.set(name, restartedAt(deployment, now()));
+    }
+    const inOutage = [...stamps.values()].filter((t): t is number => t !== undefined && t >= readiness.since);
+    if (inOutage.length === s.deployments.length) {
+      const last = Math.max(...inOutage);
+      if (now() - last < s.cooldownMs) {
+        return finished(`vault ready, ${degraded}: ESO restarted ${ago(now() - last)}, waiting for it to reconcile`);
+      }
+      return finished(`vault ready, ${degraded}: ESO was restarted at ${iso(last)}, during this outage, and the store is still `
+        + `not ready, so another restart will not help; fix the cause: ${readiness.message || readiness.reason}`, 2);
     }
 
     const skipped: string[] = [];
-    for (const name of s.deployments) {
-      const path = `/apis/apps/v1/namespaces/${s.namespace}/deployments/${name}`;
-      const what = `deployment ${s.namespace}/${name}`;
-      const since = secondsSinceRestart(await kube.get(path, what), now());
-      if (since !== undefined && since * 1000 < s.cooldownMs) {
-        skipped.push(`${name} (restarted ${Math.round(since)} s ago)`);
+    for (const [name, stamp] of stamps) {
+      if (stamp !== undefined && stamp >= readiness.since) continue;
+      if (stamp !== undefined && now() - stamp < s.cooldownMs) {
+        skipped.push(`${name} (restarted ${ago(now() - stamp)})`);
         continue;
       }
-      const patch = { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: new Date(now()).toISOString() } } } } };
-      await kube.patch(path, patch, what);
+      const patch = { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: iso(now()) } } } } };
+      await kube.patch(`/apis/apps/v1/namespaces/${s.namespace}/deployments/${name}`, patch, `deployment ${s.namespace}/${name}`);
       restarted.push(name);
     }
     const did = [
@@ -99,10 +165,10 @@ export async function attemptRecovery(s: RecoverySettings, vault: VaultApi, kube
 }
 
 export function main(env: Env = process.env): Promise<number> {
-  return runScript(env, readRecoverySettings, (s) => attemptRecovery(
+  return runScript(env, readRecoverySettings, (s, budget: Budget) => attemptRecovery(
     s,
-    vaultApi(s.vaultAddr, s.timeoutMs),
-    kubeApi({ url: s.kubeUrl, tokenFile: s.tokenFile, caFile: s.caFile, timeoutMs: s.timeoutMs }),
+    vaultApi(s.vaultAddr, budget),
+    kubeApi({ url: s.kubeUrl, tokenFile: s.tokenFile, caFile: s.caFile, budget }),
   ));
 }
 

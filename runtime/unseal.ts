@@ -1,24 +1,29 @@
 // vault-auto-unseal: unseals Vault after a reboot with the shares mounted from the Secret vault-unseal-key. Bundled by
 // esbuild into one dependency-free script and run every minute by the CronJob; configured by environment variables.
-// Exit codes: 0 Vault is unsealed; 1 not yet (unreachable, hanging, server error: the next run retries);
-// 2 a human is needed (not initialized, no or rejected shares, a malformed setting).
+// Exit codes: 0 Vault is unsealed; 1 not yet (unreachable, hanging, a server error or an answer that is not Vault's:
+// the next run retries); 2 a human is needed (not initialized, no or rejected shares, a malformed setting).
 import { readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
-import { redact, reason } from './common/log';
+import { DEFAULTS, ENV } from './common/env';
+import { describeAnswer, HttpResponse } from './common/http';
+import { log, redact, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readRetrySettings, readString, RetrySettings } from './common/settings';
-import { isUninitialized, readVaultAddr, VaultApi, vaultApi, vaultErrors } from './common/vault';
+import { isUninitialized, readVaultAddr, SealStatus, sealStatus, VaultApi, vaultApi, vaultErrors } from './common/vault';
 
 export interface UnsealSettings extends RetrySettings {
   readonly vaultAddr: string;
   readonly keysDir: string;
+  /** The Secret the shares come from, named in messages. */
+  readonly secretName: string;
 }
 
 export function readUnsealSettings(env: Env): UnsealSettings {
   return {
     vaultAddr: readVaultAddr(env),
-    keysDir: readString(env, 'VAULT_UNSEAL_KEYS_DIR', '/vault/unseal-keys'),
+    keysDir: readString(env, ENV.unsealKeysDir, DEFAULTS.unsealKeysDir),
+    secretName: readString(env, ENV.unsealSecretName, DEFAULTS.unsealSecretName),
     ...readRetrySettings(env),
   };
 }
@@ -33,12 +38,12 @@ export interface Share {
  * Every key of the mounted Secret is one share, in name order. A mounted Secret holds `..data` and timestamped
  * directories beside symbolic links to the files; hidden entries are skipped and links followed.
  */
-export function readShares(dir: string): Share[] {
+export function readShares(dir: string, secretName: string): Share[] {
   let names: string[];
   try {
     names = readdirSync(dir).sort();
   } catch (error) {
-    throw new Error(`cannot read unseal keys from ${dir} (${(error as NodeJS.ErrnoException).code}): mount the Secret vault-unseal-key there`);
+    throw new Error(`cannot read unseal keys from ${dir} (${(error as NodeJS.ErrnoException).code}): mount the Secret ${secretName} there`);
   }
   const shares: Share[] = [];
   for (const name of names.filter((n) => !n.startsWith('.'))) {
@@ -49,20 +54,34 @@ export function readShares(dir: string): Share[] {
     redact(value);
     shares.push({ name, value });
   }
-  if (shares.length === 0) throw new Error(`no unseal keys in ${dir}: the Secret vault-unseal-key is missing or empty`);
+  if (shares.length === 0) throw new Error(`no unseal keys in ${dir}: the Secret ${secretName} is missing or empty`);
   return shares;
 }
 
-const NOT_INITIALIZED = 'vault is not initialized: run `vault operator init`, then store the unseal shares in the Secret vault-unseal-key';
+const notInitialized = (secretName: string) =>
+  `vault is not initialized: run \`vault operator init\`, then store the unseal shares in the Secret ${secretName}`;
+
+// Vault checks one share alone only for its encoding and length; anything else it can tell only of the whole set.
+const ONE_SHARE_ERROR = /valid hex or base64|shorter than|longer than/i;
+
+type Answer = { status: SealStatus } | { outcome: Outcome };
+
+/** Checks an answer of seal-status or unseal: Vault's seal status, or the outcome that ends the attempt. */
+function readAnswer(answer: HttpResponse, call: string, secretName: string): Answer {
+  if (isUninitialized(answer)) return { outcome: finished(notInitialized(secretName), 2) };
+  if (answer.status !== 200) return { outcome: retry(`${call} answered HTTP ${answer.status}${vaultErrors(answer)}`) };
+  const status = sealStatus(answer);
+  if (!status) return { outcome: retry(`${call} answered ${describeAnswer(answer)}, not Vault's seal status: no share sent to it`) };
+  return { status };
+}
 
 /** One attempt: port, seal status, then the shares until Vault reports unsealed. */
-export async function attemptUnseal(vault: VaultApi, loadShares: () => Share[]): Promise<Outcome> {
+export async function attemptUnseal(vault: VaultApi, loadShares: () => Share[], secretName: string = DEFAULTS.unsealSecretName): Promise<Outcome> {
   try {
     await vault.checkPort();
-    const status = await vault.sealStatus();
-    if (isUninitialized(status)) return finished(NOT_INITIALIZED, 2);
-    if (status.status !== 200) return retry(`GET /v1/sys/seal-status answered HTTP ${status.status}${vaultErrors(status)}`);
-    if (status.json?.sealed === false) return finished(`vault at ${vault.addr} is unsealed`);
+    const first = readAnswer(await vault.sealStatus(), 'GET /v1/sys/seal-status', secretName);
+    if ('outcome' in first) return first.outcome;
+    if (!first.status.sealed) return finished(`vault at ${vault.addr} is unsealed`);
 
     let shares: Share[];
     try {
@@ -70,27 +89,35 @@ export async function attemptUnseal(vault: VaultApi, loadShares: () => Share[]):
     } catch (error) {
       return finished(reason(error), 2);
     }
-    let progress = status.json;
-    for (const share of shares) {
-      const answer = await vault.unseal(share.value);
-      if (isUninitialized(answer)) return finished(NOT_INITIALIZED, 2);
-      if (answer.status === 400) return finished(`vault rejected the share in key "${share.name}"${vaultErrors(answer)}`, 2);
-      if (answer.status !== 200) return retry(`PUT /v1/sys/unseal answered HTTP ${answer.status}${vaultErrors(answer)}`);
-      progress = answer.json;
-      if (progress?.sealed === false) {
-        return finished(`vault at ${vault.addr} unsealed with ${shares.indexOf(share) + 1} of ${shares.length} shares`);
+    if (first.status.progress > 0) {
+      // Someone else's attempt (a human's mistyped share) would make this run's shares complete a bad set.
+      const reset = readAnswer(await vault.unseal({ reset: true }), 'PUT /v1/sys/unseal (reset)', secretName);
+      if ('outcome' in reset) return reset.outcome;
+      log(`vault held unseal progress ${first.status.progress} of ${first.status.t} that this run did not make: reset it`);
+    }
+    let status = first.status;
+    for (const [index, share] of shares.entries()) {
+      const answer = await vault.unseal({ key: share.value });
+      if (answer.status === 400 && !isUninitialized(answer)) {
+        const culprit = ONE_SHARE_ERROR.test(vaultErrors(answer)) ? `the share in key "${share.name}"` : `the ${index + 1} shares submitted`;
+        return finished(`vault rejected ${culprit}${vaultErrors(answer)}: check that the Secret ${secretName} holds this Vault's shares`, 2);
       }
+      const next = readAnswer(answer, 'PUT /v1/sys/unseal', secretName);
+      if ('outcome' in next) return next.outcome;
+      status = next.status;
+      if (!status.sealed) return finished(`vault at ${vault.addr} unsealed with ${index + 1} of ${shares.length} shares`);
     }
     return finished(
-      `vault is still sealed after all ${shares.length} shares (progress ${progress?.progress ?? '?'} of ${progress?.t ?? '?'}): `
-      + 'the Secret vault-unseal-key holds fewer shares than the threshold', 2);
+      `vault is still sealed after all ${shares.length} shares (progress ${status.progress} of ${status.t}): `
+      + `the Secret ${secretName} holds fewer distinct shares than the threshold`, 2);
   } catch (error) {
     return retry(reason(error));
   }
 }
 
 export function main(env: Env = process.env): Promise<number> {
-  return runScript(env, readUnsealSettings, (s) => attemptUnseal(vaultApi(s.vaultAddr, s.timeoutMs), () => readShares(s.keysDir)));
+  return runScript(env, readUnsealSettings, (s, budget) =>
+    attemptUnseal(vaultApi(s.vaultAddr, budget), () => readShares(s.keysDir, s.secretName), s.secretName));
 }
 
 if (require.main === module) start(() => main());

@@ -2,8 +2,11 @@ import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
 
-// Every call has one deadline covering connect, headers and body: a Vault whose volume is still reattaching can accept
-// connections and then hang at the HTTP layer.
+// Every call settles: with an answer, an error or its deadline. A promise that never settles would let Node's event
+// loop empty and the process exit 0 with nothing done, so each way a connection can end is an outcome here.
+
+/** The most a call reads: Vault's and the API's answers here are a few KB, and the pod's memory limit is small. */
+export const MAX_BODY_BYTES = 256 * 1024;
 
 export interface HttpResponse {
   readonly status: number;
@@ -15,11 +18,14 @@ export interface RequestOptions {
   readonly method?: string;
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
+  /** The deadline of the whole call: connect, headers and body. */
   readonly timeoutMs: number;
   /** PEM certificates to trust for https (the cluster's CA). */
   readonly ca?: string;
   /** How the call is named in errors, such as "GET /v1/sys/seal-status". */
   readonly name: string;
+  /** A larger answer fails the call. */
+  readonly maxBodyBytes?: number;
 }
 
 export function request(url: string, options: RequestOptions): Promise<HttpResponse> {
@@ -31,32 +37,56 @@ export function request(url: string, options: RequestOptions): Promise<HttpRespo
     headers['content-length'] = String(Buffer.byteLength(body));
   }
   const client = target.protocol === 'https:' ? https : http;
+  const maxBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   return new Promise((resolve, reject) => {
-    const req = client.request(target, { method: options.method ?? 'GET', headers, ca: options.ca, agent: false });
-    const timer = setTimeout(() => {
-      req.destroy(new Error(`${options.name} got no answer within ${options.timeoutMs / 1000} s`));
-    }, options.timeoutMs);
-    req.on('error', (error: NodeJS.ErrnoException) => {
+    let settled = false;
+    const settle = (outcome: { answer: HttpResponse } | { error: Error }) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      reject(error.code ? new Error(`${options.name} failed: ${error.code}`) : error);
-    });
+      if ('answer' in outcome) resolve(outcome.answer);
+      else {
+        reject(outcome.error);
+        req.destroy();
+      }
+    };
+    const fail = (why: string) => settle({ error: new Error(`${options.name} ${why}`) });
+    const req = client.request(target, { method: options.method ?? 'GET', headers, ca: options.ca, agent: false });
+    const timer = setTimeout(() => fail(`got no answer within ${options.timeoutMs / 1000} s`), options.timeoutMs);
+    req.on('error', (error: NodeJS.ErrnoException) => fail(`failed: ${error.code ?? error.message}`));
+    // Node hands a 101 answer to 'upgrade' listeners and emits no 'response': without this the call would never settle.
+    req.on('upgrade', (res) => fail(`answered HTTP ${res.statusCode} (switching protocols): not an HTTP API answer`));
+    // A clean close (FIN) after the headers or part of the body emits no error: only 'close' tells.
+    const closedEarly = () => fail('failed: the connection closed before the answer was complete');
+    req.on('close', closedEarly);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', () => undefined); // reported through req's error, with the deadline's message
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) return fail(`answered with more than ${maxBytes / 1024} KB: not the expected answer`);
+        chunks.push(chunk);
+      });
       res.on('end', () => {
-        clearTimeout(timer);
         let json: any;
         try {
           json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, json });
+        settle({ answer: { status: res.statusCode ?? 0, json } });
       });
+      res.on('error', closedEarly);
+      res.on('close', closedEarly);
     });
     req.end(body);
   });
+}
+
+/** A short description of an answer that is not what was expected, without echoing its body. */
+export function describeAnswer(response: HttpResponse): string {
+  const body = response.json === undefined ? 'a body that is not JSON' : 'JSON of another shape';
+  return `HTTP ${response.status} with ${body}`;
 }
 
 /** Resolves when a TCP connection to the URL's host and port opens within the timeout; rejects with the reason. */

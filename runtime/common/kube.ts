@@ -1,5 +1,6 @@
 import { readFileSync } from 'fs';
-import { request } from './http';
+import { Budget } from './budget';
+import { describeAnswer, request } from './http';
 import { redact } from './log';
 
 // A minimal in-cluster Kubernetes client: a bearer token, the cluster's CA, JSON over HTTPS, each call bounded.
@@ -9,7 +10,8 @@ export interface KubeSettings {
   readonly url: string;
   readonly tokenFile: string;
   readonly caFile: string;
-  readonly timeoutMs: number;
+  /** Bounds every call. */
+  readonly budget: Budget;
 }
 
 export interface KubeApi {
@@ -17,6 +19,8 @@ export interface KubeApi {
   get(path: string, what: string): Promise<any>;
   /** Applies a strategic merge patch, as kubectl does. */
   patch(path: string, body: unknown, what: string): Promise<any>;
+  /** POSTs a new object. */
+  create(path: string, body: unknown, what: string): Promise<any>;
 }
 
 /**
@@ -54,14 +58,18 @@ export function kubeApi(settings: KubeSettings): KubeApi {
     const { token, ca } = credentials();
     const name = `${method} ${what}`;
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    if (body !== undefined) headers['content-type'] = 'application/strategic-merge-patch+json';
-    const answer = await request(`${settings.url}${path}`, { method, name, headers, body, ca, timeoutMs: settings.timeoutMs });
-    if (answer.status >= 200 && answer.status < 300) return answer.json;
+    if (method === 'PATCH') headers['content-type'] = 'application/strategic-merge-patch+json';
+    const answer = await request(`${settings.url}${path}`, { method, name, headers, body, ca, timeoutMs: settings.budget.callMs() });
+    if (answer.status >= 200 && answer.status < 300) {
+      if (answer.json === null || typeof answer.json !== 'object') throw kubeError(`${name} answered ${describeAnswer(answer)}: not the API's answer`, false);
+      return answer.json;
+    }
     const detail = answer.json?.message ? `: ${answer.json.message}` : '';
     throw kubeError(`${name} answered HTTP ${answer.status}${detail}`, [401, 403, 404].includes(answer.status));
   };
   return {
     get: (path, what) => call('GET', path, what),
     patch: (path, body, what) => call('PATCH', path, what, body),
+    create: (path, body, what) => call('POST', path, what, body),
   };
 }

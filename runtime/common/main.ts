@@ -1,13 +1,15 @@
+import { Budget, runBudget } from './budget';
 import { log, logError, reason } from './log';
 import { Outcome, withinWindow } from './retry';
 import { Env, RetrySettings } from './settings';
 
 /**
  * Runs a script: reads its settings (a malformed one ends the run at once, exit 2), then makes attempts inside the
- * retry window, logging each new reason to wait and the final outcome on one line. Resolves to the exit code.
+ * retry window until the run's deadline, logging each new reason to wait and the final outcome on one line. Resolves
+ * to the exit code.
  */
 export async function runScript<S extends RetrySettings>(
-  env: Env, readSettings: (env: Env) => S, attempt: (settings: S) => Promise<Outcome>,
+  env: Env, readSettings: (env: Env) => S, attempt: (settings: S, budget: Budget) => Promise<Outcome>,
 ): Promise<number> {
   let settings: S;
   try {
@@ -16,10 +18,12 @@ export async function runScript<S extends RetrySettings>(
     logError(reason(error));
     return 2;
   }
+  const budget = runBudget(settings.timeoutMs, settings.deadlineMs);
   let lastWait = '';
-  const outcome = await withinWindow(() => attempt(settings), {
+  const outcome = await withinWindow(() => attempt(settings, budget), {
     windowMs: settings.windowMs,
     intervalMs: settings.intervalMs,
+    runLeftMs: budget.leftMs,
     onRetry: (o) => {
       if (o.message !== lastWait) log(`waiting: ${o.message}`);
       lastWait = o.message;
@@ -29,9 +33,31 @@ export async function runScript<S extends RetrySettings>(
   return outcome.exitCode;
 }
 
-/** Runs `main` as the process's entry point and exits with its code. */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Runs `main` as the process's entry point and exits with its code. Exit 0 only ever follows main's final line: a
+ * run stopped by a signal, or one whose event loop empties before main settles, exits non-zero saying so.
+ */
 export function start(main: () => Promise<number>): void {
-  main().then((code) => process.exit(code), (error) => {
+  let settled = false;
+  for (const signal of Object.keys(SIGNAL_EXIT)) {
+    // As PID 1 in the pod, node ignores SIGTERM unless it handles it: Kubernetes' deadline would wait for SIGKILL.
+    process.on(signal, () => {
+      logError(`stopped by ${signal} before the run finished (the Job's deadline, or a human): the next run starts over`);
+      process.exit(SIGNAL_EXIT[signal]);
+    });
+  }
+  process.on('beforeExit', () => {
+    if (settled) return;
+    logError('the run ended without an outcome (a call never settled): exiting 1; the next run tries again');
+    process.exit(1);
+  });
+  main().then((code) => {
+    settled = true;
+    process.exit(code);
+  }, (error) => {
+    settled = true;
     logError(`unexpected error: ${reason(error)}`);
     process.exit(1);
   });

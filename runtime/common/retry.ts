@@ -17,6 +17,8 @@ export interface RetryOptions {
   readonly intervalMs: number;
   /** Called with the outcome of each attempt that will be retried. */
   readonly onRetry?: (outcome: Outcome) => void;
+  /** What the run has left before its deadline; no attempt starts after it. */
+  readonly runLeftMs?: () => number;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -31,7 +33,7 @@ export async function withinWindow(attempt: () => Promise<Outcome>, options: Ret
   for (;;) {
     const outcome = await attempt();
     if (outcome.done) return outcome;
-    const left = deadline - now();
+    const left = Math.min(deadline - now(), options.runLeftMs?.() ?? Infinity);
     if (left <= 0) return outcome;
     options.onRetry?.(outcome);
     await sleep(Math.min(options.intervalMs, left));

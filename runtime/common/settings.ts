@@ -1,4 +1,5 @@
 // Settings come from environment variables only; a malformed one ends the run at once with a message naming it.
+import { DEFAULTS, ENV } from './env';
 
 export type Env = Record<string, string | undefined>;
 
@@ -50,7 +51,7 @@ export function readList(env: Env, name: string, fallback: string[], pattern: Re
   return items;
 }
 
-/** The retry settings both scripts share: one run keeps trying inside its window, every interval. */
+/** The retry settings both scripts share: one run keeps trying inside its window, every interval, until its deadline. */
 export interface RetrySettings {
   /** Bound on every connection and HTTP call, in milliseconds. */
   readonly timeoutMs: number;
@@ -58,12 +59,19 @@ export interface RetrySettings {
   readonly windowMs: number;
   /** The pause between attempts, in milliseconds. */
   readonly intervalMs: number;
+  /** When the run stops, whatever it is doing, in milliseconds from its start. */
+  readonly deadlineMs: number;
 }
 
 export function readRetrySettings(env: Env): RetrySettings {
-  return {
-    timeoutMs: readSeconds(env, 'VAULT_TIMEOUT_SECONDS', 5, 0.1, 60) * 1000,
-    windowMs: readSeconds(env, 'RETRY_WINDOW_SECONDS', 40, 0, 3600) * 1000,
-    intervalMs: readSeconds(env, 'RETRY_INTERVAL_SECONDS', 3, 0.1, 600) * 1000,
+  const settings = {
+    timeoutMs: readSeconds(env, ENV.timeoutSeconds, DEFAULTS.timeoutSeconds, 0.1, 60) * 1000,
+    windowMs: readSeconds(env, ENV.retryWindowSeconds, DEFAULTS.retryWindowSeconds, 0, 3600) * 1000,
+    intervalMs: readSeconds(env, ENV.retryIntervalSeconds, DEFAULTS.retryIntervalSeconds, 0.1, 600) * 1000,
+    deadlineMs: readSeconds(env, ENV.runDeadlineSeconds, DEFAULTS.runDeadlineSeconds, 0.1, 3600) * 1000,
   };
+  if (settings.deadlineMs < settings.windowMs) {
+    invalid(ENV.runDeadlineSeconds, String(settings.deadlineMs / 1000), `at least ${ENV.retryWindowSeconds} (${settings.windowMs / 1000})`);
+  }
+  return settings;
 }

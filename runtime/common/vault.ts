@@ -1,28 +1,32 @@
+import { Budget } from './budget';
+import { DEFAULTS, ENV } from './env';
 import { checkPort, HttpResponse, request } from './http';
 import { Env, readUrl } from './settings';
 
 /** `VAULT_ADDR`, defaulting to Vault's in-cluster Service. */
 export function readVaultAddr(env: Env): string {
-  return readUrl(env, 'VAULT_ADDR', 'http://vault.security.svc.cluster.local:8200');
+  return readUrl(env, ENV.vaultAddr, DEFAULTS.vaultAddr);
 }
 
-/** The unauthenticated Vault endpoints the scripts use. */
+/** The unauthenticated Vault endpoints the scripts use; every call is bounded by the run's budget. */
 export interface VaultApi {
   readonly addr: string;
   checkPort(): Promise<void>;
   sealStatus(): Promise<HttpResponse>;
-  unseal(share: string): Promise<HttpResponse>;
+  unseal(body: { key: string } | { reset: true }): Promise<HttpResponse>;
   health(): Promise<HttpResponse>;
 }
 
-export function vaultApi(addr: string, timeoutMs: number): VaultApi {
+export function vaultApi(addr: string, budget: Budget): VaultApi {
+  const call = (path: string, name: string, method = 'GET', body?: unknown) =>
+    request(`${addr}${path}`, { name, method, body, timeoutMs: budget.callMs() });
   return {
     addr,
-    checkPort: () => checkPort(addr, timeoutMs),
-    sealStatus: () => request(`${addr}/v1/sys/seal-status`, { name: 'GET /v1/sys/seal-status', timeoutMs }),
-    unseal: (share) => request(`${addr}/v1/sys/unseal`, { name: 'PUT /v1/sys/unseal', method: 'PUT', body: { key: share }, timeoutMs }),
+    checkPort: async () => checkPort(addr, budget.callMs()),
+    sealStatus: () => call('/v1/sys/seal-status', 'GET /v1/sys/seal-status'),
+    unseal: (body) => call('/v1/sys/unseal', 'PUT /v1/sys/unseal', 'PUT', body),
     // 200 only when initialized, unsealed and active (or standby, with standbyok).
-    health: () => request(`${addr}/v1/sys/health?standbyok=true`, { name: 'GET /v1/sys/health', timeoutMs }),
+    health: () => call('/v1/sys/health?standbyok=true', 'GET /v1/sys/health'),
   };
 }
 
@@ -36,4 +40,28 @@ export function vaultErrors(response: HttpResponse): string {
 export function isUninitialized(response: HttpResponse): boolean {
   if (response.status === 400) return /not yet initialized/i.test(vaultErrors(response));
   return response.status === 200 && response.json?.initialized === false;
+}
+
+/** The fields of Vault's seal-status object that the unseal script relies on. */
+export interface SealStatus {
+  readonly initialized: boolean;
+  readonly sealed: boolean;
+  /** The threshold of shares. */
+  readonly t: number;
+  /** The number of shares. */
+  readonly n: number;
+  /** Shares submitted in the current attempt. */
+  readonly progress: number;
+}
+
+/**
+ * The seal-status object, only when the answer is well-formed: a 200 with HTML, `{}` or `"sealed": "false"` is not
+ * Vault, and no share may be sent to it.
+ */
+export function sealStatus(response: HttpResponse): SealStatus | undefined {
+  const s = response.json;
+  const wellFormed = response.status === 200 && s !== null && typeof s === 'object'
+    && typeof s.initialized === 'boolean' && typeof s.sealed === 'boolean'
+    && Number.isInteger(s.t) && Number.isInteger(s.n) && (s.progress === undefined || Number.isInteger(s.progress));
+  return wellFormed ? { initialized: s.initialized, sealed: s.sealed, t: s.t, n: s.n, progress: s.progress ?? 0 } : undefined;
 }

@@ -56,7 +56,7 @@ test('configures the script through its documented variables', () => {
   expect(env).toEqual({
     VAULT_ADDR: 'http://vault.security.svc.cluster.local:8200', ESO_NAMESPACE: 'security', ESO_STORE_NAME: 'k8s-secrets',
     ESO_DEPLOYMENTS: 'external-secrets,external-secrets-cert-controller,external-secrets-webhook', RESTART_COOLDOWN_SECONDS: '300',
-    VAULT_TIMEOUT_SECONDS: '5', RETRY_WINDOW_SECONDS: '40', RETRY_INTERVAL_SECONDS: '3',
+    VAULT_TIMEOUT_SECONDS: '5', RETRY_WINDOW_SECONDS: '40', RETRY_INTERVAL_SECONDS: '3', RUN_DEADLINE_SECONDS: '50',
   });
 });
 

@@ -35,6 +35,7 @@ test('passes the script\'s settings as environment variables', () => {
   expect(container.env).toEqual([
     { name: 'A', value: '1' }, { name: 'VAULT_TIMEOUT_SECONDS', value: '5' },
     { name: 'RETRY_WINDOW_SECONDS', value: '40' }, { name: 'RETRY_INTERVAL_SECONDS', value: '3' },
+    { name: 'RUN_DEADLINE_SECONDS', value: '50' },
   ]);
 });
 
@@ -74,6 +75,7 @@ test('props reach the output', () => {
   expect(cc.image).toBe('node:22.21.1-alpine3.22');
   expect(cc.env.slice(1)).toEqual([
     { name: 'VAULT_TIMEOUT_SECONDS', value: '3' }, { name: 'RETRY_WINDOW_SECONDS', value: '20' }, { name: 'RETRY_INTERVAL_SECONDS', value: '2' },
+    { name: 'RUN_DEADLINE_SECONDS', value: '50' },
   ]);
   expect(cc.resources).toEqual({ requests: { cpu: '20m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } });
 });

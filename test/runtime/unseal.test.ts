@@ -7,10 +7,12 @@ import { attemptUnseal, readShares, readUnsealSettings, Share } from '../../runt
 import { secretDir } from '../support/run-script';
 
 const ok = (json: object): HttpResponse => ({ status: 200, json });
-const sealed = (progress = 0, t = 1) => ok({ initialized: true, sealed: true, progress, t });
+const status = (sealed: boolean, progress = 0, t = 1) => ok({ initialized: true, sealed, progress, t, n: 5 });
+const sealed = (progress = 0, t = 1) => status(true, progress, t);
+const unsealed = () => status(false);
 
-function api(answers: Partial<Record<'sealStatus' | 'unseal', HttpResponse[] | Error>>, port?: Error): VaultApi & { sent: string[] } {
-  const sent: string[] = [];
+function api(answers: Partial<Record<'sealStatus' | 'unseal', HttpResponse[] | Error>>, port?: Error): VaultApi & { sent: unknown[] } {
+  const sent: unknown[] = [];
   const next = (name: 'sealStatus' | 'unseal') => async () => {
     const a = answers[name];
     if (a instanceof Error) throw a;
@@ -20,7 +22,7 @@ function api(answers: Partial<Record<'sealStatus' | 'unseal', HttpResponse[] | E
     addr: 'http://vault:8200', sent,
     checkPort: async () => { if (port) throw port; },
     sealStatus: next('sealStatus'),
-    unseal: async (share) => { sent.push(share); return next('unseal')(); },
+    unseal: async (body) => { sent.push('key' in body ? body.key : body); return next('unseal')(); },
     health: async () => { throw new Error('not used'); },
   };
 }
@@ -28,13 +30,13 @@ const shares = (...values: string[]): (() => Share[]) => () => values.map((value
 
 describe('attemptUnseal', () => {
   test('unsealed: done, exit 0, nothing sent', async () => {
-    const vault = api({ sealStatus: [ok({ initialized: true, sealed: false })] });
+    const vault = api({ sealStatus: [unsealed()] });
     expect(await attemptUnseal(vault, shares('a'))).toEqual({ done: true, exitCode: 0, message: 'vault at http://vault:8200 is unsealed' });
     expect(vault.sent).toEqual([]);
   });
 
   test('sealed: sends shares until unsealed, then stops', async () => {
-    const vault = api({ sealStatus: [sealed(0, 2)], unseal: [sealed(1, 2), ok({ sealed: false }), ok({ sealed: false })] });
+    const vault = api({ sealStatus: [sealed(0, 2)], unseal: [sealed(1, 2), unsealed(), unsealed()] });
     const outcome = await attemptUnseal(vault, shares('a', 'b', 'c'));
     expect(outcome).toMatchObject({ done: true, exitCode: 0 });
     expect(vault.sent).toEqual(['a', 'b']);
@@ -60,11 +62,36 @@ describe('attemptUnseal', () => {
     }
   });
 
-  test('a rejected share: done, exit 2, naming the key', async () => {
-    const vault = api({ sealStatus: [sealed()], unseal: [{ status: 400, json: { errors: ['Unseal failed, invalid key'] } }] });
-    expect(await attemptUnseal(vault, shares('bad'))).toEqual({
-      done: true, exitCode: 2, message: 'vault rejected the share in key "key1": Unseal failed, invalid key',
+  test('a rejected set: done, exit 2, blaming the set, since Vault checks shares only together', async () => {
+    const vault = api({ sealStatus: [sealed(0, 2)], unseal: [sealed(1, 2), { status: 400, json: { errors: ['Unseal failed, invalid key'] } }] });
+    expect(await attemptUnseal(vault, shares('a', 'b'))).toEqual({
+      done: true, exitCode: 2,
+      message: 'vault rejected the 2 shares submitted: Unseal failed, invalid key: check that the Secret vault-unseal-key holds this Vault\'s shares',
     });
+  });
+
+  test('a share Vault rejects alone (its encoding or length): done, exit 2, naming its key', async () => {
+    const vault = api({ sealStatus: [sealed(0, 2)], unseal: [{ status: 400, json: { errors: ["'key' must be a valid hex or base64 string"] } }] });
+    expect(await attemptUnseal(vault, shares('a!', 'b'))).toMatchObject({
+      done: true, exitCode: 2, message: expect.stringMatching(/^vault rejected the share in key "key1": 'key' must be a valid hex/),
+    });
+  });
+
+  test('progress the run did not make: reset first, then the shares', async () => {
+    const vault = api({ sealStatus: [sealed(1, 2)], unseal: [sealed(0, 2), sealed(1, 2), unsealed()] });
+    expect(await attemptUnseal(vault, shares('a', 'b'))).toMatchObject({ done: true, exitCode: 0 });
+    expect(vault.sent).toEqual([{ reset: true }, 'a', 'b']);
+  });
+
+  test.each<[string, HttpResponse]>([
+    ['HTML', { status: 200, json: undefined }],
+    ['{}', ok({})],
+    ['sealed as a string', ok({ initialized: true, sealed: 'false', t: 1, n: 1 })],
+    ['no threshold', ok({ initialized: true, sealed: true })],
+  ])('a seal status that is not well-formed (%s): retry, exit 1, no share sent', async (_case, answer) => {
+    const vault = api({ sealStatus: [answer] });
+    expect(await attemptUnseal(vault, shares('a'))).toMatchObject({ done: false, exitCode: 1, message: expect.stringContaining('not Vault\'s seal status') });
+    expect(vault.sent).toEqual([]);
   });
 
   test('no shares: done, exit 2', async () => {
@@ -77,19 +104,19 @@ describe('attemptUnseal', () => {
 describe('readShares', () => {
   test('reads every key of a mounted Secret, following its links, skipping ..data and the timestamped directory', () => {
     const dir = secretDir({ b: 'share-b\n', a: '  share-a ', empty: '' });
-    expect(readShares(dir)).toEqual([{ name: 'a', value: 'share-a' }, { name: 'b', value: 'share-b' }]);
+    expect(readShares(dir, 'vault-unseal-key')).toEqual([{ name: 'a', value: 'share-a' }, { name: 'b', value: 'share-b' }]);
   });
 
   test('a missing or empty directory is an error naming it', () => {
-    expect(() => readShares('/nonexistent/keys')).toThrow('cannot read unseal keys from /nonexistent/keys (ENOENT)');
+    expect(() => readShares('/nonexistent/keys', 'unseal')).toThrow('cannot read unseal keys from /nonexistent/keys (ENOENT): mount the Secret unseal there');
     const empty = mkdtempSync(join(tmpdir(), 'keys-'));
-    expect(() => readShares(empty)).toThrow(`no unseal keys in ${empty}`);
+    expect(() => readShares(empty, 'unseal')).toThrow(`no unseal keys in ${empty}: the Secret unseal is missing or empty`);
   });
 });
 
 test('settings default to the in-cluster values', () => {
   expect(readUnsealSettings({})).toEqual({
-    vaultAddr: 'http://vault.security.svc.cluster.local:8200', keysDir: '/vault/unseal-keys',
-    timeoutMs: 5000, windowMs: 40000, intervalMs: 3000,
+    vaultAddr: 'http://vault.security.svc.cluster.local:8200', keysDir: '/vault/unseal-keys', secretName: 'vault-unseal-key',
+    timeoutMs: 5000, windowMs: 40000, intervalMs: 3000, deadlineMs: 50000,
   });
 });

@@ -14,14 +14,19 @@ export interface KubeRequest {
 export interface FakeKubeOptions {
   /** The bearer token the server accepts. */
   readonly token: string;
-  /** The store `k8s-secrets`: its Ready condition, or 'no-status' for a store ESO has not reconciled yet. */
-  store: { ready: boolean; reason?: string } | 'no-status';
+  /**
+   * The store `k8s-secrets`: its Ready condition (`since` is its lastTransitionTime, by default an hour ago), or
+   * 'no-status' for a store ESO has not reconciled yet.
+   */
+  store: { ready: boolean; reason?: string; message?: string; since?: string } | 'no-status';
   /** ESO's Deployments in namespace security, with the restartedAt annotation of their pod template. */
   readonly deployments: Record<string, { restartedAt?: string }>;
   /** Answer every PATCH with 403, as RBAC does without the patch verb. */
   readonly forbidPatch?: boolean;
   /** Accept connections and never answer. */
   readonly hang?: boolean;
+  /** Every answer comes after this pause. */
+  readonly delayMs?: number;
 }
 
 const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code });
@@ -72,8 +77,12 @@ export class FakeKube {
       });
       if (this.options.hang) return;
       const send = (code: number, json: unknown) => {
-        res.writeHead(code, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(json));
+        const answer = () => {
+          res.writeHead(code, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(json));
+        };
+        if (this.options.delayMs) setTimeout(answer, this.options.delayMs);
+        else answer();
       };
       if (req.headers.authorization !== `Bearer ${this.options.token}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
 
@@ -81,8 +90,11 @@ export class FakeKube {
       if (store && req.method === 'GET') {
         if (store[1] !== 'k8s-secrets') return send(404, status(404, 'NotFound', `clustersecretstores.external-secrets.io "${store[1]}" not found`));
         const s = this.options.store;
-        const conditions = s === 'no-status' ? undefined
-          : [{ type: 'Ready', status: s.ready ? 'True' : 'False', reason: s.reason ?? (s.ready ? 'Valid' : 'InvalidProviderConfig') }];
+        const conditions = s === 'no-status' ? undefined : [{
+          type: 'Ready', status: s.ready ? 'True' : 'False', reason: s.reason ?? (s.ready ? 'Valid' : 'InvalidProviderConfig'),
+          message: s.message ?? (s.ready ? 'store validated' : 'unable to create client'),
+          lastTransitionTime: s.since ?? new Date(Date.now() - 3600_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+        }];
         return send(200, { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: store[1] }, ...(conditions && { status: { conditions } }) });
       }
 

@@ -12,8 +12,12 @@ export interface FakeVaultOptions {
   /** false: answers `initialized: false` (newer Vaults); 'http-400': the older HTTP 400 answer. */
   readonly initialized?: boolean | 'http-400';
   readonly sealed?: boolean;
-  /** The shares Vault accepts; any other is rejected with HTTP 400. */
+  /** The shares of this Vault: a set of `threshold` of them unseals it; a set with any other share is rejected. */
   readonly shares?: string[];
+  /** Shares someone else submitted before the run (unseal progress it did not make). */
+  readonly progress?: string[];
+  /** Every answer comes after this pause. */
+  readonly delayMs?: number;
   /** The threshold of shares that unseals. */
   readonly threshold?: number;
   /** Every answer is this HTTP status with an error body. */
@@ -31,11 +35,12 @@ export interface FakeVaultOptions {
 export class FakeVault {
   public readonly received: Received[] = [];
   public sealed: boolean;
-  private readonly submitted = new Set<string>();
+  private readonly submitted: Set<string>;
   private server!: http.Server;
 
   constructor(private readonly options: FakeVaultOptions = {}) {
     this.sealed = options.sealed ?? true;
+    this.submitted = new Set(options.progress ?? []);
   }
 
   get url(): string {
@@ -76,8 +81,12 @@ export class FakeVault {
       this.received.push({ method: req.method ?? '', path: req.url ?? '', body });
       if (this.options.hang) return;
       const send = (status: number, json: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(json));
+        const answer = () => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(json));
+        };
+        if (this.options.delayMs) setTimeout(answer, this.options.delayMs);
+        else answer();
       };
       if (this.options.failWith) return send(this.options.failWith, { errors: ['internal error'] });
       const path = (req.url ?? '').split('?')[0];
@@ -85,7 +94,7 @@ export class FakeVault {
         return send(400, { errors: ['server is not yet initialized'] });
       }
       if (path === '/v1/sys/seal-status' && req.method === 'GET') return send(200, this.status());
-      if (path === '/v1/sys/unseal' && req.method === 'PUT') return this.unseal(body?.key, send);
+      if (path === '/v1/sys/unseal' && req.method === 'PUT') return this.unseal(body, send);
       if (path === '/v1/sys/health' && req.method === 'GET') {
         const s = this.status();
         const code = !s.initialized ? 501 : s.sealed ? 503 : 200;
@@ -95,18 +104,25 @@ export class FakeVault {
     });
   }
 
-  private unseal(key: string, send: (status: number, json: unknown) => void): void {
+  // As Vault's barrier does: a share alone is checked only for its encoding; the set is checked when it reaches the
+  // threshold, and a bad set resets the progress. A share already submitted does not advance it.
+  private unseal(body: any, send: (status: number, json: unknown) => void): void {
     if (this.options.initialized === false) return send(400, { errors: ['Vault is not initialized'] });
-    if (!this.sealed) return send(200, this.status());
-    if (!(this.options.shares ?? []).includes(key)) {
+    if (body?.reset === true) {
       this.submitted.clear();
-      return send(400, { errors: ['Unseal failed, invalid key'] });
+      return send(200, this.status());
+    }
+    if (!this.sealed) return send(200, this.status());
+    const key = body?.key;
+    if (typeof key !== 'string' || !/^([0-9a-f]+|[A-Za-z0-9+/]+={0,2})$/.test(key)) {
+      return send(400, { errors: ["'key' must be a valid hex or base64 string"] });
     }
     this.submitted.add(key);
-    if (this.submitted.size >= (this.options.threshold ?? 1)) {
-      this.sealed = false;
-      this.submitted.clear();
-    }
+    if (this.submitted.size < (this.options.threshold ?? 1)) return send(200, this.status());
+    const valid = [...this.submitted].every((k) => (this.options.shares ?? []).includes(k));
+    this.submitted.clear();
+    if (!valid) return send(400, { errors: ['Unseal failed, invalid key'] });
+    this.sealed = false;
     send(200, this.status());
   }
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -35,11 +35,18 @@ export interface Run {
   readonly exitedAt: number;
 }
 
-/** Runs the script with only `env` (and PATH), killing it after `limitMs`. */
-export function runNode(script: string, env: Record<string, string>, limitMs = 20000): Promise<Run> {
+/**
+ * Bounds every run of a script in the tests. It only catches a hang, so it is far above what any run should take on
+ * the busiest machine; how fast the scripts are is measured by `npm run bench`, not asserted here.
+ */
+export const HANG_LIMIT_MS = 20000;
+
+/** Runs the script with only `env` (and PATH), killing it after `limitMs`; `onSpawn` gets the process (to signal it). */
+export function runNode(script: string, env: Record<string, string>, limitMs = HANG_LIMIT_MS, onSpawn?: (child: ChildProcess) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
     const start = Date.now();
     const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => { stdout += c; });
@@ -66,4 +73,13 @@ export function secretDir(keys: Record<string, string>): string {
   symlinkSync(stamp, join(dir, '..data'));
   for (const key of Object.keys(keys)) symlinkSync(join('..data', key), join(dir, key));
   return dir;
+}
+
+/** Resolves once `condition` holds, polling every 10 ms; rejects after `limitMs` (a hang, not a speed check). */
+export async function until(condition: () => boolean, limitMs = HANG_LIMIT_MS): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

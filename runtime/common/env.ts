@@ -1,0 +1,40 @@
+// The scripts' environment, defined once: the scripts read these names and the constructs in lib/ write them, so a
+// rename cannot reach one side only.
+
+export const ENV = {
+  vaultAddr: 'VAULT_ADDR',
+  timeoutSeconds: 'VAULT_TIMEOUT_SECONDS',
+  retryWindowSeconds: 'RETRY_WINDOW_SECONDS',
+  retryIntervalSeconds: 'RETRY_INTERVAL_SECONDS',
+  runDeadlineSeconds: 'RUN_DEADLINE_SECONDS',
+  unsealKeysDir: 'VAULT_UNSEAL_KEYS_DIR',
+  unsealSecretName: 'VAULT_UNSEAL_SECRET_NAME',
+  esoNamespace: 'ESO_NAMESPACE',
+  storeName: 'ESO_STORE_NAME',
+  deployments: 'ESO_DEPLOYMENTS',
+  restartCooldownSeconds: 'RESTART_COOLDOWN_SECONDS',
+  eventNamespace: 'EVENT_NAMESPACE',
+  kubeApiUrl: 'KUBE_API_URL',
+  kubeTokenFile: 'KUBE_TOKEN_FILE',
+  kubeCaFile: 'KUBE_CA_FILE',
+} as const;
+
+const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** What a script assumes when a variable is unset; the constructs' defaults are the same values. */
+export const DEFAULTS = {
+  vaultAddr: 'http://vault.security.svc.cluster.local:8200',
+  timeoutSeconds: 5,
+  retryWindowSeconds: 40,
+  retryIntervalSeconds: 3,
+  runDeadlineSeconds: 50,
+  unsealKeysDir: '/vault/unseal-keys',
+  unsealSecretName: 'vault-unseal-key',
+  esoNamespace: 'security',
+  storeName: 'k8s-secrets',
+  deployments: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'],
+  restartCooldownSeconds: 300,
+  kubeApiUrl: 'https://kubernetes.default.svc',
+  kubeTokenFile: `${SA_DIR}/token`,
+  kubeCaFile: `${SA_DIR}/ca.crt`,
+} as const;

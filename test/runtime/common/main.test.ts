@@ -1,0 +1,53 @@
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { buildSync } from 'esbuild';
+import { runNode } from '../../support/run-script';
+
+/** A script whose main is `body`, bundled with the real `start` as the scripts in dist/ are. */
+function scriptWith(body: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'start-'));
+  const outfile = join(dir, 'script.js');
+  buildSync({
+    stdin: { contents: `import { start } from './runtime/common/main';\nstart(async () => { ${body} });`, resolveDir: join(__dirname, '..', '..', '..'), loader: 'ts' },
+    bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile, logLevel: 'silent',
+  });
+  return outfile;
+}
+
+test('main settling with a code: the process exits with it', async () => {
+  const run = await runNode(scriptWith('console.log("done"); return 0;'), {});
+  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({ code: 0, stdout: 'done\n', stderr: '' });
+});
+
+test('the event loop emptying before main settles: exit 1 with a line saying so, never a silent 0', async () => {
+  const run = await runNode(scriptWith('return new Promise<number>(() => undefined);'), {});
+  expect(run.code).toBe(1);
+  expect(run.stdout).toBe('');
+  expect(run.stderr).toBe('the run ended without an outcome (a call never settled): exiting 1; the next run tries again\n');
+});
+
+test('main throwing: exit 1 with the reason', async () => {
+  const run = await runNode(scriptWith('throw new Error("boom");'), {});
+  expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 1, stderr: 'unexpected error: boom\n' });
+});
+
+test.each([['SIGTERM', 143], ['SIGINT', 130]])('%s: exit %i at once, naming the signal', async (signal, code) => {
+  const file = scriptWith('console.log("started"); return new Promise<number>((resolve) => setTimeout(() => resolve(0), 60000));');
+  const run = await runNode(file, {}, undefined, (child) => child.stdout!.once('data', () => child.kill(signal as NodeJS.Signals)));
+  expect(run.code).toBe(code);
+  expect(run.stderr).toMatch(new RegExp(`^stopped by ${signal} before the run finished`));
+});
+
+test('runBudget: each call gets the smaller of the timeout and what the run has left, then none', async () => {
+  const { runBudget } = await import('../../../runtime/common/budget');
+  let now = 0;
+  const budget = runBudget(5000, 12000, () => now);
+  expect(budget.callMs()).toBe(5000);
+  now = 9000;
+  expect(budget.callMs()).toBe(3000);
+  expect(budget.leftMs()).toBe(3000);
+  now = 12000;
+  expect(budget.leftMs()).toBe(0);
+  expect(() => budget.callMs()).toThrow('the run reached its deadline of 12 s');
+});
