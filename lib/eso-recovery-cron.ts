@@ -46,6 +46,12 @@ export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
    * @default 300
    */
   readonly restartCooldownSeconds?: number;
+  /**
+   * The namespace of the Events the job records on the ClusterSecretStore when it restarts ESO or decides that a
+   * restart did not help (`EVENT_NAMESPACE`); the job may create Events there and nowhere else.
+   * @default 'default' (where Kubernetes records events about cluster-scoped objects)
+   */
+  readonly eventNamespace?: string;
 }
 
 /**
@@ -67,6 +73,7 @@ export class EsoRecoveryCron extends Construct {
       if (deployments.indexOf(d) !== i) invalid('EsoRecoveryCron deployments', d, 'each Deployment once');
     });
     const cooldown = checkInteger('EsoRecoveryCron restartCooldownSeconds', props.restartCooldownSeconds ?? DEFAULTS.restartCooldownSeconds, 60, 86400);
+    const eventNamespace = checkDnsLabel('EsoRecoveryCron eventNamespace', props.eventNamespace ?? DEFAULTS.eventNamespace);
     const labels = { 'app.kubernetes.io/name': NAME };
 
     new k8s.KubeServiceAccount(this, 'service-account', {
@@ -93,6 +100,17 @@ export class EsoRecoveryCron extends Construct {
       subjects: [{ kind: 'ServiceAccount', name: NAME, namespace }],
     });
 
+    // Events on the store, so that `kubectl describe clustersecretstore` shows what the job did: create only, one namespace.
+    new k8s.KubeRole(this, 'event-recorder', {
+      metadata: { name: `${NAME}-events`, namespace: eventNamespace, labels },
+      rules: [{ apiGroups: [''], resources: ['events'], verbs: ['create'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'event-recorder-binding', {
+      metadata: { name: `${NAME}-events`, namespace: eventNamespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}-events` },
+      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace }],
+    });
+
     new ScriptCronJob(this, 'job', {
       ...props,
       namespace,
@@ -106,6 +124,7 @@ export class EsoRecoveryCron extends Construct {
         [ENV.storeName]: storeName,
         [ENV.deployments]: deployments.join(','),
         [ENV.restartCooldownSeconds]: String(cooldown),
+        [ENV.eventNamespace]: eventNamespace,
       },
     });
   }

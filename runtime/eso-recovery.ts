@@ -9,7 +9,7 @@ import { Budget } from './common/budget';
 import { DEFAULTS, ENV } from './common/env';
 import { describeAnswer, HttpResponse } from './common/http';
 import { KubeApi, kubeApi, KubeError } from './common/kube';
-import { reason } from './common/log';
+import { log, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readList, readRetrySettings, readSeconds, readString, readUrl, RetrySettings } from './common/settings';
@@ -24,6 +24,8 @@ export interface RecoverySettings extends RetrySettings {
   readonly storeName: string;
   readonly deployments: string[];
   readonly cooldownMs: number;
+  /** Where the Events about the store are recorded. */
+  readonly eventNamespace: string;
   readonly kubeUrl: string;
   readonly tokenFile: string;
   readonly caFile: string;
@@ -36,6 +38,7 @@ export function readRecoverySettings(env: Env): RecoverySettings {
     storeName: readString(env, ENV.storeName, DEFAULTS.storeName, NAME),
     deployments: readList(env, ENV.deployments, [...DEFAULTS.deployments], NAME),
     cooldownMs: readSeconds(env, ENV.restartCooldownSeconds, DEFAULTS.restartCooldownSeconds, 0, 86400) * 1000,
+    eventNamespace: readString(env, ENV.eventNamespace, DEFAULTS.eventNamespace, NAME),
     kubeUrl: readUrl(env, ENV.kubeApiUrl, DEFAULTS.kubeApiUrl),
     tokenFile: readString(env, ENV.kubeTokenFile, DEFAULTS.kubeTokenFile),
     caFile: readString(env, ENV.kubeCaFile, DEFAULTS.kubeCaFile),
@@ -101,11 +104,46 @@ function vaultState(health: HttpResponse): { ready: true } | { wait: string } | 
   return { failed: `GET /v1/sys/health answered HTTP ${health.status}` };
 }
 
+/** What the run tells the operator through `kubectl describe clustersecretstore` and `kubectl get events`. */
+export interface StoreEvent {
+  readonly reason: 'RestartedESO' | 'RestartDidNotHelp';
+  readonly type: 'Normal' | 'Warning';
+  readonly message: string;
+  /** The Event's name: the same name records the event once (the API refuses a second with 409). */
+  readonly name: string;
+}
+
+/**
+ * Records an Event on the store. A failure is logged and never changes the run's outcome: the Event is a courtesy,
+ * the exit code and the log line are the signal.
+ */
+export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any, event: StoreEvent, now: number): Promise<void> {
+  const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+  const body = {
+    apiVersion: 'v1', kind: 'Event',
+    metadata: { name: event.name, namespace: s.eventNamespace },
+    involvedObject: {
+      apiVersion: store.apiVersion, kind: 'ClusterSecretStore', name: s.storeName,
+      uid: store.metadata.uid, resourceVersion: store.metadata.resourceVersion,
+    },
+    reason: event.reason, type: event.type, message: event.message.slice(0, 1024),
+    source: { component: 'eso-recovery' }, reportingComponent: 'eso-recovery', reportingInstance: 'eso-recovery',
+    firstTimestamp: stamp, lastTimestamp: stamp, count: 1,
+  };
+  try {
+    await kube.create(`/api/v1/namespaces/${s.eventNamespace}/events`, body, `event ${s.eventNamespace}/${event.name}`);
+  } catch (error) {
+    if ((error as KubeError).status === 409) return;
+    log(`could not record the event ${event.reason} on clustersecretstore ${s.storeName}: ${reason(error)}`);
+  }
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const ago = (ms: number) => `${Math.round(ms / 1000)} s ago`;
 
 /** One attempt: the store first (normally Ready: done at once), then Vault, then the restarts. */
 export async function attemptRecovery(s: RecoverySettings, vault: VaultApi, kube: KubeApi, now = Date.now): Promise<Outcome> {
+  const event = (object: any, e: StoreEvent) => recordEvent(s, kube, object, e, now());
   const store = `clustersecretstore ${s.storeName}`;
   const restarted: string[] = [];
   try {
@@ -137,8 +175,13 @@ export async function attemptRecovery(s: RecoverySettings, vault: VaultApi, kube
       if (now() - last < s.cooldownMs) {
         return finished(`vault ready, ${degraded}: ESO restarted ${ago(now() - last)}, waiting for it to reconcile`);
       }
+      const cause = readiness.message || readiness.reason;
+      await event(object, {
+        reason: 'RestartDidNotHelp', type: 'Warning', name: `${s.storeName}.restart-did-not-help.${Math.floor(readiness.since / 1000)}`,
+        message: `ESO was restarted at ${iso(last)} and the store is still not ready: a human is needed (${cause})`,
+      });
       return finished(`vault ready, ${degraded}: ESO was restarted at ${iso(last)}, during this outage, and the store is still `
-        + `not ready, so another restart will not help; fix the cause: ${readiness.message || readiness.reason}`, 2);
+        + `not ready, so another restart will not help; fix the cause: ${cause}`, 2);
     }
 
     const skipped: string[] = [];
@@ -156,6 +199,12 @@ export async function attemptRecovery(s: RecoverySettings, vault: VaultApi, kube
       restarted.length ? `restarted ${restarted.join(', ')}` : 'restarted nothing',
       skipped.length ? `skipped inside the cooldown: ${skipped.join(', ')}` : '',
     ].filter(Boolean).join('; ');
+    if (restarted.length) {
+      await event(object, {
+        reason: 'RestartedESO', type: 'Normal', name: `${s.storeName}.eso-restarted.${now()}`,
+        message: `vault ready and the store not ready (${readiness.reason}): restarted ${restarted.join(', ')} to clear ESO's backoff`,
+      });
+    }
     return finished(`vault ready, ${degraded}: ${did}`);
   } catch (error) {
     const done = restarted.length ? ` (restarted ${restarted.join(', ')} before that)` : '';

@@ -34,6 +34,8 @@ export const DEFAULTS = {
   storeName: 'k8s-secrets',
   deployments: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'],
   restartCooldownSeconds: 300,
+  // Events about cluster-scoped objects go to "default", where Kubernetes' own recorders put them.
+  eventNamespace: 'default',
   kubeApiUrl: 'https://kubernetes.default.svc',
   kubeTokenFile: `${SA_DIR}/token`,
   kubeCaFile: `${SA_DIR}/ca.crt`,

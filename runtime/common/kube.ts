@@ -29,10 +29,12 @@ export interface KubeApi {
  */
 export interface KubeError extends Error {
   fatal: boolean;
+  /** The API's HTTP status, when it answered with an error. */
+  status?: number;
 }
 
-function kubeError(message: string, fatal: boolean): KubeError {
-  return Object.assign(new Error(message), { fatal });
+function kubeError(message: string, fatal: boolean, status?: number): KubeError {
+  return Object.assign(new Error(message), { fatal, status });
 }
 
 function readFile(path: string, what: string, variable: string): string {
@@ -65,7 +67,7 @@ export function kubeApi(settings: KubeSettings): KubeApi {
       return answer.json;
     }
     const detail = answer.json?.message ? `: ${answer.json.message}` : '';
-    throw kubeError(`${name} answered HTTP ${answer.status}${detail}`, [401, 403, 404].includes(answer.status));
+    throw kubeError(`${name} answered HTTP ${answer.status}${detail}`, [401, 403, 404].includes(answer.status), answer.status);
   };
   return {
     get: (path, what) => call('GET', path, what),

@@ -14,7 +14,8 @@ const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]))
 test('defines the CronJob eso-recovery, its script, ServiceAccount and RBAC, under stable names', () => {
   expect(manifests.map((m) => `${m.kind}/${m.metadata.namespace ?? '-'}/${m.metadata.name}`)).toEqual([
     'ServiceAccount/security/eso-recovery', 'ClusterRole/-/eso-recovery', 'ClusterRoleBinding/-/eso-recovery',
-    'Role/security/eso-recovery', 'RoleBinding/security/eso-recovery', 'ConfigMap/security/eso-recovery-script',
+    'Role/security/eso-recovery', 'RoleBinding/security/eso-recovery', 'Role/default/eso-recovery-events',
+    'RoleBinding/default/eso-recovery-events', 'ConfigMap/security/eso-recovery-script',
     'CronJob/security/eso-recovery',
   ]);
 });
@@ -33,7 +34,7 @@ test('runs as its own ServiceAccount, with its token', () => {
   expect(pod.automountServiceAccountToken).toBe(true);
 });
 
-test('may get the one store and get/patch the named ESO Deployments, nothing else', () => {
+test('may get the one store, get/patch the named ESO Deployments and create Events in one namespace, nothing else', () => {
   expect(find(manifests, 'ClusterRole', 'eso-recovery').rules).toEqual([
     { apiGroups: ['external-secrets.io'], resources: ['clustersecretstores'], resourceNames: ['k8s-secrets'], verbs: ['get'] },
   ]);
@@ -41,11 +42,16 @@ test('may get the one store and get/patch the named ESO Deployments, nothing els
     apiGroups: ['apps'], resources: ['deployments'],
     resourceNames: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'], verbs: ['get', 'patch'],
   }]);
+  // An Event's name is chosen when it is created, so `create` cannot be limited by resourceNames: one namespace only.
+  const events = find(manifests, 'Role', 'eso-recovery-events');
+  expect(events.metadata.namespace).toBe('default');
+  expect(events.rules).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['create'] }]);
+  expect(find(manifests, 'RoleBinding', 'eso-recovery-events').subjects).toEqual([{ kind: 'ServiceAccount', name: 'eso-recovery', namespace: 'security' }]);
   const rules = manifests.filter((m) => m.kind.endsWith('Role')).flatMap((m) => m.rules);
   expect(JSON.stringify(rules)).not.toContain('*');
   for (const rule of rules) {
     expect(rule.resources).not.toContain('secrets');
-    expect(rule.resourceNames.length).toBeGreaterThan(0);
+    if (rule.resources[0] !== 'events') expect(rule.resourceNames.length).toBeGreaterThan(0);
   }
   for (const binding of ['ClusterRoleBinding', 'RoleBinding']) {
     expect(find(manifests, binding, 'eso-recovery').subjects).toEqual([{ kind: 'ServiceAccount', name: 'eso-recovery', namespace: 'security' }]);
@@ -56,6 +62,7 @@ test('configures the script through its documented variables', () => {
   expect(env).toEqual({
     VAULT_ADDR: 'http://vault.security.svc.cluster.local:8200', ESO_NAMESPACE: 'security', ESO_STORE_NAME: 'k8s-secrets',
     ESO_DEPLOYMENTS: 'external-secrets,external-secrets-cert-controller,external-secrets-webhook', RESTART_COOLDOWN_SECONDS: '300',
+    EVENT_NAMESPACE: 'default',
     VAULT_TIMEOUT_SECONDS: '5', RETRY_WINDOW_SECONDS: '40', RETRY_INTERVAL_SECONDS: '3', RUN_DEADLINE_SECONDS: '50',
   });
 });
@@ -84,6 +91,14 @@ test('takes Vault, the store name and ESO\'s namespace from the other constructs
   expect(find(out, 'ClusterRole', 'eso-recovery').rules[0].resourceNames).toEqual(['vault-kv']);
 });
 
+test('records its Events in the namespace it is told, and may create them only there', () => {
+  const out = recovery({ eventNamespace: 'ops' });
+  expect(find(out, 'Role', 'eso-recovery-events').metadata.namespace).toBe('ops');
+  expect(find(out, 'RoleBinding', 'eso-recovery-events').metadata.namespace).toBe('ops');
+  const e = find(out, 'CronJob', 'eso-recovery').spec.jobTemplate.spec.template.spec.containers[0].env;
+  expect(e).toContainEqual({ name: 'EVENT_NAMESPACE', value: 'ops' });
+});
+
 test('every object is valid against the Kubernetes API schemas', () => {
   expect(schemaErrors(manifests)).toEqual([]);
 });
@@ -99,6 +114,7 @@ test.each<[string, EsoRecoveryCronProps, RegExp]>([
   ['a cooldown under a minute', { restartCooldownSeconds: 30 }, /invalid EsoRecoveryCron restartCooldownSeconds: got 30, expected a whole number from 60/],
   ['a store name', { storeName: 'K8s' }, /invalid EsoRecoveryCron storeName: got "K8s"/],
   ['an ESO namespace', { esoNamespace: 'eso system' }, /invalid EsoRecoveryCron esoNamespace: got "eso system"/],
+  ['an event namespace', { eventNamespace: 'Default' }, /invalid EsoRecoveryCron eventNamespace: got "Default"/],
   ['a vault address', { vaultAddr: 'http://vault:8200/' }, /invalid EsoRecoveryCron vaultAddr: got "http:\/\/vault:8200\/"/],
   ['a schedule', { schedule: 'every minute' }, /invalid EsoRecoveryCron schedule: got "every minute"/],
 ])('rejects %s', (_case, props, message) => {

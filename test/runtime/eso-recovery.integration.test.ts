@@ -14,7 +14,8 @@ const token = `eyJhbGciOiJSUzI1NiJ9.${randomBytes(24).toString('base64url')}`;
 const tokenFile = join(mkdtempSync(join(tmpdir(), 'sa-')), 'token');
 writeFileSync(tokenFile, `${token}\n`);
 const ALL = ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'];
-const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+// Kubernetes stamps times to the second.
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
 
 let servers: Array<FakeVault | FakeKube | HostileServer> = [];
 afterEach(async () => { await Promise.all(servers.map((s) => s.stop())); servers = []; });
@@ -83,6 +84,53 @@ test('Vault ready and the store degraded: restarts exactly the configured Deploy
   }
   expect(api.received.every((r) => r.authorization === `Bearer ${token}`)).toBe(true);
   expect(vault.received.map((r) => r.path)).toEqual(['/v1/sys/health?standbyok=true']);
+});
+
+describe('Events on the store, for kubectl describe and kubectl get events', () => {
+  test('a restart records a Normal event RestartedESO on the ClusterSecretStore, in namespace default', async () => {
+    const { vault, api } = await cluster({ sealed: false }, {});
+    const run = await recover(vault, api);
+    expectRun(run, 0);
+    expect(api.events.size).toBe(1);
+    const [[key, event]] = [...api.events];
+    expect(key).toMatch(/^default\/k8s-secrets\.eso-restarted\.\d+$/);
+    expect(event).toMatchObject({
+      apiVersion: 'v1', kind: 'Event', type: 'Normal', reason: 'RestartedESO',
+      involvedObject: { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', name: 'k8s-secrets', uid: '6f1c2a4e-0000-4000-8000-000000000001' },
+      message: 'vault ready and the store not ready (InvalidProviderConfig): restarted external-secrets, external-secrets-cert-controller, external-secrets-webhook to clear ESO\'s backoff',
+      source: { component: 'eso-recovery' }, count: 1,
+    });
+    expect(event.message).not.toContain('\n');
+    expect(Date.parse(event.firstTimestamp)).not.toBeNaN();
+  });
+
+  test('a restart that did not help records a Warning event once per outage, whatever the number of runs', async () => {
+    const since = minutesAgo(30);
+    const { vault, api } = await cluster({ sealed: false }, {
+      store: { ready: false, message: 'permission denied', since },
+      deployments: Object.fromEntries(ALL.map((d) => [d, { restartedAt: minutesAgo(20) }])),
+    });
+    expectRun(await recover(vault, api), 2);
+    const second = await recover(vault, api);
+    expectRun(second, 2);
+    expect(second.stdout).toBe('');
+    expect([...api.events.keys()]).toEqual([`default/k8s-secrets.restart-did-not-help.${Date.parse(since) / 1000}`]);
+    expect([...api.events.values()][0]).toMatchObject({ type: 'Warning', reason: 'RestartDidNotHelp', message: expect.stringContaining('a human is needed (permission denied)') });
+  });
+
+  test('an API that refuses the Event: logged on one line, the run\'s outcome unchanged', async () => {
+    const { vault, api } = await cluster({ sealed: false }, { forbidEvents: true });
+    const run = await recover(vault, api, { EVENT_NAMESPACE: 'ops' });
+    expectRun(run, 0);
+    expect(api.patches).toHaveLength(3);
+    expect(run.stdout).toMatch(/^could not record the event RestartedESO on clustersecretstore k8s-secrets: POST event ops\/k8s-secrets\.eso-restarted\.\d+ answered HTTP 403: events is forbidden.*\nvault ready, .*: restarted external-secrets, external-secrets-cert-controller, external-secrets-webhook\n$/);
+  });
+
+  test('nothing restarted, nothing recorded', async () => {
+    const { vault, api } = await cluster({ sealed: true }, {});
+    expectRun(await recover(vault, api), 0);
+    expect(api.events.size).toBe(0);
+  });
 });
 
 describe('at most one restart per outage', () => {

@@ -21,6 +21,8 @@ export interface FakeKubeOptions {
   store: { ready: boolean; reason?: string; message?: string; since?: string } | 'no-status';
   /** ESO's Deployments in namespace security, with the restartedAt annotation of their pod template. */
   readonly deployments: Record<string, { restartedAt?: string }>;
+  /** Answer every Event with 403, as RBAC does without the create verb. */
+  readonly forbidEvents?: boolean;
   /** Answer every PATCH with 403, as RBAC does without the patch verb. */
   readonly forbidPatch?: boolean;
   /** Accept connections and never answer. */
@@ -45,6 +47,9 @@ export class FakeKube {
   get patches(): KubeRequest[] {
     return this.received.filter((r) => r.method === 'PATCH');
   }
+
+  /** The Events created, by namespace/name. */
+  public readonly events = new Map<string, any>();
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -95,7 +100,18 @@ export class FakeKube {
           message: s.message ?? (s.ready ? 'store validated' : 'unable to create client'),
           lastTransitionTime: s.since ?? new Date(Date.now() - 3600_000).toISOString().replace(/\.\d+Z$/, 'Z'),
         }];
-        return send(200, { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: store[1] }, ...(conditions && { status: { conditions } }) });
+        return send(200, { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: store[1], uid: '6f1c2a4e-0000-4000-8000-000000000001', resourceVersion: '4242' }, ...(conditions && { status: { conditions } }) });
+      }
+
+      const events = path.match(/^\/api\/v1\/namespaces\/([^/]+)\/events$/);
+      if (events && req.method === 'POST') {
+        if (this.options.forbidEvents) {
+          return send(403, status(403, 'Forbidden', `events is forbidden: User "system:serviceaccount:security:eso-recovery" cannot create resource "events" in API group "" in the namespace "${events[1]}"`));
+        }
+        const key = `${events[1]}/${body?.metadata?.name}`;
+        if (this.events.has(key)) return send(409, status(409, 'AlreadyExists', `events "${body?.metadata?.name}" already exists`));
+        this.events.set(key, body);
+        return send(201, body);
       }
 
       const deployment = path.match(/^\/apis\/apps\/v1\/namespaces\/security\/deployments\/([^/]+)$/);
