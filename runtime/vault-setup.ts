@@ -13,13 +13,14 @@ import { manifestsFrom, readManifests } from './vault-setup/manifests';
 import { conflicts, makePlan, missing, pending, Plan } from './vault-setup/plan';
 import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines } from './vault-setup/report';
 import { Args, parseArgs, readConnection, USAGE } from './vault-setup/settings';
-import { checkVault, readState } from './vault-setup/state';
+import { checkVault, readState, VaultState } from './vault-setup/state';
 import { VaultClient, vaultClient } from './vault-setup/vault-client';
 
-async function apply(vault: VaultClient, want: DesiredConfig, plan: Plan): Promise<number> {
+async function apply(vault: VaultClient, want: DesiredConfig, before: VaultState, plan: Plan): Promise<number> {
   const written = await applyItems(vault, pending(plan));
   written.forEach((line) => log(line));
-  const after = makePlan(want, await readState(vault, want));
+  const created = want.kvMounts.filter((mount) => !before.mounts[`${mount}/`]);
+  const after = makePlan(want, await readState(vault, want, created));
   const still = pending(after);
   if (still.length > 0) {
     logError(`read back after apply, vault still differs at ${still.map((i) => i.label).join(', ')}: run plan to see how, and report it`);
@@ -38,7 +39,8 @@ async function run(args: Args, env: Env): Promise<number> {
   const want = desiredConfig(manifestsFrom(readManifests(args.distDir)));
   const vault = vaultClient(connection);
   await checkVault(vault);
-  const plan = makePlan(want, await readState(vault, want));
+  const state = await readState(vault, want);
+  const plan = makePlan(want, state);
   [...itemLines(plan.items), ...unmanagedLines(plan)].forEach((line) => log(line));
   const blocked = conflicts(plan);
   if (args.command === 'plan') {
@@ -51,7 +53,7 @@ async function run(args: Args, env: Env): Promise<number> {
     return 1;
   }
   if (args.command === 'plan') return pending(plan).length > 0 || missing(plan).length > 0 ? 2 : 0;
-  return apply(vault, want, plan);
+  return apply(vault, want, state, plan);
 }
 
 export async function main(argv: string[], env: Env = process.env): Promise<number> {

@@ -3,7 +3,7 @@
 // tool never receives a secret value, so it cannot print one.
 import { isUninitialized } from '../common/vault';
 import { DesiredConfig } from './desired';
-import { encodePath, sealedError, VaultClient } from './vault-client';
+import { encodePath, sealedError, VaultAnswerError, VaultClient } from './vault-client';
 
 /** A row of `GET /v1/sys/mounts` or `/v1/sys/auth`. */
 export interface MountEntry {
@@ -52,14 +52,18 @@ export async function checkVault(vault: VaultClient): Promise<void> {
   try {
     await vault.read('/v1/auth/token/lookup-self');
   } catch (error) {
-    if (/HTTP 403/.test((error as Error).message)) {
+    if (error instanceof VaultAnswerError && error.status === 403) {
       throw new Error(`vault rejected the token (HTTP 403 permission denied): run \`vault login\`, or set VAULT_TOKEN to a valid admin token`);
     }
     throw error;
   }
 }
 
-export async function readState(vault: VaultClient, want: DesiredConfig): Promise<VaultState> {
+/**
+ * Reads what `want` needs. Secrets are not read on `emptyMounts`: a KV v2 mount created a moment ago by apply holds
+ * none, and Vault may still be initializing it.
+ */
+export async function readState(vault: VaultClient, want: DesiredConfig, emptyMounts: string[] = []): Promise<VaultState> {
   const mounts = mountTable(await vault.read('/v1/sys/mounts'));
   const auths = mountTable(await vault.read('/v1/sys/auth'));
   const isKubernetes = (mount: string) => auths[`${mount}/`]?.type === 'kubernetes';
@@ -83,7 +87,8 @@ export async function readState(vault: VaultClient, want: DesiredConfig): Promis
   }
 
   const secrets = new Map<string, Record<string, unknown> | undefined>();
-  for (const secret of want.secrets.filter((s) => mounts[`${s.mount}/`] && kvKind(mounts[`${s.mount}/`]) === 'kv v2')) {
+  const readable = (mount: string) => mounts[`${mount}/`] && kvKind(mounts[`${mount}/`]) === 'kv v2' && !emptyMounts.includes(mount);
+  for (const secret of want.secrets.filter((s) => readable(s.mount))) {
     const endpoint = secret.source === 'data' ? 'subkeys' : 'metadata';
     const answer = await vault.read(`/v1/${encodePath(secret.mount)}/${endpoint}/${encodePath(secret.key)}`);
     const fields = secret.source === 'data' ? answer?.data?.subkeys : answer && (answer.data?.custom_metadata ?? {});

@@ -34,18 +34,24 @@ function vaultErrors(response: HttpResponse): string {
   return Array.isArray(errors) && errors.length > 0 ? errors.join('; ') : 'no detail';
 }
 
-/** The one line for an answer that is neither a success nor (where allowed) a 404. */
-export function answerError(addr: string, name: string, response: HttpResponse): Error {
+/** An answer that is neither a success nor (where allowed) a 404, as one line; `status` tells a 403 from the rest. */
+export class VaultAnswerError extends Error {
+  constructor(message: string, public readonly status: number) {
+    super(message);
+  }
+}
+
+export function answerError(addr: string, name: string, response: HttpResponse): VaultAnswerError {
   const detail = vaultErrors(response);
   if (response.status === 503 && /sealed/i.test(detail)) return sealedError(addr);
   if (response.status === 403) {
-    return new Error(`vault denied ${name} (HTTP 403 ${detail}): the token is wrong, expired or lacks this permission; run \`vault login\` with an admin token`);
+    return new VaultAnswerError(`vault denied ${name} (HTTP 403 ${detail}): the token is wrong, expired or lacks this permission; run \`vault login\` with an admin token`, 403);
   }
-  return new Error(`${name} answered HTTP ${response.status} (${detail})`);
+  return new VaultAnswerError(`${name} answered HTTP ${response.status} (${detail})`, response.status);
 }
 
-export function sealedError(addr: string): Error {
-  return new Error(`vault at ${addr} is sealed: unseal it (the vault-auto-unseal CronJob, or \`vault operator unseal\`), then run again`);
+export function sealedError(addr: string): VaultAnswerError {
+  return new VaultAnswerError(`vault at ${addr} is sealed: unseal it (the vault-auto-unseal CronJob, or \`vault operator unseal\`), then run again`, 503);
 }
 
 export function vaultClient(settings: VaultClientSettings): VaultClient {

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { projectRoot } from '../../lib/runtime-bundle';
+import { applyItems } from '../../runtime/vault-setup/apply';
 import { desiredConfig, KUBERNETES_HOST } from '../../runtime/vault-setup/desired';
 import { manifestsFrom, readManifests } from '../../runtime/vault-setup/manifests';
 import { nameSet, normalUrl, ttlSeconds } from '../../runtime/vault-setup/normalize';
@@ -9,6 +10,7 @@ import { makePlan } from '../../runtime/vault-setup/plan';
 import { deriveRules, diffLines, normalizedPolicy, parsePolicy, policyLines } from '../../runtime/vault-setup/policy';
 import { parseArgs, readToken } from '../../runtime/vault-setup/settings';
 import { kvKind, VaultState } from '../../runtime/vault-setup/state';
+import { VaultClient } from '../../runtime/vault-setup/vault-client';
 
 // Unit tests of vault-setup's pure parts: desired state from manifests, the derived policy, normalization and the
 // plan's comparisons. The CLI against a stand-in for Vault is in vault-setup.integration.test.ts.
@@ -286,6 +288,24 @@ describe('plan against a state', () => {
       ['secret secret/postgres-secret', 'missing fields', ['POSTGRES_PASSWORD']],
     ]);
   });
+});
+
+test('apply stops at the first failed write and names what it wrote before', async () => {
+  const written: string[] = [];
+  const vault: VaultClient = {
+    addr: 'http://vault', sealStatus: async () => ({ status: 200, json: {} }), read: async () => undefined, list: async () => [],
+    write: async (method, path) => {
+      if (path.includes('role')) throw new Error('POST /v1/auth/kubernetes/role/eso-reader answered HTTP 500 (internal error)');
+      written.push(`${method} ${path}`);
+    },
+  };
+  const plan = makePlan(desiredConfig(manifestsFrom(realDist())), {
+    mounts: {}, auths: {}, authConfigs: new Map(), roles: new Map(), roleNames: new Map(), policies: new Map(), policyNames: [], secrets: new Map(),
+  });
+  await expect(applyItems(vault, plan.items)).rejects.toThrow(
+    'apply stopped at role kubernetes/eso-reader: POST /v1/auth/kubernetes/role/eso-reader answered HTTP 500 (internal error) '
+    + '(written before it: mount secret/ (kv v2): created, auth kubernetes/: created, auth kubernetes/ config: created, policy eso-reader: created)');
+  expect(written).toHaveLength(4);
 });
 
 describe('command line and token', () => {
