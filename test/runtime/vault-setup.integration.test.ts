@@ -224,6 +224,27 @@ test('an extra ExternalSecret in dist adds its path to the plan', async () => {
   expect(run.stdout).toMatch(/^secret secret\/new-app: missing, needs fields API_KEY \(read by externalsecret apps\/new-app\)$/m);
 });
 
+test('a drifted auth config: the replacing write sends back the CA it found, and the plan says the reviewer JWT goes', async () => {
+  const v = configuredByHand(await start());
+  const jwt = `eyJ.${randomBytes(16).toString('hex')}`;
+  v.byHand('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://10.0.0.1:6443', kubernetes_ca_cert: 'PEM', token_reviewer_jwt: jwt });
+  const run = await plan(v);
+  expectRun(run, 2);
+  expect(lines(run).slice(2, 6)).toEqual([
+    'auth kubernetes/ config: change',
+    '  ~ kubernetes_host: "https://10.0.0.1:6443" -> "https://kubernetes.default.svc:443"',
+    '  - token_reviewer_jwt: vault never returns it, so this replacing write drops it (vault then reviews tokens with its own service account token)',
+    'policy eso-reader: in sync',
+  ]);
+  expectRun(await apply(v), 0);
+  expect(v.writes.map((w) => [w.method, w.path, w.body])).toEqual([
+    ['POST', '/v1/auth/kubernetes/config', { kubernetes_ca_cert: 'PEM', disable_iss_validation: true, kubernetes_host: 'https://kubernetes.default.svc:443', disable_local_ca_jwt: false }],
+  ]);
+  expect(v.authConfigs.kubernetes).toMatchObject({ kubernetes_host: 'https://kubernetes.default.svc:443', kubernetes_ca_cert: 'PEM' });
+  expect(v.authConfigs.kubernetes.token_reviewer_jwt).toBeUndefined();
+  expect(run.stdout + run.stderr).not.toContain(jwt);
+});
+
 test('a fixture dist: another mount, auth path and role; metadataPolicy Fetch and find derive their rules', async () => {
   const store = {
     apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: 'apps' },
