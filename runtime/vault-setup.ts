@@ -1,0 +1,85 @@
+// vault-setup: Vault's side of the secrets setup (the KV v2 mount, the Kubernetes auth method and its config, one
+// least-privilege policy and one role per store role), derived from the manifests in dist/ that GitOps applies.
+// `plan` shows the difference and checks that every secret and field an ExternalSecret reads exists; `apply` makes
+// exactly those changes. Run on the operator's machine through a port-forward: `npm run vault-setup -- plan|apply`.
+// Exit codes as Terraform's -detailed-exitcode: plan 0 in sync and nothing missing, 2 changes pending or secrets
+// missing; apply 0 when Vault is in sync afterwards; 1 on any error (a bad argument, sealed, unreachable, 403, a conflict).
+import { log, logError, reason, redact } from './common/log';
+import { start } from './common/main';
+import { Env } from './common/settings';
+import { applyItems } from './vault-setup/apply';
+import { DesiredConfig, desiredConfig } from './vault-setup/desired';
+import { manifestsFrom, readManifests } from './vault-setup/manifests';
+import { conflicts, makePlan, missing, pending, Plan } from './vault-setup/plan';
+import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines } from './vault-setup/report';
+import { Args, parseArgs, readConnection, USAGE } from './vault-setup/settings';
+import { checkVault, readState, VaultState } from './vault-setup/state';
+import { VaultClient, vaultClient } from './vault-setup/vault-client';
+
+async function apply(vault: VaultClient, want: DesiredConfig, before: VaultState, plan: Plan): Promise<number> {
+  const written = await applyItems(vault, pending(plan));
+  written.forEach((line) => log(line));
+  const created = want.kvMounts.filter((mount) => !before.mounts[`${mount}/`]);
+  const after = makePlan(want, await readState(vault, want, created));
+  const still = pending(after);
+  if (still.length > 0) {
+    logError(`read back after apply, vault still differs at ${still.map((i) => i.label).join(', ')}: run plan to see how, and report it`);
+    return 1;
+  }
+  secretLines(after).forEach((line) => log(line));
+  const next = missing(after).length > 0 ? ': write the missing secrets with `vault kv put` (see the README)' : '';
+  const wrote = written.length > 0 ? `${written.length} written` : 'nothing to write';
+  log(`apply: ${wrote}, vault's configuration is in sync (read back); ${secretSummary(after)}${next}`);
+  return 0;
+}
+
+async function run(args: Args, env: Env): Promise<number> {
+  const connection = readConnection(env);
+  redact(connection.token);
+  const want = desiredConfig(manifestsFrom(readManifests(args.distDir)));
+  const vault = vaultClient(connection);
+  await checkVault(vault);
+  const state = await readState(vault, want);
+  const plan = makePlan(want, state);
+  [...itemLines(plan.items), ...unmanagedLines(plan)].forEach((line) => log(line));
+  const blocked = conflicts(plan);
+  if (args.command === 'plan') {
+    secretLines(plan).forEach((line) => log(line));
+    log(planSummary(plan));
+  }
+  if (blocked.length > 0) {
+    blocked.forEach((item) => logError(item.conflict ?? `${item.label}: conflict`));
+    logError('nothing written: vault-setup makes no change while any item conflicts');
+    return 1;
+  }
+  if (args.command === 'plan') return pending(plan).length > 0 || missing(plan).length > 0 ? 2 : 0;
+  return apply(vault, want, state, plan);
+}
+
+export async function main(argv: string[], env: Env = process.env): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    logError(reason(error));
+    USAGE.forEach((line) => logError(line));
+    return 1;
+  }
+  if (args.help) {
+    USAGE.forEach((line) => log(line));
+    return 0;
+  }
+  try {
+    return await run(args, env);
+  } catch (error) {
+    logError(reason(error));
+    return 1;
+  }
+}
+
+/** The entry point of the bundle: exits with main's code. */
+export function cli(argv: string[] = process.argv.slice(2)): void {
+  start(() => main(argv));
+}
+
+if (require.main === module) cli();

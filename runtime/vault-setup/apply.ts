@@ -1,0 +1,23 @@
+// Apply: exactly the writes the plan shows, in its (dependency) order, then Vault is read back and planned again. The
+// plan holds no delete, unmount or disable, so neither does apply.
+import { reason } from '../common/log';
+import { PlanItem } from './plan';
+import { VaultClient } from './vault-client';
+
+const DONE: Record<string, string> = { create: 'created', change: 'changed' };
+
+/** Makes each pending item's write; returns a line per write. A failure names what was already written. */
+export async function applyItems(vault: VaultClient, items: PlanItem[]): Promise<string[]> {
+  const done: string[] = [];
+  for (const item of items) {
+    if (!item.write) continue;
+    try {
+      await vault.write(item.write.method, item.write.path, item.write.body);
+    } catch (error) {
+      const before = done.length > 0 ? ` (written before it: ${done.map((d) => d.replace(/^applied /, '')).join(', ')})` : ' (nothing written)';
+      throw new Error(`apply stopped at ${item.label}: ${reason(error)}${before}`);
+    }
+    done.push(`applied ${item.label}: ${DONE[item.state] ?? item.state}`);
+  }
+  return done;
+}

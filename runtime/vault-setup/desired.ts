@@ -1,0 +1,113 @@
+// Vault's configuration as the manifests need it: the KV mounts, the Kubernetes auth methods and their config, one
+// policy and one role per store role, and the secrets (with their fields) that ExternalSecrets read.
+import { Manifests, SecretRead, VaultStore } from './manifests';
+import { deriveRules, mergeRules, policyLines } from './policy';
+
+/**
+ * Vault runs in the cluster: it reaches the API server through the default Service and, given neither a reviewer JWT
+ * nor a CA, reviews ESO's tokens with its own ServiceAccount token and CA.
+ */
+export const KUBERNETES_HOST = 'https://kubernetes.default.svc:443';
+/** The role's token TTL: 1h, as the README's manual `ttl=1h` set it; Vault reads TTLs back as seconds. */
+export const ROLE_TTL_SECONDS = 3600;
+
+export interface DesiredPolicy {
+  readonly name: string;
+  readonly stores: string[];
+  /** Canonical policy lines, sorted. */
+  readonly lines: string[];
+}
+
+export interface DesiredRole {
+  readonly authMount: string;
+  readonly name: string;
+  readonly serviceAccounts: string[];
+  readonly namespaces: string[];
+  readonly policies: string[];
+  readonly ttlSeconds: number;
+}
+
+/** One Vault secret that ExternalSecrets read, with every field they name. */
+export interface DesiredSecret {
+  readonly mount: string;
+  readonly key: string;
+  /** `data`: the secret's fields; `metadata`: its custom metadata (metadataPolicy Fetch). */
+  readonly source: 'data' | 'metadata';
+  readonly fields: string[];
+  /** Who reads it, such as "externalsecret db/postgres-secret". */
+  readonly readers: string[];
+}
+
+/** A `dataFrom[].find`: what it matches is only known when ESO runs, so it is listed, not checked. */
+export interface DesiredFind {
+  readonly mount: string;
+  readonly path?: string;
+  readonly readers: string[];
+}
+
+export interface DesiredConfig {
+  readonly kvMounts: string[];
+  readonly authMounts: string[];
+  readonly policies: DesiredPolicy[];
+  readonly roles: DesiredRole[];
+  readonly secrets: DesiredSecret[];
+  readonly finds: DesiredFind[];
+}
+
+const unique = (items: string[]) => [...new Set(items)].sort();
+
+/** Stores may share a role only when they log in identically; its policy then grants what all of them read. */
+function rolesAndPolicies(stores: VaultStore[], reads: SecretRead[]): { roles: DesiredRole[]; policies: DesiredPolicy[] } {
+  const byRole = new Map<string, VaultStore[]>();
+  for (const store of stores) byRole.set(store.role, [...(byRole.get(store.role) ?? []), store]);
+  const roles: DesiredRole[] = [];
+  const policies: DesiredPolicy[] = [];
+  for (const [role, sharing] of [...byRole].sort(([a], [b]) => a.localeCompare(b))) {
+    const [first, ...others] = sharing;
+    const differing = others.find((s) => s.authMount !== first.authMount || s.serviceAccount !== first.serviceAccount || s.namespace !== first.namespace);
+    if (differing) {
+      throw new Error(`clustersecretstores ${first.name} and ${differing.name} both use role ${role} with a different auth mount or service account: give each its own role`);
+    }
+    const rules = mergeRules(...sharing.map((s) => deriveRules(s.mount, reads.filter((r) => r.store === s.name))));
+    policies.push({ name: role, stores: sharing.map((s) => `clustersecretstore ${s.name}`), lines: policyLines(rules) });
+    roles.push({
+      authMount: first.authMount, name: role, serviceAccounts: [first.serviceAccount], namespaces: [first.namespace],
+      policies: [role], ttlSeconds: ROLE_TTL_SECONDS,
+    });
+  }
+  return { roles, policies };
+}
+
+function secretsRead(stores: VaultStore[], reads: SecretRead[]): { secrets: DesiredSecret[]; finds: DesiredFind[] } {
+  const secrets = new Map<string, { mount: string; key: string; source: 'data' | 'metadata'; fields: string[]; readers: string[] }>();
+  const finds = new Map<string, { mount: string; path?: string; readers: string[] }>();
+  for (const read of reads) {
+    const mount = stores.find((s) => s.name === read.store)!.mount;
+    if (read.kind === 'find') {
+      const id = `${mount}/${read.path ?? ''}`;
+      const find = finds.get(id) ?? { mount, ...(read.path && { path: read.path }), readers: [] };
+      find.readers.push(read.by);
+      finds.set(id, find);
+      continue;
+    }
+    const id = `${read.kind} ${mount}/${read.key}`;
+    const secret = secrets.get(id) ?? { mount, key: read.key, source: read.kind, fields: [], readers: [] };
+    if (read.property !== undefined) secret.fields.push(read.property);
+    secret.readers.push(read.by);
+    secrets.set(id, secret);
+  }
+  const sorted = <T extends { mount: string }>(items: T[], id: (t: T) => string) => items.sort((a, b) => id(a).localeCompare(id(b)));
+  return {
+    secrets: sorted([...secrets.values()].map((s) => ({ ...s, fields: unique(s.fields), readers: unique(s.readers) })), (s) => `${s.mount}/${s.key} ${s.source}`),
+    finds: sorted([...finds.values()].map((f) => ({ ...f, readers: unique(f.readers) })), (f) => `${f.mount}/${f.path ?? ''}`),
+  };
+}
+
+export function desiredConfig({ stores, reads }: Manifests): DesiredConfig {
+  return {
+    kvMounts: unique(stores.map((s) => s.mount)),
+    authMounts: unique(stores.map((s) => s.authMount)),
+    ...rolesAndPolicies(stores, reads),
+    ...secretsRead(stores, reads),
+  };
+}

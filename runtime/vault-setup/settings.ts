@@ -1,0 +1,80 @@
+// The command line and the environment, read the way the vault CLI reads them: VAULT_ADDR, then VAULT_TOKEN or else
+// the token file that `vault login` writes, VAULT_CACERT for an https address.
+import { readFileSync } from 'fs';
+import { homedir } from 'os';
+import { join, resolve } from 'path';
+import { Env, readSeconds, readUrl } from '../common/settings';
+
+export const USAGE = [
+  'usage: npm run vault-setup -- plan|apply [--dist DIR]',
+  '  plan    show what apply would change in vault, and which declared secrets or fields vault lacks',
+  '          exit 0 in sync and nothing missing, 2 changes pending or secrets missing, 1 error',
+  '  apply   make exactly those changes, read them back; exit 0 when vault is in sync, 1 on error',
+  '  --dist DIR   the synthesized manifests (default: dist/ of the project)',
+  'environment: VAULT_ADDR (default http://127.0.0.1:8200), VAULT_TOKEN (else ~/.vault-token), VAULT_CACERT,',
+  '             VAULT_SETUP_TIMEOUT_SECONDS (bound on each call, default 10)',
+];
+
+export type Command = 'plan' | 'apply';
+
+export interface Args {
+  readonly command?: Command;
+  readonly help: boolean;
+  readonly distDir: string;
+}
+
+/** Throws a one-line reason for a bad argument; the caller prints the usage. */
+export function parseArgs(argv: string[]): Args {
+  let command: Command | undefined;
+  let distDir = 'dist';
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-h' || arg === '--help') help = true;
+    else if (arg === '--dist' || arg.startsWith('--dist=')) {
+      const value = arg === '--dist' ? argv[++i] : arg.slice('--dist='.length);
+      if (!value) throw new Error('--dist needs a directory');
+      distDir = value;
+    } else if ((arg === 'plan' || arg === 'apply') && !command) command = arg;
+    else throw new Error(`unexpected argument "${arg}"`);
+  }
+  if (!command && !help) throw new Error('missing the command: plan or apply');
+  // Relative to the working directory, which `npm run` and scripts/vault-setup.js set to the project root.
+  return { command, help, distDir: resolve(distDir) };
+}
+
+export interface Connection {
+  readonly addr: string;
+  readonly token: string;
+  readonly timeoutMs: number;
+  readonly ca?: string;
+}
+
+/** The token from VAULT_TOKEN, else from `$HOME/.vault-token`; never printed. */
+export function readToken(env: Env): string {
+  const fromEnv = env.VAULT_TOKEN?.trim();
+  if (fromEnv) return fromEnv;
+  const file = join(env.HOME ?? homedir(), '.vault-token');
+  let token = '';
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch {
+    token = '';
+  }
+  if (!token) throw new Error(`no vault token: run \`vault login\` (it writes ${file}) or set VAULT_TOKEN`);
+  return token;
+}
+
+export function readConnection(env: Env): Connection {
+  const addr = readUrl(env, 'VAULT_ADDR', 'http://127.0.0.1:8200');
+  const timeoutMs = readSeconds(env, 'VAULT_SETUP_TIMEOUT_SECONDS', 10, 0.1, 120) * 1000;
+  let ca: string | undefined;
+  if (env.VAULT_CACERT) {
+    try {
+      ca = readFileSync(env.VAULT_CACERT, 'utf8');
+    } catch (error) {
+      throw new Error(`cannot read VAULT_CACERT ${env.VAULT_CACERT} (${(error as NodeJS.ErrnoException).code}): fix or unset it`);
+    }
+  }
+  return { addr, timeoutMs, ca, token: readToken(env) };
+}

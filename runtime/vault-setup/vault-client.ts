@@ -1,0 +1,91 @@
+// Vault's HTTP API with the operator's token: every call bounded by the timeout, every failure one line that says
+// what to do. The token travels only in the X-Vault-Token header and is registered for redaction by the caller.
+import { HttpResponse, request } from '../common/http';
+import { reason } from '../common/log';
+
+export interface VaultClient {
+  readonly addr: string;
+  /** Unauthenticated, so a sealed Vault answers it. */
+  sealStatus(): Promise<HttpResponse>;
+  /** GETs `path` (such as "/v1/sys/mounts"); undefined when Vault answers 404. */
+  read(path: string): Promise<any>;
+  /** The keys of a LIST (a GET with `?list=true`); none when Vault answers 404. */
+  list(path: string): Promise<string[]>;
+  write(method: 'POST' | 'PUT', path: string, body: unknown): Promise<void>;
+}
+
+export interface VaultClientSettings {
+  readonly addr: string;
+  readonly token: string;
+  readonly timeoutMs: number;
+  /** PEM certificates to trust for an https VAULT_ADDR (VAULT_CACERT). */
+  readonly ca?: string;
+}
+
+export const PORT_FORWARD = 'kubectl -n security port-forward svc/vault 8200:8200';
+
+/** Each path segment URL-encoded, so a secret key cannot change the request's path or query. */
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+function vaultErrors(response: HttpResponse): string {
+  const errors = response.json?.errors;
+  return Array.isArray(errors) && errors.length > 0 ? errors.join('; ') : 'no detail';
+}
+
+/** An answer that is neither a success nor (where allowed) a 404, as one line; `status` tells a 403 from the rest. */
+export class VaultAnswerError extends Error {
+  constructor(message: string, public readonly status: number) {
+    super(message);
+  }
+}
+
+export function answerError(addr: string, name: string, response: HttpResponse): VaultAnswerError {
+  const detail = vaultErrors(response);
+  if (response.status === 503 && /sealed/i.test(detail)) return sealedError(addr);
+  if (response.status === 403) {
+    return new VaultAnswerError(`vault denied ${name} (HTTP 403 ${detail}): the token is wrong, expired or lacks this permission; run \`vault login\` with an admin token`, 403);
+  }
+  return new VaultAnswerError(`${name} answered HTTP ${response.status} (${detail})`, response.status);
+}
+
+export function sealedError(addr: string): VaultAnswerError {
+  return new VaultAnswerError(`vault at ${addr} is sealed: unseal it (the vault-auto-unseal CronJob, or \`vault operator unseal\`), then run again`, 503);
+}
+
+export function vaultClient(settings: VaultClientSettings): VaultClient {
+  const { addr, token, timeoutMs, ca } = settings;
+  const call = async (method: string, path: string, body?: unknown, authenticated = true): Promise<HttpResponse> => {
+    const name = `${method} ${path}`;
+    try {
+      return await request(`${addr}${path}`, {
+        name, method, body, timeoutMs, ca, headers: authenticated ? { 'x-vault-token': token } : {},
+      });
+    } catch (error) {
+      throw new Error(`cannot talk to vault at ${addr} (${reason(error)}): start the port-forward (\`${PORT_FORWARD}\`) or set VAULT_ADDR`);
+    }
+  };
+  const ok = (status: number) => status >= 200 && status < 300;
+  return {
+    addr,
+    sealStatus: () => call('GET', '/v1/sys/seal-status', undefined, false),
+    read: async (path) => {
+      const answer = await call('GET', path);
+      if (answer.status === 404) return undefined;
+      if (!ok(answer.status)) throw answerError(addr, `GET ${path}`, answer);
+      return answer.json;
+    },
+    list: async (path) => {
+      const answer = await call('GET', `${path}?list=true`);
+      if (answer.status === 404) return [];
+      if (!ok(answer.status)) throw answerError(addr, `LIST ${path}`, answer);
+      const keys = answer.json?.data?.keys;
+      return Array.isArray(keys) ? keys.filter((k: unknown): k is string => typeof k === 'string') : [];
+    },
+    write: async (method, path, body) => {
+      const answer = await call(method, path, body);
+      if (!ok(answer.status)) throw answerError(addr, `${method} ${path}`, answer);
+    },
+  };
+}
