@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity, invalid } from './validate';
+import { checkCron, checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity, invalid } from './validate';
 
 /** A small official Node.js image, pinned; the scripts need only Node.js 20 or later. */
 export const NODE_IMAGE = 'node:24.11.0-alpine3.22';
@@ -79,7 +79,6 @@ export interface ScriptCronJobProps extends ScriptCronJobOptions {
 }
 
 const SCRIPT_DIR = '/opt/script';
-const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
 
 /**
  * A CronJob that runs a bundled runtime script from a ConfigMap with a pinned Node.js image: no overlapping runs, a
@@ -91,11 +90,7 @@ export class ScriptCronJob extends Construct {
     const p = props.owner;
     const namespace = checkDnsLabel(`${p} namespace`, props.namespace ?? 'security');
     const image = checkPinnedImage(`${p} image`, props.image ?? NODE_IMAGE);
-    const schedule = props.schedule ?? '* * * * *';
-    const fields = schedule.trim().split(/\s+/);
-    if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) {
-      invalid(`${p} schedule`, schedule, 'five cron fields such as "* * * * *"');
-    }
+    const schedule = checkCron(`${p} schedule`, props.schedule ?? '* * * * *');
     const timeout = checkInteger(`${p} timeoutSeconds`, props.timeoutSeconds ?? 5, 1, 20);
     const window = checkInteger(`${p} retryWindowSeconds`, props.retryWindowSeconds ?? 40, 0, 50);
     const interval = checkInteger(`${p} retryIntervalSeconds`, props.retryIntervalSeconds ?? 3, 1, 30);
