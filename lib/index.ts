@@ -6,3 +6,4 @@ export * from './unseal-cron';
 export * from './runtime-bundle';
 export * from './eso-recovery-cron';
 export * from './vault-backup';
+export * from './vault-alerts';
