@@ -61,7 +61,10 @@ describe('the homelab app', () => {
   });
 
   test('writes one file per chart', () => {
-    expect(Object.keys(synthTo().files)).toEqual(['app-secrets.k8s.yaml', 'eso-recovery.k8s.yaml', 'eso-store.k8s.yaml', 'vault-unseal.k8s.yaml', 'vault.k8s.yaml']);
+    expect(Object.keys(synthTo().files)).toEqual([
+      'app-secrets.k8s.yaml', 'eso-recovery.k8s.yaml', 'eso-store.k8s.yaml', 'vault-alerts.k8s.yaml', 'vault-backup.k8s.yaml',
+      'vault-unseal.k8s.yaml', 'vault.k8s.yaml',
+    ]);
   });
 });
 
