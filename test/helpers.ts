@@ -58,7 +58,8 @@ export function schemaErrors(manifests: Manifest[]): string[] {
 export const CRD_SCHEMAS_FILE = join(__dirname, '..', 'imports', 'crd-schemas.json');
 
 let crdSchemas: Record<string, any> | undefined;
-let crdValidators: Map<string, any> | undefined;
+let ajv: Ajv | undefined;
+const crdValidators = new Map<string, any>();
 
 function crdGroups(): Set<string> {
   crdSchemas ??= JSON.parse(readFileSync(CRD_SCHEMAS_FILE, 'utf8')) as Record<string, any>;
@@ -67,15 +68,17 @@ function crdGroups(): Set<string> {
 
 /**
  * Validates a custom resource against its CRD's openAPIV3Schema, made strict the way the API server's strict field
- * validation is: an object schema that does not preserve unknown fields rejects fields it does not declare.
+ * validation is: an object schema that does not preserve unknown fields rejects fields it does not declare. Each
+ * kind's validator is compiled when first needed (ESO's take most of the time).
  */
 function crdSchemaErrors(m: Manifest): string[] {
-  if (!crdValidators) {
-    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: Object.assign(goRegExp, { code: 'goRegExp' }) } });
-    crdValidators = new Map(Object.entries(crdSchemas!).map(([key, schema]) => [key, ajv.compile(strict(schema))]));
+  const key = `${m.apiVersion} ${m.kind}`;
+  if (!crdValidators.has(key) && crdSchemas![key]) {
+    ajv ??= new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: Object.assign(goRegExp, { code: 'goRegExp' }) } });
+    crdValidators.set(key, ajv.compile(strict(crdSchemas![key])));
   }
-  const validate = crdValidators.get(`${m.apiVersion} ${m.kind}`);
-  if (!validate) return [`${m.apiVersion} ${m.kind}: no served CRD version in imports/crd-schemas.json`];
+  const validate = crdValidators.get(key);
+  if (!validate) return [`${key}: no served CRD version in imports/crd-schemas.json`];
   if (validate(m)) return [];
   return validate.errors.map((e: any) => `${m.kind}/${m.metadata.name}: ${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
 }

@@ -62,6 +62,11 @@ describe('VaultBackup defaults', () => {
     expect(schemaErrors([broken])).toEqual([expect.stringContaining('must NOT have additional properties')]);
   });
 
+  test('a RecurringJob of a version Longhorn no longer serves fails the schema check', () => {
+    expect(schemaErrors([{ ...jobs[0], apiVersion: 'longhorn.io/v1beta1' }]))
+      .toEqual(['longhorn.io/v1beta1 RecurringJob: no served CRD version in imports/crd-schemas.json']);
+  });
+
   test('matches the snapshot', () => {
     expect(jobs).toMatchSnapshot();
   });
