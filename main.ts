@@ -1,6 +1,7 @@
 import { rmSync } from 'fs';
 import { App, Chart } from 'cdk8s';
 import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultStack } from './lib';
+import { VaultAlerts, VaultBackup } from './lib';
 
 /**
  * The homelab: one chart per concern, each written to `dist/<chart>.k8s.yaml`. Every construct checks its props when it
@@ -12,6 +13,9 @@ export function buildApp(outdir?: string): App {
   new UnsealCron(new Chart(app, 'vault-unseal'), 'vault-unseal', { vault });
   const store = new EsoStore(new Chart(app, 'eso-store'), 'eso-store', { vault });
   new EsoRecoveryCron(new Chart(app, 'eso-recovery'), 'eso-recovery', { vault, store });
+  // Each needs its operator's CRD: drop the line on a cluster without Longhorn's RecurringJob or prometheus-operator.
+  new VaultBackup(new Chart(app, 'vault-backup'), 'vault-backup', { vault });
+  new VaultAlerts(new Chart(app, 'vault-alerts'), 'vault-alerts', { vault, store });
 
   // One ExternalSecret per app secret, read from secret/<path> in Vault.
   const secrets = new Chart(app, 'app-secrets');

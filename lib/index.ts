@@ -5,3 +5,5 @@ export * from './script-cron-job';
 export * from './unseal-cron';
 export * from './runtime-bundle';
 export * from './eso-recovery-cron';
+export * from './vault-backup';
+export * from './vault-alerts';

@@ -114,3 +114,67 @@ export function checkHttpUrl(prop: string, value: string): string {
   }
   return value;
 }
+
+// The five fields of a cron schedule as Kubernetes CronJobs and Longhorn read it (robfig/cron's standard parser):
+// name, lowest and highest value.
+const CRON_FIELDS: ReadonlyArray<readonly [string, number, number]> = [
+  ['minute', 0, 59], ['hour', 0, 23], ['day of month', 1, 31], ['month', 1, 12], ['day of week', 0, 6],
+];
+const CRON_ITEM = /^(\*|(\d+)(-(\d+))?)(\/(\d+))?$/;
+
+function cronFieldValid(field: string, min: number, max: number): boolean {
+  return field.split(',').every((item) => {
+    const m = CRON_ITEM.exec(item);
+    if (!m) return false;
+    const low = m[2] === undefined ? min : Number(m[2]);
+    const high = m[4] === undefined ? (m[2] === undefined || m[6] !== undefined ? max : low) : Number(m[4]);
+    const step = m[6] === undefined ? 1 : Number(m[6]);
+    return low >= min && high <= max && low <= high && step >= 1 && step <= max;
+  });
+}
+
+/**
+ * A cron schedule of five numeric fields, each `*`, a value, a range `a-b`, any of these with a step `/n`, or a list of
+ * them, within the field's range. Names (`MON`, `JAN`) and macros (`@daily`) are refused: numbers read the same in
+ * every tool that runs the schedule.
+ */
+export function checkCron(prop: string, value: string): string {
+  const fields = typeof value === 'string' ? value.trim().split(/\s+/) : [];
+  if (fields.length !== CRON_FIELDS.length || !fields.every((f, i) => cronFieldValid(f, CRON_FIELDS[i][1], CRON_FIELDS[i][2]))) {
+    invalid(prop, value, `five cron fields (${CRON_FIELDS.map(([name, min, max]) => `${name} ${min}-${max}`).join(', ')}) such as "0 * * * *"`);
+  }
+  return value;
+}
+
+const PROM_DURATION = /^((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?$/;
+const PROM_DURATION_UNITS = [604800, 86400, 3600, 60, 1];
+
+/** The seconds of a Prometheus duration such as "1h30m"; NaN when it is not one. */
+export function promDurationSeconds(value: string): number {
+  const m = typeof value === 'string' && value !== '' ? PROM_DURATION.exec(value) : null;
+  if (!m) return NaN;
+  return PROM_DURATION_UNITS.reduce((sum, unit, i) => sum + Number(m[2 * i + 2] ?? 0) * unit, 0);
+}
+
+/** A Prometheus duration, such as "10m" or "1h30m" (units w, d, h, m, s, largest first), from min to max seconds. */
+export function checkPromDuration(prop: string, value: string, minSeconds: number, maxSeconds: number): string {
+  const seconds = promDurationSeconds(value);
+  if (!(seconds >= minSeconds && seconds <= maxSeconds)) {
+    invalid(prop, value, `a Prometheus duration such as "10m" or "1h30m" (units w, d, h, m, s), from ${minSeconds}s to ${maxSeconds}s`);
+  }
+  return value;
+}
+
+/** An http(s) URL of a document, without a fragment (one is appended to it), such as a README's web address. */
+export function checkDocumentUrl(prop: string, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || value.includes('#') || /\s/.test(value)) {
+    invalid(prop, value, 'an http(s) URL without "#", such as "https://git.example.com/homelab/homelab-secrets/src/branch/main/README.md"');
+  }
+  return value;
+}

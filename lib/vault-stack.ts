@@ -136,6 +136,13 @@ export class VaultStack extends Construct {
   public readonly publicUrl: string;
   /** Vault's configuration file, in HCL. */
   public readonly config: string;
+  /** The name of the claim that holds Vault's data. */
+  public readonly claimName = VAULT_DATA_CLAIM;
+  /**
+   * The claim that holds Vault's data. Other constructs may add labels to it (VaultBackup opts it into Longhorn's
+   * recurring jobs): labels of a bound claim change in place, while its spec mostly cannot.
+   */
+  public readonly claim: k8s.KubePersistentVolumeClaim;
 
   constructor(scope: Construct, id: string, props: VaultStackProps = {}) {
     super(scope, id);
@@ -205,7 +212,7 @@ export class VaultStack extends Construct {
 
     new k8s.KubeConfigMap(this, 'config', { metadata: metadata('vault-config'), data: { 'vault.hcl': this.config } });
 
-    new k8s.KubePersistentVolumeClaim(this, 'data', {
+    this.claim = new k8s.KubePersistentVolumeClaim(this, 'data', {
       metadata: { ...metadata(VAULT_DATA_CLAIM), annotations: { ...KEEP_ANNOTATIONS } },
       spec: {
         accessModes: ['ReadWriteOnce'],

@@ -1,33 +1,118 @@
 #!/usr/bin/env node
-// `npm run import [-- FILE_OR_URL]`: regenerates imports/external-secrets.io.ts with `cdk8s import` from ESO's CRDs.
-// Keeps only the two kinds this project uses (ClusterSecretStore, ExternalSecret) and only their served versions
-// (v1; v1beta1 is no longer served), so the generated module stays half the size. The source is a CRD file or
-// ESO's CRD bundle URL; the default is the v2.9.0 CRDs in ../shared/crds/.
+// `npm run import [-- [--crds DIR] [--eso SRC] [--longhorn SRC] [--prometheus-operator SRC] [SRC]]`: regenerates
+// imports/ from the CustomResourceDefinitions the constructs use, offline unless a source is a URL:
+// - the typed classes, with `cdk8s import`: imports/external-secrets.io.ts (ClusterSecretStore, ExternalSecret),
+//   imports/longhorn.io.ts (RecurringJob), imports/monitoring.coreos.com.ts (PrometheusRule);
+// - imports/crd-schemas.json: the openAPIV3Schema of each served version of each of those kinds, keyed by
+//   "group/version Kind", without `description`s, for the strict schema tests (so a clone needs no CRD files).
+// Only the kinds used and only their served versions are kept (ESO's v1beta1 is no longer served), so the generated
+// modules stay small. Each source is a CRD file or URL (any multi-document YAML: only the CRDs of the wanted kinds
+// are read, so a release bundle such as ESO's deploy/crds/bundle.yaml works); a bare SRC is ESO's, as before. The
+// defaults are the files in --crds, which defaults to ../shared/crds/.
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const YAML = require('yaml');
 
-const KINDS = ['ClusterSecretStore', 'ExternalSecret'];
 const root = path.resolve(__dirname, '..');
-const source = process.argv[2] ?? process.env.ESO_CRDS ?? path.join(root, '..', 'shared', 'crds', 'external-secrets-v2.9.0.yaml');
+const SOURCES = [
+  { option: 'eso', file: 'external-secrets-v2.9.0.yaml', kinds: ['ClusterSecretStore', 'ExternalSecret'] },
+  { option: 'longhorn', file: 'longhorn-recurringjob-v1.10.2.yaml', kinds: ['RecurringJob'] },
+  { option: 'prometheus-operator', file: 'prometheusrules-v0.93.0.yaml', kinds: ['PrometheusRule'] },
+];
+const SCHEMAS_FILE = 'crd-schemas.json';
+// Keywords whose value maps names to schemas, and keywords whose value is data rather than a schema.
+const SCHEMA_MAPS = ['properties', 'patternProperties', 'definitions'];
+const DATA_KEYWORDS = ['default', 'enum', 'example', 'const'];
 
-async function main() {
-  const text = /^https?:\/\//.test(source) ? await (await fetch(source)).text() : fs.readFileSync(source, 'utf8');
+function parseArgs(argv) {
+  const options = { crds: path.join(root, '..', 'shared', 'crds') };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const name = arg.startsWith('--') ? arg.slice(2) : 'eso';
+    const value = arg.startsWith('--') ? argv[++i] : arg;
+    if (!['crds', ...SOURCES.map((s) => s.option)].includes(name) || value === undefined) {
+      throw new Error(`unknown or incomplete argument "${arg}": expected [--crds DIR] [--eso SRC] [--longhorn SRC] [--prometheus-operator SRC] [SRC]`);
+    }
+    options[name] = value;
+  }
+  return options;
+}
+
+async function read(source) {
+  if (!/^https?:\/\//.test(source)) return fs.readFileSync(source, 'utf8');
+  const response = await fetch(source);
+  if (!response.ok) throw new Error(`${source}: HTTP ${response.status}`);
+  return response.text();
+}
+
+/** The CRDs of `kinds` in `text`, each with only its served versions; fails unless each kind is there once. */
+function selectCrds(source, text, kinds) {
   const crds = YAML.parseAllDocuments(text)
     .map((doc) => doc.toJSON())
-    .filter((doc) => doc?.kind === 'CustomResourceDefinition' && KINDS.includes(doc.spec.names.kind))
+    .filter((doc) => doc?.kind === 'CustomResourceDefinition' && kinds.includes(doc.spec?.names?.kind))
     .map((crd) => ({ ...crd, spec: { ...crd.spec, versions: crd.spec.versions.filter((v) => v.served) } }));
   const found = crds.map((crd) => crd.spec.names.kind).sort();
-  if (found.join() !== KINDS.join()) {
-    throw new Error(`${source}: expected the CRDs of ${KINDS.join(' and ')}, found ${found.join(', ') || 'none'}`);
+  if (found.join() !== [...kinds].sort().join()) {
+    throw new Error(`${source}: expected the CRDs of ${kinds.join(' and ')}, found ${found.join(', ') || 'none'}`);
   }
-  const filtered = path.join(root, 'node_modules', '.cache', 'homelab-secrets', 'external-secrets.io.yaml');
-  fs.mkdirSync(path.dirname(filtered), { recursive: true });
-  fs.writeFileSync(filtered, crds.map((crd) => YAML.stringify(crd)).join('---\n'));
+  return crds;
+}
+
+/**
+ * A schema without `description`s and with its keys sorted, so the file is small and stable. Under `properties` (and
+ * the other maps of schemas) keys are field names, kept even when a field is called "description"; values such as
+ * `default` and `enum` are data, copied as they are.
+ */
+function compact(node, keysAreNames = false) {
+  if (Array.isArray(node)) return node.map((item) => compact(item));
+  if (!node || typeof node !== 'object') return node;
+  const out = {};
+  for (const key of Object.keys(node).sort()) {
+    if (!keysAreNames && key === 'description') continue;
+    out[key] = !keysAreNames && DATA_KEYWORDS.includes(key)
+      ? node[key]
+      : compact(node[key], !keysAreNames && SCHEMA_MAPS.includes(key));
+  }
+  return out;
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const crds = [];
+  for (const { option, file, kinds } of SOURCES) {
+    const source = options[option] ?? path.join(options.crds, file);
+    crds.push(...selectCrds(source, await read(source), kinds));
+  }
+
+  const schemas = {};
+  for (const crd of crds) {
+    for (const version of crd.spec.versions) {
+      schemas[`${crd.spec.group}/${version.name} ${crd.spec.names.kind}`] = compact(version.schema.openAPIV3Schema);
+    }
+  }
+  const sorted = Object.fromEntries(Object.keys(schemas).sort().map((key) => [key, schemas[key]]));
+
+  // Generate into a scratch folder first, so a failed import leaves imports/ as it was.
+  const work = path.join(root, 'node_modules', '.cache', 'homelab-secrets', 'import');
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(path.join(work, 'out'), { recursive: true });
+  const input = path.join(work, 'crds.yaml');
+  fs.writeFileSync(input, crds.map((crd) => YAML.stringify(crd)).join('---\n'));
   const cdk8s = path.join(root, 'node_modules', '.bin', 'cdk8s');
-  const result = spawnSync(cdk8s, ['import', filtered, '--output', 'imports', '--no-save', '--no-check-upgrade'], { cwd: root, stdio: 'inherit' });
-  process.exit(result.status ?? 1);
+  const result = spawnSync(cdk8s, ['import', input, '--output', path.join(work, 'out'), '--no-save', '--no-check-upgrade'], {
+    cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' },
+  });
+  if (result.status !== 0) throw new Error(`cdk8s import exited with ${result.status ?? result.signal}`);
+  fs.writeFileSync(path.join(work, 'out', SCHEMAS_FILE), `${JSON.stringify(sorted, null, 2)}\n`);
+
+  // imports/ holds exactly what was generated: stale modules of kinds no longer imported go.
+  const imports = path.join(root, 'imports');
+  const generated = fs.readdirSync(path.join(work, 'out')).sort();
+  fs.mkdirSync(imports, { recursive: true });
+  for (const name of fs.readdirSync(imports)) if (!generated.includes(name)) fs.rmSync(path.join(imports, name), { recursive: true });
+  for (const name of generated) fs.copyFileSync(path.join(work, 'out', name), path.join(imports, name));
+  console.log(`imports/: ${generated.join(', ')} (${Object.keys(sorted).join('; ')})`);
 }
 
 main().catch((error) => {

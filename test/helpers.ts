@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'fs';
+import { readFileSync } from 'fs';
 import { join } from 'path';
 import Ajv from 'ajv';
 import { Chart, Testing } from 'cdk8s';
-import * as YAML from 'yaml';
 
 /** A Kubernetes object as synthesized. */
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
@@ -24,20 +23,21 @@ export function find(manifests: Manifest[], kind: string, name: string): Manifes
 }
 
 /**
- * Validates each object against the Kubernetes API schemas of kubernetes-models; returns the messages of those that
- * fail, or that have no schema there (a kind this check cannot vouch for must not pass silently).
+ * Validates each object against its schema: a custom resource against its CRD's schema in `imports/crd-schemas.json`
+ * (strictly, see below), anything else against the Kubernetes API schemas of kubernetes-models. Returns the messages
+ * of those that fail, or that have no schema (a kind this check cannot vouch for must not pass silently).
  */
 export function schemaErrors(manifests: Manifest[]): string[] {
   const errors: string[] = [];
   for (const m of manifests) {
-    if (m.apiVersion.startsWith('external-secrets.io/')) {
+    const group = m.apiVersion.includes('/') ? m.apiVersion.split('/')[0] : '';
+    if (crdGroups().has(group)) {
       errors.push(...crdSchemaErrors(m));
       continue;
     }
-    const group = m.apiVersion.includes('/') ? m.apiVersion : `v1`;
     let Model: any;
     try {
-      Model = require(`kubernetes-models/${group}/${m.kind}`)[m.kind];
+      Model = require(`kubernetes-models/${group ? m.apiVersion : 'v1'}/${m.kind}`)[m.kind];
     } catch {
       errors.push(`${m.apiVersion} ${m.kind}: no schema in kubernetes-models`);
       continue;
@@ -52,35 +52,47 @@ export function schemaErrors(manifests: Manifest[]): string[] {
 }
 
 /**
- * ESO's CRDs (not committed; see ../shared/crds/README.md). ESO_CRDS names another copy, such as ESO's
- * deploy/crds/bundle.yaml of the same release.
+ * The openAPIV3Schema of every served version of the CRDs the constructs use, keyed by "group/version Kind", as
+ * `npm run import` writes it (committed, so every clone runs every schema test).
  */
-export const ESO_CRDS = process.env.ESO_CRDS ?? join(__dirname, '..', '..', 'shared', 'crds', 'external-secrets-v2.9.0.yaml');
-/** Whether the ESO schema checks can run: always in CI, where a missing file fails them. */
-export const canCheckEsoSchemas = existsSync(ESO_CRDS) || process.env.CI === 'true';
+export const CRD_SCHEMAS_FILE = join(__dirname, '..', 'imports', 'crd-schemas.json');
 
-let crdValidators: Map<string, any> | undefined;
+let crdSchemas: Record<string, any> | undefined;
+let ajv: Ajv | undefined;
+const crdValidators = new Map<string, any>();
+
+function crdGroups(): Set<string> {
+  crdSchemas ??= JSON.parse(readFileSync(CRD_SCHEMAS_FILE, 'utf8')) as Record<string, any>;
+  return new Set(Object.keys(crdSchemas).map((key) => key.split('/')[0]));
+}
 
 /**
- * Validates an ESO object against its CRD's openAPIV3Schema, made strict the way the API server's strict field
- * validation is: an object schema that does not preserve unknown fields rejects fields it does not declare.
+ * Validates a custom resource against its CRD's openAPIV3Schema, made strict the way the API server's strict field
+ * validation is: an object schema that does not preserve unknown fields rejects fields it does not declare. Each
+ * kind's validator is compiled when first needed (ESO's take most of the time).
  */
 function crdSchemaErrors(m: Manifest): string[] {
-  if (!crdValidators) {
-    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-    crdValidators = new Map();
-    for (const crd of YAML.parseAllDocuments(readFileSync(ESO_CRDS, 'utf8')).map((d) => d.toJSON())) {
-      if (crd?.kind !== 'CustomResourceDefinition') continue;
-      for (const version of crd.spec.versions.filter((v: any) => v.served)) {
-        const schema = strict(version.schema.openAPIV3Schema);
-        crdValidators.set(`${crd.spec.group}/${version.name} ${crd.spec.names.kind}`, ajv.compile(schema));
-      }
-    }
+  const key = `${m.apiVersion} ${m.kind}`;
+  if (!crdValidators.has(key) && crdSchemas![key]) {
+    ajv ??= new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: Object.assign(goRegExp, { code: 'goRegExp' }) } });
+    crdValidators.set(key, ajv.compile(strict(crdSchemas![key])));
   }
-  const validate = crdValidators.get(`${m.apiVersion} ${m.kind}`);
-  if (!validate) return [`${m.apiVersion} ${m.kind}: no served CRD version in ${ESO_CRDS}`];
+  const validate = crdValidators.get(key);
+  if (!validate) return [`${key}: no served CRD version in imports/crd-schemas.json`];
   if (validate(m)) return [];
   return validate.errors.map((e: any) => `${m.kind}/${m.metadata.name}: ${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+}
+
+/**
+ * CRD patterns are Go (RE2) regular expressions, as the API server evaluates them. The one Go-only syntax the imported
+ * CRDs use is a leading case-insensitive flag, `(?i)` (PrometheusRule's partial_response_strategy); any other inline
+ * flag fails loudly rather than validating differently.
+ */
+function goRegExp(pattern: string, flags: string): RegExp {
+  const caseless = /^(\^?)\(\?i\)/;
+  if (caseless.test(pattern)) return new RegExp(pattern.replace(caseless, '$1'), `${flags}i`);
+  if (pattern.includes('(?')) throw new Error(`unsupported Go regular expression syntax in CRD pattern ${pattern}`);
+  return new RegExp(pattern, flags);
 }
 
 function strict(schema: any): any {

@@ -1,0 +1,281 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { parser } from '@prometheus-io/lezer-promql';
+import { EsoStore, VaultAlerts, VaultAlertsProps, VaultStack } from '../../lib';
+import { find, Manifest, schemaErrors, synth } from '../helpers';
+
+/**
+ * The metrics the rules may use and the labels each carries, as kube-state-metrics and ESO export them (see the
+ * sources named in lib/vault-alerts.ts). `exported_namespace` is an ESO metric's own `namespace` label, renamed by
+ * Prometheus when it collides with the scrape target's.
+ */
+const METRIC_LABELS: Record<string, string[]> = {
+  kube_statefulset_replicas: ['namespace', 'statefulset'],
+  kube_statefulset_status_replicas_ready: ['namespace', 'statefulset'],
+  kube_job_owner: ['namespace', 'job_name', 'owner_kind', 'owner_name', 'owner_is_controller'],
+  kube_job_failed: ['namespace', 'job_name', 'condition'],
+  kube_job_status_start_time: ['namespace', 'job_name'],
+  kube_cronjob_status_last_successful_time: ['namespace', 'cronjob'],
+  kube_cronjob_created: ['namespace', 'cronjob'],
+  kube_cronjob_spec_suspend: ['namespace', 'cronjob'],
+  clustersecretstore_status_condition: ['name', 'namespace', 'condition', 'status'],
+  externalsecret_status_condition: ['name', 'namespace', 'exported_namespace', 'condition', 'status'],
+};
+
+interface ParsedExpr {
+  /** Positions and text of the parser's error nodes; empty when the expression is valid PromQL. */
+  readonly errors: string[];
+  /** The metric names of the vector selectors. */
+  readonly metrics: string[];
+  /** [metric, label] of every label matcher. */
+  readonly matchers: Array<[string, string]>;
+  /** Label names outside matchers: in by (...), on (...), group_left (...). */
+  readonly groupingLabels: string[];
+}
+
+/** Parses a PromQL expression with Prometheus's own Lezer grammar, as the Prometheus UI does. */
+function parsePromql(expr: string): ParsedExpr {
+  const tree = parser.parse(expr);
+  const errors: string[] = [];
+  const metrics: string[] = [];
+  const matchers: Array<[string, string]> = [];
+  const groupingLabels: string[] = [];
+  const text = (from: number, to: number) => expr.slice(from, to);
+  tree.iterate({
+    enter: (node) => {
+      if (node.type.isError) errors.push(`${node.from}: "${text(node.from, node.to + 10)}"`);
+      if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') metrics.push(text(node.from, node.to));
+      if (node.name === 'LabelName') {
+        const parent = node.node.parent;
+        if (parent?.name.endsWith('LabelMatcher')) {
+          const selector = parent.parent?.parent;
+          const metric = selector?.getChild('Identifier');
+          matchers.push([metric ? text(metric.from, metric.to) : '', text(node.from, node.to)]);
+        } else {
+          groupingLabels.push(text(node.from, node.to));
+        }
+      }
+    },
+  });
+  return { errors, metrics, matchers, groupingLabels };
+}
+
+function alerts(props: VaultAlertsProps = {}): Manifest[] {
+  return synth((chart) => new VaultAlerts(chart, 'alerts', props));
+}
+
+function rulesOf(manifests: Manifest[]): any[] {
+  const rule = manifests.find((m) => m.kind === 'PrometheusRule')!;
+  return rule.spec.groups.flatMap((g: any) => g.rules);
+}
+
+const manifests = synth((chart) => {
+  const vault = new VaultStack(chart, 'vault');
+  new VaultAlerts(chart, 'alerts', { vault, store: new EsoStore(chart, 'store', { vault }) });
+}).filter((m) => m.kind === 'PrometheusRule');
+const rule = find(manifests, 'PrometheusRule', 'vault-alerts');
+const rules = rulesOf(manifests);
+const byName = Object.fromEntries(rules.map((r) => [r.alert, r]));
+
+describe('VaultAlerts defaults', () => {
+  test('one PrometheusRule in monitoring, selected by kube-prometheus-stack\'s release label', () => {
+    expect(manifests).toHaveLength(1);
+    expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(rule.metadata).toEqual({ name: 'vault-alerts', namespace: 'monitoring', labels: { release: 'kube-prometheus-stack' } });
+    expect(rule.spec.groups.map((g: any) => g.name)).toEqual(['vault-secrets']);
+  });
+
+  test('holds the alerts the issue lists', () => {
+    expect(rules.map((r) => r.alert)).toEqual([
+      'VaultNotReady',
+      'VaultAutoUnsealFailing', 'VaultAutoUnsealNeedsHuman', 'VaultAutoUnsealSuspended', 'VaultAutoUnsealNotRunning',
+      'EsoRecoveryNeedsHuman', 'EsoRecoverySuspended', 'EsoRecoveryNotRunning',
+      'EsoStoreNotReady', 'EsoExternalSecretNotSynced', 'EsoStoreMetricsAbsent',
+    ]);
+  });
+
+  test('every alert has a severity, a summary and description of what is wrong, and a runbook in the README', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    for (const r of rules) {
+      expect(['critical', 'warning']).toContain(r.labels.severity);
+      expect(Object.keys(r.labels)).toEqual(['severity']);
+      expect(r.annotations.summary.length).toBeGreaterThan(30);
+      expect(r.annotations.description.length).toBeGreaterThan(60);
+      const anchor = r.alert.toLowerCase();
+      expect(r.annotations.runbook).toBe(`README.md#${anchor}`);
+      expect(r.annotations.runbook_url).toBeUndefined();
+      // The README's alerts table has a row with this anchor, which says what to do.
+      expect(readme).toContain(`<a id="${anchor}"></a>${r.alert}`);
+    }
+  });
+
+  test('every expression is valid PromQL (parsed by Prometheus\'s Lezer grammar, no error nodes)', () => {
+    for (const r of rules) expect({ alert: r.alert, errors: parsePromql(r.expr).errors }).toEqual({ alert: r.alert, errors: [] });
+  });
+
+  test('the check would catch a syntax error', () => {
+    expect(parsePromql('max by (name) (clustersecretstore_status_condition{name="k8s-secrets" == 1').errors).not.toEqual([]);
+    expect(parsePromql('sum(rate(x[5m]) by').errors).not.toEqual([]);
+    expect(parsePromql('kube_job_failed{condition="true"} > 0').errors).toEqual([]);
+  });
+
+  test('uses only metric and label names kube-state-metrics and ESO export', () => {
+    const used = new Set<string>();
+    for (const r of rules) {
+      const parsed = parsePromql(r.expr);
+      const labelsOfExpr = new Set(parsed.metrics.flatMap((m) => METRIC_LABELS[m] ?? []));
+      for (const metric of parsed.metrics) {
+        expect({ alert: r.alert, metric, known: metric in METRIC_LABELS }).toEqual({ alert: r.alert, metric, known: true });
+        used.add(metric);
+      }
+      for (const [metric, label] of parsed.matchers) {
+        expect({ alert: r.alert, metric, label, known: METRIC_LABELS[metric]?.includes(label) })
+          .toEqual({ alert: r.alert, metric, label, known: true });
+      }
+      for (const label of parsed.groupingLabels) {
+        expect({ alert: r.alert, label, known: labelsOfExpr.has(label) }).toEqual({ alert: r.alert, label, known: true });
+      }
+    }
+    expect([...used].sort()).toEqual(Object.keys(METRIC_LABELS).sort());
+  });
+
+  test('Vault readiness comes from kube-state-metrics, never from vault_core_unsealed', () => {
+    expect(parsePromql(byName.VaultNotReady.expr).metrics.sort()).toEqual(['kube_statefulset_replicas', 'kube_statefulset_status_replicas_ready']);
+    expect(byName.VaultNotReady.expr).toContain('kube_statefulset_status_replicas_ready{namespace="security", statefulset="vault"}');
+    expect(rules.map((r) => r.expr).join('\n')).not.toContain('vault_');
+    expect(byName.VaultNotReady).toMatchObject({ for: '10m', labels: { severity: 'critical' } });
+  });
+
+  test('auto-unseal failures join the failed Jobs to the CronJob that owns them, and count only those since its last success', () => {
+    const expr = byName.VaultAutoUnsealFailing.expr;
+    expect(expr).toContain('kube_job_owner{namespace="security", owner_kind="CronJob", owner_name="vault-auto-unseal"}');
+    expect(expr).toContain('* on (namespace, job_name) max by (namespace, job_name) (kube_job_failed{namespace="security", condition="true"})');
+    expect(expr).toContain('kube_job_status_start_time{namespace="security"})\n    > on (namespace) group_left () (max by (namespace) (kube_cronjob_status_last_successful_time{namespace="security", cronjob="vault-auto-unseal"})');
+    expect(byName.VaultAutoUnsealFailing).toMatchObject({ for: '10m', labels: { severity: 'warning' } });
+  });
+
+  test('"human needed" is failing runs with no success for longer: exit codes are invisible to kube-state-metrics', () => {
+    const expr = byName.VaultAutoUnsealNeedsHuman.expr;
+    expect(expr).toMatch(/^\(\n {2}time\(\) - \(max by \(namespace\) \(kube_cronjob_status_last_successful_time\{namespace="security", cronjob="vault-auto-unseal"\}\)/);
+    expect(expr).toContain(') > 1800\nand on (namespace)\n');
+    expect(expr).toContain(byName.VaultAutoUnsealFailing.expr);
+    expect(byName.VaultAutoUnsealNeedsHuman.for).toBeUndefined();
+    expect(byName.VaultAutoUnsealNeedsHuman.labels.severity).toBe('critical');
+    expect(byName.VaultAutoUnsealNeedsHuman.annotations.description).toContain('cannot see exit codes');
+    expect(byName.EsoRecoveryNeedsHuman.expr).toContain('owner_name="eso-recovery"');
+    expect(byName.EsoRecoveryNeedsHuman.for).toBe('15m');
+  });
+
+  test('suspended and not running are told apart from failing', () => {
+    expect(byName.VaultAutoUnsealSuspended).toMatchObject({
+      expr: 'max by (namespace, cronjob) (kube_cronjob_spec_suspend{namespace="security", cronjob="vault-auto-unseal"}) == 1', for: '1h',
+    });
+    const notRunning = byName.EsoRecoveryNotRunning.expr;
+    expect(notRunning).toContain(') > 3600\nunless on (namespace)\ncount by (namespace) (');
+    expect(notRunning).toMatch(/unless on \(namespace\)\nmax by \(namespace\) \(kube_cronjob_spec_suspend\{namespace="security", cronjob="eso-recovery"\}\) == 1$/);
+  });
+
+  test('ESO alerts read ESO\'s own condition metrics for the store and every ExternalSecret', () => {
+    expect(byName.EsoStoreNotReady).toMatchObject({
+      expr: 'max by (name) (clustersecretstore_status_condition{name="k8s-secrets", condition="Ready", status="False"}) == 1',
+      for: '15m', labels: { severity: 'critical' },
+    });
+    expect(byName.EsoExternalSecretNotSynced).toMatchObject({
+      expr: 'max by (name, namespace, exported_namespace) (externalsecret_status_condition{condition="Ready", status="False"}) == 1',
+      for: '30m', labels: { severity: 'warning' },
+    });
+    expect(byName.EsoStoreMetricsAbsent.expr).toBe('absent(clustersecretstore_status_condition{name="k8s-secrets", condition="Ready"})');
+  });
+
+  test('the PrometheusRule is valid against its CRD schema, strictly', () => {
+    expect(schemaErrors(manifests)).toEqual([]);
+  });
+
+  test('the strict PrometheusRule schema check catches an unknown field', () => {
+    const broken = { ...rule, spec: { groups: [{ ...rule.spec.groups[0], rules: [{ ...rules[0], severity: 'critical' }] }] } };
+    expect(schemaErrors([broken])).toEqual([expect.stringContaining('must NOT have additional properties')]);
+  });
+
+  test('matches the snapshot', () => {
+    expect(manifests).toMatchSnapshot();
+  });
+});
+
+describe('VaultAlerts props', () => {
+  test('names come from the VaultStack and the EsoStore', () => {
+    const out = synth((chart) => {
+      const vault = new VaultStack(chart, 'vault', { namespace: 'vault-system' });
+      new VaultAlerts(chart, 'alerts', { vault, store: new EsoStore(chart, 'store', { vault, storeName: 'vault-kv' }) });
+    }).filter((m) => m.kind === 'PrometheusRule');
+    const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));
+    expect(r.VaultNotReady.expr).toContain('{namespace="vault-system", statefulset="vault"}');
+    expect(r.VaultAutoUnsealFailing.expr).toContain('owner_name="vault-auto-unseal"');
+    expect(r.VaultAutoUnsealFailing.expr).toContain('kube_job_failed{namespace="vault-system"');
+    // EsoRecoveryCron's namespace does not follow the VaultStack's.
+    expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="security"');
+    expect(r.EsoStoreNotReady.expr).toContain('{name="vault-kv"');
+    expect(schemaErrors(out)).toEqual([]);
+  });
+
+  test('every prop reaches the output', () => {
+    const out = alerts({
+      namespace: 'observability', name: 'secrets-alerts', labels: { release: 'prometheus', team: 'homelab' },
+      runbookBaseUrl: 'https://git.example.com/homelab/homelab-secrets/src/branch/main/README.md',
+      vaultNamespace: 'vault', statefulSetName: 'vault-server', unsealNamespace: 'ops', unsealCronJob: 'unseal',
+      recoveryNamespace: 'ops', recoveryCronJob: 'eso-kick', storeName: 'kv',
+      notReadyFor: '5m', unsealFailingFor: '15m', humanNeededAfter: '1h', recoveryFailingFor: '20m', notRunningAfter: '2h',
+      suspendedFor: '1d', storeNotReadyFor: '20m', secretNotSyncedFor: '1h', metricsAbsentFor: '45m',
+    });
+    const pr = out.find((m) => m.kind === 'PrometheusRule')!;
+    expect(pr.metadata).toEqual({ name: 'secrets-alerts', namespace: 'observability', labels: { release: 'prometheus', team: 'homelab' } });
+    const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));
+    expect(r.VaultNotReady.annotations.runbook_url).toBe('https://git.example.com/homelab/homelab-secrets/src/branch/main/README.md#vaultnotready');
+    expect(r.VaultNotReady.annotations.runbook).toBeUndefined();
+    expect(r.VaultNotReady.expr).toContain('{namespace="vault", statefulset="vault-server"}');
+    expect(r.VaultAutoUnsealFailing.expr).toContain('owner_name="unseal"');
+    expect(r.VaultAutoUnsealFailing.expr).toContain('kube_job_failed{namespace="ops"');
+    expect(r.EsoRecoveryNeedsHuman.expr).toContain('owner_name="eso-kick"');
+    expect(r.EsoStoreNotReady.expr).toContain('{name="kv"');
+    expect(r.VaultAutoUnsealNeedsHuman.expr).toContain(') > 3600\nand on');
+    expect(r.VaultAutoUnsealNotRunning.expr).toContain(') > 7200\nunless on');
+    expect(Object.fromEntries(rulesOf(out).filter((x) => x.for).map((x) => [x.alert, x.for]))).toEqual({
+      VaultNotReady: '5m', VaultAutoUnsealFailing: '15m', VaultAutoUnsealSuspended: '1d', EsoRecoveryNeedsHuman: '20m',
+      EsoRecoverySuspended: '1d', EsoStoreNotReady: '20m', EsoExternalSecretNotSynced: '1h', EsoStoreMetricsAbsent: '45m',
+    });
+    for (const x of rulesOf(out)) expect(parsePromql(x.expr).errors).toEqual([]);
+    expect(schemaErrors(out)).toEqual([]);
+  });
+
+  test('no selection labels at all is allowed (a Prometheus that selects every rule)', () => {
+    expect(alerts({ labels: {} }).find((m) => m.kind === 'PrometheusRule')!.metadata.labels).toBeUndefined();
+  });
+
+  test.each<[string, VaultAlertsProps, RegExp]>([
+    ['namespace', { namespace: 'Monitoring' }, /invalid VaultAlerts namespace: got "Monitoring", expected a DNS-1123 label/],
+    ['name', { name: 'vault_alerts' }, /invalid VaultAlerts name: got "vault_alerts", expected a DNS-1123 subdomain/],
+    ['label key', { labels: { 'release name': 'x' } }, /invalid VaultAlerts labels: got "release name", expected keys of the form/],
+    ['label value', { labels: { release: 'kube prometheus' } }, /invalid VaultAlerts labels: got "kube prometheus", expected label values/],
+    ['labels that are not a map', { labels: ['release'] as unknown as Record<string, string> }, /invalid VaultAlerts labels: got \["release"\], expected a map/],
+    ['runbook base URL with an anchor', { runbookBaseUrl: 'https://example.com/README.md#alerts' }, /invalid VaultAlerts runbookBaseUrl: got "https:\/\/example.com\/README.md#alerts", expected an http\(s\) URL without "#"/],
+    ['runbook base URL without scheme', { runbookBaseUrl: 'example.com/README.md' }, /invalid VaultAlerts runbookBaseUrl: got "example.com\/README.md"/],
+    ['Vault namespace', { vaultNamespace: 'Security' }, /invalid VaultAlerts vaultNamespace: got "Security"/],
+    ['StatefulSet name', { statefulSetName: 'Vault' }, /invalid VaultAlerts statefulSetName: got "Vault"/],
+    ['unseal namespace', { unsealNamespace: 'sec urity' }, /invalid VaultAlerts unsealNamespace: got "sec urity"/],
+    ['unseal CronJob', { unsealCronJob: 'vault"auto' }, /invalid VaultAlerts unsealCronJob: got "vault\\"auto"/],
+    ['recovery namespace', { recoveryNamespace: '' }, /invalid VaultAlerts recoveryNamespace: got ""/],
+    ['recovery CronJob', { recoveryCronJob: 'ESO' }, /invalid VaultAlerts recoveryCronJob: got "ESO"/],
+    ['store name', { storeName: 'k8s_secrets' }, /invalid VaultAlerts storeName: got "k8s_secrets"/],
+    ['not-ready duration', { notReadyFor: '10 minutes' }, /invalid VaultAlerts notReadyFor: got "10 minutes", expected a Prometheus duration/],
+    ['unseal failing duration under a minute', { unsealFailingFor: '30s' }, /invalid VaultAlerts unsealFailingFor: got "30s", expected a Prometheus duration .* from 60s to 2592000s/],
+    ['human-needed duration', { humanNeededAfter: '1h30' }, /invalid VaultAlerts humanNeededAfter: got "1h30"/],
+    ['human-needed duration not longer than the failing one', { humanNeededAfter: '10m' }, /invalid VaultAlerts humanNeededAfter: got "10m", expected a duration longer than unsealFailingFor \(10m\)/],
+    ['recovery failing duration', { recoveryFailingFor: '-5m' }, /invalid VaultAlerts recoveryFailingFor: got "-5m"/],
+    ['not-running duration over 30 days', { notRunningAfter: '5w' }, /invalid VaultAlerts notRunningAfter: got "5w"/],
+    ['suspended duration', { suspendedFor: '1H' }, /invalid VaultAlerts suspendedFor: got "1H"/],
+    ['store duration', { storeNotReadyFor: '' }, /invalid VaultAlerts storeNotReadyFor: got ""/],
+    ['secret duration', { secretNotSyncedFor: '30' }, /invalid VaultAlerts secretNotSyncedFor: got "30"/],
+    ['metrics-absent duration', { metricsAbsentFor: '0m' }, /invalid VaultAlerts metricsAbsentFor: got "0m"/],
+  ])('rejects a wrong %s', (_case, props, message) => {
+    expect(() => alerts(props)).toThrow(message);
+  });
+});
