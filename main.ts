@@ -1,24 +1,54 @@
-import { rmSync } from 'fs';
+import { join } from 'path';
 import { App, Chart } from 'cdk8s';
-import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultStack } from './lib';
-import { VaultAlerts, VaultBackup } from './lib';
+import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBackup, VaultStack } from './lib';
+
+// This homelab's own values. Another homelab changes these, and the app secrets at the bottom; everything else has
+// generic defaults (see the README for every prop).
+const site = {
+  host: 'vault.in.alybadawy.com',
+  tlsSecretName: 'vault-tls',
+  // The LAN and the VPN: the private ranges.
+  allowedSourceRanges: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+  // The existing claim: its name, class and size must stay what they are in the cluster.
+  claimName: 'vault-data-lh',
+  storageClassName: 'longhorn',
+  storageSize: '10Gi',
+  // kube-prometheus-stack selects PrometheusRules by its Helm release's label.
+  alertLabels: { release: 'kube-prometheus-stack' },
+};
 
 /**
- * The homelab: one chart per concern, each written to `dist/<chart>.k8s.yaml`. Every construct checks its props when it
- * is created, so a wrong prop throws here, before anything is written.
+ * The homelab, as one cdk8s App per folder of dist/: GitOps syncs each folder on its own, so a missing CRD or app
+ * namespace holds back only its folder (see the README's "Point GitOps at dist/"). Each chart is a file in its folder.
  */
-export function buildApp(outdir?: string): App {
-  const app = new App(outdir ? { outdir } : {});
-  const vault = new VaultStack(new Chart(app, 'vault'), 'vault');
-  new UnsealCron(new Chart(app, 'vault-unseal'), 'vault-unseal', { vault });
-  const store = new EsoStore(new Chart(app, 'eso-store'), 'eso-store', { vault });
-  new EsoRecoveryCron(new Chart(app, 'eso-recovery'), 'eso-recovery', { vault, store });
-  // Each needs its operator's CRD: drop the line on a cluster without Longhorn's RecurringJob or prometheus-operator.
-  new VaultBackup(new Chart(app, 'vault-backup'), 'vault-backup', { vault });
-  new VaultAlerts(new Chart(app, 'vault-alerts'), 'vault-alerts', { vault, store });
+export function buildApps(outdir = 'dist'): App[] {
+  const apps: App[] = [];
+  const folder = (name: string) => {
+    apps.push(new App({ outdir: join(outdir, name) }));
+    return apps[apps.length - 1];
+  };
 
-  // One ExternalSecret per app secret, read from secret/<path> in Vault.
-  const secrets = new Chart(app, 'app-secrets');
+  // dist/vault: Vault, its auto-unseal, ESO recovery and the claim's backups (Longhorn is a prerequisite anyway).
+  const core = folder('vault');
+  const vault = new VaultStack(new Chart(core, 'vault'), 'vault', {
+    host: site.host,
+    tlsSecretName: site.tlsSecretName,
+    allowedSourceRanges: site.allowedSourceRanges,
+    claimName: site.claimName,
+    storageClassName: site.storageClassName,
+    storageSize: site.storageSize,
+  });
+  new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
+  // dist/eso: needs ESO's CRDs.
+  const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { vault });
+  new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
+  // Drop this line on a cluster without Longhorn's RecurringJob CRD.
+  new VaultBackup(new Chart(core, 'vault-backup'), 'vault-backup', { vault });
+  // dist/alerts: needs prometheus-operator's CRDs; drop this line without them.
+  new VaultAlerts(new Chart(folder('alerts'), 'vault-alerts'), 'vault-alerts', { vault, store, labels: site.alertLabels });
+
+  // dist/apps: one ExternalSecret per app secret, read from secret/<path> in Vault, in the app's namespace.
+  const secrets = new Chart(folder('apps'), 'app-secrets');
   new AppSecret(secrets, 'postgres-secret', {
     namespace: 'db',
     store,
@@ -30,19 +60,6 @@ export function buildApp(outdir?: string): App {
   new AppSecret(secrets, 'authentik-db', { namespace: 'authentik', store, dataFrom: [{ path: 'authentik-db' }] });
   new AppSecret(secrets, 'authentik-secret', { namespace: 'authentik', store, dataFrom: [{ path: 'authentik-secret' }] });
   new AppSecret(secrets, 'grafana-admin', { namespace: 'monitoring', store, dataFrom: [{ path: 'grafana-admin' }] });
-  return app;
-}
 
-/**
- * Builds the app, then replaces the output folder with a fresh synthesis (stale files of removed charts go too). A
- * construct that rejects its props throws while the app is built, so the output folder is left as it was.
- */
-export function synthesize(build: () => App = buildApp): void {
-  const app = build();
-  rmSync(app.outdir, { recursive: true, force: true });
-  app.synth();
-}
-
-if (require.main === module) {
-  synthesize();
+  return apps;
 }

@@ -1,16 +1,21 @@
 import { Construct } from 'constructs';
 import {
-  ExternalSecret, ExternalSecretSpecData, ExternalSecretSpecDataFrom, ExternalSecretSpecSecretStoreRefKind,
-  ExternalSecretSpecTargetCreationPolicy, ExternalSecretSpecTargetDeletionPolicy,
+  ExternalSecret, ExternalSecretProps, ExternalSecretSpecData, ExternalSecretSpecDataFrom,
+  ExternalSecretSpecDataRemoteRefConversionStrategy as Conversion, ExternalSecretSpecDataRemoteRefDecodingStrategy as Decoding,
+  ExternalSecretSpecDataRemoteRefMetadataPolicy as Metadata, ExternalSecretSpecSecretStoreRefKind,
+  ExternalSecretSpecTargetCreationPolicy as Creation, ExternalSecretSpecTargetDeletionPolicy as Deletion,
 } from '../imports/external-secrets.io';
 import { checkVaultPath, EsoStore } from './eso-store';
-import { checkDnsLabel, checkDnsSubdomain, checkDuration, checkMetadataMap, invalid } from './validate';
+import {
+  checkDnsLabel, checkDnsSubdomain, checkDuration, checkKnownProps, checkMetadataMap, invalid, KnownProps, validating,
+} from './validate';
 
-export type DecodingStrategy = 'Auto' | 'Base64' | 'Base64URL' | 'None';
-export type ConversionStrategy = 'Default' | 'Unicode';
-export type MetadataPolicy = 'None' | 'Fetch';
-export type CreationPolicy = 'Owner' | 'Orphan' | 'Merge' | 'None';
-export type DeletionPolicy = 'Delete' | 'Merge' | 'Retain';
+// The allowed values are those of ESO's CRD, through the classes imported from it, so they cannot drift.
+export type DecodingStrategy = `${Decoding}`;
+export type ConversionStrategy = `${Conversion}`;
+export type MetadataPolicy = `${Metadata}`;
+export type CreationPolicy = `${Creation}`;
+export type DeletionPolicy = `${Deletion}`;
 
 /** How a value read from Vault is decoded and converted; each is written only when set. */
 export interface AppSecretStrategies {
@@ -113,76 +118,97 @@ export interface AppSecretProps {
 
 const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 
+const STRATEGIES = { decodingStrategy: true, conversionStrategy: true, metadataPolicy: true } as const;
+const KNOWN_PROPS: KnownProps<AppSecretProps> = {
+  namespace: true, name: true, store: true, refreshInterval: true, targetName: true, creationPolicy: true,
+  deletionPolicy: true, targetLabels: true, targetAnnotations: true, forceSync: true,
+  data: { secretKey: true, path: true, property: true, ...STRATEGIES },
+  dataFrom: { path: true, ...STRATEGIES },
+};
+
 /** One ExternalSecret: the Secret an app needs, read from Vault through the store. */
 export class AppSecret extends Construct {
   /** The ExternalSecret's name. */
   public readonly name: string;
   /** The name of the Secret that ESO writes. */
   public readonly targetName: string;
+  /** The app's namespace. */
+  public readonly namespace: string;
 
   constructor(scope: Construct, id: string, props: AppSecretProps) {
     super(scope, id);
-    this.name = checkDnsSubdomain('AppSecret name', props.name ?? id);
-    const what = `AppSecret ${this.name}`;
-    const namespace = checkDnsLabel(`${what} namespace`, props.namespace);
-    this.targetName = checkDnsSubdomain(`${what} targetName`, props.targetName ?? this.name);
-    const refreshInterval = checkDuration(`${what} refreshInterval`, props.refreshInterval ?? '1h');
-    const creationPolicy = oneOf(`${what} creationPolicy`, props.creationPolicy ?? 'Owner', ['Owner', 'Orphan', 'Merge', 'None']);
-    const deletionPolicy = props.deletionPolicy && oneOf(`${what} deletionPolicy`, props.deletionPolicy, ['Delete', 'Merge', 'Retain']);
-    // The same rules as ESO's admission webhook, so a wrong secret fails synthesis instead of the sync.
-    if (deletionPolicy === 'Delete' && creationPolicy !== 'Owner') {
-      invalid(`${what} deletionPolicy`, deletionPolicy, `"Merge" or "Retain" with creationPolicy "${creationPolicy}" ("Delete" needs creationPolicy "Owner")`);
-    }
-    if (deletionPolicy === 'Merge' && creationPolicy === 'None') {
-      invalid(`${what} deletionPolicy`, deletionPolicy, '"Retain" or "Delete" with creationPolicy "None"');
-    }
-    const data = props.data ?? [];
-    const dataFrom = props.dataFrom ?? [];
-    if (data.length === 0 && dataFrom.length === 0) {
-      invalid(`${what} data`, props.data ?? null, 'at least one key in data or one path in dataFrom');
-    }
-    const mount = props.store?.path ?? 'secret';
-    const seen = new Set<string>();
-    for (const key of data) {
-      if (typeof key.secretKey !== 'string' || !SECRET_KEY.test(key.secretKey)) {
-        invalid(`${what} data secretKey`, key.secretKey, 'a Secret key of letters, digits, "-", "_" or "."');
-      }
-      if (seen.has(key.secretKey)) invalid(`${what} data secretKey`, key.secretKey, 'each secretKey once');
-      seen.add(key.secretKey);
-      if (key.property !== undefined && (typeof key.property !== 'string' || key.property.length === 0)) {
-        invalid(`${what} data property`, key.property, 'the name of a field of the Vault secret');
-      }
-    }
-    for (const source of [...data, ...dataFrom]) checkSecretPath(`${what} path`, source.path, mount);
-    const labels = checkMetadataMap(`${what} targetLabels`, props.targetLabels ?? {}, true);
-    const annotations = checkMetadataMap(`${what} targetAnnotations`, props.targetAnnotations ?? {}, false);
-    if (props.forceSync !== undefined && !/^[\x21-\x7e]{1,63}$/.test(props.forceSync)) {
-      invalid(`${what} forceSync`, props.forceSync, 'a token of 1 to 63 printable characters, such as a timestamp');
-    }
-    const hasTemplate = Object.keys(labels).length > 0 || Object.keys(annotations).length > 0;
-
-    new ExternalSecret(this, 'external-secret', {
-      metadata: {
-        name: this.name,
-        namespace,
-        ...(props.forceSync !== undefined && { annotations: { 'force-sync': props.forceSync } }),
-      },
-      spec: {
-        refreshInterval,
-        secretStoreRef: { name: props.store?.storeName ?? 'k8s-secrets', kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE },
-        target: {
-          name: this.targetName,
-          creationPolicy: creationPolicy as ExternalSecretSpecTargetCreationPolicy,
-          deletionPolicy: deletionPolicy as ExternalSecretSpecTargetDeletionPolicy | undefined,
-          ...(hasTemplate && {
-            template: { metadata: { labels: nonEmpty(labels), annotations: nonEmpty(annotations) } },
-          }),
-        },
-        data: data.length > 0 ? data.map((key) => toData(what, key)) : undefined,
-        dataFrom: dataFrom.length > 0 ? dataFrom.map((source) => toDataFrom(what, source)) : undefined,
-      },
-    });
+    const checked = validating(this, () => checkProps(id, props));
+    this.name = checked.name;
+    this.namespace = checked.namespace;
+    this.targetName = checked.targetName;
+    new ExternalSecret(this, 'external-secret', checked.externalSecret);
   }
+}
+
+/** Checks the props, and returns the ExternalSecret they describe. */
+function checkProps(id: string, props: AppSecretProps) {
+  const name = checkDnsSubdomain('AppSecret name', props?.name ?? id);
+  const what = `AppSecret ${name}`;
+  checkKnownProps(what, props, KNOWN_PROPS);
+  const namespace = checkDnsLabel(`${what} namespace`, props.namespace);
+  const targetName = checkDnsSubdomain(`${what} targetName`, props.targetName ?? name);
+  const refreshInterval = checkDuration(`${what} refreshInterval`, props.refreshInterval ?? '1h');
+  const creationPolicy = oneOf(`${what} creationPolicy`, props.creationPolicy ?? 'Owner', Object.values(Creation));
+  const deletionPolicy = props.deletionPolicy && oneOf(`${what} deletionPolicy`, props.deletionPolicy, Object.values(Deletion));
+  // The same rules as ESO's admission webhook, so a wrong secret fails synthesis instead of the sync.
+  if (deletionPolicy === 'Delete' && creationPolicy !== 'Owner') {
+    invalid(`${what} deletionPolicy`, deletionPolicy, `"Merge" or "Retain" with creationPolicy "${creationPolicy}" ("Delete" needs creationPolicy "Owner")`);
+  }
+  if (deletionPolicy === 'Merge' && creationPolicy === 'None') {
+    invalid(`${what} deletionPolicy`, deletionPolicy, '"Retain" or "Delete" with creationPolicy "None"');
+  }
+  const data = props.data ?? [];
+  const dataFrom = props.dataFrom ?? [];
+  if (data.length === 0 && dataFrom.length === 0) {
+    invalid(`${what} data`, props.data ?? null, 'at least one key in data or one path in dataFrom');
+  }
+  const mount = props.store?.path ?? 'secret';
+  const seen = new Set<string>();
+  for (const key of data) {
+    if (typeof key.secretKey !== 'string' || !SECRET_KEY.test(key.secretKey)) {
+      invalid(`${what} data secretKey`, key.secretKey, 'a Secret key of letters, digits, "-", "_" or "."');
+    }
+    if (seen.has(key.secretKey)) invalid(`${what} data secretKey`, key.secretKey, 'each secretKey once');
+    seen.add(key.secretKey);
+    if (key.property !== undefined && (typeof key.property !== 'string' || key.property.length === 0)) {
+      invalid(`${what} data property`, key.property, 'the name of a field of the Vault secret');
+    }
+  }
+  for (const source of [...data, ...dataFrom]) checkSecretPath(`${what} path`, source.path, mount);
+  const labels = checkMetadataMap(`${what} targetLabels`, props.targetLabels ?? {}, true);
+  const annotations = checkMetadataMap(`${what} targetAnnotations`, props.targetAnnotations ?? {}, false);
+  if (props.forceSync !== undefined && !/^[\x21-\x7e]{1,63}$/.test(props.forceSync)) {
+    invalid(`${what} forceSync`, props.forceSync, 'a token of 1 to 63 printable characters, such as a timestamp');
+  }
+  const hasTemplate = Object.keys(labels).length > 0 || Object.keys(annotations).length > 0;
+
+  const externalSecret: ExternalSecretProps = {
+    metadata: {
+      name,
+      namespace,
+      ...(props.forceSync !== undefined && { annotations: { 'force-sync': props.forceSync } }),
+    },
+    spec: {
+      refreshInterval,
+      secretStoreRef: { name: props.store?.storeName ?? 'k8s-secrets', kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE },
+      target: {
+        name: targetName,
+        creationPolicy: creationPolicy as Creation,
+        deletionPolicy: deletionPolicy as Deletion | undefined,
+        ...(hasTemplate && {
+          template: { metadata: { labels: nonEmpty(labels), annotations: nonEmpty(annotations) } },
+        }),
+      },
+      data: data.length > 0 ? data.map((key) => toData(what, key)) : undefined,
+      dataFrom: dataFrom.length > 0 ? dataFrom.map((source) => toDataFrom(what, source)) : undefined,
+    },
+  };
+  return { name, namespace, targetName, externalSecret };
 }
 
 function checkSecretPath(prop: string, path: string, mount: string): void {
@@ -192,22 +218,22 @@ function checkSecretPath(prop: string, path: string, mount: string): void {
   }
 }
 
-function oneOf<T extends string>(prop: string, value: T, allowed: readonly T[]): T {
-  if (!allowed.includes(value)) invalid(prop, value, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`);
-  return value;
+function oneOf<T extends string>(prop: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) invalid(prop, value, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`);
+  return value as T;
 }
 
 function strategies(what: string, s: AppSecretStrategies): Record<string, string> {
   // Written only when set: ESO's CRD defaults none of them, so writing defaults would churn every diff.
   const written: Record<string, string> = {};
   if (s.decodingStrategy !== undefined) {
-    written.decodingStrategy = oneOf(`${what} decodingStrategy`, s.decodingStrategy, ['Auto', 'Base64', 'Base64URL', 'None']);
+    written.decodingStrategy = oneOf(`${what} decodingStrategy`, s.decodingStrategy, Object.values(Decoding));
   }
   if (s.conversionStrategy !== undefined) {
-    written.conversionStrategy = oneOf(`${what} conversionStrategy`, s.conversionStrategy, ['Default', 'Unicode']);
+    written.conversionStrategy = oneOf(`${what} conversionStrategy`, s.conversionStrategy, Object.values(Conversion));
   }
   if (s.metadataPolicy !== undefined) {
-    written.metadataPolicy = oneOf(`${what} metadataPolicy`, s.metadataPolicy, ['None', 'Fetch']);
+    written.metadataPolicy = oneOf(`${what} metadataPolicy`, s.metadataPolicy, Object.values(Metadata));
   }
   return written;
 }

@@ -3,9 +3,11 @@ import { DEFAULTS, ENV } from '../runtime/common/env';
 import { k8s } from 'cdk8s-plus-28';
 import { EsoStore } from './eso-store';
 import { bundleRuntime } from './runtime-bundle';
-import { ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
-import { checkDnsLabel, checkDnsSubdomain, checkInteger, invalid } from './validate';
-import { resolveVaultUrl, VaultStack } from './vault-stack';
+import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
+import {
+  checkDnsLabel, checkDnsSubdomain, checkInteger, checkKnownProps, invalid, KnownProps, resolveVaultUrl, validating,
+} from './validate';
+import { VaultStack } from './vault-stack';
 
 const NAME = 'eso-recovery';
 
@@ -54,6 +56,30 @@ export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
   readonly eventNamespace?: string;
 }
 
+const KNOWN_PROPS: KnownProps<EsoRecoveryCronProps> = {
+  ...SCRIPT_OPTIONS, vault: true, vaultAddr: true, store: true, storeName: true, esoNamespace: true, deployments: true,
+  restartCooldownSeconds: true, eventNamespace: true,
+};
+
+function checkProps(props: EsoRecoveryCronProps) {
+  checkKnownProps('EsoRecoveryCron', props, KNOWN_PROPS);
+  const deployments = props.deployments ?? [...DEFAULTS.deployments];
+  if (deployments.length === 0) invalid('EsoRecoveryCron deployments', deployments, 'at least one Deployment name');
+  deployments.forEach((d, i) => {
+    checkDnsSubdomain('EsoRecoveryCron deployments', d);
+    if (deployments.indexOf(d) !== i) invalid('EsoRecoveryCron deployments', d, 'each Deployment once');
+  });
+  return {
+    settings: checkScriptOptions('EsoRecoveryCron', props),
+    vaultAddr: resolveVaultUrl('EsoRecoveryCron vaultAddr', props.vault, props.vaultAddr),
+    storeName: checkDnsSubdomain('EsoRecoveryCron storeName', props.storeName ?? props.store?.storeName ?? DEFAULTS.storeName),
+    esoNamespace: checkDnsLabel('EsoRecoveryCron esoNamespace', props.esoNamespace ?? props.store?.namespace ?? DEFAULTS.esoNamespace),
+    deployments,
+    cooldown: checkInteger('EsoRecoveryCron restartCooldownSeconds', props.restartCooldownSeconds ?? DEFAULTS.restartCooldownSeconds, 60, 86400),
+    eventNamespace: checkDnsLabel('EsoRecoveryCron eventNamespace', props.eventNamespace ?? DEFAULTS.eventNamespace),
+  };
+}
+
 /**
  * The CronJob `eso-recovery`: every minute, when Vault is ready but the ClusterSecretStore is still degraded, it
  * restarts ESO's Deployments as `kubectl rollout restart` does, with the script of `runtime/eso-recovery.ts`. Its
@@ -62,18 +88,8 @@ export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
 export class EsoRecoveryCron extends Construct {
   constructor(scope: Construct, id: string, props: EsoRecoveryCronProps = {}) {
     super(scope, id);
-    const vaultAddr = resolveVaultUrl('EsoRecoveryCron vaultAddr', props.vault, props.vaultAddr);
-    const storeName = checkDnsSubdomain('EsoRecoveryCron storeName', props.storeName ?? props.store?.storeName ?? 'k8s-secrets');
-    const esoNamespace = checkDnsLabel('EsoRecoveryCron esoNamespace', props.esoNamespace ?? props.store?.namespace ?? 'security');
-    const namespace = checkDnsLabel('EsoRecoveryCron namespace', props.namespace ?? 'security');
-    const deployments = props.deployments ?? [...DEFAULTS.deployments];
-    if (deployments.length === 0) invalid('EsoRecoveryCron deployments', deployments, 'at least one Deployment name');
-    deployments.forEach((d, i) => {
-      checkDnsSubdomain('EsoRecoveryCron deployments', d);
-      if (deployments.indexOf(d) !== i) invalid('EsoRecoveryCron deployments', d, 'each Deployment once');
-    });
-    const cooldown = checkInteger('EsoRecoveryCron restartCooldownSeconds', props.restartCooldownSeconds ?? DEFAULTS.restartCooldownSeconds, 60, 86400);
-    const eventNamespace = checkDnsLabel('EsoRecoveryCron eventNamespace', props.eventNamespace ?? DEFAULTS.eventNamespace);
+    const { settings, vaultAddr, storeName, esoNamespace, deployments, cooldown, eventNamespace } = validating(this, () => checkProps(props));
+    const namespace = settings.namespace;
     const labels = { 'app.kubernetes.io/name': NAME };
 
     new k8s.KubeServiceAccount(this, 'service-account', {
@@ -112,9 +128,7 @@ export class EsoRecoveryCron extends Construct {
     });
 
     new ScriptCronJob(this, 'job', {
-      ...props,
-      namespace,
-      owner: 'EsoRecoveryCron',
+      settings,
       name: NAME,
       script: bundleRuntime('eso-recovery'),
       serviceAccountName: NAME,

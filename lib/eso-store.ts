@@ -1,8 +1,10 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
-import { checkDnsLabel, checkDnsSubdomain, invalid } from './validate';
-import { resolveVaultUrl, VaultStack } from './vault-stack';
+import {
+  checkDnsLabel, checkDnsSubdomain, checkKnownProps, invalid, KnownProps, resolveVaultUrl, validating,
+} from './validate';
+import { VaultStack } from './vault-stack';
 
 export interface EsoStoreProps {
   /**
@@ -71,6 +73,29 @@ export function checkVaultPath(prop: string, value: string): string {
   return value;
 }
 
+const KNOWN_PROPS: KnownProps<EsoStoreProps> = {
+  namespace: true, storeName: true, serviceAccountName: true, vault: true, server: true, path: true, kvVersion: true,
+  authMountPath: true, role: true,
+};
+
+function checkProps(props: EsoStoreProps) {
+  checkKnownProps('EsoStore', props, KNOWN_PROPS);
+  const kvVersion = props.kvVersion ?? 'v2';
+  if (kvVersion !== 'v1' && kvVersion !== 'v2') invalid('EsoStore kvVersion', kvVersion, '"v1" or "v2"');
+  const role = props.role ?? 'eso-reader';
+  if (typeof role !== 'string' || !/^[A-Za-z0-9_.@-]+$/.test(role)) invalid('EsoStore role', role, 'a Vault role name such as "eso-reader"');
+  return {
+    namespace: checkDnsLabel('EsoStore namespace', props.namespace ?? 'security'),
+    storeName: checkDnsSubdomain('EsoStore storeName', props.storeName ?? 'k8s-secrets'),
+    path: checkVaultPath('EsoStore path', props.path ?? 'secret'),
+    server: resolveVaultUrl('EsoStore server', props.vault, props.server),
+    serviceAccountName: checkDnsSubdomain('EsoStore serviceAccountName', props.serviceAccountName ?? 'eso-vault-auth'),
+    kvVersion,
+    authMountPath: checkVaultPath('EsoStore authMountPath', props.authMountPath ?? 'kubernetes'),
+    role,
+  };
+}
+
 /**
  * The ClusterSecretStore through which External Secrets Operator reads Vault's KV store with Kubernetes auth, and
  * the ServiceAccount it logs in as.
@@ -87,16 +112,11 @@ export class EsoStore extends Construct {
 
   constructor(scope: Construct, id: string, props: EsoStoreProps = {}) {
     super(scope, id);
-    this.namespace = checkDnsLabel('EsoStore namespace', props.namespace ?? 'security');
-    this.storeName = checkDnsSubdomain('EsoStore storeName', props.storeName ?? 'k8s-secrets');
-    this.path = checkVaultPath('EsoStore path', props.path ?? 'secret');
-    this.server = resolveVaultUrl('EsoStore server', props.vault, props.server);
-    const serviceAccountName = checkDnsSubdomain('EsoStore serviceAccountName', props.serviceAccountName ?? 'eso-vault-auth');
-    const kvVersion = props.kvVersion ?? 'v2';
-    if (kvVersion !== 'v1' && kvVersion !== 'v2') invalid('EsoStore kvVersion', kvVersion, '"v1" or "v2"');
-    const authMountPath = checkVaultPath('EsoStore authMountPath', props.authMountPath ?? 'kubernetes');
-    const role = props.role ?? 'eso-reader';
-    if (!/^[A-Za-z0-9_.@-]+$/.test(role)) invalid('EsoStore role', role, 'a Vault role name such as "eso-reader"');
+    const { namespace, storeName, path, server, serviceAccountName, kvVersion, authMountPath, role } = validating(this, () => checkProps(props));
+    this.namespace = namespace;
+    this.storeName = storeName;
+    this.path = path;
+    this.server = server;
 
     new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: serviceAccountName, namespace: this.namespace },

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { DEFAULTS, ENV } from '../runtime/common/env';
-import { checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity, invalid } from './validate';
+import { checkCron, checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity, invalid, KnownProps } from './validate';
 
 /** A small official Node.js image, pinned; the scripts need only Node.js 20 or later. */
 export const NODE_IMAGE = 'node:24.11.0-alpine3.22';
@@ -67,11 +67,53 @@ export interface ScriptCronJobOptions {
   readonly memoryLimit?: string;
 }
 
-export interface ScriptCronJobProps extends ScriptCronJobOptions {
+/** The props of ScriptCronJobOptions, for the unknown-prop check of the constructs that take them. */
+export const SCRIPT_OPTIONS: KnownProps<ScriptCronJobOptions> = {
+  namespace: true, image: true, schedule: true, timeoutSeconds: true, retryWindowSeconds: true, retryIntervalSeconds: true,
+  cpuRequest: true, cpuLimit: true, memoryRequest: true, memoryLimit: true,
+};
+
+/** ScriptCronJobOptions, checked and with their defaults. */
+export interface ScriptSettings {
+  readonly namespace: string;
+  readonly image: string;
+  readonly schedule: string;
+  readonly timeoutSeconds: number;
+  readonly retryWindowSeconds: number;
+  readonly retryIntervalSeconds: number;
+  readonly resources: k8s.ResourceRequirements;
+}
+
+/** Checks the options of a construct (`owner`, such as "UnsealCron") that runs a script; `namespace` may default. */
+export function checkScriptOptions(owner: string, props: ScriptCronJobOptions, defaultNamespace = 'security'): ScriptSettings {
+  const schedule = checkCron(`${owner} schedule`, props.schedule ?? '* * * * *');
+  const timeout = checkInteger(`${owner} timeoutSeconds`, props.timeoutSeconds ?? DEFAULTS.timeoutSeconds, 1, 20);
+  const window = checkInteger(`${owner} retryWindowSeconds`, props.retryWindowSeconds ?? DEFAULTS.retryWindowSeconds, 0, RUN_DEADLINE_SECONDS);
+  const interval = checkInteger(`${owner} retryIntervalSeconds`, props.retryIntervalSeconds ?? DEFAULTS.retryIntervalSeconds, 1, 30);
+  if (window + 2 * timeout > RUN_DEADLINE_SECONDS) {
+    invalid(`${owner} retryWindowSeconds`, window, `at most ${RUN_DEADLINE_SECONDS - 2 * timeout} with timeoutSeconds ${timeout} (window plus two timeouts within ${RUN_DEADLINE_SECONDS} s)`);
+  }
+  const quantity = (prop: 'cpuRequest' | 'cpuLimit' | 'memoryRequest' | 'memoryLimit', fallback: string) =>
+    k8s.Quantity.fromString(checkQuantity(`${owner} ${prop}`, props[prop] ?? fallback));
+  return {
+    namespace: checkDnsLabel(`${owner} namespace`, props.namespace ?? defaultNamespace),
+    image: checkPinnedImage(`${owner} image`, props.image ?? NODE_IMAGE),
+    schedule,
+    timeoutSeconds: timeout,
+    retryWindowSeconds: window,
+    retryIntervalSeconds: interval,
+    resources: {
+      requests: { cpu: quantity('cpuRequest', '10m'), memory: quantity('memoryRequest', '48Mi') },
+      limits: { cpu: quantity('cpuLimit', '100m'), memory: quantity('memoryLimit', '96Mi') },
+    },
+  };
+}
+
+export interface ScriptCronJobProps {
+  /** The checked options (`checkScriptOptions`). */
+  readonly settings: ScriptSettings;
   /** The CronJob's name; the script's ConfigMap is `<name>-script`. */
   readonly name: string;
-  /** The construct that owns these props, for error messages (`UnsealCron`). */
-  readonly owner: string;
   /** The bundled script. */
   readonly script: string;
   /** Environment variables of the script, beyond the retry settings. */
@@ -83,31 +125,16 @@ export interface ScriptCronJobProps extends ScriptCronJobOptions {
 }
 
 const SCRIPT_DIR = '/opt/script';
-const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
 
 /**
  * A CronJob that runs a bundled runtime script from a ConfigMap with a pinned Node.js image: no overlapping runs, a
- * deadline under a minute, bounded history, small resources, and a locked-down, non-root container.
+ * deadline under a minute, bounded history, small resources, and a locked-down, non-root container. Its owner checks
+ * the options (`checkScriptOptions`), once.
  */
 export class ScriptCronJob extends Construct {
   constructor(scope: Construct, id: string, props: ScriptCronJobProps) {
     super(scope, id);
-    const p = props.owner;
-    const namespace = checkDnsLabel(`${p} namespace`, props.namespace ?? 'security');
-    const image = checkPinnedImage(`${p} image`, props.image ?? NODE_IMAGE);
-    const schedule = props.schedule ?? '* * * * *';
-    const fields = schedule.trim().split(/\s+/);
-    if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) {
-      invalid(`${p} schedule`, schedule, 'five cron fields such as "* * * * *"');
-    }
-    const timeout = checkInteger(`${p} timeoutSeconds`, props.timeoutSeconds ?? DEFAULTS.timeoutSeconds, 1, 20);
-    const window = checkInteger(`${p} retryWindowSeconds`, props.retryWindowSeconds ?? DEFAULTS.retryWindowSeconds, 0, RUN_DEADLINE_SECONDS);
-    const interval = checkInteger(`${p} retryIntervalSeconds`, props.retryIntervalSeconds ?? DEFAULTS.retryIntervalSeconds, 1, 30);
-    if (window + 2 * timeout > RUN_DEADLINE_SECONDS) {
-      invalid(`${p} retryWindowSeconds`, window, `at most ${RUN_DEADLINE_SECONDS - 2 * timeout} with timeoutSeconds ${timeout} (window plus two timeouts within ${RUN_DEADLINE_SECONDS} s)`);
-    }
-    const quantity = (prop: 'cpuRequest' | 'cpuLimit' | 'memoryRequest' | 'memoryLimit', fallback: string) =>
-      k8s.Quantity.fromString(checkQuantity(`${p} ${prop}`, props[prop] ?? fallback));
+    const { namespace, image, schedule, timeoutSeconds, retryWindowSeconds, retryIntervalSeconds, resources } = props.settings;
     const scriptFile = `${props.name}.js`;
     const configMapName = `${props.name}-script`;
     const labels = { 'app.kubernetes.io/name': props.name, 'app.kubernetes.io/component': 'cronjob' };
@@ -119,9 +146,9 @@ export class ScriptCronJob extends Construct {
 
     const env = {
       ...props.env,
-      [ENV.timeoutSeconds]: String(timeout),
-      [ENV.retryWindowSeconds]: String(window),
-      [ENV.retryIntervalSeconds]: String(interval),
+      [ENV.timeoutSeconds]: String(timeoutSeconds),
+      [ENV.retryWindowSeconds]: String(retryWindowSeconds),
+      [ENV.retryIntervalSeconds]: String(retryIntervalSeconds),
       [ENV.runDeadlineSeconds]: String(RUN_DEADLINE_SECONDS),
     };
     const extra = props.volumes ?? [];
@@ -156,10 +183,7 @@ export class ScriptCronJob extends Construct {
                   imagePullPolicy: 'IfNotPresent',
                   command: ['node', `${SCRIPT_DIR}/${scriptFile}`],
                   env: Object.entries(env).map(([name, value]) => ({ name, value })),
-                  resources: {
-                    requests: { cpu: quantity('cpuRequest', '10m'), memory: quantity('memoryRequest', '48Mi') },
-                    limits: { cpu: quantity('cpuLimit', '100m'), memory: quantity('memoryLimit', '96Mi') },
-                  },
+                  resources,
                   securityContext: {
                     allowPrivilegeEscalation: false,
                     readOnlyRootFilesystem: true,

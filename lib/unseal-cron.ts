@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
 import { DEFAULTS, ENV } from '../runtime/common/env';
 import { bundleRuntime } from './runtime-bundle';
-import { ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
-import { checkDnsSubdomain } from './validate';
-import { resolveVaultUrl, VaultStack } from './vault-stack';
+import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
+import { checkDnsSubdomain, checkKnownProps, KnownProps, resolveVaultUrl, validating } from './validate';
+import { VaultStack } from './vault-stack';
 
 
 export interface UnsealCronProps extends ScriptCronJobOptions {
@@ -25,6 +25,8 @@ export interface UnsealCronProps extends ScriptCronJobOptions {
   readonly unsealKeySecretName?: string;
 }
 
+const KNOWN_PROPS: KnownProps<UnsealCronProps> = { ...SCRIPT_OPTIONS, vault: true, vaultAddr: true, unsealKeySecretName: true };
+
 /**
  * The CronJob `vault-auto-unseal`: every minute it unseals Vault after a reboot, with the script of
  * `runtime/unseal.ts`. Unsealing is unauthenticated, so the pod gets no Kubernetes API token.
@@ -32,13 +34,17 @@ export interface UnsealCronProps extends ScriptCronJobOptions {
 export class UnsealCron extends Construct {
   constructor(scope: Construct, id: string, props: UnsealCronProps = {}) {
     super(scope, id);
-    const vaultAddr = resolveVaultUrl('UnsealCron vaultAddr', props.vault, props.vaultAddr);
-    const secretName = checkDnsSubdomain('UnsealCron unsealKeySecretName', props.unsealKeySecretName ?? 'vault-unseal-key');
+    const { settings, vaultAddr, secretName } = validating(this, () => {
+      checkKnownProps('UnsealCron', props, KNOWN_PROPS);
+      return {
+        settings: checkScriptOptions('UnsealCron', props, props.vault?.namespace),
+        vaultAddr: resolveVaultUrl('UnsealCron vaultAddr', props.vault, props.vaultAddr),
+        secretName: checkDnsSubdomain('UnsealCron unsealKeySecretName', props.unsealKeySecretName ?? DEFAULTS.unsealSecretName),
+      };
+    });
 
     new ScriptCronJob(this, 'job', {
-      ...props,
-      namespace: props.namespace ?? props.vault?.namespace,
-      owner: 'UnsealCron',
+      settings,
       name: 'vault-auto-unseal',
       script: bundleRuntime('unseal'),
       env: { [ENV.vaultAddr]: vaultAddr, [ENV.unsealKeysDir]: DEFAULTS.unsealKeysDir, [ENV.unsealSecretName]: secretName },

@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroupsRulesExpr } from '../imports/monitoring.coreos.com';
 import { EsoStore } from './eso-store';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkDocumentUrl, checkMetadataMap, checkPromDuration, invalid, promDurationSeconds,
+  checkDnsLabel, checkDnsSubdomain, checkDocumentUrl, checkKnownProps, checkMetadataMap, checkPromDuration, invalid,
+  KnownProps, promDurationSeconds, validating,
 } from './validate';
 import { VaultStack } from './vault-stack';
 
@@ -213,120 +214,7 @@ export class VaultAlerts extends Construct {
 
   constructor(scope: Construct, id: string, props: VaultAlertsProps = {}) {
     super(scope, id);
-    const namespace = checkDnsLabel('VaultAlerts namespace', props.namespace ?? 'monitoring');
-    const name = checkDnsSubdomain('VaultAlerts name', props.name ?? 'vault-alerts');
-    const labels = props.labels ?? { release: 'kube-prometheus-stack' };
-    if (!labels || typeof labels !== 'object' || Array.isArray(labels)) invalid('VaultAlerts labels', labels, 'a map of label names to values');
-    checkMetadataMap('VaultAlerts labels', labels, true);
-    const runbookBaseUrl = props.runbookBaseUrl === undefined ? undefined : checkDocumentUrl('VaultAlerts runbookBaseUrl', props.runbookBaseUrl);
-
-    const vaultSts = props.vault ? definedObject(props.vault, 'StatefulSet') : undefined;
-    const vaultNamespace = checkDnsLabel('VaultAlerts vaultNamespace', props.vaultNamespace ?? props.vault?.namespace ?? 'security');
-    const statefulSetName = checkDnsSubdomain('VaultAlerts statefulSetName', props.statefulSetName ?? vaultSts?.name ?? 'vault');
-    const unsealNamespace = checkDnsLabel('VaultAlerts unsealNamespace', props.unsealNamespace ?? props.vault?.namespace ?? 'security');
-    const unsealCronJob = checkDnsSubdomain('VaultAlerts unsealCronJob', props.unsealCronJob ?? 'vault-auto-unseal');
-    const recoveryNamespace = checkDnsLabel('VaultAlerts recoveryNamespace', props.recoveryNamespace ?? 'security');
-    const recoveryCronJob = checkDnsSubdomain('VaultAlerts recoveryCronJob', props.recoveryCronJob ?? 'eso-recovery');
-    const storeName = checkDnsSubdomain('VaultAlerts storeName', props.storeName ?? props.store?.storeName ?? 'k8s-secrets');
-
-    const duration = (prop: keyof VaultAlertsProps, fallback: string) =>
-      checkPromDuration(`VaultAlerts ${prop}`, (props[prop] as string | undefined) ?? fallback, MINUTE, 30 * DAY);
-    const notReadyFor = duration('notReadyFor', '10m');
-    const unsealFailingFor = duration('unsealFailingFor', '10m');
-    const humanNeededAfter = duration('humanNeededAfter', '30m');
-    const recoveryFailingFor = duration('recoveryFailingFor', '15m');
-    const notRunningAfter = duration('notRunningAfter', '1h');
-    const suspendedFor = duration('suspendedFor', '1h');
-    const storeNotReadyFor = duration('storeNotReadyFor', '15m');
-    const secretNotSyncedFor = duration('secretNotSyncedFor', '30m');
-    const metricsAbsentFor = duration('metricsAbsentFor', '30m');
-    if (promDurationSeconds(humanNeededAfter) <= promDurationSeconds(unsealFailingFor)) {
-      invalid('VaultAlerts humanNeededAfter', humanNeededAfter, `a duration longer than unsealFailingFor (${unsealFailingFor})`);
-    }
-
-    const alerts: Alert[] = [
-      {
-        name: 'VaultNotReady',
-        severity: 'critical',
-        expr: vaultNotReady(vaultNamespace, statefulSetName),
-        for: notReadyFor,
-        summary: `Vault has not been ready for ${notReadyFor}: it is sealed or down, and no Secret can be read or synced.`,
-        description: `StatefulSet ${vaultNamespace}/${statefulSetName} has fewer ready pods than it wants. A sealed or `
-          + 'uninitialized Vault fails its readiness probe, as does a pod that cannot start or mount its volume. '
-          + `Auto-unseal (${unsealNamespace}/${unsealCronJob}) should have unsealed it within minutes of a reboot.`,
-      },
-      ...cronJobAlerts({
-        prefix: 'VaultAutoUnseal',
-        what: 'auto-unseal',
-        namespace: unsealNamespace,
-        cronJob: unsealCronJob,
-        failing: {
-          name: 'VaultAutoUnsealFailing',
-          severity: 'warning',
-          for: unsealFailingFor,
-          summary: `Auto-unseal has failed for ${unsealFailingFor}: Vault stays sealed after a restart until it succeeds.`,
-          description: `Every run of CronJob ${unsealNamespace}/${unsealCronJob} since its last success failed. While the `
-            + 'volume reattaches after a reboot this is expected (exit 1, "not yet"); the Job\'s log line says why it failed.',
-        },
-        humanNeeded: {
-          name: 'VaultAutoUnsealNeedsHuman',
-          severity: 'critical',
-          after: humanNeededAfter,
-          summary: `Auto-unseal has not succeeded for ${humanNeededAfter} and its runs fail: a human is needed.`,
-          description: `CronJob ${unsealNamespace}/${unsealCronJob} keeps failing long after a reattaching volume would `
-            + 'have come back. Likely exit 2: Vault not initialized, the Secret of unseal shares missing, too few shares, '
-            + 'or a share rejected. kube-state-metrics cannot see exit codes; the Job\'s log line names the cause.',
-        },
-        notRunningAfter,
-        suspendedFor,
-      }),
-      ...cronJobAlerts({
-        prefix: 'EsoRecovery',
-        what: 'ESO recovery',
-        namespace: recoveryNamespace,
-        cronJob: recoveryCronJob,
-        failing: {
-          name: 'EsoRecoveryNeedsHuman',
-          severity: 'warning',
-          for: recoveryFailingFor,
-          summary: `ESO recovery has failed for ${recoveryFailingFor}: a human is needed to bring ESO back to the store.`,
-          description: `Every run of CronJob ${recoveryNamespace}/${recoveryCronJob} since its last success failed. It `
-            + 'fails (exit 2) on missing permissions, a malformed setting, or when restarting ESO did not make the store '
-            + 'ready; briefly (exit 1) while Vault is unreachable. kube-state-metrics cannot see exit codes; the Job\'s '
-            + 'log line names the cause.',
-        },
-        notRunningAfter,
-        suspendedFor,
-      }),
-      {
-        name: 'EsoStoreNotReady',
-        severity: 'critical',
-        expr: `max by (name) (${selector('clustersecretstore_status_condition', { name: storeName, condition: 'Ready', status: 'False' })}) == 1`,
-        for: storeNotReadyFor,
-        summary: `ClusterSecretStore ${storeName} has not been ready for ${storeNotReadyFor}: ExternalSecrets cannot read Vault.`,
-        description: `ESO reports the store ${storeName} Ready=False: Vault is sealed or unreachable, or ESO cannot log `
-          + 'in (the Kubernetes auth role, its policy, or the ServiceAccount). Secrets already synced stay as they are.',
-      },
-      {
-        name: 'EsoExternalSecretNotSynced',
-        severity: 'warning',
-        expr: 'max by (name, namespace, exported_namespace) '
-          + `(${selector('externalsecret_status_condition', { condition: 'Ready', status: 'False' })}) == 1`,
-        for: secretNotSyncedFor,
-        summary: `ExternalSecret {{ $labels.name }} has not synced for ${secretNotSyncedFor}: its Secret may be missing or stale.`,
-        description: 'ESO reports ExternalSecret {{ with $labels.exported_namespace }}{{ . }}{{ else }}{{ $labels.namespace }}'
-          + '{{ end }}/{{ $labels.name }} Ready=False: the store is not ready, or the path or key it reads is missing in Vault.',
-      },
-      {
-        name: 'EsoStoreMetricsAbsent',
-        severity: 'warning',
-        expr: `absent(${selector('clustersecretstore_status_condition', { name: storeName, condition: 'Ready' })})`,
-        for: metricsAbsentFor,
-        summary: `No ESO metrics for ClusterSecretStore ${storeName} for ${metricsAbsentFor}: the ESO alerts cannot fire.`,
-        description: 'Prometheus has no clustersecretstore_status_condition series for the store: ESO is down, the store '
-          + 'does not exist, or ESO\'s metrics are not scraped (its Helm value serviceMonitor.enabled).',
-      },
-    ];
+    const { namespace, name, labels, runbookBaseUrl, alerts } = validating(this, () => checkProps(props));
     this.alertNames = alerts.map((a) => a.name);
 
     const rules: PrometheusRuleSpecGroupsRules[] = alerts.map((a) => {
@@ -349,6 +237,133 @@ export class VaultAlerts extends Construct {
       spec: { groups: [{ name: 'vault-secrets', rules }] },
     });
   }
+}
+
+const KNOWN_PROPS: KnownProps<VaultAlertsProps> = {
+  namespace: true, name: true, labels: true, runbookBaseUrl: true, vault: true, store: true, vaultNamespace: true,
+  statefulSetName: true, unsealNamespace: true, unsealCronJob: true, recoveryNamespace: true, recoveryCronJob: true,
+  storeName: true, notReadyFor: true, unsealFailingFor: true, humanNeededAfter: true, recoveryFailingFor: true,
+  notRunningAfter: true, suspendedFor: true, storeNotReadyFor: true, secretNotSyncedFor: true, metricsAbsentFor: true,
+};
+
+/** Checks the props; returns the rule's metadata and its alerts. */
+function checkProps(props: VaultAlertsProps) {
+  checkKnownProps('VaultAlerts', props, KNOWN_PROPS);
+  const namespace = checkDnsLabel('VaultAlerts namespace', props.namespace ?? 'monitoring');
+  const name = checkDnsSubdomain('VaultAlerts name', props.name ?? 'vault-alerts');
+  const labels = props.labels ?? { release: 'kube-prometheus-stack' };
+  if (!labels || typeof labels !== 'object' || Array.isArray(labels)) invalid('VaultAlerts labels', labels, 'a map of label names to values');
+  checkMetadataMap('VaultAlerts labels', labels, true);
+  const runbookBaseUrl = props.runbookBaseUrl === undefined ? undefined : checkDocumentUrl('VaultAlerts runbookBaseUrl', props.runbookBaseUrl);
+
+  const vaultSts = props.vault ? definedObject(props.vault, 'StatefulSet') : undefined;
+  const vaultNamespace = checkDnsLabel('VaultAlerts vaultNamespace', props.vaultNamespace ?? props.vault?.namespace ?? 'security');
+  const statefulSetName = checkDnsSubdomain('VaultAlerts statefulSetName', props.statefulSetName ?? vaultSts?.name ?? 'vault');
+  const unsealNamespace = checkDnsLabel('VaultAlerts unsealNamespace', props.unsealNamespace ?? props.vault?.namespace ?? 'security');
+  const unsealCronJob = checkDnsSubdomain('VaultAlerts unsealCronJob', props.unsealCronJob ?? 'vault-auto-unseal');
+  const recoveryNamespace = checkDnsLabel('VaultAlerts recoveryNamespace', props.recoveryNamespace ?? 'security');
+  const recoveryCronJob = checkDnsSubdomain('VaultAlerts recoveryCronJob', props.recoveryCronJob ?? 'eso-recovery');
+  const storeName = checkDnsSubdomain('VaultAlerts storeName', props.storeName ?? props.store?.storeName ?? 'k8s-secrets');
+
+  const duration = (prop: keyof VaultAlertsProps, fallback: string) =>
+    checkPromDuration(`VaultAlerts ${prop}`, (props[prop] as string | undefined) ?? fallback, MINUTE, 30 * DAY);
+  const notReadyFor = duration('notReadyFor', '10m');
+  const unsealFailingFor = duration('unsealFailingFor', '10m');
+  const humanNeededAfter = duration('humanNeededAfter', '30m');
+  const recoveryFailingFor = duration('recoveryFailingFor', '15m');
+  const notRunningAfter = duration('notRunningAfter', '1h');
+  const suspendedFor = duration('suspendedFor', '1h');
+  const storeNotReadyFor = duration('storeNotReadyFor', '15m');
+  const secretNotSyncedFor = duration('secretNotSyncedFor', '30m');
+  const metricsAbsentFor = duration('metricsAbsentFor', '30m');
+  if (promDurationSeconds(humanNeededAfter) <= promDurationSeconds(unsealFailingFor)) {
+    invalid('VaultAlerts humanNeededAfter', humanNeededAfter, `a duration longer than unsealFailingFor (${unsealFailingFor})`);
+  }
+
+  const alerts: Alert[] = [
+    {
+      name: 'VaultNotReady',
+      severity: 'critical',
+      expr: vaultNotReady(vaultNamespace, statefulSetName),
+      for: notReadyFor,
+      summary: `Vault has not been ready for ${notReadyFor}: it is sealed or down, and no Secret can be read or synced.`,
+      description: `StatefulSet ${vaultNamespace}/${statefulSetName} has fewer ready pods than it wants. A sealed or `
+        + 'uninitialized Vault fails its readiness probe, as does a pod that cannot start or mount its volume. '
+        + `Auto-unseal (${unsealNamespace}/${unsealCronJob}) should have unsealed it within minutes of a reboot.`,
+    },
+    ...cronJobAlerts({
+      prefix: 'VaultAutoUnseal',
+      what: 'auto-unseal',
+      namespace: unsealNamespace,
+      cronJob: unsealCronJob,
+      failing: {
+        name: 'VaultAutoUnsealFailing',
+        severity: 'warning',
+        for: unsealFailingFor,
+        summary: `Auto-unseal has failed for ${unsealFailingFor}: Vault stays sealed after a restart until it succeeds.`,
+        description: `Every run of CronJob ${unsealNamespace}/${unsealCronJob} since its last success failed. While the `
+          + 'volume reattaches after a reboot this is expected (exit 1, "not yet"); the Job\'s log line says why it failed.',
+      },
+      humanNeeded: {
+        name: 'VaultAutoUnsealNeedsHuman',
+        severity: 'critical',
+        after: humanNeededAfter,
+        summary: `Auto-unseal has not succeeded for ${humanNeededAfter} and its runs fail: a human is needed.`,
+        description: `CronJob ${unsealNamespace}/${unsealCronJob} keeps failing long after a reattaching volume would `
+          + 'have come back. Likely exit 2: Vault not initialized, the Secret of unseal shares missing, too few shares, '
+          + 'or a share rejected. kube-state-metrics cannot see exit codes; the Job\'s log line names the cause.',
+      },
+      notRunningAfter,
+      suspendedFor,
+    }),
+    ...cronJobAlerts({
+      prefix: 'EsoRecovery',
+      what: 'ESO recovery',
+      namespace: recoveryNamespace,
+      cronJob: recoveryCronJob,
+      failing: {
+        name: 'EsoRecoveryNeedsHuman',
+        severity: 'warning',
+        for: recoveryFailingFor,
+        summary: `ESO recovery has failed for ${recoveryFailingFor}: a human is needed to bring ESO back to the store.`,
+        description: `Every run of CronJob ${recoveryNamespace}/${recoveryCronJob} since its last success failed. It `
+          + 'fails (exit 2) on missing permissions, a malformed setting, or when restarting ESO did not make the store '
+          + 'ready; briefly (exit 1) while Vault is unreachable. kube-state-metrics cannot see exit codes; the Job\'s '
+          + 'log line names the cause.',
+      },
+      notRunningAfter,
+      suspendedFor,
+    }),
+    {
+      name: 'EsoStoreNotReady',
+      severity: 'critical',
+      expr: `max by (name) (${selector('clustersecretstore_status_condition', { name: storeName, condition: 'Ready', status: 'False' })}) == 1`,
+      for: storeNotReadyFor,
+      summary: `ClusterSecretStore ${storeName} has not been ready for ${storeNotReadyFor}: ExternalSecrets cannot read Vault.`,
+      description: `ESO reports the store ${storeName} Ready=False: Vault is sealed or unreachable, or ESO cannot log `
+        + 'in (the Kubernetes auth role, its policy, or the ServiceAccount). Secrets already synced stay as they are.',
+    },
+    {
+      name: 'EsoExternalSecretNotSynced',
+      severity: 'warning',
+      expr: 'max by (name, namespace, exported_namespace) '
+        + `(${selector('externalsecret_status_condition', { condition: 'Ready', status: 'False' })}) == 1`,
+      for: secretNotSyncedFor,
+      summary: `ExternalSecret {{ $labels.name }} has not synced for ${secretNotSyncedFor}: its Secret may be missing or stale.`,
+      description: 'ESO reports ExternalSecret {{ with $labels.exported_namespace }}{{ . }}{{ else }}{{ $labels.namespace }}'
+        + '{{ end }}/{{ $labels.name }} Ready=False: the store is not ready, or the path or key it reads is missing in Vault.',
+    },
+    {
+      name: 'EsoStoreMetricsAbsent',
+      severity: 'warning',
+      expr: `absent(${selector('clustersecretstore_status_condition', { name: storeName, condition: 'Ready' })})`,
+      for: metricsAbsentFor,
+      summary: `No ESO metrics for ClusterSecretStore ${storeName} for ${metricsAbsentFor}: the ESO alerts cannot fire.`,
+      description: 'Prometheus has no clustersecretstore_status_condition series for the store: ESO is down, the store '
+        + 'does not exist, or ESO\'s metrics are not scraped (its Helm value serviceMonitor.enabled).',
+    },
+  ];
+  return { namespace, name, labels, runbookBaseUrl, alerts };
 }
 
 /** Vault's StatefulSet has fewer ready replicas than it wants (none wanted, such as during a restore, is not an alert). */

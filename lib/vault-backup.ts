@@ -1,10 +1,10 @@
 import { Construct } from 'constructs';
 import { RecurringJob, RecurringJobSpecTask } from '../imports/longhorn.io';
-import { checkCron, checkDnsLabel, checkInteger, invalid } from './validate';
+import { checkCron, checkDnsLabel, checkInteger, checkKnownProps, invalid, KnownProps, validating } from './validate';
 import { VaultStack } from './vault-stack';
 
 export interface VaultBackupProps {
-  /** The VaultStack whose claim (`vault-data-lh`) the jobs apply to; the construct labels that claim. */
+  /** The VaultStack whose claim the jobs apply to; the construct labels that claim. */
   readonly vault: VaultStack;
 
   /**
@@ -59,6 +59,38 @@ const MAX_JOB_NAME = 40;
 const SOURCE_LABEL = 'recurring-job.longhorn.io/source';
 const JOB_LABEL_PREFIX = 'recurring-job.longhorn.io/';
 
+const KNOWN_PROPS: KnownProps<VaultBackupProps> = {
+  vault: true, namespace: true, snapshotName: true, snapshotSchedule: true, snapshotRetain: true, backupName: true,
+  backupSchedule: true, backupRetain: true,
+};
+
+function checkProps(props: VaultBackupProps) {
+  checkKnownProps('VaultBackup', props, KNOWN_PROPS);
+  if (!(props?.vault instanceof VaultStack)) invalid('VaultBackup vault', props?.vault ?? null, 'a VaultStack, whose claim the jobs apply to');
+  const namespace = checkDnsLabel('VaultBackup namespace', props.namespace ?? 'longhorn-system');
+  const jobName = (prop: 'snapshotName' | 'backupName', fallback: string) => {
+    const name = checkDnsLabel(`VaultBackup ${prop}`, props[prop] ?? fallback);
+    if (name.length > MAX_JOB_NAME) invalid(`VaultBackup ${prop}`, name, `at most ${MAX_JOB_NAME} characters (Longhorn's limit for the names it creates)`);
+    return name;
+  };
+  const jobs = [
+    {
+      name: jobName('snapshotName', 'vault-snapshot'),
+      task: RecurringJobSpecTask.SNAPSHOT,
+      cron: checkCron('VaultBackup snapshotSchedule', props.snapshotSchedule ?? '0 * * * *'),
+      retain: checkInteger('VaultBackup snapshotRetain', props.snapshotRetain ?? 24, 1, MAX_RETAIN),
+    },
+    {
+      name: jobName('backupName', 'vault-backup'),
+      task: RecurringJobSpecTask.BACKUP,
+      cron: checkCron('VaultBackup backupSchedule', props.backupSchedule ?? '30 2 * * *'),
+      retain: checkInteger('VaultBackup backupRetain', props.backupRetain ?? 30, 1, MAX_RETAIN),
+    },
+  ];
+  if (jobs[0].name === jobs[1].name) invalid('VaultBackup backupName', jobs[1].name, 'a name other than snapshotName');
+  return { namespace, jobs };
+}
+
 /**
  * Longhorn RecurringJobs for Vault's claim: frequent local snapshots with short retention, to roll back a mistake of
  * the last day within seconds, and a daily backup to Longhorn's backup target (a NAS or S3 bucket, off the node) with
@@ -78,28 +110,7 @@ export class VaultBackup extends Construct {
 
   constructor(scope: Construct, id: string, props: VaultBackupProps) {
     super(scope, id);
-    if (!(props?.vault instanceof VaultStack)) invalid('VaultBackup vault', props?.vault ?? null, 'a VaultStack, whose claim the jobs apply to');
-    const namespace = checkDnsLabel('VaultBackup namespace', props.namespace ?? 'longhorn-system');
-    const jobName = (prop: 'snapshotName' | 'backupName', fallback: string) => {
-      const name = checkDnsLabel(`VaultBackup ${prop}`, props[prop] ?? fallback);
-      if (name.length > MAX_JOB_NAME) invalid(`VaultBackup ${prop}`, name, `at most ${MAX_JOB_NAME} characters (Longhorn's limit for the names it creates)`);
-      return name;
-    };
-    const jobs = [
-      {
-        name: jobName('snapshotName', 'vault-snapshot'),
-        task: RecurringJobSpecTask.SNAPSHOT,
-        cron: checkCron('VaultBackup snapshotSchedule', props.snapshotSchedule ?? '0 * * * *'),
-        retain: checkInteger('VaultBackup snapshotRetain', props.snapshotRetain ?? 24, 1, MAX_RETAIN),
-      },
-      {
-        name: jobName('backupName', 'vault-backup'),
-        task: RecurringJobSpecTask.BACKUP,
-        cron: checkCron('VaultBackup backupSchedule', props.backupSchedule ?? '30 2 * * *'),
-        retain: checkInteger('VaultBackup backupRetain', props.backupRetain ?? 30, 1, MAX_RETAIN),
-      },
-    ];
-    if (jobs[0].name === jobs[1].name) invalid('VaultBackup backupName', jobs[1].name, 'a name other than snapshotName');
+    const { namespace, jobs } = validating(this, () => checkProps(props));
     this.jobNames = jobs.map((job) => job.name);
 
     // "snapshot" and "backup" skip a run when the volume has no new data since the job's last one.

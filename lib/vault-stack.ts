@@ -2,35 +2,20 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import {
-  checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkHttpUrl, checkPinnedImage, checkQuantity, invalid,
+  checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkKnownProps, checkMetadataMap, checkPinnedImage,
+  checkQuantity, invalid, KnownProps, validating,
 } from './validate';
-
-/**
- * The name of the Longhorn claim that holds Vault's data in the cluster. It is not a prop on purpose: a claim
- * with another name would be a new, empty volume, and the old one would be pruned with the data in it.
- */
-export const VAULT_DATA_CLAIM = 'vault-data-lh';
 
 /**
  * Annotations that keep GitOps from ever deleting Vault's data: ArgoCD neither prunes the claim nor deletes it with
  * the Application, and Flux's garbage collection leaves it alone.
  */
-export const KEEP_ANNOTATIONS: Readonly<Record<string, string>> = {
+const KEEP_ANNOTATIONS: Readonly<Record<string, string>> = {
   'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
   'kustomize.toolkit.fluxcd.io/prune': 'disabled',
 };
 
-/** Vault's in-cluster URL when neither a VaultStack nor a URL is given. */
-export const DEFAULT_VAULT_URL = 'http://vault.security.svc.cluster.local:8200';
-
-/**
- * The Vault URL a consumer uses: the VaultStack's Service when one is given (so the two cannot drift), else the URL
- * prop, checked. `prop` names that prop in errors, such as "UnsealCron vaultAddr".
- */
-export function resolveVaultUrl(prop: string, vault: VaultStack | undefined, url: string | undefined): string {
-  if (vault && url !== undefined) invalid(prop, url, `no ${prop.split(' ').pop()} when vault is given (the VaultStack's Service is used)`);
-  return vault?.serviceUrl ?? checkHttpUrl(prop, url ?? DEFAULT_VAULT_URL);
-}
+const ALLOWLIST = 'nginx.ingress.kubernetes.io/allowlist-source-range';
 
 /** The private address ranges (RFC 1918 and IPv6 unique local addresses): the LAN and most VPNs. */
 export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
@@ -42,6 +27,12 @@ const CONFIG_PATH = '/vault/config';
 const HOME_PATH = '/home/vault';
 
 export interface VaultStackProps {
+  /**
+   * The public host name of Vault's UI and API, served by the Ingress, such as `vault.example.com`. `api_addr` is
+   * `https://<host>`.
+   */
+  readonly host: string;
+
   /**
    * The namespace that holds Vault.
    * @default 'security'
@@ -62,16 +53,17 @@ export interface VaultStackProps {
   readonly image?: string;
 
   /**
-   * The public host name of Vault's UI and API, served by the Ingress. `api_addr` is `https://<host>`.
-   * @default 'vault.in.alybadawy.com'
-   */
-  readonly host?: string;
-
-  /**
    * The Secret holding the Ingress's TLS certificate for `host` (issued by cert-manager or provided by hand).
    * @default 'vault-tls'
    */
   readonly tlsSecretName?: string;
+
+  /**
+   * More annotations of the Ingress, such as `cert-manager.io/cluster-issuer` to have cert-manager issue the
+   * certificate into `tlsSecretName`. The allowed source ranges are `allowedSourceRanges`, not an annotation here.
+   * @default - none
+   */
+  readonly ingressAnnotations?: Record<string, string>;
 
   /**
    * The IngressClass that serves the Ingress.
@@ -88,15 +80,23 @@ export interface VaultStackProps {
   readonly allowedSourceRanges?: string[];
 
   /**
-   * The storage class of the claim `vault-data-lh`. The claim already exists: this must be the class it has, since a
-   * claim's class can never change.
+   * The name of the claim that holds Vault's data. On a running install this must be the existing claim's name: a new
+   * name is a new, empty volume (the old claim stays, protected from pruning, but Vault starts uninitialized). Whatever
+   * the name, GitOps never prunes or deletes the claim.
+   * @default 'vault-data'
+   */
+  readonly claimName?: string;
+
+  /**
+   * The storage class of the claim. On a running install this must be the class it has: a claim's class can never
+   * change.
    * @default 'longhorn'
    */
   readonly storageClassName?: string;
 
   /**
-   * The size of the claim `vault-data-lh`. The claim already exists: this must equal its current size, or be larger
-   * to grow it (Longhorn expands online). A claim can never shrink, so a smaller value fails at apply time.
+   * The size of the claim. On a running install this must equal its current size, or be larger to grow it (Longhorn
+   * expands online). A claim can never shrink, so a smaller value fails at apply time.
    * @default '10Gi'
    */
   readonly storageSize?: string;
@@ -120,14 +120,47 @@ export interface VaultStackProps {
   readonly clusterDomain?: string;
 }
 
+const KNOWN_PROPS: KnownProps<VaultStackProps> = {
+  host: true, namespace: true, createNamespace: true, image: true, tlsSecretName: true, ingressAnnotations: true,
+  ingressClassName: true, allowedSourceRanges: true, claimName: true, storageClassName: true, storageSize: true,
+  cpuRequest: true, memoryRequest: true, clusterDomain: true,
+};
+
+function checkProps(props: VaultStackProps) {
+  checkKnownProps('VaultStack', props, KNOWN_PROPS);
+  const sourceRanges = (props.allowedSourceRanges ?? PRIVATE_RANGES).map((r) => checkCidr('VaultStack allowedSourceRanges', r));
+  if (sourceRanges.length === 0) {
+    invalid('VaultStack allowedSourceRanges', [], 'at least one CIDR block; to allow every client give ["0.0.0.0/0", "::/0"]');
+  }
+  const ingressAnnotations = checkMetadataMap('VaultStack ingressAnnotations', props.ingressAnnotations ?? {}, false);
+  if (ingressAnnotations[ALLOWLIST] !== undefined) {
+    invalid('VaultStack ingressAnnotations', ALLOWLIST, 'no source-range annotation here: set allowedSourceRanges');
+  }
+  return {
+    host: checkHostname('VaultStack host', props.host),
+    namespace: checkDnsLabel('VaultStack namespace', props.namespace ?? 'security'),
+    image: checkPinnedImage('VaultStack image', props.image ?? 'hashicorp/vault:2.0.4'),
+    tlsSecretName: checkDnsSubdomain('VaultStack tlsSecretName', props.tlsSecretName ?? 'vault-tls'),
+    ingressClassName: checkDnsSubdomain('VaultStack ingressClassName', props.ingressClassName ?? 'nginx'),
+    ingressAnnotations: { ...ingressAnnotations, [ALLOWLIST]: sourceRanges.join(',') },
+    claimName: checkDnsSubdomain('VaultStack claimName', props.claimName ?? 'vault-data'),
+    storageClassName: checkDnsSubdomain('VaultStack storageClassName', props.storageClassName ?? 'longhorn'),
+    storageSize: checkQuantity('VaultStack storageSize', props.storageSize ?? '10Gi'),
+    cpuRequest: checkQuantity('VaultStack cpuRequest', props.cpuRequest ?? '100m'),
+    memoryRequest: checkQuantity('VaultStack memoryRequest', props.memoryRequest ?? '256Mi'),
+    clusterDomain: checkHostname('VaultStack clusterDomain', props.clusterDomain ?? 'cluster.local'),
+  };
+}
+
 /**
- * A single-node HashiCorp Vault: file storage on the Longhorn claim `vault-data-lh`, plain HTTP on port 8200 inside
- * the cluster and TLS at ingress-nginx. Vault starts sealed; the Services publish the sealed pod so that it can be
- * unsealed.
+ * A single-node HashiCorp Vault: file storage on a Longhorn claim, plain HTTP on port 8200 inside the cluster and TLS
+ * at ingress-nginx. Vault starts sealed; the Services publish the sealed pod so that it can be unsealed.
  */
 export class VaultStack extends Construct {
   /** The namespace that holds Vault. */
   public readonly namespace: string;
+  /** The name of the claim that holds Vault's data. */
+  public readonly claimName: string;
   /** The name of the Service that reaches Vault, ready or not. */
   public readonly serviceName = 'vault';
   /** Vault's in-cluster URL, for example `http://vault.security.svc.cluster.local:8200`. */
@@ -136,32 +169,21 @@ export class VaultStack extends Construct {
   public readonly publicUrl: string;
   /** Vault's configuration file, in HCL. */
   public readonly config: string;
-  /** The name of the claim that holds Vault's data. */
-  public readonly claimName = VAULT_DATA_CLAIM;
   /**
    * The claim that holds Vault's data. Other constructs may add labels to it (VaultBackup opts it into Longhorn's
    * recurring jobs): labels of a bound claim change in place, while its spec mostly cannot.
    */
   public readonly claim: k8s.KubePersistentVolumeClaim;
 
-  constructor(scope: Construct, id: string, props: VaultStackProps = {}) {
+  constructor(scope: Construct, id: string, props: VaultStackProps) {
     super(scope, id);
-    const namespace = checkDnsLabel('VaultStack namespace', props.namespace ?? 'security');
-    const image = checkPinnedImage('VaultStack image', props.image ?? 'hashicorp/vault:2.0.4');
-    const host = checkHostname('VaultStack host', props.host ?? 'vault.in.alybadawy.com');
-    const tlsSecretName = checkDnsSubdomain('VaultStack tlsSecretName', props.tlsSecretName ?? 'vault-tls');
-    const ingressClassName = checkDnsSubdomain('VaultStack ingressClassName', props.ingressClassName ?? 'nginx');
-    const sourceRanges = (props.allowedSourceRanges ?? PRIVATE_RANGES).map((r) => checkCidr('VaultStack allowedSourceRanges', r));
-    if (sourceRanges.length === 0) {
-      invalid('VaultStack allowedSourceRanges', [], 'at least one CIDR block; to allow every client give ["0.0.0.0/0", "::/0"]');
-    }
-    const storageClassName = checkDnsSubdomain('VaultStack storageClassName', props.storageClassName ?? 'longhorn');
-    const storageSize = checkQuantity('VaultStack storageSize', props.storageSize ?? '10Gi');
-    const cpuRequest = checkQuantity('VaultStack cpuRequest', props.cpuRequest ?? '100m');
-    const memoryRequest = checkQuantity('VaultStack memoryRequest', props.memoryRequest ?? '256Mi');
-    const clusterDomain = checkHostname('VaultStack clusterDomain', props.clusterDomain ?? 'cluster.local');
+    const {
+      host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
+      cpuRequest, memoryRequest, clusterDomain,
+    } = validating(this, () => checkProps(props));
 
     this.namespace = namespace;
+    this.claimName = claimName;
     this.serviceUrl = `http://${this.serviceName}.${namespace}.svc.${clusterDomain}:${PORT}`;
     this.publicUrl = `https://${host}`;
     this.config = [
@@ -213,7 +235,7 @@ export class VaultStack extends Construct {
     new k8s.KubeConfigMap(this, 'config', { metadata: metadata('vault-config'), data: { 'vault.hcl': this.config } });
 
     this.claim = new k8s.KubePersistentVolumeClaim(this, 'data', {
-      metadata: { ...metadata(VAULT_DATA_CLAIM), annotations: { ...KEEP_ANNOTATIONS } },
+      metadata: { ...metadata(claimName), annotations: { ...KEEP_ANNOTATIONS } },
       spec: {
         accessModes: ['ReadWriteOnce'],
         storageClassName,
@@ -303,7 +325,7 @@ export class VaultStack extends Construct {
               ],
             }],
             volumes: [
-              { name: 'data', persistentVolumeClaim: { claimName: VAULT_DATA_CLAIM } },
+              { name: 'data', persistentVolumeClaim: { claimName: claimName } },
               { name: 'config', configMap: { name: 'vault-config' } },
               { name: 'home', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
             ],
@@ -313,7 +335,7 @@ export class VaultStack extends Construct {
     });
 
     new k8s.KubeIngress(this, 'ingress', {
-      metadata: metadata('vault', { annotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': sourceRanges.join(',') } }),
+      metadata: metadata('vault', { annotations: ingressAnnotations }),
       spec: {
         ingressClassName,
         tls: [{ hosts: [host], secretName: tlsSecretName }],

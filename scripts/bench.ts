@@ -3,14 +3,13 @@
 import { spawn } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { projectRoot } from '../lib/runtime-bundle';
+import { root } from './bundle';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { FakeKube } from '../test/support/fake-kube';
 import { closedPort, FakeVault } from '../test/support/fake-vault';
 import { scriptFromDist, secretDir } from '../test/support/run-script';
 
-const root = projectRoot();
 const runs = Number(process.env.RUNS ?? 7);
 const env = { ...process.env, CDK8S_CHECK_UPGRADE: 'false' };
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);

@@ -1,83 +1,178 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { spawnSync } from 'child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join } from 'path';
+import { join, relative } from 'path';
 import * as YAML from 'yaml';
 import { App, Chart } from 'cdk8s';
-import { buildApp, synthesize } from '../main';
-import { VaultStack } from '../lib';
-import { find, Manifest, schemaErrors } from './helpers';
+import { buildApps } from '../main';
+import { AppSecret, EsoStore, VaultStack } from '../lib';
+import { root } from '../scripts/bundle';
+import { checkApps, summary, synthesize } from '../scripts/synthesize';
+import { Manifest, schemaErrors } from './helpers';
 
-function synthTo(): { dir: string; files: Record<string, string> } {
-  const dir = mkdtempSync(join(tmpdir(), 'synth-'));
-  buildApp(dir).synth();
+// What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
+// app secret (or another homelab's values) needs no test edit. The constructs' own tests pin their output.
+
+function readTree(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const f of readdirSync(dir).sort()) files[f] = readFileSync(join(dir, f), 'utf8');
-  rmSync(dir, { recursive: true, force: true });
-  return { dir, files };
+  for (const f of (readdirSync(dir, { recursive: true }) as string[]).filter((name) => name.endsWith('.yaml')).sort()) {
+    files[f] = readFileSync(join(dir, f), 'utf8');
+  }
+  return files;
 }
 
-const distDir = join(__dirname, '..', 'dist');
+function synthTo(build: (outdir: string) => App[] = buildApps): Record<string, string> {
+  const dir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
+  synthesize(build, dir);
+  const files = readTree(dir);
+  rmSync(dir, { recursive: true, force: true });
+  return files;
+}
+
+const fresh = synthTo();
+const manifests = Object.values(fresh).flatMap((yaml) => YAML.parseAllDocuments(yaml).map((d) => d.toJSON())) as Manifest[];
 
 test('two syntheses give the same bytes', () => {
-  expect(synthTo().files).toEqual(synthTo().files);
+  expect(synthTo()).toEqual(fresh);
 });
 
 test('the committed dist/ equals a fresh synthesis (run `npm run synth` and commit dist/ if this fails)', () => {
-  const fresh = synthTo().files;
-  const committed: Record<string, string> = {};
-  for (const f of readdirSync(distDir).sort()) committed[f] = readFileSync(join(distDir, f), 'utf8');
+  const committed = readTree(join(root, 'dist'));
   expect(Object.keys(committed)).toEqual(Object.keys(fresh));
   for (const name of Object.keys(fresh)) expect({ name, yaml: committed[name] }).toEqual({ name, yaml: fresh[name] });
 });
 
 test('names in the output are stable, never hashed', () => {
-  const all = Object.values(synthTo().files).join('\n');
-  const names = [...all.matchAll(/^  name: (\S+)$/gm)].map((m) => m[1]);
+  const names = manifests.map((m) => m.metadata.name);
   expect(names.length).toBeGreaterThan(0);
   for (const name of names) expect(name).not.toMatch(/-c8[0-9a-f]{6,}$/);
 });
 
-describe('the homelab app', () => {
-  const manifests = Object.values(synthTo().files).flatMap((yaml) => YAML.parseAllDocuments(yaml).map((d) => d.toJSON())) as Manifest[];
+test('every synthesized object is valid against its API or CRD schema, strictly', () => {
+  expect(schemaErrors(manifests)).toEqual([]);
+});
 
-  test('every synthesized object is valid against its API or CRD schema', () => {
-    expect(schemaErrors(manifests)).toEqual([]);
-  });
+test('no two objects share kind, namespace and name, and no two ExternalSecrets write one Secret', () => {
+  expect(checkApps(buildApps(mkdtempSync(join(tmpdir(), 'apps-'))))).toEqual([]);
+});
 
-  test('reads the seed\'s secrets through the store, one ExternalSecret each', () => {
-    const secrets = manifests.filter((m) => m.kind === 'ExternalSecret');
-    expect(secrets.map((m) => `${m.metadata.namespace}/${m.metadata.name}`)).toEqual([
-      'db/postgres-secret', 'authentik/authentik-db', 'authentik/authentik-secret', 'monitoring/grafana-admin',
-    ]);
-    for (const es of secrets) expect(es.spec.secretStoreRef).toEqual({ name: 'k8s-secrets', kind: 'ClusterSecretStore' });
-    for (const es of secrets.slice(1)) expect(es.spec.dataFrom).toEqual([{ extract: { key: es.metadata.name } }]);
-    const store = find(manifests, 'ClusterSecretStore', 'k8s-secrets');
-    expect(store.spec.provider.vault.server).toBe('http://vault.security.svc.cluster.local:8200');
-  });
+test('every ExternalSecret reads through a ClusterSecretStore that dist/ defines', () => {
+  const stores = manifests.filter((m) => m.kind === 'ClusterSecretStore').map((m) => m.metadata.name);
+  for (const es of manifests.filter((m) => m.kind === 'ExternalSecret')) {
+    expect({ es: es.metadata.name, kind: es.spec.secretStoreRef.kind, known: stores.includes(es.spec.secretStoreRef.name) })
+      .toEqual({ es: es.metadata.name, kind: 'ClusterSecretStore', known: true });
+  }
+});
 
-  test('synthesizes no Secret: secret values live in Vault, and the unseal Secret is provided by a human', () => {
-    expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
-    expect(manifests.filter((m) => m.kind === 'ExternalSecret').length).toBeGreaterThan(0);
-  });
+test('synthesizes no Secret: secret values live in Vault, and the unseal Secret is provided by a human', () => {
+  expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
+});
 
-  test('writes one file per chart', () => {
-    expect(Object.keys(synthTo().files)).toEqual([
-      'app-secrets.k8s.yaml', 'eso-recovery.k8s.yaml', 'eso-store.k8s.yaml', 'vault-alerts.k8s.yaml', 'vault-backup.k8s.yaml',
-      'vault-unseal.k8s.yaml', 'vault.k8s.yaml',
-    ]);
+test('every claim is kept by GitOps, whatever its name: never pruned, never deleted with the Application', () => {
+  const claims = manifests.filter((m) => m.kind === 'PersistentVolumeClaim');
+  expect(claims.length).toBeGreaterThan(0);
+  for (const claim of claims) {
+    expect(claim.metadata.annotations).toMatchObject({
+      'argocd.argoproj.io/sync-options': expect.stringMatching(/(^|,)Prune=false(,|$)/),
+      'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+    });
+    expect(claim.metadata.annotations['argocd.argoproj.io/sync-options']).toMatch(/(^|,)Delete=false(,|$)/);
+  }
+});
+
+test('dist/ is one folder per GitOps unit: vault/ needs no CRD, apps/ holds only ExternalSecrets', () => {
+  const kindsIn = (folder: string) => Object.entries(fresh).filter(([f]) => f.startsWith(`${folder}/`))
+    .flatMap(([, yaml]) => YAML.parseAllDocuments(yaml).map((d) => d.toJSON().apiVersion as string));
+  expect(kindsIn('vault').length).toBeGreaterThan(0);
+  for (const apiVersion of kindsIn('vault')) expect(apiVersion).toMatch(/^(v1|(apps|batch|rbac\.authorization\.k8s\.io|networking\.k8s\.io|longhorn\.io)\/v\w+)$/);
+  for (const apiVersion of kindsIn('apps')) expect(apiVersion).toBe('external-secrets.io/v1');
+});
+
+describe('mistakes that fail synthesis, leaving the output folder as it was', () => {
+  function attempt(build: (chart: Chart, store: EsoStore) => void): { error: string; kept: string[] } {
+    const dir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'previous.k8s.yaml'), 'previous');
+    let error = '';
+    try {
+      synthesize((outdir) => {
+        const app = new App({ outdir });
+        const chart = new Chart(app, 'apps');
+        build(chart, new EsoStore(chart, 'store'));
+        return [app];
+      }, dir);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    return { error, kept: readdirSync(dir) };
+  }
+
+  test.each<[string, (chart: Chart, store: EsoStore) => void, string]>([
+    ['a misspelled prop', (c) => new VaultStack(c, 'vault', { host: 'vault.example.com', storageclassName: 'longhorn-ssd' } as any),
+      'apps/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
+    ['a misspelled nested prop', (c, store) => new AppSecret(c, 'nextcloud', { namespace: 'nextcloud', store, data: [{ secretKey: 'A', path: 'nextcloud', proprety: 'a' } as any] }),
+      'apps/nextcloud: invalid AppSecret nextcloud: unknown prop "data[0].proprety" (did you mean "data[0].property"?)'],
+    ['a wrong value', (c) => new VaultStack(c, 'vault', { host: 'Vault.Example.com' }),
+      'apps/vault: invalid VaultStack host: got "Vault.Example.com", expected a lowercase fully qualified host name such as "vault.example.com"'],
+    ['two objects with one name', (c, store) => {
+      new AppSecret(c, 'nextcloud', { namespace: 'nextcloud', store, dataFrom: [{ path: 'nextcloud' }] });
+      new AppSecret(c, 'nextcloud-again', { name: 'nextcloud', namespace: 'nextcloud', store, dataFrom: [{ path: 'nextcloud' }] });
+    }, 'duplicate ExternalSecret nextcloud/nextcloud: defined by apps/nextcloud and by apps/nextcloud-again; give one of them another name'],
+    ['two ExternalSecrets writing one Secret', (c, store) => {
+      new AppSecret(c, 'nextcloud-db', { namespace: 'nextcloud', store, targetName: 'nextcloud', dataFrom: [{ path: 'nextcloud-db' }] });
+      new AppSecret(c, 'nextcloud-admin', { namespace: 'nextcloud', store, targetName: 'nextcloud', dataFrom: [{ path: 'nextcloud-admin' }] });
+    }, 'two ExternalSecrets write the Secret nextcloud/nextcloud: apps/nextcloud-db and apps/nextcloud-admin; ESO would overwrite it in turn, forever'],
+  ])('%s', (_case, build, message) => {
+    const { error, kept } = attempt(build);
+    expect(error).toBe(message);
+    expect(kept).toEqual(['previous.k8s.yaml']);
   });
 });
 
-test('a wrong prop fails synthesis and leaves the output folder as it was', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'synth-'));
-  writeFileSync(join(dir, 'vault.k8s.yaml'), 'previous');
-  const broken = () => {
-    const app = new App({ outdir: dir });
-    new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'Vault.Example.com' });
-    return app;
-  };
-  expect(() => synthesize(broken)).toThrow('invalid VaultStack host: got "Vault.Example.com"');
-  expect(readdirSync(dir)).toEqual(['vault.k8s.yaml']);
-  expect(readFileSync(join(dir, 'vault.k8s.yaml'), 'utf8')).toBe('previous');
-  rmSync(dir, { recursive: true, force: true });
+describe('npm run synth, as a user runs it', () => {
+  // A main.ts of the user's own, beside the project's node_modules so that its packages resolve.
+  const entries = join(root, 'node_modules', '.cache', 'homelab-secrets', 'test-entries');
+  function synthEntry(name: string, body: string) {
+    mkdirSync(entries, { recursive: true });
+    const entry = join(entries, `${name}.ts`);
+    const lib = relative(entries, join(root, 'lib')).replace(/\\/g, '/');
+    writeFileSync(entry, `import { App, Chart } from 'cdk8s';\nimport { VaultStack } from '${lib}';\n`
+      + `export function buildApps(outdir: string): App[] {\n  const app = new App({ outdir });\n  ${body}\n  return [app];\n}\n`);
+    const outdir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
+    mkdirSync(outdir);
+    writeFileSync(join(outdir, 'previous.k8s.yaml'), 'previous');
+    const run = spawnSync(process.execPath, [join(root, 'scripts', 'synth.js'), relative(root, entry)], {
+      env: { ...process.env, CDK8S_OUTDIR: outdir }, encoding: 'utf8', timeout: 60000,
+    });
+    return { ...run, outdir };
+  }
+
+  test('says what it wrote: each file with its number of objects', () => {
+    const run = synthEntry('good', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com' });`);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 8 objects\n  vault.k8s.yaml    8\n`);
+    expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
+  });
+
+  test('a wrong prop: one line naming the construct, no stack trace, exit 1, the output folder untouched', () => {
+    const run = synthEntry('misspelled', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', storageclassName: 'x' } as any);`);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n  vault/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)\n`);
+    expect(readFileSync(join(run.outdir, 'previous.k8s.yaml'), 'utf8')).toBe('previous');
+  });
+
+  test('an unexpected error still shows its stack', () => {
+    const run = synthEntry('broken', `throw new TypeError('something else broke');`);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/TypeError: something else broke\n\s+at buildApps/);
+    expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
+  });
+});
+
+test('the summary lists each file and the total', () => {
+  expect(summary('dist', [{ file: 'vault/vault.k8s.yaml', objects: 8 }, { file: 'apps/app-secrets.k8s.yaml', objects: 12 }])).toBe(
+    'wrote dist/: 2 files, 20 objects\n  vault/vault.k8s.yaml         8\n  apps/app-secrets.k8s.yaml   12',
+  );
 });

@@ -34,7 +34,8 @@ type Doc = Record<string, any>;
 export function readManifests(dir: string): Doc[] {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    // dist/ holds one folder per GitOps unit.
+    files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f)).sort();
   } catch (error) {
     throw new Error(`cannot read the manifests in ${dir} (${(error as NodeJS.ErrnoException).code}): run \`npm run synth\`, or pass --dist DIR`);
   }

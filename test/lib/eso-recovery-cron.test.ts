@@ -1,4 +1,5 @@
-import { bundleRuntime, EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, VaultStack } from '../../lib';
+import { EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, VaultStack } from '../../lib';
+import { bundleRuntime } from '../../lib/runtime-bundle';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
 function recovery(props: EsoRecoveryCronProps = {}): Manifest[] {
@@ -77,7 +78,7 @@ test('ships the esbuild bundle of runtime/eso-recovery.ts, small and without dep
 
 test('takes Vault, the store name and ESO\'s namespace from the other constructs', () => {
   const out = synth((chart) => {
-    const vault = new VaultStack(chart, 'vault', { namespace: 'vault' });
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault' });
     const store = new EsoStore(chart, 'store', { vault, namespace: 'eso', storeName: 'vault-kv' });
     new EsoRecoveryCron(chart, 'recovery', { vault, store, deployments: ['external-secrets'], restartCooldownSeconds: 600 });
   });
@@ -117,6 +118,7 @@ test.each<[string, EsoRecoveryCronProps, RegExp]>([
   ['an event namespace', { eventNamespace: 'Default' }, /invalid EsoRecoveryCron eventNamespace: got "Default"/],
   ['a vault address', { vaultAddr: 'http://vault:8200/' }, /invalid EsoRecoveryCron vaultAddr: got "http:\/\/vault:8200\/"/],
   ['a schedule', { schedule: 'every minute' }, /invalid EsoRecoveryCron schedule: got "every minute"/],
+  ['a misspelled prop', { deployment: ['external-secrets'] } as any, /^test\/recovery: invalid EsoRecoveryCron: unknown prop "deployment" \(did you mean "deployments"\?\)$/],
 ])('rejects %s', (_case, props, message) => {
   expect(() => recovery(props)).toThrow(message);
 });

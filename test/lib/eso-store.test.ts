@@ -49,7 +49,7 @@ describe('EsoStore defaults', () => {
 describe('EsoStore props', () => {
   test('takes the server from a VaultStack, so the two cannot drift', () => {
     const out = synth((chart) => {
-      const vault = new VaultStack(chart, 'vault', { namespace: 'vault-system', clusterDomain: 'home.arpa' });
+      const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault-system', clusterDomain: 'home.arpa' });
       new EsoStore(chart, 'store', { vault });
     });
     const spec = find(out, 'ClusterSecretStore', 'k8s-secrets').spec.provider.vault;
@@ -78,12 +78,13 @@ describe('EsoStore props', () => {
     ['KV version', { kvVersion: 'v3' as any }, /invalid EsoStore kvVersion: got "v3", expected "v1" or "v2"/],
     ['auth mount', { authMountPath: 'kubernetes/' }, /invalid EsoStore authMountPath: got "kubernetes\/"/],
     ['role', { role: 'eso reader' }, /invalid EsoStore role: got "eso reader"/],
+    ['misspelled prop', { storename: 'k8s-secrets' } as any, /invalid EsoStore: unknown prop "storename" \(did you mean "storeName"\?\)/],
   ])('rejects a wrong %s', (_case, props, message) => {
     expect(() => store(props)).toThrow(message);
   });
 
   test('rejects a server together with a VaultStack', () => {
-    expect(() => synth((chart) => new EsoStore(chart, 'store', { vault: new VaultStack(chart, 'vault'), server: 'http://other:8200' })))
+    expect(() => synth((chart) => new EsoStore(chart, 'store', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com' }), server: 'http://other:8200' })))
       .toThrow(/invalid EsoStore server: got "http:\/\/other:8200", expected no server when vault is given/);
   });
 });

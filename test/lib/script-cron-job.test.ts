@@ -1,10 +1,12 @@
-import { ScriptCronJob, ScriptCronJobProps } from '../../lib';
+import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions, ScriptCronJobProps } from '../../lib/script-cron-job';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
-const base: ScriptCronJobProps = { owner: 'TestCron', name: 'test-job', script: 'console.log("hi")', env: { A: '1' } };
+type Props = ScriptCronJobOptions & Partial<Omit<ScriptCronJobProps, 'settings'>>;
 
-function job(props: Partial<ScriptCronJobProps> = {}): Manifest[] {
-  return synth((chart) => new ScriptCronJob(chart, 'job', { ...base, ...props }));
+function job(props: Props = {}): Manifest[] {
+  const { name = 'test-job', script = 'console.log("hi")', env = { A: '1' }, serviceAccountName, volumes, ...options } = props;
+  const settings = checkScriptOptions('TestCron', options);
+  return synth((chart) => new ScriptCronJob(chart, 'job', { settings, name, script, env, serviceAccountName, volumes }));
 }
 
 const manifests = job();
@@ -80,7 +82,7 @@ test('props reach the output', () => {
   expect(cc.resources).toEqual({ requests: { cpu: '20m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } });
 });
 
-test.each<[string, Partial<ScriptCronJobProps>, RegExp]>([
+test.each<[string, ScriptCronJobOptions, RegExp]>([
   ['namespace', { namespace: 'Security' }, /invalid TestCron namespace: got "Security"/],
   ['image', { image: 'node' }, /invalid TestCron image: got "node", expected an image pinned/],
   ['schedule with four fields', { schedule: '* * * *' }, /invalid TestCron schedule: got "\* \* \* \*", expected five cron fields/],

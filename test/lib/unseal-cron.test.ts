@@ -1,4 +1,5 @@
-import { bundleRuntime, UnsealCron, UnsealCronProps, VaultStack } from '../../lib';
+import { UnsealCron, UnsealCronProps, VaultStack } from '../../lib';
+import { bundleRuntime } from '../../lib/runtime-bundle';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
 function unseal(props: UnsealCronProps = {}): Manifest[] {
@@ -39,7 +40,7 @@ test('has no Kubernetes API token: unsealing is unauthenticated', () => {
 });
 
 test('points VAULT_ADDR at the VaultStack Service that publishes a sealed, not-ready pod', () => {
-  const out = synth((chart) => new UnsealCron(chart, 'unseal', { vault: new VaultStack(chart, 'vault', { namespace: 'vault' }) }));
+  const out = synth((chart) => new UnsealCron(chart, 'unseal', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault' }) }));
   const service = find(out, 'Service', 'vault');
   expect(service.spec.publishNotReadyAddresses).toBe(true);
   const c = find(out, 'CronJob', 'vault-auto-unseal');
@@ -60,11 +61,13 @@ test.each<[string, UnsealCronProps, RegExp]>([
   ['vault address', { vaultAddr: 'vault:8200' }, /invalid UnsealCron vaultAddr: got "vault:8200", expected an http\(s\) URL/],
   ['secret name', { unsealKeySecretName: 'Vault_Unseal' }, /invalid UnsealCron unsealKeySecretName: got "Vault_Unseal"/],
   ['retry window', { retryWindowSeconds: 60 }, /invalid UnsealCron retryWindowSeconds: got 60/],
+  ['misspelled prop', { unsealKeySecret: 'keys' } as any, /invalid UnsealCron: unknown prop "unsealKeySecret" \(did you mean "unsealKeySecretName"\?\)/],
+  ['misspelled shared option', { timeout: 3 } as any, /invalid UnsealCron: unknown prop "timeout" \(did you mean "timeoutSeconds"\?\)/],
 ])('rejects a wrong %s', (_case, props, message) => {
   expect(() => unseal(props)).toThrow(message);
 });
 
 test('rejects a vaultAddr together with a VaultStack', () => {
-  expect(() => synth((chart) => new UnsealCron(chart, 'u', { vault: new VaultStack(chart, 'v'), vaultAddr: 'http://x:8200' })))
+  expect(() => synth((chart) => new UnsealCron(chart, 'u', { vault: new VaultStack(chart, 'v', { host: 'vault.example.com' }), vaultAddr: 'http://x:8200' })))
     .toThrow(/invalid UnsealCron vaultAddr: got "http:\/\/x:8200", expected no vaultAddr when vault is given/);
 });

@@ -70,7 +70,7 @@ function rulesOf(manifests: Manifest[]): any[] {
 }
 
 const manifests = synth((chart) => {
-  const vault = new VaultStack(chart, 'vault');
+  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com' });
   new VaultAlerts(chart, 'alerts', { vault, store: new EsoStore(chart, 'store', { vault }) });
 }).filter((m) => m.kind === 'PrometheusRule');
 const rule = find(manifests, 'PrometheusRule', 'vault-alerts');
@@ -204,7 +204,7 @@ describe('VaultAlerts defaults', () => {
 describe('VaultAlerts props', () => {
   test('names come from the VaultStack and the EsoStore', () => {
     const out = synth((chart) => {
-      const vault = new VaultStack(chart, 'vault', { namespace: 'vault-system' });
+      const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault-system' });
       new VaultAlerts(chart, 'alerts', { vault, store: new EsoStore(chart, 'store', { vault, storeName: 'vault-kv' }) });
     }).filter((m) => m.kind === 'PrometheusRule');
     const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));
@@ -275,6 +275,7 @@ describe('VaultAlerts props', () => {
     ['store duration', { storeNotReadyFor: '' }, /invalid VaultAlerts storeNotReadyFor: got ""/],
     ['secret duration', { secretNotSyncedFor: '30' }, /invalid VaultAlerts secretNotSyncedFor: got "30"/],
     ['metrics-absent duration', { metricsAbsentFor: '0m' }, /invalid VaultAlerts metricsAbsentFor: got "0m"/],
+    ['misspelled prop', { label: { release: 'x' } } as any, /invalid VaultAlerts: unknown prop "label" \(did you mean "labels"\?\)/],
   ])('rejects a wrong %s', (_case, props, message) => {
     expect(() => alerts(props)).toThrow(message);
   });

@@ -2,15 +2,15 @@ import { App, Chart, Testing } from 'cdk8s';
 import { VaultBackup, VaultBackupProps, VaultStack, VaultStackProps } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
-function backup(props: Partial<VaultBackupProps> = {}, vaultProps: VaultStackProps = {}): Manifest[] {
-  return synth((chart) => new VaultBackup(chart, 'backup', { vault: new VaultStack(chart, 'vault', vaultProps), ...props }));
+function backup(props: Partial<VaultBackupProps> = {}, vaultProps: Partial<VaultStackProps> = {}): Manifest[] {
+  return synth((chart) => new VaultBackup(chart, 'backup', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', ...vaultProps }), ...props }));
 }
 
 /** The objects of the chart `vault`, as main.ts lays it out: VaultBackup in a chart of its own, or not at all. */
 function vaultChart(withBackup: boolean): Manifest[] {
   const app = Testing.app();
   const chart = new Chart(app, 'vault');
-  const vault = new VaultStack(chart, 'vault');
+  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com' });
   if (withBackup) new VaultBackup(new Chart(app, 'vault-backup'), 'vault-backup', { vault });
   return Testing.synth(chart) as Manifest[];
 }
@@ -40,7 +40,7 @@ describe('VaultBackup defaults', () => {
   });
 
   test('labels the claim so that exactly these jobs apply to it: source enabled, one label per job, no group', () => {
-    const labels = find(manifests, 'PersistentVolumeClaim', 'vault-data-lh').metadata.labels;
+    const labels = find(manifests, 'PersistentVolumeClaim', 'vault-data').metadata.labels;
     const longhorn = Object.keys(labels).filter((k) => k.includes('longhorn.io'));
     expect(longhorn.sort()).toEqual([
       'recurring-job.longhorn.io/source', 'recurring-job.longhorn.io/vault-backup', 'recurring-job.longhorn.io/vault-snapshot',
@@ -77,8 +77,8 @@ describe('VaultBackup on the running claim', () => {
   const after = vaultChart(true);
 
   test('changes only the labels of the claim: its name, namespace, annotations and spec stay identical', () => {
-    const old = find(before, 'PersistentVolumeClaim', 'vault-data-lh');
-    const now = find(after, 'PersistentVolumeClaim', 'vault-data-lh');
+    const old = find(before, 'PersistentVolumeClaim', 'vault-data');
+    const now = find(after, 'PersistentVolumeClaim', 'vault-data');
     const { labels: oldLabels, ...oldRest } = old.metadata;
     const { labels: newLabels, ...newRest } = now.metadata;
     expect(newRest).toEqual(oldRest);
@@ -107,7 +107,7 @@ describe('VaultBackup props', () => {
     expect(find(out, 'RecurringJob', 'secrets-backup')).toMatchObject({
       metadata: { namespace: 'storage' }, spec: { name: 'secrets-backup', task: 'backup', cron: '0 4 * * 0', retain: 12 },
     });
-    const labels = find(out, 'PersistentVolumeClaim', 'vault-data-lh').metadata.labels;
+    const labels = find(out, 'PersistentVolumeClaim', 'vault-data').metadata.labels;
     expect(labels['recurring-job.longhorn.io/secrets-snap']).toBe('enabled');
     expect(labels['recurring-job.longhorn.io/secrets-backup']).toBe('enabled');
     expect(labels['recurring-job.longhorn.io/vault-snapshot']).toBeUndefined();
@@ -116,7 +116,7 @@ describe('VaultBackup props', () => {
 
   test('labels the claim of the VaultStack it is given, in whatever namespace', () => {
     const out = backup({}, { namespace: 'vault-system' });
-    expect(find(out, 'PersistentVolumeClaim', 'vault-data-lh').metadata).toMatchObject({
+    expect(find(out, 'PersistentVolumeClaim', 'vault-data').metadata).toMatchObject({
       namespace: 'vault-system', labels: { 'recurring-job.longhorn.io/source': 'enabled' },
     });
   });
@@ -132,6 +132,7 @@ describe('VaultBackup props', () => {
     ['snapshot retain of 0', { snapshotRetain: 0 }, /invalid VaultBackup snapshotRetain: got 0, expected a whole number from 1 to 100/],
     ['snapshot retain not whole', { snapshotRetain: 1.5 }, /invalid VaultBackup snapshotRetain: got 1.5, expected a whole number from 1 to 100/],
     ['backup retain over Longhorn\'s maximum', { backupRetain: 101 }, /invalid VaultBackup backupRetain: got 101, expected a whole number from 1 to 100/],
+    ['misspelled prop', { backupRetention: 7 } as any, /invalid VaultBackup: unknown prop "backupRetention" \(did you mean "backupRetain"\?\)/],
   ])('rejects a wrong %s', (_case, props, message) => {
     expect(() => backup(props)).toThrow(message);
   });

@@ -1,10 +1,12 @@
 import { Chart } from 'cdk8s';
-import { KEEP_ANNOTATIONS, VaultStack, VaultStackProps } from '../../lib';
+import { VaultStack, VaultStackProps } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
-function vault(props: VaultStackProps = {}): { stack: VaultStack; manifests: Manifest[] } {
+const KEEP_ANNOTATIONS = { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
+
+function vault(props: Partial<VaultStackProps> = {}): { stack: VaultStack; manifests: Manifest[] } {
   let stack!: VaultStack;
-  const manifests = synth((chart: Chart) => { stack = new VaultStack(chart, 'vault', props); });
+  const manifests = synth((chart: Chart) => { stack = new VaultStack(chart, 'vault', { host: 'vault.example.com', ...props }); });
   return { stack, manifests };
 }
 
@@ -54,7 +56,7 @@ describe('VaultStack defaults', () => {
   test('synthesizes the expected objects under stable names, in namespace security', () => {
     expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual([
       'ClusterRoleBinding/vault-server-binding', 'ConfigMap/vault-config', 'Ingress/vault',
-      'PersistentVolumeClaim/vault-data-lh', 'Service/vault', 'Service/vault-internal', 'ServiceAccount/vault',
+      'PersistentVolumeClaim/vault-data', 'Service/vault', 'Service/vault-internal', 'ServiceAccount/vault',
       'StatefulSet/vault',
     ]);
     for (const m of manifests.filter((o) => o.kind !== 'ClusterRoleBinding')) {
@@ -95,7 +97,7 @@ describe('VaultStack defaults', () => {
     const hcl: string = find(manifests, 'ConfigMap', 'vault-config').data['vault.hcl'];
     expect(hcl).toMatch(/^ui = true$/m);
     expect(hcl).toMatch(/^disable_mlock = true$/m);
-    expect(hcl).toMatch(/^api_addr = "https:\/\/vault\.in\.alybadawy\.com"$/m);
+    expect(hcl).toMatch(/^api_addr = "https:\/\/vault\.example\.com"$/m);
     expect(hcl).toMatch(/listener "tcp" \{\s+address\s+= "\[::\]:8200"\s+tls_disable = 1\s+\}/);
     expect(hcl).toMatch(/storage "file" \{\s+path = "\/vault\/data"\s+\}/);
     expect(container.volumeMounts).toContainEqual({ name: 'config', mountPath: '/vault/config', readOnly: true });
@@ -110,8 +112,8 @@ describe('VaultStack defaults', () => {
     expect(find(vault().manifests, 'StatefulSet', 'vault').spec.template.metadata.annotations['checksum/config']).toBe(checksum);
   });
 
-  test('adopts the existing Longhorn claim vault-data-lh and keeps GitOps from pruning or deleting it', () => {
-    const pvc = find(manifests, 'PersistentVolumeClaim', 'vault-data-lh');
+  test('keeps the claim (by default vault-data) out of reach of GitOps from pruning or deleting it', () => {
+    const pvc = find(manifests, 'PersistentVolumeClaim', 'vault-data');
     expect(pvc.spec).toEqual({
       accessModes: ['ReadWriteOnce'], storageClassName: 'longhorn', resources: { requests: { storage: '10Gi' } },
     });
@@ -121,7 +123,7 @@ describe('VaultStack defaults', () => {
     });
     expect(KEEP_ANNOTATIONS).toEqual(pvc.metadata.annotations);
     expect(sts.spec.volumeClaimTemplates).toBeUndefined();
-    expect(pod.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'vault-data-lh' } });
+    expect(pod.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'vault-data' } });
     expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/vault/data' });
   });
 
@@ -176,11 +178,11 @@ describe('VaultStack defaults', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'vault', namespace: 'security' }]);
   });
 
-  test('the Ingress serves vault.in.alybadawy.com over TLS through nginx, to private address ranges only by default', () => {
+  test('the Ingress serves vault.example.com over TLS through nginx, to private address ranges only by default', () => {
     const ingress = find(manifests, 'Ingress', 'vault');
     expect(ingress.spec.ingressClassName).toBe('nginx');
-    expect(ingress.spec.tls).toEqual([{ hosts: ['vault.in.alybadawy.com'], secretName: 'vault-tls' }]);
-    expect(ingress.spec.rules[0].host).toBe('vault.in.alybadawy.com');
+    expect(ingress.spec.tls).toEqual([{ hosts: ['vault.example.com'], secretName: 'vault-tls' }]);
+    expect(ingress.spec.rules[0].host).toBe('vault.example.com');
     expect(ingress.spec.rules[0].http.paths[0].backend).toEqual({ service: { name: 'vault', port: { number: 8200 } } });
     expect(ingress.metadata.annotations).toEqual({
       'nginx.ingress.kubernetes.io/allowlist-source-range': '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
@@ -217,7 +219,7 @@ describe('VaultStack props', () => {
     const c = find(m, 'StatefulSet', 'vault').spec.template.spec.containers[0];
     expect(c.image).toBe('hashicorp/vault:1.21.1');
     expect(c.resources.requests).toEqual({ cpu: '250m', memory: '512Mi' });
-    expect(find(m, 'PersistentVolumeClaim', 'vault-data-lh').spec).toMatchObject({
+    expect(find(m, 'PersistentVolumeClaim', 'vault-data').spec).toMatchObject({
       storageClassName: 'longhorn-ssd', resources: { requests: { storage: '20Gi' } },
     });
     const ingress = find(m, 'Ingress', 'vault');
@@ -227,7 +229,7 @@ describe('VaultStack props', () => {
     expect(s.serviceUrl).toBe('http://vault.security.svc.home.arpa:8200');
   });
 
-  test.each<[string, VaultStackProps, RegExp]>([
+  test.each<[string, Partial<VaultStackProps>, RegExp]>([
     ['namespace', { namespace: 'Security' }, /invalid VaultStack namespace: got "Security", expected a DNS-1123 label/],
     ['image without tag', { image: 'hashicorp/vault' }, /invalid VaultStack image: got "hashicorp\/vault", expected an image pinned/],
     ['image latest', { image: 'hashicorp/vault:latest' }, /invalid VaultStack image: got "hashicorp\/vault:latest"/],
@@ -246,6 +248,9 @@ describe('VaultStack props', () => {
     ['cpu request', { cpuRequest: '-1' }, /invalid VaultStack cpuRequest: got "-1"/],
     ['memory request', { memoryRequest: '1 Gi' }, /invalid VaultStack memoryRequest: got "1 Gi"/],
     ['cluster domain', { clusterDomain: 'cluster.local.' }, /invalid VaultStack clusterDomain: got "cluster.local."/],
+    ['misspelled prop', { storageclassName: 'longhorn-ssd' } as any, /invalid VaultStack: unknown prop "storageclassName" \(did you mean "storageClassName"\?\)/],
+    ['claim name', { claimName: 'Vault Data' }, /invalid VaultStack claimName: got "Vault Data"/],
+    ['ingress annotation for the source ranges', { ingressAnnotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '0.0.0.0/0' } }, /invalid VaultStack ingressAnnotations: got "nginx.ingress.kubernetes.io\/allowlist-source-range", expected no source-range annotation here: set allowedSourceRanges/],
   ])('rejects a wrong %s', (_case, props, message) => {
     expect(() => vault(props)).toThrow(message);
   });

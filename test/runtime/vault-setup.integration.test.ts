@@ -1,8 +1,8 @@
 import { randomBytes } from 'crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { projectRoot } from '../../lib/runtime-bundle';
+import { root } from '../../scripts/bundle';
 import { FakeVaultApi } from '../support/fake-vault-api';
 import { closedPort } from '../support/fake-vault';
 import { bundleCli, CliRun, runCli, writeDist } from '../support/run-cli';
@@ -14,7 +14,7 @@ import { bundleCli, CliRun, runCli, writeDist } from '../support/run-cli';
 const TOKEN = `hvs.${randomBytes(18).toString('base64url')}`;
 const value = () => `value-${randomBytes(12).toString('hex')}`;
 const VALUES = { pgUser: value(), pgPassword: value(), authentikDb: value(), authentikSecret: value(), grafana: value() };
-const REAL_DIST = join(projectRoot(), 'dist');
+const REAL_DIST = join(root, 'dist');
 const EMPTY_HOME = mkdtempSync(join(tmpdir(), 'home-'));
 
 /** What `vault kv put` would have written for the homelab's four secrets. */
@@ -210,9 +210,8 @@ test('a missing secret and a missing field are named, values never printed, exit
 
 test('an extra ExternalSecret in dist adds its path to the plan', async () => {
   const v = configuredByHand(await start());
-  const files = Object.fromEntries(readdirSync(REAL_DIST).map((f) => [f, readFileSync(join(REAL_DIST, f), 'utf8')]));
   const dist = mkdtempSync(join(tmpdir(), 'dist-'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dist, name), text);
+  cpSync(REAL_DIST, dist, { recursive: true });
   writeFileSync(join(dist, 'new-app.k8s.yaml'), [
     'apiVersion: external-secrets.io/v1', 'kind: ExternalSecret', 'metadata: { name: new-app, namespace: apps }',
     'spec:', '  secretStoreRef: { kind: ClusterSecretStore, name: k8s-secrets }', '  target: { name: new-app }',

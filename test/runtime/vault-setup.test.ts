@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { projectRoot } from '../../lib/runtime-bundle';
+import { root } from '../../scripts/bundle';
 import { applyItems } from '../../runtime/vault-setup/apply';
 import { desiredConfig, KUBERNETES_HOST } from '../../runtime/vault-setup/desired';
 import { manifestsFrom, readManifests } from '../../runtime/vault-setup/manifests';
@@ -15,7 +15,7 @@ import { VaultClient } from '../../runtime/vault-setup/vault-client';
 // Unit tests of vault-setup's pure parts: desired state from manifests, the derived policy, normalization and the
 // plan's comparisons. The CLI against a stand-in for Vault is in vault-setup.integration.test.ts.
 
-const realDist = () => readManifests(join(projectRoot(), 'dist'));
+const realDist = () => readManifests(join(root, 'dist'));
 
 const store = (name = 'k8s-secrets', vault: Record<string, unknown> = {}) => ({
   apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name },

@@ -6,10 +6,10 @@ import * as YAML from 'yaml';
 
 // vault-setup as the operator runs it: the npm script's esbuild bundle, run by node as a real process.
 
-/** Bundles runtime/vault-setup.ts with the npm script's own bundler into a temporary folder; returns the file. */
+/** Bundles runtime/vault-setup.ts with the npm script's own bundler; returns the file. */
 export function bundleCli(): string {
   const { bundleVaultSetup } = require('../../scripts/vault-setup.js');
-  return bundleVaultSetup(join(mkdtempSync(join(tmpdir(), 'vault-setup-')), 'vault-setup.js'));
+  return bundleVaultSetup();
 }
 
 export interface CliRun {

@@ -3,16 +3,16 @@ import { mkdtempSync, readdirSync, readFileSync, symlinkSync, mkdirSync, writeFi
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as YAML from 'yaml';
-import { projectRoot } from '../../lib/runtime-bundle';
+import { root } from '../../scripts/bundle';
 
-const dist = join(projectRoot(), 'dist');
+const dist = join(root, 'dist');
 
 /**
  * The script exactly as dist/ ships it: the data of the ConfigMap `configMap`, written to a temporary file so that it
  * can be run as the CronJob runs it.
  */
 export function scriptFromDist(configMap: string): string {
-  for (const file of readdirSync(dist)) {
+  for (const file of (readdirSync(dist, { recursive: true }) as string[]).filter((f) => f.endsWith('.yaml'))) {
     for (const doc of YAML.parseAllDocuments(readFileSync(join(dist, file), 'utf8')).map((d) => d.toJSON())) {
       if (doc?.kind === 'ConfigMap' && doc.metadata.name === configMap) {
         const [name, code] = Object.entries(doc.data as Record<string, string>)[0];

@@ -1,0 +1,82 @@
+// Bundles a TypeScript entry with esbuild, caching the result in node_modules/.cache/homelab-secrets/bundles. A
+// bundle is reused only while everything that went into it is unchanged: the fingerprint covers every file (path and
+// bytes) of every folder esbuild read an input from (so an edit, an added or a removed file there changes it), the
+// build options, esbuild's version, this file and the lock file (for the packages a bundle includes).
+// Shared by `npm run synth` (main.ts), the runtime scripts' bundles and `npm run vault-setup`.
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+
+/** The project's root: the nearest folder above this code holding runtime/ (this file may run inside a bundle). */
+function findRoot() {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'runtime', 'common')) && fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`cannot find the project's root (a folder with runtime/) above ${__dirname}`);
+  }
+}
+
+const root = findRoot();
+const cacheDir = path.join(root, 'node_modules', '.cache', 'homelab-secrets', 'bundles');
+
+function fingerprint(dirs, salt) {
+  const hash = crypto.createHash('sha256').update(salt);
+  for (const dir of dirs) {
+    for (const name of fs.readdirSync(path.join(root, dir)).sort()) {
+      const file = path.join(root, dir, name);
+      if (!fs.statSync(file).isFile()) continue;
+      hash.update(`${dir}/${name}\0`).update(fs.readFileSync(file)).update('\0');
+    }
+  }
+  return hash.digest('hex');
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a file whole or not at all: parallel test workers may write the same entry. */
+function writeAtomically(file, text) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, text);
+  fs.renameSync(temporary, file);
+}
+
+/**
+ * The bundle of `options.entryPoints[0]` (paths relative to the project root) as a file in the cache, built only when
+ * its fingerprint changed. `name` names the cache entry.
+ */
+function bundleFile(name, options) {
+  const salt = JSON.stringify({
+    options,
+    esbuild: require('esbuild/package.json').version,
+    self: fs.readFileSync(path.join(root, 'scripts', 'bundle.js'), 'utf8'),
+    lock: crypto.createHash('sha256').update(fs.readFileSync(path.join(root, 'package-lock.json'))).digest('hex'),
+  });
+  const outfile = path.join(cacheDir, `${name}.js`);
+  const manifestFile = path.join(cacheDir, `${name}.json`);
+  const previous = readJson(manifestFile);
+  // Taken before the build, so that a file changed while esbuild reads it leaves a key that no longer matches.
+  const before = previous && fingerprint(previous.dirs, salt);
+  if (previous && before === previous.key && fs.existsSync(outfile)) return outfile;
+
+  const result = require('esbuild').buildSync({ ...options, absWorkingDir: root, bundle: true, metafile: true, write: false, outfile });
+  const dirs = [...new Set(Object.keys(result.metafile.inputs).filter((i) => !i.startsWith('node_modules/')).map(path.dirname))].sort();
+  fs.mkdirSync(cacheDir, { recursive: true });
+  writeAtomically(outfile, result.outputFiles[0].text);
+  // The key is trusted only when the folders read are the ones fingerprinted before the build; otherwise the next
+  // build fingerprints the new set first.
+  const key = previous && JSON.stringify(previous.dirs) === JSON.stringify(dirs) ? before : null;
+  writeAtomically(manifestFile, JSON.stringify({ dirs, key }));
+  return outfile;
+}
+
+/** The bundle's text. */
+function bundleText(name, options) {
+  return fs.readFileSync(bundleFile(name, options), 'utf8');
+}
+
+module.exports = { bundleFile, bundleText, root };

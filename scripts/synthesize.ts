@@ -1,0 +1,89 @@
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'fs';
+import { join, relative } from 'path';
+import { ApiObject, App } from 'cdk8s';
+import { isPropError } from '../lib/validate';
+
+/** A file written to the output folder: its path in the folder and its number of objects. */
+export interface Written {
+  readonly file: string;
+  readonly objects: number;
+}
+
+const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : 'core');
+
+/**
+ * What no single construct can see: two objects with the same kind, namespace and name (the second would silently
+ * replace the first), and two ExternalSecrets writing the same Secret (ESO would overwrite it in turn, forever). Each
+ * message names both constructs by their path in the app.
+ */
+export function checkApps(apps: App[]): string[] {
+  const errors: string[] = [];
+  const objects = new Map<string, string>();
+  const targets = new Map<string, string>();
+  /** Whether `owner` is the first to claim `key`; a later one is an error. */
+  const claim = (seen: Map<string, string>, key: string, owner: string, message: (first: string) => string) => {
+    const first = seen.get(key);
+    if (first !== undefined) errors.push(message(first));
+    else seen.set(key, owner);
+    return first === undefined;
+  };
+  for (const app of apps) {
+    for (const c of app.node.findAll()) {
+      if (!(c instanceof ApiObject)) continue;
+      const owner = c.node.scope?.node.path ?? c.node.path;
+      const namespace = c.metadata.namespace;
+      const where = namespace ? `${namespace}/${c.name}` : c.name;
+      const unique = claim(objects, `${groupOf(c.apiVersion)} ${c.kind} ${namespace ?? ''} ${c.name}`, owner,
+        (first) => `duplicate ${c.kind} ${where}: defined by ${first} and by ${owner}; give one of them another name`);
+      if (unique && c.kind === 'ExternalSecret') {
+        const target = c.toJson().spec?.target?.name ?? c.name;
+        claim(targets, `${namespace ?? ''} ${target}`, owner,
+          (first) => `two ExternalSecrets write the Secret ${namespace}/${target}: ${first} and ${owner}; ESO would overwrite it in turn, forever`);
+      }
+    }
+  }
+  return errors;
+}
+
+function countObjects(text: string): number {
+  return text.trim() === '' ? 0 : (text.match(/^---$/gm) ?? []).length + 1;
+}
+
+function listFiles(dir: string, base = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? listFiles(path, base) : [relative(base, path)];
+  });
+}
+
+/**
+ * Builds the apps into a staging folder beside `outdir` and replaces `outdir` with it only when every construct
+ * accepted its props and the checks across the apps pass: a wrong prop leaves `outdir` as it was. Returns what it wrote.
+ */
+export function synthesize(build: (outdir: string) => App[], outdir: string): Written[] {
+  const staging = `${outdir}.staging`;
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    const apps = build(staging);
+    const errors = checkApps(apps);
+    if (errors.length > 0) throw Object.assign(new Error(errors.join('\n')), { propError: true });
+    for (const app of apps) app.synth();
+    rmSync(outdir, { recursive: true, force: true });
+    renameSync(staging, outdir);
+  } finally {
+    if (existsSync(staging)) rmSync(staging, { recursive: true, force: true });
+  }
+  return listFiles(outdir).map((file) => ({ file, objects: countObjects(readFileSync(join(outdir, file), 'utf8')) }));
+}
+
+/** What synthesis prints: each file with its number of objects. */
+export function summary(outdir: string, written: Written[]): string {
+  const width = Math.max(...written.map((w) => w.file.length));
+  const total = written.reduce((sum, w) => sum + w.objects, 0);
+  return [
+    `wrote ${outdir}/: ${written.length} files, ${total} objects`,
+    ...written.map((w) => `  ${w.file.padEnd(width)}  ${String(w.objects).padStart(3)}`),
+  ].join('\n');
+}
+
+export { isPropError };
