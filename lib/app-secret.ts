@@ -6,6 +6,7 @@ import {
   ExternalSecretSpecTargetCreationPolicy as Creation, ExternalSecretSpecTargetDeletionPolicy as Deletion,
 } from '../imports/external-secrets.io';
 import { checkVaultPath, EsoStore } from './eso-store';
+import { crdObjectAnnotations, WAVES } from './gitops';
 import {
   checkDnsLabel, checkDnsSubdomain, checkDuration, checkKnownProps, checkMetadataMap, invalid, KnownProps, validating,
 } from './validate';
@@ -191,7 +192,10 @@ function checkProps(id: string, props: AppSecretProps) {
     metadata: {
       name,
       namespace,
-      ...(props.forceSync !== undefined && { annotations: { 'force-sync': props.forceSync } }),
+      annotations: {
+        ...crdObjectAnnotations(WAVES.externalSecrets),
+        ...(props.forceSync !== undefined && { 'force-sync': props.forceSync }),
+      },
     },
     spec: {
       refreshInterval,

@@ -4,6 +4,7 @@ import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '
 import {
   checkDnsLabel, checkDnsSubdomain, checkKnownProps, invalid, KnownProps, resolveVaultUrl, validating,
 } from './validate';
+import { crdObjectAnnotations, WAVES } from './gitops';
 import { VaultStack } from './vault-stack';
 
 export interface EsoStoreProps {
@@ -123,7 +124,7 @@ export class EsoStore extends Construct {
     });
 
     new ClusterSecretStore(this, 'store', {
-      metadata: { name: this.storeName },
+      metadata: { name: this.storeName, annotations: crdObjectAnnotations(WAVES.store) },
       spec: {
         provider: {
           vault: {

@@ -6,6 +6,7 @@ import {
   checkDnsLabel, checkDnsSubdomain, checkDocumentUrl, checkKnownProps, checkMetadataMap, checkPromDuration, invalid,
   KnownProps, promDurationSeconds, validating,
 } from './validate';
+import { crdObjectAnnotations } from './gitops';
 import { VaultStack } from './vault-stack';
 
 export interface VaultAlertsProps {
@@ -233,7 +234,7 @@ export class VaultAlerts extends Construct {
     });
 
     new PrometheusRule(this, 'rule', {
-      metadata: { name, namespace, labels: { ...labels } },
+      metadata: { name, namespace, labels: { ...labels }, annotations: crdObjectAnnotations() },
       spec: { groups: [{ name: 'vault-secrets', rules }] },
     });
   }

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { RecurringJob, RecurringJobSpecTask } from '../imports/longhorn.io';
 import { checkCron, checkDnsLabel, checkInteger, checkKnownProps, invalid, KnownProps, validating } from './validate';
+import { crdObjectAnnotations } from './gitops';
 import { VaultStack } from './vault-stack';
 
 export interface VaultBackupProps {
@@ -116,7 +117,10 @@ export class VaultBackup extends Construct {
     // "snapshot" and "backup" skip a run when the volume has no new data since the job's last one.
     for (const job of jobs) {
       new RecurringJob(this, job.name, {
-        metadata: { name: job.name, namespace, labels: { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'backup' } },
+        metadata: {
+          name: job.name, namespace, annotations: crdObjectAnnotations(),
+          labels: { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'backup' },
+        },
         spec: {
           name: job.name,
           task: job.task,

@@ -88,6 +88,42 @@ test('dist/ is one folder per GitOps unit: vault/ needs no CRD, apps/ holds only
   for (const apiVersion of kindsIn('apps')) expect(apiVersion).toBe('external-secrets.io/v1');
 });
 
+describe('GitOps annotations: present where needed, and with values the tools accept', () => {
+  const annotations = (m: Manifest): Record<string, string> => m.metadata.annotations ?? {};
+  // ArgoCD's documented sync options (argo-cd docs, user-guide/sync-options.md) as these manifests use them.
+  const KNOWN_SYNC_OPTIONS = ['Prune=false', 'Delete=false', 'SkipDryRunOnMissingResource=true'];
+  const CRD_GROUPS = /^(external-secrets\.io|longhorn\.io|monitoring\.coreos\.com)\//;
+
+  test('sync options are known ArgoCD options, waves are whole numbers, Flux prune is only ever disabled', () => {
+    for (const m of manifests) {
+      const a = annotations(m);
+      const what = `${m.kind}/${m.metadata.name}`;
+      for (const option of (a['argocd.argoproj.io/sync-options'] ?? '').split(',').filter(Boolean)) {
+        expect({ what, option, known: KNOWN_SYNC_OPTIONS.includes(option) }).toEqual({ what, option, known: true });
+      }
+      if (a['argocd.argoproj.io/sync-wave'] !== undefined) expect({ what, wave: a['argocd.argoproj.io/sync-wave'] }).toEqual({ what, wave: expect.stringMatching(/^-?\d+$/) });
+      if (a['kustomize.toolkit.fluxcd.io/prune'] !== undefined) expect(a['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
+    }
+  });
+
+  test('every object whose kind comes from an operator\'s CRD lets ArgoCD skip its dry run while the CRD is missing', () => {
+    const crdObjects = manifests.filter((m) => CRD_GROUPS.test(m.apiVersion));
+    expect(crdObjects.length).toBeGreaterThan(0);
+    for (const m of crdObjects) {
+      expect({ what: `${m.kind}/${m.metadata.name}`, options: annotations(m)['argocd.argoproj.io/sync-options'] })
+        .toEqual({ what: `${m.kind}/${m.metadata.name}`, options: expect.stringMatching(/(^|,)SkipDryRunOnMissingResource=true(,|$)/) });
+    }
+  });
+
+  test('every ExternalSecret is applied in a later wave than its store', () => {
+    const wave = (m: Manifest) => Number(annotations(m)['argocd.argoproj.io/sync-wave'] ?? 0);
+    const stores = new Map(manifests.filter((m) => m.kind === 'ClusterSecretStore').map((m) => [m.metadata.name, wave(m)]));
+    for (const es of manifests.filter((m) => m.kind === 'ExternalSecret')) {
+      expect(wave(es)).toBeGreaterThan(stores.get(es.spec.secretStoreRef.name)!);
+    }
+  });
+});
+
 describe('mistakes that fail synthesis, leaving the output folder as it was', () => {
   function attempt(build: (chart: Chart, store: EsoStore) => void): { error: string; kept: string[] } {
     const dir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');

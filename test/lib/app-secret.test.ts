@@ -15,7 +15,7 @@ describe('AppSecret', () => {
     expect(postgres).toEqual({
       apiVersion: 'external-secrets.io/v1',
       kind: 'ExternalSecret',
-      metadata: { name: 'postgres-secret', namespace: 'db' },
+      metadata: { name: 'postgres-secret', namespace: 'db', annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true', 'argocd.argoproj.io/sync-wave': '2' } },
       spec: {
         refreshInterval: '1h',
         secretStoreRef: { name: 'k8s-secrets', kind: 'ClusterSecretStore' },
@@ -50,7 +50,10 @@ describe('AppSecret', () => {
         dataFrom: [{ path: 'apps/shared', conversionStrategy: 'Unicode', metadataPolicy: 'Fetch' }],
       });
     }), 'ExternalSecret', 'api-keys');
-    expect(es.metadata).toEqual({ name: 'api-keys', namespace: 'apps', annotations: { 'force-sync': '1764091234' } });
+    expect(es.metadata).toEqual({
+      name: 'api-keys', namespace: 'apps',
+      annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true', 'argocd.argoproj.io/sync-wave': '2', 'force-sync': '1764091234' },
+    });
     expect(es.spec).toEqual({
       refreshInterval: '15m',
       secretStoreRef: { name: 'vault-kv', kind: 'ClusterSecretStore' },
@@ -66,7 +69,7 @@ describe('AppSecret', () => {
 
   test('writes no strategy, deletion policy or template unless set', () => {
     const text = JSON.stringify(postgres);
-    for (const field of ['decodingStrategy', 'conversionStrategy', 'metadataPolicy', 'deletionPolicy', 'template', 'annotations']) {
+    for (const field of ['decodingStrategy', 'conversionStrategy', 'metadataPolicy', 'deletionPolicy', 'template', 'force-sync']) {
       expect(text).not.toContain(field);
     }
   });

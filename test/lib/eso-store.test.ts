@@ -12,7 +12,8 @@ describe('EsoStore defaults', () => {
     expect(find(manifests, 'ClusterSecretStore', 'k8s-secrets')).toEqual({
       apiVersion: 'external-secrets.io/v1',
       kind: 'ClusterSecretStore',
-      metadata: { name: 'k8s-secrets' },
+      // ArgoCD tolerates ESO's CRDs not being there yet, and applies the store before the ExternalSecrets.
+      metadata: { name: 'k8s-secrets', annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true', 'argocd.argoproj.io/sync-wave': '1' } },
       spec: {
         provider: {
           vault: {

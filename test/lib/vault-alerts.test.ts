@@ -81,7 +81,9 @@ describe('VaultAlerts defaults', () => {
   test('one PrometheusRule in monitoring, selected by kube-prometheus-stack\'s release label', () => {
     expect(manifests).toHaveLength(1);
     expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');
-    expect(rule.metadata).toEqual({ name: 'vault-alerts', namespace: 'monitoring', labels: { release: 'kube-prometheus-stack' } });
+    expect(rule.metadata).toEqual({
+      name: 'vault-alerts', namespace: 'monitoring', labels: { release: 'kube-prometheus-stack' }, annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' },
+    });
     expect(rule.spec.groups.map((g: any) => g.name)).toEqual(['vault-secrets']);
   });
 
@@ -227,7 +229,7 @@ describe('VaultAlerts props', () => {
       suspendedFor: '1d', storeNotReadyFor: '20m', secretNotSyncedFor: '1h', metricsAbsentFor: '45m',
     });
     const pr = out.find((m) => m.kind === 'PrometheusRule')!;
-    expect(pr.metadata).toEqual({ name: 'secrets-alerts', namespace: 'observability', labels: { release: 'prometheus', team: 'homelab' } });
+    expect(pr.metadata).toMatchObject({ name: 'secrets-alerts', namespace: 'observability', labels: { release: 'prometheus', team: 'homelab' } });
     const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));
     expect(r.VaultNotReady.annotations.runbook_url).toBe('https://git.example.com/homelab/homelab-secrets/src/branch/main/README.md#vaultnotready');
     expect(r.VaultNotReady.annotations.runbook).toBeUndefined();

@@ -25,7 +25,7 @@ describe('VaultBackup defaults', () => {
       apiVersion: 'longhorn.io/v1beta2',
       kind: 'RecurringJob',
       metadata: {
-        name: 'vault-snapshot', namespace: 'longhorn-system',
+        name: 'vault-snapshot', namespace: 'longhorn-system', annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' },
         labels: { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'backup' },
       },
       spec: {

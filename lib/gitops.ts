@@ -1,0 +1,18 @@
+// Annotations that let ArgoCD order and tolerate what these manifests need from the cluster. ArgoCD dry-runs a whole
+// sync first, and one object whose kind is unknown (its operator's CRD not installed yet) fails all of it; it does not
+// retry a failed automatic sync of the same commit without `retry`. Flux orders folders with `dependsOn` instead
+// (README, "Point GitOps at dist/").
+
+const SYNC_OPTIONS = 'argocd.argoproj.io/sync-options';
+const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
+
+/** The waves, in the order ArgoCD applies them within one Application. */
+export const WAVES = { store: 1, externalSecrets: 2 } as const;
+
+/**
+ * The annotations of an object whose kind comes from an operator's CRD: ArgoCD skips its dry run while the CRD is
+ * missing, instead of failing the whole sync, and applies it in `wave` (later waves wait for earlier ones).
+ */
+export function crdObjectAnnotations(wave?: number): Record<string, string> {
+  return { [SYNC_OPTIONS]: 'SkipDryRunOnMissingResource=true', ...(wave !== undefined && { [SYNC_WAVE]: String(wave) }) };
+}
