@@ -46,14 +46,22 @@ async function repeat(command: string, args: string[], extraEnv?: Record<string,
 const row = (name: string, value: string) => console.log(`  ${name.padEnd(58)} ${value}`);
 
 async function synthesis(): Promise<void> {
+  // Each measured beside its baseline in the same run, so that a busy machine slows both.
+  const floor = await repeat(process.execPath, ['-e', '0']);
+  const synth = await repeat(process.execPath, ['scripts/synth.js']);
   const npmSynth = await repeat('npm', ['run', '-s', 'synth']);
   const cdk8sSynth = await repeat(bin('cdk8s'), ['synth']);
-  const tsNode = await repeat(bin('ts-node'), ['main.ts']);
   console.log(`synthesis, median of ${runs} runs (wall seconds):`);
+  row('node -e 0', floor.seconds.toFixed(3));
+  row('node scripts/synth.js', `${synth.seconds.toFixed(3)} (${(synth.seconds / floor.seconds).toFixed(2)}x node -e 0; goal <= 3x)`);
   row('npm run synth', npmSynth.seconds.toFixed(3));
   row('cdk8s synth', cdk8sSynth.seconds.toFixed(3));
-  row('ts-node main.ts (the cdk8s template\'s default)', tsNode.seconds.toFixed(3));
-  row('ts-node main.ts / npm run synth', `${(tsNode.seconds / npmSynth.seconds).toFixed(1)}x`);
+}
+
+async function tests(): Promise<void> {
+  const npmTest = await repeat('npm', ['test', '--', '--silent']);
+  console.log(`\ntests, median of ${runs} runs (wall seconds):`);
+  row('npm test (tsc --noEmit, then jest)', `${npmTest.seconds.toFixed(2)} (goal <= 12)`);
 }
 
 async function unseal(): Promise<void> {
@@ -124,6 +132,7 @@ async function main(): Promise<void> {
   if (!existsSync('/usr/bin/time')) throw new Error('npm run bench needs GNU time at /usr/bin/time (apt-get install time)');
   const only = process.argv[2];
   if (!only || only === 'synth') await synthesis();
+  if (!only || only === 'test') await tests();
   if (!only || only === 'unseal') await unseal();
   if (!only || only === 'recovery') await recovery();
 }

@@ -226,10 +226,10 @@ test('a wrong token: exits 2 with 401, without printing the token', async () => 
 
 test('Vault hanging: gives up after the timeout and exits 1 with the reason', async () => {
   const { vault, api } = await cluster({ hang: true }, {});
-  const run = await recover(vault, api);
+  const run = await recover(vault, api, { VAULT_TIMEOUT_SECONDS: '0.2' });
   expectRun(run, 1);
-  expect(run.stderr).toMatch(/store k8s-secrets not ready \(InvalidProviderConfig\) since \S+; vault: GET \/v1\/sys\/health got no answer within 1 s/);
-  expect(run.ms).toBeGreaterThanOrEqual(1000);
+  expect(run.stderr).toMatch(/store k8s-secrets not ready \(InvalidProviderConfig\) since \S+; vault: GET \/v1\/sys\/health got no answer within 0\.2 s/);
+  expect(run.ms).toBeGreaterThanOrEqual(200);
   expect(api.patches).toEqual([]);
 });
 
@@ -243,10 +243,10 @@ test('Vault answering 500: a failed call, exit 1, not "waiting"', async () => {
 
 test('the API hanging: gives up after the timeout and exits 1 naming the resource', async () => {
   const { vault, api } = await cluster({ sealed: false }, { hang: true });
-  const run = await recover(vault, api);
+  const run = await recover(vault, api, { VAULT_TIMEOUT_SECONDS: '0.2' });
   expectRun(run, 1);
-  expect(run.stderr).toBe('GET clustersecretstore k8s-secrets got no answer within 1 s\n');
-  expect(run.ms).toBeGreaterThanOrEqual(1000);
+  expect(run.stderr).toBe('GET clustersecretstore k8s-secrets got no answer within 0.2 s\n');
+  expect(run.ms).toBeGreaterThanOrEqual(200);
 });
 
 test('no token file: exits 2 naming the file and the variable', async () => {
@@ -292,12 +292,12 @@ describe('an API or a Vault that answers wrongly: exit 1 with one line, never 0,
 });
 
 test('a slow API: the run stops at its deadline, exit 1, naming what it had restarted', async () => {
-  // Each call takes 0.5 s: the store, then a get for each Deployment and a patch for each, about 3.5 s in all; the
-  // run's deadline is 1.8 s.
-  const { vault, api } = await cluster({ sealed: false }, { delayMs: 500 });
-  const run = await recover(vault, api, { VAULT_TIMEOUT_SECONDS: '5', RUN_DEADLINE_SECONDS: '1.8' });
+  // Each call of the API takes 0.2 s: the store, then a get and a patch for each Deployment, 1.4 s in all, each
+  // within the 5 s timeout; the run's deadline is 0.5 s.
+  const { vault, api } = await cluster({ sealed: false }, { delayMs: 200 });
+  const run = await recover(vault, api, { VAULT_TIMEOUT_SECONDS: '5', RUN_DEADLINE_SECONDS: '0.5' });
   expectRun(run, 1);
-  expect(run.stderr).toMatch(/(got no answer within 0\.\d+ s|reached its deadline of 1\.8 s)( \(restarted [-a-z, ]+ before that\))?\n$/);
+  expect(run.stderr).toMatch(/(got no answer within 0\.\d+ s|reached its deadline of 0\.5 s)( \(restarted [-a-z, ]+ before that\))?\n$/);
   expect(api.patches.length).toBeLessThan(3);
 });
 
