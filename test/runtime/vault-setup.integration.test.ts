@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { cpSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { root } from '../../scripts/bundle';
+import { homelabDist } from '../support/homelab-dist';
 import { FakeVaultApi } from '../support/fake-vault-api';
 import { closedPort } from '../support/fake-vault';
 import { bundleCli, CliRun, runCli, writeDist } from '../support/run-cli';
@@ -14,7 +14,8 @@ import { bundleCli, CliRun, runCli, writeDist } from '../support/run-cli';
 const TOKEN = `hvs.${randomBytes(18).toString('base64url')}`;
 const value = () => `value-${randomBytes(12).toString('hex')}`;
 const VALUES = { pgUser: value(), pgPassword: value(), authentikDb: value(), authentikSecret: value(), grafana: value() };
-const REAL_DIST = join(root, 'dist');
+// The seed's four secrets, from a fixture: the project's dist/ grows as apps are added to main.ts.
+const REAL_DIST = homelabDist();
 const EMPTY_HOME = mkdtempSync(join(tmpdir(), 'home-'));
 
 /** What `vault kv put` would have written for the homelab's four secrets. */

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { root } from '../../scripts/bundle';
+import { homelabDist } from '../support/homelab-dist';
 import { applyItems } from '../../runtime/vault-setup/apply';
 import { desiredConfig, KUBERNETES_HOST } from '../../runtime/vault-setup/desired';
 import { manifestsFrom, readManifests } from '../../runtime/vault-setup/manifests';
@@ -15,7 +16,8 @@ import { VaultClient } from '../../runtime/vault-setup/vault-client';
 // Unit tests of vault-setup's pure parts: desired state from manifests, the derived policy, normalization and the
 // plan's comparisons. The CLI against a stand-in for Vault is in vault-setup.integration.test.ts.
 
-const realDist = () => readManifests(join(root, 'dist'));
+// The seed's four secrets, from a fixture: the project's dist/ grows as apps are added to main.ts.
+const realDist = () => readManifests(homelabDist());
 
 const store = (name = 'k8s-secrets', vault: Record<string, unknown> = {}) => ({
   apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name },
@@ -36,6 +38,19 @@ const externalSecret = (name: string, spec: Record<string, unknown>, storeRef: u
 });
 
 const linesFor = (docs: any[]) => desiredConfig(manifestsFrom(docs)).policies.map((p) => ({ name: p.name, lines: p.lines }));
+
+test('the project\'s own dist/, whatever main.ts declares: data read on exactly the paths its ExternalSecrets read', () => {
+  const docs = readManifests(join(root, 'dist'));
+  const mount = docs.find((d: any) => d.kind === 'ClusterSecretStore')!.spec.provider.vault.path;
+  const expected = new Set<string>();
+  for (const es of docs.filter((d: any) => d.kind === 'ExternalSecret')) {
+    const refs = [...(es.spec.data ?? []).map((d: any) => d.remoteRef), ...(es.spec.dataFrom ?? []).map((d: any) => d.extract).filter(Boolean)];
+    // metadataPolicy Fetch reads the metadata instead of the data.
+    for (const ref of refs.filter((r: any) => r.metadataPolicy !== 'Fetch')) expected.add(`path "${mount}/data/${ref.key}" { capabilities = ["read"] }`);
+  }
+  expect(expected.size).toBeGreaterThan(0);
+  expect(linesFor(docs)[0].lines.filter((l: string) => l.startsWith(`path "${mount}/data/`))).toEqual([...expected].sort());
+});
 
 describe('desired state from the committed dist/', () => {
   test('one store: kv v2 at secret, kubernetes auth, role eso-reader bound to security/eso-vault-auth', () => {
