@@ -185,14 +185,17 @@ export function checkDuration(prop: string, value: string): string {
   return value;
 }
 
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
 /** An http(s) base URL with no path, query or trailing slash, such as Vault's in-cluster address. */
 export function checkHttpUrl(prop: string, value: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
+  const url = parseUrl(value);
   if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || url.username || value.endsWith('/')) {
     invalid(prop, value, 'an http(s) URL with no path, such as "http://vault.security.svc.cluster.local:8200"');
   }
@@ -251,12 +254,7 @@ export function checkPromDuration(prop: string, value: string, minSeconds: numbe
 
 /** An http(s) URL of a document, without a fragment (one is appended to it), such as a README's web address. */
 export function checkDocumentUrl(prop: string, value: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
+  const url = parseUrl(value);
   if (!url || !/^https?:$/.test(url.protocol) || value.includes('#') || /\s/.test(value)) {
     invalid(prop, value, 'an http(s) URL without "#", such as "https://git.example.com/homelab/homelab-secrets/src/branch/main/README.md"');
   }

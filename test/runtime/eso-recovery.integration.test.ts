@@ -5,7 +5,7 @@ import { join } from 'path';
 import { FakeKube, FakeKubeOptions } from '../support/fake-kube';
 import { FakeVault, FakeVaultOptions } from '../support/fake-vault';
 import { HostileAnswer, HostileServer } from '../support/hostile-server';
-import { Run, runNode, scriptFromDist, until } from '../support/run-script';
+import { Run, runNode, RunOptions, scriptFromDist, until } from '../support/run-script';
 
 // The bundled script exactly as dist/ ships it, run as a real process against loopback stand-ins for Vault and the
 // Kubernetes API, faithful or hostile.
@@ -35,11 +35,11 @@ async function hostile(answer: HostileAnswer): Promise<HostileServer> {
   return h;
 }
 
-function recover(vault: { url: string }, api: { url: string }, env: Record<string, string> = {}, onSpawn?: Parameters<typeof runNode>[3]): Promise<Run> {
+function recover(vault: { url: string }, api: { url: string }, env: Record<string, string> = {}, onSpawn?: RunOptions['onSpawn']): Promise<Run> {
   return runNode(script, {
     VAULT_ADDR: vault.url, KUBE_API_URL: api.url, KUBE_TOKEN_FILE: tokenFile, KUBE_CA_FILE: '/nonexistent/ca.crt',
     VAULT_TIMEOUT_SECONDS: '1', RETRY_WINDOW_SECONDS: '0', ...env,
-  }, undefined, onSpawn);
+  }, { onSpawn });
 }
 
 /** What every run must show: its exit code, its outcome as its last line, and no token in its output. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import { closedPort, FakeVault, FakeVaultOptions } from '../support/fake-vault';
 import { HostileAnswer, HostileServer } from '../support/hostile-server';
-import { Run, runNode, scriptFromDist, secretDir, until } from '../support/run-script';
+import { Run, runNode, RunOptions, scriptFromDist, secretDir, until } from '../support/run-script';
 
 // The bundled script exactly as dist/ ships it, run as a real process against loopback stand-ins for Vault: a
 // faithful one, and hostile ones that end answers early, switch protocols, never stop, or are not Vault at all.
@@ -24,10 +24,10 @@ async function hostile(answer: HostileAnswer): Promise<HostileServer> {
   return h;
 }
 
-function unseal(addr: string, keys: Record<string, string>, env: Record<string, string> = {}, onSpawn?: Parameters<typeof runNode>[3]): Promise<Run> {
+function unseal(addr: string, keys: Record<string, string>, env: Record<string, string> = {}, onSpawn?: RunOptions['onSpawn']): Promise<Run> {
   return runNode(script, {
     VAULT_ADDR: addr, VAULT_UNSEAL_KEYS_DIR: secretDir(keys), VAULT_TIMEOUT_SECONDS: '1', RETRY_WINDOW_SECONDS: '0', ...env,
-  }, undefined, onSpawn);
+  }, { onSpawn });
 }
 
 /** What every run must show: its exit code, its outcome as its last line, and no share in its output. */
@@ -198,10 +198,10 @@ test('the port opening in the middle of a run: unseals in that run', async () =>
   const run = await runNode(script, {
     VAULT_ADDR: `http://127.0.0.1:${port}`, VAULT_UNSEAL_KEYS_DIR: secretDir({ key: shares[0] }),
     VAULT_TIMEOUT_SECONDS: '1', RETRY_WINDOW_SECONDS: '15', RETRY_INTERVAL_SECONDS: '0.2',
-  }, undefined, (child) => {
+  }, { onSpawn: (child) => {
     // Open the port once the run has logged that it is waiting for it.
     child.stdout!.once('data', () => { void start({ shares: shares.slice(0, 1), port }).then((started) => { v = started; }); });
-  });
+  } });
   expectRun(run, 0);
   expect(run.stdout).toMatch(/^waiting: port 127\.0\.0\.1:\d+ is unreachable: ECONNREFUSED\n.*unsealed with 1 of 1 shares\n$/);
   expect(keysSent(v!)).toEqual([shares[0]]);

@@ -41,17 +41,26 @@ export interface Run {
  */
 export const HANG_LIMIT_MS = 20000;
 
-/** Runs the script with only `env` (and PATH), killing it after `limitMs`; `onSpawn` gets the process (to signal it). */
-export function runNode(script: string, env: Record<string, string>, limitMs = HANG_LIMIT_MS, onSpawn?: (child: ChildProcess) => void): Promise<Run> {
+export interface RunOptions {
+  /** Arguments after the script. */
+  readonly args?: string[];
+  /** Kills the process after this long: a hang, not a speed check. */
+  readonly limitMs?: number;
+  /** Gets the process as it starts, to signal it. */
+  readonly onSpawn?: (child: ChildProcess) => void;
+}
+
+/** Runs the script with only `env` (and PATH), as the CronJob's container or an operator's shell runs it. */
+export function runNode(script: string, env: Record<string, string>, options: RunOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const start = Date.now();
-    const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    onSpawn?.(child);
+    const child = spawn(process.execPath, [script, ...(options.args ?? [])], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    options.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
-    const killer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.stdout!.on('data', (c) => { stdout += c; });
+    child.stderr!.on('data', (c) => { stderr += c; });
+    const killer = setTimeout(() => child.kill('SIGKILL'), options.limitMs ?? HANG_LIMIT_MS);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(killer);

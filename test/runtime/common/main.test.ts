@@ -34,7 +34,7 @@ test('main throwing: exit 1 with the reason', async () => {
 
 test.each([['SIGTERM', 143], ['SIGINT', 130]])('%s: exit %i at once, naming the signal', async (signal, code) => {
   const file = scriptWith('console.log("started"); return new Promise<number>((resolve) => setTimeout(() => resolve(0), 60000));');
-  const run = await runNode(file, {}, undefined, (child) => child.stdout!.once('data', () => child.kill(signal as NodeJS.Signals)));
+  const run = await runNode(file, {}, { onSpawn: (child) => child.stdout!.once('data', () => child.kill(signal as NodeJS.Signals)) });
   expect(run.code).toBe(code);
   expect(run.stderr).toMatch(new RegExp(`^stopped by ${signal} before the run finished`));
 });
