@@ -172,7 +172,7 @@ describe('npm run synth, as a user runs it', () => {
     mkdirSync(entries, { recursive: true });
     const entry = join(entries, `${name}.ts`);
     const lib = relative(entries, join(root, 'lib')).replace(/\\/g, '/');
-    writeFileSync(entry, `import { App, Chart } from 'cdk8s';\nimport { VaultStack } from '${lib}';\n`
+    writeFileSync(entry, `import { App, Chart } from 'cdk8s';\nimport { AppSecret, EsoStore, VaultStack } from '${lib}';\n`
       + `export function buildApps(outdir: string): App[] {\n  const app = new App({ outdir });\n  ${body}\n  return [app];\n}\n`);
     const outdir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
     mkdirSync(outdir);
@@ -191,11 +191,24 @@ describe('npm run synth, as a user runs it', () => {
     expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
   });
 
-  test('a wrong prop: one line naming the construct, no stack trace, exit 1, the output folder untouched', () => {
-    const run = synthEntry('misspelled', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', storageclassName: 'x' } as any);`);
+  const store = `const c = new Chart(app, 'apps'); const store = new EsoStore(c, 'store');`;
+  test.each<[string, string, string]>([
+    ['a misspelled prop', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', storageclassName: 'x' } as any);`,
+      'vault/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
+    ['a misspelled nested prop', `${store} new AppSecret(c, 'wiki', { namespace: 'wiki', store, data: [{ secretKey: 'A', path: 'wiki', proprety: 'a' }] } as any);`,
+      'apps/wiki: invalid AppSecret wiki: unknown prop "data[0].proprety" (did you mean "data[0].property"?)'],
+    ['a wrong value', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault' });`,
+      'vault/vault: invalid VaultStack host: got "vault", expected a lowercase fully qualified host name such as "vault.example.com"'],
+    ['a duplicate object', `${store} new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] }); new AppSecret(c, 'wiki2', { name: 'wiki', namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`,
+      'duplicate ExternalSecret wiki/wiki: defined by apps/wiki and by apps/wiki2; give one of them another name'],
+    ['a duplicate target Secret', `${store} new AppSecret(c, 'a', { namespace: 'wiki', store, targetName: 'wiki', dataFrom: [{ path: 'a' }] }); new AppSecret(c, 'b', { namespace: 'wiki', store, targetName: 'wiki', dataFrom: [{ path: 'b' }] });`,
+      'two ExternalSecrets write the Secret wiki/wiki: apps/a and apps/b; ESO would overwrite it in turn, forever'],
+  ])('%s: one line naming the construct, no stack trace, exit 1, the output folder untouched', (name, body, message) => {
+    const run = synthEntry(name.replace(/\W+/g, '-'), body);
     expect(run.status).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n  vault/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)\n`);
+    expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n  ${message}\n`);
+    expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
     expect(readFileSync(join(run.outdir, 'previous.k8s.yaml'), 'utf8')).toBe('previous');
   });
 
