@@ -8,7 +8,7 @@ import {
 import { checkVaultPath, EsoStore } from './eso-store';
 import { crdObjectAnnotations, WAVES } from './gitops';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkDuration, checkKnownProps, checkMetadataMap, invalid, KnownProps, validating,
+  checkArray, checkDnsLabel, checkDnsSubdomain, checkDuration, checkKnownProps, checkMetadataMap, invalid, KnownProps, validating,
 } from './validate';
 
 // The allowed values are those of ESO's CRD, through the classes imported from it, so they cannot drift.
@@ -163,8 +163,8 @@ function checkProps(id: string, props: AppSecretProps) {
   if (deletionPolicy === 'Merge' && creationPolicy === 'None') {
     invalid(`${what} deletionPolicy`, deletionPolicy, '"Retain" or "Delete" with creationPolicy "None"');
   }
-  const data = props.data ?? [];
-  const dataFrom = props.dataFrom ?? [];
+  const data = checkArray(`${what} data`, props.data, 'keys, such as [{ secretKey, path }]') ?? [];
+  const dataFrom = checkArray(`${what} dataFrom`, props.dataFrom, 'paths, such as [{ path }]') ?? [];
   if (data.length === 0 && dataFrom.length === 0) {
     invalid(`${what} data`, props.data ?? null, 'at least one key in data or one path in dataFrom');
   }

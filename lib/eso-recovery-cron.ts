@@ -5,7 +5,7 @@ import { EsoStore } from './eso-store';
 import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkInteger, checkKnownProps, invalid, KnownProps, resolveVaultUrl, validating,
+  checkArray, checkDnsLabel, checkDnsSubdomain, checkInteger, checkKnownProps, invalid, KnownProps, resolveVaultUrl, validating,
 } from './validate';
 import { VaultStack } from './vault-stack';
 
@@ -48,22 +48,16 @@ export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
    * @default 300
    */
   readonly restartCooldownSeconds?: number;
-  /**
-   * The namespace of the Events the job records on the ClusterSecretStore when it restarts ESO or decides that a
-   * restart did not help (`EVENT_NAMESPACE`); the job may create Events there and nowhere else.
-   * @default 'default' (where Kubernetes records events about cluster-scoped objects)
-   */
-  readonly eventNamespace?: string;
 }
 
 const KNOWN_PROPS: KnownProps<EsoRecoveryCronProps> = {
   ...SCRIPT_OPTIONS, vault: true, vaultAddr: true, store: true, storeName: true, esoNamespace: true, deployments: true,
-  restartCooldownSeconds: true, eventNamespace: true,
+  restartCooldownSeconds: true,
 };
 
 function checkProps(props: EsoRecoveryCronProps) {
   checkKnownProps('EsoRecoveryCron', props, KNOWN_PROPS);
-  const deployments = props.deployments ?? [...DEFAULTS.deployments];
+  const deployments = checkArray('EsoRecoveryCron deployments', props.deployments, 'Deployment names') ?? DEFAULTS.deployments;
   if (deployments.length === 0) invalid('EsoRecoveryCron deployments', deployments, 'at least one Deployment name');
   deployments.forEach((d, i) => {
     checkDnsSubdomain('EsoRecoveryCron deployments', d);
@@ -76,7 +70,6 @@ function checkProps(props: EsoRecoveryCronProps) {
     esoNamespace: checkDnsLabel('EsoRecoveryCron esoNamespace', props.esoNamespace ?? props.store?.namespace ?? DEFAULTS.esoNamespace),
     deployments,
     cooldown: checkInteger('EsoRecoveryCron restartCooldownSeconds', props.restartCooldownSeconds ?? DEFAULTS.restartCooldownSeconds, 60, 86400),
-    eventNamespace: checkDnsLabel('EsoRecoveryCron eventNamespace', props.eventNamespace ?? DEFAULTS.eventNamespace),
   };
 }
 
@@ -88,7 +81,9 @@ function checkProps(props: EsoRecoveryCronProps) {
 export class EsoRecoveryCron extends Construct {
   constructor(scope: Construct, id: string, props: EsoRecoveryCronProps = {}) {
     super(scope, id);
-    const { settings, vaultAddr, storeName, esoNamespace, deployments, cooldown, eventNamespace } = validating(this, () => checkProps(props));
+    const { settings, vaultAddr, storeName, esoNamespace, deployments, cooldown } = validating(this, () => checkProps(props));
+    // Events on the cluster-scoped store can only be recorded in "default".
+    const eventNamespace = DEFAULTS.eventNamespace;
     const namespace = settings.namespace;
     const labels = { 'app.kubernetes.io/name': NAME };
 
@@ -108,7 +103,7 @@ export class EsoRecoveryCron extends Construct {
     });
     new k8s.KubeRole(this, 'restarter', {
       metadata: { name: NAME, namespace: esoNamespace, labels },
-      rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: deployments, verbs: ['get', 'patch'] }],
+      rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [...deployments], verbs: ['get', 'patch'] }],
     });
     new k8s.KubeRoleBinding(this, 'restarter-binding', {
       metadata: { name: NAME, namespace: esoNamespace, labels },
@@ -138,7 +133,6 @@ export class EsoRecoveryCron extends Construct {
         [ENV.storeName]: storeName,
         [ENV.deployments]: deployments.join(','),
         [ENV.restartCooldownSeconds]: String(cooldown),
-        [ENV.eventNamespace]: eventNamespace,
       },
     });
   }

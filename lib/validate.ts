@@ -63,7 +63,7 @@ export type KnownProps<T> = {
  */
 export function checkKnownProps<T>(construct: string, props: T, known: KnownProps<T>, at = ''): void {
   if (props === null || typeof props !== 'object' || Array.isArray(props)) {
-    invalid(`${construct} ${at || 'props'}`.trim(), props, 'an object of props');
+    invalid(`${construct} ${at.replace(/\.$/, '') || 'props'}`, props, 'an object of props');
   }
   const names = Object.keys(known);
   for (const [key, value] of Object.entries(props as object)) {
@@ -78,15 +78,12 @@ export function checkKnownProps<T>(construct: string, props: T, known: KnownProp
   }
 }
 
-/** The known name a misspelling most likely meant: the same but for case, a prefix of it, or a few edits away. */
+/** The known name a misspelling most likely meant: the fewest edits away (case aside), else one it abbreviates. */
 function closest(key: string, names: string[]): string | undefined {
   const lower = key.toLowerCase();
-  const sameButCase = names.find((n) => n.toLowerCase() === lower);
-  if (sameButCase) return sameButCase;
-  const prefix = names.find((n) => n.toLowerCase().startsWith(lower) || lower.startsWith(n.toLowerCase()));
-  if (prefix) return prefix;
   const scored = names.map((n) => ({ n, d: editDistance(lower, n.toLowerCase()) })).sort((a, b) => a.d - b.d);
-  return scored[0] && scored[0].d <= Math.max(2, Math.floor(key.length / 3)) ? scored[0].n : undefined;
+  if (scored[0] && scored[0].d <= Math.max(2, Math.floor(key.length / 3))) return scored[0].n;
+  return names.find((n) => n.toLowerCase().startsWith(lower));
 }
 
 function editDistance(a: string, b: string): number {
@@ -166,8 +163,15 @@ export function checkInteger(prop: string, value: number, min: number, max: numb
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 
+/** A list, as the prop's type says: a single value where a list belongs would otherwise fail later with a stack. */
+export function checkArray<T>(prop: string, value: readonly T[] | undefined, expected: string): readonly T[] | undefined {
+  if (value !== undefined && !Array.isArray(value)) invalid(prop, value, `a list of ${expected}`);
+  return value;
+}
+
 /** Label or annotation keys (`prefix/name`), and for labels their values too. */
 export function checkMetadataMap(prop: string, map: Record<string, string>, labels: boolean): Record<string, string> {
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) invalid(prop, map, 'a map of names to string values');
   for (const [key, value] of Object.entries(map)) {
     if (!QUALIFIED_NAME.test(key)) invalid(prop, key, 'keys of the form "prefix/name" or "name", as Kubernetes labels and annotations have');
     if (typeof value !== 'string' || (labels && !LABEL_VALUE.test(value))) {

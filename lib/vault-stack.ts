@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import {
-  checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkKnownProps, checkMetadataMap, checkPinnedImage,
+  checkArray, checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkKnownProps, checkMetadataMap, checkPinnedImage,
   checkQuantity, invalid, KnownProps, validating,
 } from './validate';
 
@@ -128,7 +128,8 @@ const KNOWN_PROPS: KnownProps<VaultStackProps> = {
 
 function checkProps(props: VaultStackProps) {
   checkKnownProps('VaultStack', props, KNOWN_PROPS);
-  const sourceRanges = (props.allowedSourceRanges ?? PRIVATE_RANGES).map((r) => checkCidr('VaultStack allowedSourceRanges', r));
+  const ranges = checkArray('VaultStack allowedSourceRanges', props.allowedSourceRanges, 'CIDR blocks') ?? PRIVATE_RANGES;
+  const sourceRanges = ranges.map((r) => checkCidr('VaultStack allowedSourceRanges', r));
   if (sourceRanges.length === 0) {
     invalid('VaultStack allowedSourceRanges', [], 'at least one CIDR block; to allow every client give ["0.0.0.0/0", "::/0"]');
   }

@@ -24,8 +24,6 @@ export interface RecoverySettings extends RetrySettings {
   readonly storeName: string;
   readonly deployments: string[];
   readonly cooldownMs: number;
-  /** Where the Events about the store are recorded. */
-  readonly eventNamespace: string;
   readonly kubeUrl: string;
   readonly tokenFile: string;
   readonly caFile: string;
@@ -38,7 +36,6 @@ export function readRecoverySettings(env: Env): RecoverySettings {
     storeName: readString(env, ENV.storeName, DEFAULTS.storeName, NAME),
     deployments: readList(env, ENV.deployments, [...DEFAULTS.deployments], NAME),
     cooldownMs: readSeconds(env, ENV.restartCooldownSeconds, DEFAULTS.restartCooldownSeconds, 0, 86400) * 1000,
-    eventNamespace: readString(env, ENV.eventNamespace, DEFAULTS.eventNamespace, NAME),
     kubeUrl: readUrl(env, ENV.kubeApiUrl, DEFAULTS.kubeApiUrl),
     tokenFile: readString(env, ENV.kubeTokenFile, DEFAULTS.kubeTokenFile),
     caFile: readString(env, ENV.kubeCaFile, DEFAULTS.kubeCaFile),
@@ -121,7 +118,7 @@ export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any
   const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
   const body = {
     apiVersion: 'v1', kind: 'Event',
-    metadata: { name: event.name, namespace: s.eventNamespace },
+    metadata: { name: event.name, namespace: DEFAULTS.eventNamespace },
     involvedObject: {
       apiVersion: store.apiVersion, kind: 'ClusterSecretStore', name: s.storeName,
       uid: store.metadata.uid, resourceVersion: store.metadata.resourceVersion,
@@ -131,7 +128,7 @@ export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any
     firstTimestamp: stamp, lastTimestamp: stamp, count: 1,
   };
   try {
-    await kube.create(`/api/v1/namespaces/${s.eventNamespace}/events`, body, `event ${s.eventNamespace}/${event.name}`);
+    await kube.create(`/api/v1/namespaces/${DEFAULTS.eventNamespace}/events`, body, `event ${DEFAULTS.eventNamespace}/${event.name}`);
   } catch (error) {
     if ((error as KubeError).status === 409) return;
     log(`could not record the event ${event.reason} on clustersecretstore ${s.storeName}: ${reason(error)}`);

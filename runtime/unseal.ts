@@ -93,7 +93,7 @@ export async function attemptUnseal(vault: VaultApi, loadShares: () => Share[], 
       // Someone else's attempt (a human's mistyped share) would make this run's shares complete a bad set.
       const reset = readAnswer(await vault.unseal({ reset: true }), 'PUT /v1/sys/unseal (reset)', secretName);
       if ('outcome' in reset) return reset.outcome;
-      log(`vault held unseal progress ${first.status.progress} of ${first.status.t} that this run did not make: reset it`);
+      log(`vault held unseal progress ${first.status.progress} of ${first.status.t} from an earlier attempt: reset it`);
     }
     let status = first.status;
     for (const [index, share] of shares.entries()) {
@@ -107,6 +107,8 @@ export async function attemptUnseal(vault: VaultApi, loadShares: () => Share[], 
       status = next.status;
       if (!status.sealed) return finished(`vault at ${vault.addr} unsealed with ${index + 1} of ${shares.length} shares`);
     }
+    // Leave no partial progress behind: a human unsealing by hand would otherwise complete this run's set.
+    await vault.unseal({ reset: true }).catch(() => undefined);
     return finished(
       `vault is still sealed after all ${shares.length} shares (progress ${status.progress} of ${status.t}): `
       + `the Secret ${secretName} holds fewer distinct shares than the threshold`, 2);

@@ -1,7 +1,8 @@
 // Bundles a TypeScript entry with esbuild, caching the result in node_modules/.cache/homelab-secrets/bundles. A
 // bundle is reused only while everything that went into it is unchanged: the fingerprint covers every file (path and
 // bytes) of every folder esbuild read an input from (so an edit, an added or a removed file there changes it), the
-// build options, esbuild's version, this file and the lock file (for the packages a bundle includes).
+// build options, esbuild's version, this file, and the lock file and what npm installed (for the packages a bundle
+// includes: a synth run between a pull and an install must not be served after the install).
 // Shared by `npm run synth` (main.ts), the runtime scripts' bundles and `npm run vault-setup`.
 const crypto = require('crypto');
 const fs = require('fs');
@@ -21,12 +22,20 @@ const cacheDir = path.join(root, 'node_modules', '.cache', 'homelab-secrets', 'b
 function fingerprint(dirs, salt) {
   const hash = crypto.createHash('sha256').update(salt);
   for (const dir of dirs) {
+    // A folder that is gone changes the fingerprint like any other change.
+    if (!fs.existsSync(path.join(root, dir))) return 'missing';
     for (const name of fs.readdirSync(path.join(root, dir)).sort()) {
       const file = path.join(root, dir, name);
       if (!fs.statSync(file).isFile()) continue;
       hash.update(`${dir}/${name}\0`).update(fs.readFileSync(file)).update('\0');
     }
   }
+  return hash.digest('hex');
+}
+
+function hashFiles(files) {
+  const hash = crypto.createHash('sha256');
+  for (const file of files) hash.update(fs.existsSync(path.join(root, file)) ? fs.readFileSync(path.join(root, file)) : '-').update('\0');
   return hash.digest('hex');
 }
 
@@ -54,7 +63,7 @@ function bundleFile(name, options) {
     options,
     esbuild: require('esbuild/package.json').version,
     self: fs.readFileSync(path.join(root, 'scripts', 'bundle.js'), 'utf8'),
-    lock: crypto.createHash('sha256').update(fs.readFileSync(path.join(root, 'package-lock.json'))).digest('hex'),
+    lock: hashFiles(['package-lock.json', 'node_modules/.package-lock.json']),
   });
   const outfile = path.join(cacheDir, `${name}.js`);
   const manifestFile = path.join(cacheDir, `${name}.json`);

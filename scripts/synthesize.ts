@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'fs';
-import { join, relative } from 'path';
+import { join, relative, resolve } from 'path';
 import { ApiObject, App } from 'cdk8s';
 import { isPropError } from '../lib/validate';
+import { root } from './bundle';
 
 /** A file written to the output folder: its path in the folder and its number of objects. */
 export interface Written {
@@ -61,6 +62,10 @@ function listFiles(dir: string, base = dir): string[] {
  * accepted its props and the checks across the apps pass: a wrong prop leaves `outdir` as it was. Returns what it wrote.
  */
 export function synthesize(build: (outdir: string) => App[], outdir: string): Written[] {
+  // The output folder is replaced whole: never the project, nor a folder holding it.
+  if (!relative(resolve(outdir), root).startsWith('..')) {
+    throw Object.assign(new Error(`refusing to write to ${outdir}: it holds the project (${root}); set CDK8S_OUTDIR to a folder of its own, such as dist`), { propError: true });
+  }
   const staging = `${outdir}.staging`;
   rmSync(staging, { recursive: true, force: true });
   try {

@@ -13,7 +13,6 @@ export const ENV = {
   storeName: 'ESO_STORE_NAME',
   deployments: 'ESO_DEPLOYMENTS',
   restartCooldownSeconds: 'RESTART_COOLDOWN_SECONDS',
-  eventNamespace: 'EVENT_NAMESPACE',
   kubeApiUrl: 'KUBE_API_URL',
   kubeTokenFile: 'KUBE_TOKEN_FILE',
   kubeCaFile: 'KUBE_CA_FILE',
@@ -34,7 +33,8 @@ export const DEFAULTS = {
   storeName: 'k8s-secrets',
   deployments: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'],
   restartCooldownSeconds: 300,
-  // Events about cluster-scoped objects go to "default", where Kubernetes' own recorders put them.
+  // An Event about a cluster-scoped object (the ClusterSecretStore) must be in "default": the API server refuses it in
+  // any other namespace (legacyValidateEvent), and Kubernetes' own recorders put such events there.
   eventNamespace: 'default',
   kubeApiUrl: 'https://kubernetes.default.svc',
   kubeTokenFile: `${SA_DIR}/token`,

@@ -63,7 +63,6 @@ test('configures the script through its documented variables', () => {
   expect(env).toEqual({
     VAULT_ADDR: 'http://vault.security.svc.cluster.local:8200', ESO_NAMESPACE: 'security', ESO_STORE_NAME: 'k8s-secrets',
     ESO_DEPLOYMENTS: 'external-secrets,external-secrets-cert-controller,external-secrets-webhook', RESTART_COOLDOWN_SECONDS: '300',
-    EVENT_NAMESPACE: 'default',
     VAULT_TIMEOUT_SECONDS: '5', RETRY_WINDOW_SECONDS: '40', RETRY_INTERVAL_SECONDS: '3', RUN_DEADLINE_SECONDS: '50',
   });
 });
@@ -92,14 +91,6 @@ test('takes Vault, the store name and ESO\'s namespace from the other constructs
   expect(find(out, 'ClusterRole', 'eso-recovery').rules[0].resourceNames).toEqual(['vault-kv']);
 });
 
-test('records its Events in the namespace it is told, and may create them only there', () => {
-  const out = recovery({ eventNamespace: 'ops' });
-  expect(find(out, 'Role', 'eso-recovery-events').metadata.namespace).toBe('ops');
-  expect(find(out, 'RoleBinding', 'eso-recovery-events').metadata.namespace).toBe('ops');
-  const e = find(out, 'CronJob', 'eso-recovery').spec.jobTemplate.spec.template.spec.containers[0].env;
-  expect(e).toContainEqual({ name: 'EVENT_NAMESPACE', value: 'ops' });
-});
-
 test('every object is valid against the Kubernetes API schemas', () => {
   expect(schemaErrors(manifests)).toEqual([]);
 });
@@ -115,7 +106,6 @@ test.each<[string, EsoRecoveryCronProps, RegExp]>([
   ['a cooldown under a minute', { restartCooldownSeconds: 30 }, /invalid EsoRecoveryCron restartCooldownSeconds: got 30, expected a whole number from 60/],
   ['a store name', { storeName: 'K8s' }, /invalid EsoRecoveryCron storeName: got "K8s"/],
   ['an ESO namespace', { esoNamespace: 'eso system' }, /invalid EsoRecoveryCron esoNamespace: got "eso system"/],
-  ['an event namespace', { eventNamespace: 'Default' }, /invalid EsoRecoveryCron eventNamespace: got "Default"/],
   ['a vault address', { vaultAddr: 'http://vault:8200/' }, /invalid EsoRecoveryCron vaultAddr: got "http:\/\/vault:8200\/"/],
   ['a schedule', { schedule: 'every minute' }, /invalid EsoRecoveryCron schedule: got "every minute"/],
   ['a misspelled prop', { deployment: ['external-secrets'] } as any, /^test\/recovery: invalid EsoRecoveryCron: unknown prop "deployment" \(did you mean "deployments"\?\)$/],

@@ -61,6 +61,7 @@ describe('checkKnownProps', () => {
     ['a prefix', { refresh: '1h' }, 'invalid Thing: unknown prop "refresh" (did you mean "refreshInterval"?)'],
     ['a typo', { storageClasName: 'x' }, 'invalid Thing: unknown prop "storageClasName" (did you mean "storageClassName"?)'],
     ['nothing close', { colour: 'blue' }, 'invalid Thing: unknown prop "colour"'],
+    ['a typo near a shorter name', { datas: [] }, 'invalid Thing: unknown prop "datas" (did you mean "data"?)'],
     ['a nested typo', { data: [{ secretKey: 'A' }, { secretKey: 'B', proprety: 'b' }] }, 'invalid Thing: unknown prop "data[1].proprety" (did you mean "data[1].property"?)'],
   ])('names %s and the closest known prop', (_case, props, message) => {
     expect(() => checkKnownProps('Thing', props as Props, known)).toThrow(message);

@@ -120,10 +120,10 @@ describe('Events on the store, for kubectl describe and kubectl get events', () 
 
   test('an API that refuses the Event: logged on one line, the run\'s outcome unchanged', async () => {
     const { vault, api } = await cluster({ sealed: false }, { forbidEvents: true });
-    const run = await recover(vault, api, { EVENT_NAMESPACE: 'ops' });
+    const run = await recover(vault, api);
     expectRun(run, 0);
     expect(api.patches).toHaveLength(3);
-    expect(run.stdout).toMatch(/^could not record the event RestartedESO on clustersecretstore k8s-secrets: POST event ops\/k8s-secrets\.eso-restarted\.\d+ answered HTTP 403: events is forbidden.*\nvault ready, .*: restarted external-secrets, external-secrets-cert-controller, external-secrets-webhook\n$/);
+    expect(run.stdout).toMatch(/^could not record the event RestartedESO on clustersecretstore k8s-secrets: POST event default\/k8s-secrets\.eso-restarted\.\d+ answered HTTP 403: events is forbidden.*\nvault ready, .*: restarted external-secrets, external-secrets-cert-controller, external-secrets-webhook\n$/);
   });
 
   test('nothing restarted, nothing recorded', async () => {

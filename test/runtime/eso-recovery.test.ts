@@ -125,7 +125,7 @@ test('restartedAt reads kubectl\'s annotation; a stamp in the future is no resta
 test('settings default to the in-cluster values and the seed\'s names', () => {
   expect(readRecoverySettings({})).toEqual({
     vaultAddr: 'http://vault.security.svc.cluster.local:8200', namespace: 'security', storeName: 'k8s-secrets',
-    deployments: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'], cooldownMs: 300000, eventNamespace: 'default',
+    deployments: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'], cooldownMs: 300000,
     kubeUrl: 'https://kubernetes.default.svc', tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
     caFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', timeoutMs: 5000, windowMs: 40000, intervalMs: 3000, deadlineMs: 50000,
   });
