@@ -43,6 +43,12 @@ export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
    */
   readonly deployments?: string[];
   /**
+   * Vault's pod, as `namespace/name`: a restart counts as this outage's only when it came after the pod last became
+   * ready (`VAULT_POD`); the job may get this pod and no other.
+   * @default - the VaultStack's pod when `vault` is given, else 'security/vault-0'
+   */
+  readonly vaultPod?: string;
+  /**
    * A Deployment restarted more recently than this is left alone (`RESTART_COOLDOWN_SECONDS`), so a store that stays
    * degraded for another reason (a wrong role, say) never causes a restart loop.
    * @default 300
@@ -52,8 +58,16 @@ export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
 
 const KNOWN_PROPS: KnownProps<EsoRecoveryCronProps> = {
   ...SCRIPT_OPTIONS, vault: true, vaultAddr: true, store: true, storeName: true, esoNamespace: true, deployments: true,
-  restartCooldownSeconds: true,
+  restartCooldownSeconds: true, vaultPod: true,
 };
+
+function checkVaultPod(props: EsoRecoveryCronProps): { namespace: string; name: string } {
+  if (props.vault && props.vaultPod !== undefined) invalid('EsoRecoveryCron vaultPod', props.vaultPod, 'no vaultPod when vault is given (its pod is used)');
+  const value = props.vault ? `${props.vault.namespace}/${props.vault.podName}` : props.vaultPod ?? DEFAULTS.vaultPod;
+  const [namespace, name, rest] = typeof value === 'string' ? value.split('/') : [];
+  if (rest !== undefined || !namespace || !name) invalid('EsoRecoveryCron vaultPod', value, 'namespace/name of Vault\'s pod, such as "security/vault-0"');
+  return { namespace: checkDnsLabel('EsoRecoveryCron vaultPod', namespace), name: checkDnsSubdomain('EsoRecoveryCron vaultPod', name) };
+}
 
 function checkProps(props: EsoRecoveryCronProps) {
   checkKnownProps('EsoRecoveryCron', props, KNOWN_PROPS);
@@ -69,6 +83,7 @@ function checkProps(props: EsoRecoveryCronProps) {
     storeName: checkDnsSubdomain('EsoRecoveryCron storeName', props.storeName ?? props.store?.storeName ?? DEFAULTS.storeName),
     esoNamespace: checkDnsLabel('EsoRecoveryCron esoNamespace', props.esoNamespace ?? props.store?.namespace ?? DEFAULTS.esoNamespace),
     deployments,
+    vaultPod: checkVaultPod(props),
     cooldown: checkInteger('EsoRecoveryCron restartCooldownSeconds', props.restartCooldownSeconds ?? DEFAULTS.restartCooldownSeconds, 60, 86400),
   };
 }
@@ -81,7 +96,7 @@ function checkProps(props: EsoRecoveryCronProps) {
 export class EsoRecoveryCron extends Construct {
   constructor(scope: Construct, id: string, props: EsoRecoveryCronProps = {}) {
     super(scope, id);
-    const { settings, vaultAddr, storeName, esoNamespace, deployments, cooldown } = validating(this, () => checkProps(props));
+    const { settings, vaultAddr, storeName, esoNamespace, deployments, vaultPod, cooldown } = validating(this, () => checkProps(props));
     // Events on the cluster-scoped store can only be recorded in "default".
     const eventNamespace = DEFAULTS.eventNamespace;
     const namespace = settings.namespace;
@@ -111,6 +126,17 @@ export class EsoRecoveryCron extends Construct {
       subjects: [{ kind: 'ServiceAccount', name: NAME, namespace }],
     });
 
+    // When Vault's pod last became ready, so that only a restart made while Vault was ready counts.
+    new k8s.KubeRole(this, 'vault-pod-reader', {
+      metadata: { name: `${NAME}-vault-pod`, namespace: vaultPod.namespace, labels },
+      rules: [{ apiGroups: [''], resources: ['pods'], resourceNames: [vaultPod.name], verbs: ['get'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'vault-pod-reader-binding', {
+      metadata: { name: `${NAME}-vault-pod`, namespace: vaultPod.namespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}-vault-pod` },
+      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace }],
+    });
+
     // Events on the store, so that `kubectl describe clustersecretstore` shows what the job did: create only, one namespace.
     new k8s.KubeRole(this, 'event-recorder', {
       metadata: { name: `${NAME}-events`, namespace: eventNamespace, labels },
@@ -133,6 +159,7 @@ export class EsoRecoveryCron extends Construct {
         [ENV.storeName]: storeName,
         [ENV.deployments]: deployments.join(','),
         [ENV.restartCooldownSeconds]: String(cooldown),
+        [ENV.vaultPod]: `${vaultPod.namespace}/${vaultPod.name}`,
       },
     });
   }

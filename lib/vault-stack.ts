@@ -164,6 +164,8 @@ export class VaultStack extends Construct {
   public readonly claimName: string;
   /** The name of the Service that reaches Vault, ready or not. */
   public readonly serviceName = 'vault';
+  /** The name of Vault's pod, the StatefulSet's only one. */
+  public readonly podName = 'vault-0';
   /** Vault's in-cluster URL, for example `http://vault.security.svc.cluster.local:8200`. */
   public readonly serviceUrl: string;
   /** Vault's public URL, which is also its `api_addr`. */

@@ -23,6 +23,8 @@ export interface RecoverySettings extends RetrySettings {
   readonly namespace: string;
   readonly storeName: string;
   readonly deployments: string[];
+  /** Vault's pod, as namespace and name: when it last became ready bounds which restarts count. */
+  readonly vaultPod: { readonly namespace: string; readonly name: string };
   readonly cooldownMs: number;
   readonly kubeUrl: string;
   readonly tokenFile: string;
@@ -35,12 +37,18 @@ export function readRecoverySettings(env: Env): RecoverySettings {
     namespace: readString(env, ENV.esoNamespace, DEFAULTS.esoNamespace, NAME),
     storeName: readString(env, ENV.storeName, DEFAULTS.storeName, NAME),
     deployments: readList(env, ENV.deployments, [...DEFAULTS.deployments], NAME),
+    vaultPod: readPod(env),
     cooldownMs: readSeconds(env, ENV.restartCooldownSeconds, DEFAULTS.restartCooldownSeconds, 0, 86400) * 1000,
     kubeUrl: readUrl(env, ENV.kubeApiUrl, DEFAULTS.kubeApiUrl),
     tokenFile: readString(env, ENV.kubeTokenFile, DEFAULTS.kubeTokenFile),
     caFile: readString(env, ENV.kubeCaFile, DEFAULTS.kubeCaFile),
     ...readRetrySettings(env),
   };
+}
+
+function readPod(env: Env): { namespace: string; name: string } {
+  const [namespace, name] = readString(env, ENV.vaultPod, DEFAULTS.vaultPod, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).split('/');
+  return { namespace, name };
 }
 
 /** An answer of the API that is not the object asked for: a failed call, retried, never taken as a state. */
@@ -80,6 +88,17 @@ export function storeReadiness(store: any, what = 'the store'): StoreReadiness |
     message: String(condition.message ?? ''),
     since,
   };
+}
+
+/** When the pod last became ready; undefined while it is not ready. */
+export function readySince(pod: any, what = 'the pod'): number | undefined {
+  const conditions = pod?.status?.conditions ?? [];
+  if (!Array.isArray(conditions)) throw malformed(what, 'status.conditions that is not a list');
+  const ready = conditions.find((c: any) => c?.type === 'Ready');
+  if (ready?.status !== 'True') return undefined;
+  const since = Date.parse(ready.lastTransitionTime);
+  if (Number.isNaN(since)) throw malformed(what, 'a Ready condition without a lastTransitionTime');
+  return since;
 }
 
 /** When the Deployment's pods were last restarted by a rollout restart; undefined if never, or stamped in the future. */
@@ -159,14 +178,22 @@ export async function attemptRecovery(s: RecoverySettings, vault: VaultApi, kube
     if ('failed' in health) return retry(`${degraded}; ${health.failed}`);
     if ('wait' in health) return retry(`${degraded}; ${health.wait}: waiting for vault`, 0);
 
-    // Which Deployments were restarted during this outage, that is after the store last became not ready.
+    // A restart helps only while Vault is ready: one made before Vault's pod last became ready (by hand while Vault was
+    // sealed, or by this job before Vault went away again) is no attempt at this outage.
+    const podWhat = `pod ${s.vaultPod.namespace}/${s.vaultPod.name}`;
+    const pod = checkObject(await kube.get(`/api/v1/namespaces/${s.vaultPod.namespace}/pods/${s.vaultPod.name}`, podWhat), 'Pod', s.vaultPod.name, podWhat);
+    const vaultReadySince = readySince(pod, podWhat);
+    if (vaultReadySince === undefined) return retry(`${degraded}; vault answers but its pod ${s.vaultPod.name} is not ready yet: waiting for it`, 0);
+    const outageStart = Math.max(readiness.since, vaultReadySince);
+
+    // Which Deployments were restarted during this outage, while Vault was ready.
     const stamps = new Map<string, number | undefined>();
     for (const name of s.deployments) {
       const what = `deployment ${s.namespace}/${name}`;
       const deployment = checkObject(await kube.get(`/apis/apps/v1/namespaces/${s.namespace}/deployments/${name}`, what), 'Deployment', name, what);
       stamps.set(name, restartedAt(deployment, now()));
     }
-    const inOutage = [...stamps.values()].filter((t): t is number => t !== undefined && t >= readiness.since);
+    const inOutage = [...stamps.values()].filter((t): t is number => t !== undefined && t >= outageStart);
     if (inOutage.length === s.deployments.length) {
       const last = Math.max(...inOutage);
       if (now() - last < s.cooldownMs) {
@@ -183,7 +210,7 @@ export async function attemptRecovery(s: RecoverySettings, vault: VaultApi, kube
 
     const skipped: string[] = [];
     for (const [name, stamp] of stamps) {
-      if (stamp !== undefined && stamp >= readiness.since) continue;
+      if (stamp !== undefined && stamp >= outageStart) continue;
       if (stamp !== undefined && now() - stamp < s.cooldownMs) {
         skipped.push(`${name} (restarted ${ago(now() - stamp)})`);
         continue;

@@ -12,6 +12,7 @@ export const ENV = {
   esoNamespace: 'ESO_NAMESPACE',
   storeName: 'ESO_STORE_NAME',
   deployments: 'ESO_DEPLOYMENTS',
+  vaultPod: 'VAULT_POD',
   restartCooldownSeconds: 'RESTART_COOLDOWN_SECONDS',
   kubeApiUrl: 'KUBE_API_URL',
   kubeTokenFile: 'KUBE_TOKEN_FILE',
@@ -32,6 +33,7 @@ export const DEFAULTS = {
   esoNamespace: 'security',
   storeName: 'k8s-secrets',
   deployments: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'],
+  vaultPod: 'security/vault-0',
   restartCooldownSeconds: 300,
   // An Event about a cluster-scoped object (the ClusterSecretStore) must be in "default": the API server refuses it in
   // any other namespace (legacyValidateEvent), and Kubernetes' own recorders put such events there.

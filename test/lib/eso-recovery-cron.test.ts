@@ -15,7 +15,8 @@ const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]))
 test('defines the CronJob eso-recovery, its script, ServiceAccount and RBAC, under stable names', () => {
   expect(manifests.map((m) => `${m.kind}/${m.metadata.namespace ?? '-'}/${m.metadata.name}`)).toEqual([
     'ServiceAccount/security/eso-recovery', 'ClusterRole/-/eso-recovery', 'ClusterRoleBinding/-/eso-recovery',
-    'Role/security/eso-recovery', 'RoleBinding/security/eso-recovery', 'Role/default/eso-recovery-events',
+    'Role/security/eso-recovery', 'RoleBinding/security/eso-recovery', 'Role/security/eso-recovery-vault-pod',
+    'RoleBinding/security/eso-recovery-vault-pod', 'Role/default/eso-recovery-events',
     'RoleBinding/default/eso-recovery-events', 'ConfigMap/security/eso-recovery-script',
     'CronJob/security/eso-recovery',
   ]);
@@ -43,6 +44,7 @@ test('may get the one store, get/patch the named ESO Deployments and create Even
     apiGroups: ['apps'], resources: ['deployments'],
     resourceNames: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'], verbs: ['get', 'patch'],
   }]);
+  expect(find(manifests, 'Role', 'eso-recovery-vault-pod').rules).toEqual([{ apiGroups: [''], resources: ['pods'], resourceNames: ['vault-0'], verbs: ['get'] }]);
   // An Event's name is chosen when it is created, so `create` cannot be limited by resourceNames: one namespace only.
   const events = find(manifests, 'Role', 'eso-recovery-events');
   expect(events.metadata.namespace).toBe('default');
@@ -63,6 +65,7 @@ test('configures the script through its documented variables', () => {
   expect(env).toEqual({
     VAULT_ADDR: 'http://vault.security.svc.cluster.local:8200', ESO_NAMESPACE: 'security', ESO_STORE_NAME: 'k8s-secrets',
     ESO_DEPLOYMENTS: 'external-secrets,external-secrets-cert-controller,external-secrets-webhook', RESTART_COOLDOWN_SECONDS: '300',
+    VAULT_POD: 'security/vault-0',
     VAULT_TIMEOUT_SECONDS: '5', RETRY_WINDOW_SECONDS: '40', RETRY_INTERVAL_SECONDS: '3', RUN_DEADLINE_SECONDS: '50',
   });
 });
@@ -84,8 +87,9 @@ test('takes Vault, the store name and ESO\'s namespace from the other constructs
   const e = Object.fromEntries(find(out, 'CronJob', 'eso-recovery').spec.jobTemplate.spec.template.spec.containers[0].env.map((x: any) => [x.name, x.value]));
   expect(e).toMatchObject({
     VAULT_ADDR: 'http://vault.vault.svc.cluster.local:8200', ESO_NAMESPACE: 'eso', ESO_STORE_NAME: 'vault-kv',
-    ESO_DEPLOYMENTS: 'external-secrets', RESTART_COOLDOWN_SECONDS: '600',
+    ESO_DEPLOYMENTS: 'external-secrets', RESTART_COOLDOWN_SECONDS: '600', VAULT_POD: 'vault/vault-0',
   });
+  expect(find(out, 'Role', 'eso-recovery-vault-pod').metadata.namespace).toBe('vault');
   expect(find(out, 'Role', 'eso-recovery').metadata.namespace).toBe('eso');
   expect(find(out, 'Role', 'eso-recovery').rules[0].resourceNames).toEqual(['external-secrets']);
   expect(find(out, 'ClusterRole', 'eso-recovery').rules[0].resourceNames).toEqual(['vault-kv']);
@@ -108,6 +112,7 @@ test.each<[string, EsoRecoveryCronProps, RegExp]>([
   ['an ESO namespace', { esoNamespace: 'eso system' }, /invalid EsoRecoveryCron esoNamespace: got "eso system"/],
   ['a vault address', { vaultAddr: 'http://vault:8200/' }, /invalid EsoRecoveryCron vaultAddr: got "http:\/\/vault:8200\/"/],
   ['a schedule', { schedule: 'every minute' }, /invalid EsoRecoveryCron schedule: got "every minute"/],
+  ['a Vault pod without namespace', { vaultPod: 'vault-0' }, /invalid EsoRecoveryCron vaultPod: got "vault-0", expected namespace\/name of Vault's pod/],
   ['a misspelled prop', { deployment: ['external-secrets'] } as any, /^test\/recovery: invalid EsoRecoveryCron: unknown prop "deployment" \(did you mean "deployments"\?\)$/],
 ])('rejects %s', (_case, props, message) => {
   expect(() => recovery(props)).toThrow(message);

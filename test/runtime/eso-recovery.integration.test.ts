@@ -172,6 +172,24 @@ describe('at most one restart per outage', () => {
     expect(api.patches.map((p) => p.path.split('/').pop())).toEqual(['external-secrets-cert-controller', 'external-secrets-webhook']);
   });
 
+  test('a restart made before Vault last became ready (by hand while sealed, or before Vault went away again) is no attempt: restarts', async () => {
+    const { vault, api } = await cluster({ sealed: false }, {
+      store: { ready: false, since: minutesAgo(30) }, deployments: restarted(minutesAgo(20)), vaultPod: { ready: true, since: minutesAgo(12) },
+    });
+    const run = await recover(vault, api);
+    expectRun(run, 0);
+    expect(api.patches).toHaveLength(3);
+    expect(api.received.map((r) => r.path)).toContain('/api/v1/namespaces/security/pods/vault-0');
+  });
+
+  test('Vault answering but its pod not ready yet: waits, restarts nothing', async () => {
+    const { vault, api } = await cluster({ sealed: false }, { vaultPod: { ready: false } });
+    const run = await recover(vault, api);
+    expectRun(run, 0);
+    expect(api.patches).toEqual([]);
+    expect(run.stdout).toMatch(/vault answers but its pod vault-0 is not ready yet: waiting for it\n$/);
+  });
+
   test('a restartedAt in the future is no recent restart', async () => {
     const { vault, api } = await cluster({ sealed: false }, { store: { ready: false, since: minutesAgo(10) }, deployments: restarted('2099-01-01T00:00:00Z') });
     const run = await recover(vault, api);

@@ -26,6 +26,9 @@ function kube(store: any, deployments: Record<string, any> = {}, patchError?: Er
     patched,
     get: async (path) => {
       const name = path.split('/').pop()!;
+      if (path.includes('/pods/')) {
+        return { kind: 'Pod', metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-11-25T17:00:00Z' }] } };
+      }
       return path.includes('clustersecretstores') ? store : { kind: 'Deployment', metadata: { name }, ...deployments[name] };
     },
     create: async () => undefined,
@@ -125,7 +128,7 @@ test('restartedAt reads kubectl\'s annotation; a stamp in the future is no resta
 test('settings default to the in-cluster values and the seed\'s names', () => {
   expect(readRecoverySettings({})).toEqual({
     vaultAddr: 'http://vault.security.svc.cluster.local:8200', namespace: 'security', storeName: 'k8s-secrets',
-    deployments: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'], cooldownMs: 300000,
+    deployments: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'], vaultPod: { namespace: 'security', name: 'vault-0' }, cooldownMs: 300000,
     kubeUrl: 'https://kubernetes.default.svc', tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
     caFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', timeoutMs: 5000, windowMs: 40000, intervalMs: 3000, deadlineMs: 50000,
   });

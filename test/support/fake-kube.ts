@@ -21,6 +21,8 @@ export interface FakeKubeOptions {
   store: { ready: boolean; reason?: string; message?: string; since?: string } | 'no-status';
   /** ESO's Deployments in namespace security, with the restartedAt annotation of their pod template. */
   readonly deployments: Record<string, { restartedAt?: string }>;
+  /** Vault's pod security/vault-0: ready since `since` (by default two hours ago), or not ready. */
+  readonly vaultPod?: { ready: boolean; since?: string };
   /** Answer every Event with 403, as RBAC does without the create verb. */
   readonly forbidEvents?: boolean;
   /** Answer every PATCH with 403, as RBAC does without the patch verb. */
@@ -101,6 +103,15 @@ export class FakeKube {
           lastTransitionTime: s.since ?? new Date(Date.now() - 3600_000).toISOString().replace(/\.\d+Z$/, 'Z'),
         }];
         return send(200, { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: store[1], uid: '6f1c2a4e-0000-4000-8000-000000000001', resourceVersion: '4242' }, ...(conditions && { status: { conditions } }) });
+      }
+
+      if (path === '/api/v1/namespaces/security/pods/vault-0' && req.method === 'GET') {
+        const p = this.options.vaultPod ?? { ready: true };
+        const since = p.since ?? new Date(Date.now() - 7200_000).toISOString().replace(/\.\d+Z$/, 'Z');
+        return send(200, {
+          apiVersion: 'v1', kind: 'Pod', metadata: { name: 'vault-0', namespace: 'security' },
+          status: { conditions: [{ type: 'Ready', status: p.ready ? 'True' : 'False', lastTransitionTime: since }] },
+        });
       }
 
       const events = path.match(/^\/api\/v1\/namespaces\/([^/]+)\/events$/);
