@@ -134,8 +134,9 @@ function checkProps(props: VaultStackProps) {
     invalid('VaultStack allowedSourceRanges', [], 'at least one CIDR block; to allow every client give ["0.0.0.0/0", "::/0"]');
   }
   const ingressAnnotations = checkMetadataMap('VaultStack ingressAnnotations', props.ingressAnnotations ?? {}, false);
-  if (ingressAnnotations[ALLOWLIST] !== undefined) {
-    invalid('VaultStack ingressAnnotations', ALLOWLIST, 'no source-range annotation here: set allowedSourceRanges');
+  // The allowlist's old name is an alias that ingress-nginx would read instead: refused too.
+  for (const key of [ALLOWLIST, 'nginx.ingress.kubernetes.io/whitelist-source-range']) {
+    if (ingressAnnotations[key] !== undefined) invalid('VaultStack ingressAnnotations', key, 'no source-range annotation here: set allowedSourceRanges');
   }
   return {
     host: checkHostname('VaultStack host', props.host),

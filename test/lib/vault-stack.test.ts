@@ -250,6 +250,7 @@ describe('VaultStack props', () => {
     ['cluster domain', { clusterDomain: 'cluster.local.' }, /invalid VaultStack clusterDomain: got "cluster.local."/],
     ['misspelled prop', { storageclassName: 'longhorn-ssd' } as any, /invalid VaultStack: unknown prop "storageclassName" \(did you mean "storageClassName"\?\)/],
     ['claim name', { claimName: 'Vault Data' }, /invalid VaultStack claimName: got "Vault Data"/],
+    ['ingress annotation for the source ranges, by its old name', { ingressAnnotations: { 'nginx.ingress.kubernetes.io/whitelist-source-range': '0.0.0.0/0' } }, /invalid VaultStack ingressAnnotations: got "nginx.ingress.kubernetes.io\/whitelist-source-range"/],
     ['one range instead of a list', { allowedSourceRanges: '10.0.0.0/8' as any }, /invalid VaultStack allowedSourceRanges: got "10.0.0.0\/8", expected a list of CIDR blocks/],
     ['ingress annotation for the source ranges', { ingressAnnotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '0.0.0.0/0' } }, /invalid VaultStack ingressAnnotations: got "nginx.ingress.kubernetes.io\/allowlist-source-range", expected no source-range annotation here: set allowedSourceRanges/],
   ])('rejects a wrong %s', (_case, props, message) => {
