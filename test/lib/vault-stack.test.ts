@@ -202,6 +202,22 @@ describe('VaultStack props', () => {
     expect(open.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/allowlist-source-range': '0.0.0.0/0,::/0' });
   });
 
+  test('ingressAnnotations reach the Ingress beside the source ranges, so cert-manager can issue the certificate', () => {
+    const ingress = find(vault({ ingressAnnotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' } }).manifests, 'Ingress', 'vault');
+    expect(ingress.metadata.annotations).toEqual({
+      'cert-manager.io/cluster-issuer': 'letsencrypt',
+      'nginx.ingress.kubernetes.io/allowlist-source-range': '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
+    });
+  });
+
+  test('claimName names the claim, the volume the pod mounts, and stays protected from pruning', () => {
+    const { stack: s, manifests: m } = vault({ claimName: 'vault-data-lh' });
+    const claim = find(m, 'PersistentVolumeClaim', 'vault-data-lh');
+    expect(claim.metadata.annotations).toEqual(KEEP_ANNOTATIONS);
+    expect(find(m, 'StatefulSet', 'vault').spec.template.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'vault-data-lh' } });
+    expect(s.claimName).toBe('vault-data-lh');
+  });
+
   test('createNamespace defines the namespace at the privileged Pod Security level, protected from pruning', () => {
     const { manifests: withNs } = vault({ namespace: 'vault-system', createNamespace: true });
     const ns = find(withNs, 'Namespace', 'vault-system');
