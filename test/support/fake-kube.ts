@@ -1,5 +1,5 @@
 import * as http from 'http';
-import { AddressInfo } from 'net';
+import { LoopbackServer, readBody } from './loopback-server';
 
 export interface KubeRequest {
   readonly method: string;
@@ -36,14 +36,11 @@ export interface FakeKubeOptions {
 const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code });
 
 /** A loopback stand-in for the Kubernetes API paths the recovery script uses, checking the bearer token. */
-export class FakeKube {
+export class FakeKube extends LoopbackServer {
   public readonly received: KubeRequest[] = [];
-  private server!: http.Server;
 
-  constructor(public readonly options: FakeKubeOptions) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  constructor(public readonly options: FakeKubeOptions) {
+    super();
   }
 
   get patches(): KubeRequest[] {
@@ -53,16 +50,6 @@ export class FakeKube {
   /** The Events created, by namespace/name. */
   public readonly events = new Map<string, any>();
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
 
   private deployment(name: string) {
     const restartedAt = this.options.deployments[name].restartedAt;
@@ -72,11 +59,8 @@ export class FakeKube {
     };
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    let raw = '';
-    req.on('data', (c) => { raw += c; });
-    req.on('end', () => {
-      const body = raw ? JSON.parse(raw) : undefined;
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    readBody(req, (body) => {
       const path = req.url ?? '';
       this.received.push({
         method: req.method ?? '', path, body, at: Date.now(),

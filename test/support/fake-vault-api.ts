@@ -1,5 +1,5 @@
 import * as http from 'http';
-import { AddressInfo } from 'net';
+import { LoopbackServer, readBody } from './loopback-server';
 
 // A stateful loopback stand-in for the parts of Vault's API that vault-setup uses, answering as Vault does (see
 // ../shared/notes/reference.md, "Vault's configuration API" and "What ESO reads from Vault KV v2"): a mount made as
@@ -59,7 +59,7 @@ function nulled(data: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v && typeof v === 'object' && !Array.isArray(v) ? nulled(v as Record<string, unknown>) : null]));
 }
 
-export class FakeVaultApi {
+export class FakeVaultApi extends LoopbackServer {
   public readonly received: ApiRequest[] = [];
   public sealed: boolean;
   public readonly mounts: Record<string, MountEntry> = {
@@ -73,31 +73,18 @@ export class FakeVaultApi {
   public readonly roles: Record<string, Record<string, Record<string, unknown>>> = {};
   /** By KV mount path without its slash, then key. */
   public readonly kv: Record<string, Record<string, KvSecret>> = {};
-  private server!: http.Server;
 
   constructor(private readonly options: FakeVaultApiOptions) {
+    super();
     this.sealed = options.sealed ?? false;
   }
 
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
 
   /** Requests that could change Vault: anything but GET. */
   get writes(): ApiRequest[] {
     return this.received.filter((r) => r.method !== 'GET');
   }
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
 
   /** Mounts KV v2 at `path` as `vault secrets enable -path=<path> kv-v2` would, with these secrets. */
   kvV2(path: string, secrets: Record<string, KvSecret> = {}): this {
@@ -116,12 +103,8 @@ export class FakeVaultApi {
     return status;
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    let raw = '';
-    req.on('data', (c) => { raw += c; });
-    req.on('end', () => {
-      let body: any;
-      try { body = raw ? JSON.parse(raw) : undefined; } catch { body = raw; }
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    readBody(req, (body) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const token = req.headers['x-vault-token'];
       const request: ApiRequest = {

@@ -1,5 +1,6 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import { LoopbackServer, readBody } from './loopback-server';
 
 /** A request the stand-in received. */
 export interface Received {
@@ -32,34 +33,20 @@ export interface FakeVaultOptions {
  * A loopback stand-in for Vault's unauthenticated sys endpoints, answering as Vault does (api/sys_seal.go,
  * http/sys_health.go): seal-status, unseal with Shamir progress, and health's status codes.
  */
-export class FakeVault {
+export class FakeVault extends LoopbackServer {
   public readonly received: Received[] = [];
   public sealed: boolean;
   private readonly submitted: Set<string>;
-  private server!: http.Server;
 
   constructor(private readonly options: FakeVaultOptions = {}) {
+    super();
     this.sealed = options.sealed ?? true;
     this.submitted = new Set(options.progress ?? []);
   }
 
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
 
-  /** When the server started listening (ms since the epoch). */
-  public listeningAt = 0;
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve) => this.server.listen(this.options.port ?? 0, '127.0.0.1', resolve));
-    this.listeningAt = Date.now();
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  start(): Promise<this> {
+    return super.start(this.options.port ?? 0);
   }
 
   private status() {
@@ -72,12 +59,8 @@ export class FakeVault {
     };
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    let raw = '';
-    req.on('data', (c) => { raw += c; });
-    req.on('end', () => {
-      let body: any;
-      try { body = raw ? JSON.parse(raw) : undefined; } catch { body = raw; }
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    readBody(req, (body) => {
       this.received.push({ method: req.method ?? '', path: req.url ?? '', body });
       if (this.options.hang) return;
       const send = (status: number, json: unknown) => {
