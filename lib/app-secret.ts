@@ -64,11 +64,8 @@ export interface AppSecretProps {
    * @default - the construct's id
    */
   readonly name?: string;
-  /**
-   * The store to read through.
-   * @default - the ClusterSecretStore `k8s-secrets` on the KV mount `secret`
-   */
-  readonly store?: EsoStore;
+  /** The store to read through; it then serves this namespace (and only the namespaces of its readers). */
+  readonly store: EsoStore;
   /**
    * Secret keys, each read from a Vault path and property.
    * @default - none; `data` or `dataFrom` must name something
@@ -143,6 +140,7 @@ export class AppSecret extends Construct {
     this.namespace = checked.namespace;
     this.targetName = checked.targetName;
     new ExternalSecret(this, 'external-secret', checked.externalSecret);
+    props.store.addReader(this);
   }
 }
 
@@ -152,6 +150,7 @@ function checkProps(id: string, props: AppSecretProps) {
   const what = `AppSecret ${name}`;
   checkKnownProps(what, props, KNOWN_PROPS);
   const namespace = checkDnsLabel(`${what} namespace`, props.namespace);
+  if (!(props.store instanceof EsoStore)) invalid(`${what} store`, props.store ?? null, 'the EsoStore to read through (the construct, not its name)');
   const targetName = checkDnsSubdomain(`${what} targetName`, props.targetName ?? name);
   const refreshInterval = checkDuration(`${what} refreshInterval`, props.refreshInterval ?? '1h');
   const creationPolicy = oneOf(`${what} creationPolicy`, props.creationPolicy ?? 'Owner', Object.values(Creation));
@@ -168,7 +167,7 @@ function checkProps(id: string, props: AppSecretProps) {
   if (data.length === 0 && dataFrom.length === 0) {
     invalid(`${what} data`, props.data ?? null, 'at least one key in data or one path in dataFrom');
   }
-  const mount = props.store?.path ?? 'secret';
+  const mount = props.store.path;
   const seen = new Set<string>();
   for (const key of data) {
     if (typeof key.secretKey !== 'string' || !SECRET_KEY.test(key.secretKey)) {
@@ -199,7 +198,7 @@ function checkProps(id: string, props: AppSecretProps) {
     },
     spec: {
       refreshInterval,
-      secretStoreRef: { name: props.store?.storeName ?? 'k8s-secrets', kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE },
+      secretStoreRef: { name: props.store.storeName, kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE },
       target: {
         name: targetName,
         creationPolicy: creationPolicy as Creation,

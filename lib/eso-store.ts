@@ -1,8 +1,9 @@
 import { Construct } from 'constructs';
+import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkKnownProps, invalid, KnownProps, resolveVaultUrl, validating,
+  checkArray, checkDnsLabel, checkDnsSubdomain, checkKnownProps, invalid, KnownProps, resolveVaultUrl, validating,
 } from './validate';
 import { crdObjectAnnotations, WAVES } from './gitops';
 import { VaultStack } from './vault-stack';
@@ -61,6 +62,30 @@ export interface EsoStoreProps {
    * @default 'eso-reader'
    */
   readonly role?: string;
+
+  /**
+   * The audience of the tokens ESO presents to Vault (`serviceAccountRef.audiences`). A token for this audience is
+   * useless against the Kubernetes API, and `npm run vault-setup` makes the Vault role require it.
+   * @default 'vault'
+   */
+  readonly audience?: string;
+
+  /**
+   * Namespaces whose ExternalSecrets may use the store beyond those of the AppSecrets that read through it (which are
+   * added by themselves): ExternalSecrets managed outside this project. Any other namespace is refused by ESO.
+   * @default - none
+   */
+  readonly namespaces?: string[];
+}
+
+/** An ExternalSecret that reads through the store, as the store and the recovery job need to know it. */
+export interface StoreReader {
+  /** The ExternalSecret's name. */
+  readonly name: string;
+  /** Its namespace. */
+  readonly namespace: string;
+  /** The construct that defines it: objects granting access to it are defined beside it, in its chart. */
+  readonly node: Construct['node'];
 }
 
 const VAULT_PATH_SEGMENTS = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
@@ -76,7 +101,7 @@ export function checkVaultPath(prop: string, value: string): string {
 
 const KNOWN_PROPS: KnownProps<EsoStoreProps> = {
   namespace: true, storeName: true, serviceAccountName: true, vault: true, server: true, path: true, kvVersion: true,
-  authMountPath: true, role: true,
+  authMountPath: true, role: true, audience: true, namespaces: true,
 };
 
 function checkProps(props: EsoStoreProps) {
@@ -85,7 +110,12 @@ function checkProps(props: EsoStoreProps) {
   if (kvVersion !== 'v1' && kvVersion !== 'v2') invalid('EsoStore kvVersion', kvVersion, '"v1" or "v2"');
   const role = props.role ?? 'eso-reader';
   if (typeof role !== 'string' || !/^[A-Za-z0-9_.@-]+$/.test(role)) invalid('EsoStore role', role, 'a Vault role name such as "eso-reader"');
+  const audience = props.audience ?? 'vault';
+  if (typeof audience !== 'string' || !/^[\x21-\x7e]{1,253}$/.test(audience)) invalid('EsoStore audience', audience, 'a token audience such as "vault" (printable, no spaces)');
+  const namespaces = (checkArray('EsoStore namespaces', props.namespaces, 'namespace names') ?? []).map((n) => checkDnsLabel('EsoStore namespaces', n));
   return {
+    audience,
+    namespaces,
     namespace: checkDnsLabel('EsoStore namespace', props.namespace ?? 'security'),
     storeName: checkDnsSubdomain('EsoStore storeName', props.storeName ?? 'k8s-secrets'),
     path: checkVaultPath('EsoStore path', props.path ?? 'secret'),
@@ -99,7 +129,8 @@ function checkProps(props: EsoStoreProps) {
 
 /**
  * The ClusterSecretStore through which External Secrets Operator reads Vault's KV store with Kubernetes auth, and
- * the ServiceAccount it logs in as.
+ * the ServiceAccount it logs in as. The store serves only the namespaces of the AppSecrets that read through it (and
+ * `namespaces`): without that, anyone who may create an ExternalSecret anywhere could copy any app's secret.
  */
 export class EsoStore extends Construct {
   /** The ClusterSecretStore's name. */
@@ -110,10 +141,15 @@ export class EsoStore extends Construct {
   public readonly namespace: string;
   /** The Vault URL the store reads from. */
   public readonly server: string;
+  /** The ExternalSecrets that read through the store, in the order they were added. */
+  public readonly readers: StoreReader[] = [];
+  private readonly readerListeners: Array<(reader: StoreReader) => void> = [];
 
   constructor(scope: Construct, id: string, props: EsoStoreProps = {}) {
     super(scope, id);
-    const { namespace, storeName, path, server, serviceAccountName, kvVersion, authMountPath, role } = validating(this, () => checkProps(props));
+    const {
+      namespace, storeName, path, server, serviceAccountName, kvVersion, authMountPath, role, audience, namespaces,
+    } = validating(this, () => checkProps(props));
     this.namespace = namespace;
     this.storeName = storeName;
     this.path = path;
@@ -137,12 +173,29 @@ export class EsoStore extends Construct {
                 role,
                 // The namespace must be written: without it ESO treats the store as "referent" and always reports it
                 // Ready, which would hide a sealed Vault from the recovery job.
-                serviceAccountRef: { name: serviceAccountName, namespace: this.namespace },
+                serviceAccountRef: { name: serviceAccountName, namespace: this.namespace, audiences: [audience] },
               },
             },
           },
         },
+        // Derived when the app is synthesized, so an AppSecret in a new namespace needs no other edit. With no reader at
+        // all the list is empty and ESO serves no namespace: closed, never open.
+        conditions: [{
+          namespaces: Lazy.any({ produce: () => [...new Set([...namespaces, ...this.readers.map((r) => r.namespace)])].sort() }),
+        }],
       },
     });
+  }
+
+  /** Records an ExternalSecret that reads through this store (AppSecret calls it): the store then serves its namespace. */
+  public addReader(reader: StoreReader): void {
+    this.readers.push(reader);
+    for (const listener of this.readerListeners) listener(reader);
+  }
+
+  /** Calls `listener` for every reader, those already added and those added later. */
+  public forEachReader(listener: (reader: StoreReader) => void): void {
+    this.readers.forEach(listener);
+    this.readerListeners.push(listener);
   }
 }

@@ -58,6 +58,11 @@ export function readShares(dir: string, secretName: string): Share[] {
   return shares;
 }
 
+/** The shares without repeats (the same share under two keys): Vault ignores a share already submitted. */
+function distinct(shares: Share[]): Share[] {
+  return shares.filter((share, i) => shares.findIndex((other) => other.value === share.value) === i);
+}
+
 const notInitialized = (secretName: string) =>
   `vault is not initialized: run \`vault operator init\`, then store the unseal shares in the Secret ${secretName}`;
 
@@ -85,9 +90,15 @@ export async function attemptUnseal(vault: VaultApi, loadShares: () => Share[], 
 
     let shares: Share[];
     try {
-      shares = loadShares();
+      shares = distinct(loadShares());
     } catch (error) {
       return finished(reason(error), 2);
+    }
+    if (shares.length < first.status.t) {
+      // Sending them could never unseal, and resetting would wipe a human's progress of unsealing by hand.
+      return finished(
+        `the Secret ${secretName} holds ${shares.length} distinct share${shares.length === 1 ? '' : 's'} and vault needs `
+        + `${first.status.t}: nothing sent, nothing reset; add shares to the Secret, or unseal by hand`, 2);
     }
     if (first.status.progress > 0) {
       // Someone else's attempt (a human's mistyped share) would make this run's shares complete a bad set.

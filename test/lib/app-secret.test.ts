@@ -1,8 +1,12 @@
 import { AppSecret, AppSecretProps, EsoStore } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
-function secret(props: AppSecretProps, id = 'app'): Manifest {
-  return synth((chart) => new AppSecret(chart, id, props))[0];
+type Props = Omit<AppSecretProps, 'store'> & { store?: AppSecretProps['store'] };
+
+/** The ExternalSecret of one AppSecret, reading through a default EsoStore unless props name one. */
+function secret(props: Props, id = 'app'): Manifest {
+  return synth((chart) => new AppSecret(chart, id, { store: new EsoStore(chart, 'store'), ...props }))
+    .find((m) => m.kind === 'ExternalSecret')!;
 }
 
 const postgres = secret({
@@ -85,8 +89,8 @@ describe('AppSecret', () => {
 });
 
 describe('AppSecret rejects', () => {
-  const base: AppSecretProps = { namespace: 'db', data: [{ secretKey: 'PASSWORD', path: 'postgres-secret' }] };
-  test.each<[string, Partial<AppSecretProps>, RegExp]>([
+  const base: Props = { namespace: 'db', data: [{ secretKey: 'PASSWORD', path: 'postgres-secret' }] };
+  test.each<[string, Partial<Props>, RegExp]>([
     ['no data at all', { data: [], dataFrom: [] }, /invalid AppSecret app data: got \[\], expected at least one key in data or one path in dataFrom/],
     ['no data or dataFrom props', { data: undefined }, /invalid AppSecret app data: got null, expected at least one key/],
     ['a duplicate Secret key', { data: [{ secretKey: 'A', path: 'x' }, { secretKey: 'A', path: 'y' }] }, /invalid AppSecret app data secretKey: got "A", expected each secretKey once/],
@@ -116,8 +120,10 @@ describe('AppSecret rejects', () => {
     ['a label value too long', { targetLabels: { team: 'x'.repeat(64) } }, /invalid AppSecret app targetLabels: got "x{64}"/],
     ['an annotation key with spaces', { targetAnnotations: { 'my note': 'x' } }, /invalid AppSecret app targetAnnotations: got "my note"/],
     ['an empty force-sync token', { forceSync: '' }, /invalid AppSecret app forceSync: got "", expected a token/],
+    ['a store given by its name', { store: 'my-other-store' as any }, /invalid AppSecret app store: got "my-other-store", expected the EsoStore to read through \(the construct, not its name\)$/],
+    ['no store', { store: undefined }, /invalid AppSecret app store: got null, expected the EsoStore/],
   ])('%s', (_case, props, message) => {
-    expect(() => secret({ ...base, ...props } as AppSecretProps)).toThrow(message);
+    expect(() => secret({ ...base, ...props } as Props)).toThrow(message);
   });
 
   test('a path with the store\'s own mount, whatever it is named', () => {

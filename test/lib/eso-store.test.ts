@@ -1,4 +1,4 @@
-import { EsoStore, EsoStoreProps, VaultStack } from '../../lib';
+import { AppSecret, EsoStore, EsoStoreProps, VaultStack } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
 function store(props: EsoStoreProps = {}): Manifest[] {
@@ -24,11 +24,13 @@ describe('EsoStore defaults', () => {
               kubernetes: {
                 mountPath: 'kubernetes',
                 role: 'eso-reader',
-                serviceAccountRef: { name: 'eso-vault-auth', namespace: 'security' },
+                serviceAccountRef: { name: 'eso-vault-auth', namespace: 'security', audiences: ['vault'] },
               },
             },
           },
         },
+        // No AppSecret reads through it: it serves no namespace at all.
+        conditions: [{ namespaces: [] }],
       },
     });
   });
@@ -65,9 +67,15 @@ describe('EsoStore props', () => {
     expect(find(out, 'ServiceAccount', 'eso-auth').metadata.namespace).toBe('eso');
     expect(find(out, 'ClusterSecretStore', 'vault-kv').spec.provider.vault).toEqual({
       server: 'https://vault.lan:8200', path: 'kv', version: 'v1',
-      auth: { kubernetes: { mountPath: 'k8s/homelab', role: 'reader', serviceAccountRef: { name: 'eso-auth', namespace: 'eso' } } },
+      auth: { kubernetes: { mountPath: 'k8s/homelab', role: 'reader', serviceAccountRef: { name: 'eso-auth', namespace: 'eso', audiences: ['vault'] } } },
     });
   });
+
+  test('tokens are asked for the audience, so one sent to Vault is useless against the Kubernetes API', () => {
+    const ref = find(store({ audience: 'vault.lan' }), 'ClusterSecretStore', 'k8s-secrets').spec.provider.vault.auth.kubernetes.serviceAccountRef;
+    expect(ref.audiences).toEqual(['vault.lan']);
+  });
+
 
   test.each<[string, EsoStoreProps, RegExp]>([
     ['namespace', { namespace: 'ESO' }, /invalid EsoStore namespace: got "ESO", expected a DNS-1123 label/],
@@ -79,6 +87,9 @@ describe('EsoStore props', () => {
     ['KV version', { kvVersion: 'v3' as any }, /invalid EsoStore kvVersion: got "v3", expected "v1" or "v2"/],
     ['auth mount', { authMountPath: 'kubernetes/' }, /invalid EsoStore authMountPath: got "kubernetes\/"/],
     ['role', { role: 'eso reader' }, /invalid EsoStore role: got "eso reader"/],
+    ['audience', { audience: 'my vault' }, /invalid EsoStore audience: got "my vault", expected a token audience/],
+    ['extra namespace', { namespaces: ['Apps'] }, /invalid EsoStore namespaces: got "Apps", expected a DNS-1123 label/],
+    ['namespaces not a list', { namespaces: 'apps' as any }, /invalid EsoStore namespaces: got "apps", expected a list of namespace names/],
     ['misspelled prop', { storename: 'k8s-secrets' } as any, /invalid EsoStore: unknown prop "storename" \(did you mean "storeName"\?\)/],
   ])('rejects a wrong %s', (_case, props, message) => {
     expect(() => store(props)).toThrow(message);
@@ -87,5 +98,30 @@ describe('EsoStore props', () => {
   test('rejects a server together with a VaultStack', () => {
     expect(() => synth((chart) => new EsoStore(chart, 'store', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com' }), server: 'http://other:8200' })))
       .toThrow(/invalid EsoStore server: got "http:\/\/other:8200", expected no server when vault is given/);
+  });
+});
+
+describe('EsoStore serves only the namespaces it was meant for', () => {
+  const conditions = (out: any[]) => find(out, 'ClusterSecretStore', 'k8s-secrets').spec.conditions;
+
+  test('the namespaces of the AppSecrets reading through it, each once, whenever they are added', () => {
+    const out = synth((chart) => {
+      const s = new EsoStore(chart, 'store');
+      for (const [id, namespace] of [['b', 'monitoring'], ['a', 'db'], ['c', 'db']]) {
+        new AppSecret(chart, id, { namespace, store: s, dataFrom: [{ path: id }] });
+      }
+    });
+    expect(conditions(out)).toEqual([{ namespaces: ['db', 'monitoring'] }]);
+  });
+
+  test('plus the namespaces given for ExternalSecrets managed elsewhere; another store\'s readers do not count', () => {
+    const out = synth((chart) => {
+      const s = new EsoStore(chart, 'store', { namespaces: ['legacy'] });
+      const other = new EsoStore(chart, 'other', { storeName: 'other' });
+      new AppSecret(chart, 'app', { namespace: 'db', store: s, dataFrom: [{ path: 'app' }] });
+      new AppSecret(chart, 'elsewhere', { namespace: 'wiki', store: other, dataFrom: [{ path: 'wiki' }] });
+    });
+    expect(conditions(out)).toEqual([{ namespaces: ['db', 'legacy'] }]);
+    expect(find(out, 'ClusterSecretStore', 'other').spec.conditions).toEqual([{ namespaces: ['wiki'] }]);
   });
 });

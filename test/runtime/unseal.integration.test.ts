@@ -74,12 +74,12 @@ test('a Secret with all five shares: stops sending once the threshold unseals', 
   expect(run.stdout).toMatch(/unsealed with 3 of 5 shares/);
 });
 
-test('fewer shares than the threshold: exits 2 saying so', async () => {
-  const v = await start({ shares, threshold: 3 });
-  const run = await unseal(v.url, { key1: shares[0], key2: shares[1] });
+test('fewer distinct shares than the threshold: exits 2 saying so, and leaves a human\'s progress alone', async () => {
+  const v = await start({ shares, threshold: 3, progress: [shares[4]] });
+  const run = await unseal(v.url, { key1: shares[0], key2: shares[1], key3: shares[0] });
   expectRun(run, 2);
-  expect(sent(v)).toEqual([{ key: shares[0] }, { key: shares[1] }, { reset: true }]);
-  expect(run.stderr).toMatch(/still sealed after all 2 shares \(progress 2 of 3\)/);
+  expect(sent(v)).toEqual([]);
+  expect(run.stderr).toMatch(/holds 2 distinct shares and vault needs 3: nothing sent, nothing reset/);
 });
 
 test('stale progress from someone else\'s attempt: resets it first, says so, then unseals', async () => {
@@ -104,7 +104,7 @@ test('shares of another Vault: exits 2 blaming the set, not one key', async () =
 
 test('a share Vault can reject alone (not hex or base64): exits 2 naming that key, not the share', async () => {
   const v = await start({ shares, threshold: 3 });
-  const run = await unseal(v.url, { key1: shares[0], key2: 'not a share!' });
+  const run = await unseal(v.url, { key1: shares[0], key2: 'not a share!', key3: shares[1] });
   expectRun(run, 2);
   expect(run.stderr).toMatch(/^vault rejected the share in key "key2": 'key' must be a valid hex or base64 string/);
   expect(run.stderr).not.toContain('not a share!');

@@ -94,6 +94,23 @@ describe('attemptUnseal', () => {
     expect(vault.sent).toEqual([]);
   });
 
+  test('fewer distinct shares than the threshold: done, exit 2, nothing sent and a human\'s progress kept', async () => {
+    for (const held of [['a', 'b'], ['a', 'a', 'b']]) {
+      const vault = api({ sealStatus: [sealed(1, 3)] });
+      expect(await attemptUnseal(vault, shares(...held))).toEqual({
+        done: true, exitCode: 2,
+        message: 'the Secret vault-unseal-key holds 2 distinct shares and vault needs 3: nothing sent, nothing reset; add shares to the Secret, or unseal by hand',
+      });
+      expect(vault.sent).toEqual([]);
+    }
+  });
+
+  test('a share held under two keys is sent once', async () => {
+    const vault = api({ sealStatus: [sealed(0, 2)], unseal: [sealed(1, 2), unsealed()] });
+    expect(await attemptUnseal(vault, shares('a', 'a', 'b'))).toMatchObject({ done: true, exitCode: 0 });
+    expect(vault.sent).toEqual(['a', 'b']);
+  });
+
   test('no shares: done, exit 2', async () => {
     const vault = api({ sealStatus: [sealed()] });
     const outcome = await attemptUnseal(vault, () => { throw new Error('no unseal keys in /keys'); });
