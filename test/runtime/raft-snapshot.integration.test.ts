@@ -5,7 +5,7 @@ import { join } from 'path';
 import { bundleRuntime } from '../../lib/runtime-bundle';
 import { closedPort } from '../support/fake-vault';
 import { FakeRaftSnapshot, FakeRaftSnapshotOptions } from '../support/fake-raft-snapshot';
-import { Run, runNode, RunOptions } from '../support/run-script';
+import { Run, runNode, RunOptions, until } from '../support/run-script';
 
 // The bundled script exactly as the CronJob ships it (the bundle synthesis embeds), run as a real process against a
 // loopback stand-in of Vault's login and snapshot endpoints, writing into a temporary folder as onto its claim.
@@ -191,7 +191,8 @@ describe('not now: exit 1', () => {
     const v = await vault({ sealed: true });
     const dir = newDir();
     const running = snapshot(v.url, dir, { RETRY_WINDOW_SECONDS: '10', RETRY_INTERVAL_SECONDS: '0.2' });
-    setTimeout(() => { (v as any).options = { ...(v as any).options, sealed: false }; }, 300);
+    await until(() => v.requests.length > 0);
+    v.sealed = false;
     const run = await running;
     expectRun(run, 0, v);
     expect(run.stdout).toMatch(/^waiting: .*HTTP 503: Vault is sealed\n/);

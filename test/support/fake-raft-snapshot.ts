@@ -119,9 +119,12 @@ export class FakeRaftSnapshot extends LoopbackServer {
   /** Body bytes sent by the last snapshot answer. */
   public sentBytes = 0;
   public readonly token = `hvs.${randomBytes(12).toString('hex')}`;
+  /** Sealed: every call answers 503. Starts as the option says; a test may unseal it mid-run. */
+  public sealed: boolean;
 
   constructor(private readonly options: FakeRaftSnapshotOptions) {
     super();
+    this.sealed = options.sealed ?? false;
   }
 
   protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -134,7 +137,7 @@ export class FakeRaftSnapshot extends LoopbackServer {
         res.end(JSON.stringify(value));
       };
       const o = this.options;
-      if (o.sealed) return json(503, { errors: ['Vault is sealed'] });
+      if (this.sealed) return json(503, { errors: ['Vault is sealed'] });
       if (req.method === 'POST' && path === `/v1/auth/${o.mount ?? 'kubernetes'}/login`) {
         if (body?.role !== (o.role ?? 'vault-raft-snapshot')) return json(400, { errors: [`invalid role name "${body?.role}"`] });
         if (body?.jwt !== o.jwt) return json(403, { errors: ['permission denied'] });
