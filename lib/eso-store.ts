@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
@@ -79,13 +79,11 @@ export interface EsoStoreProps {
 }
 
 /** An ExternalSecret that reads through the store, as the store and the recovery job need to know it. */
-export interface StoreReader {
+export interface StoreReader extends IConstruct {
   /** The ExternalSecret's name. */
   readonly name: string;
   /** Its namespace. */
   readonly namespace: string;
-  /** The construct that defines it: objects granting access to it are defined beside it, in its chart. */
-  readonly node: Construct['node'];
 }
 
 const VAULT_PATH_SEGMENTS = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;

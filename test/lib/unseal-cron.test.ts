@@ -53,8 +53,8 @@ test('every object is valid against the Kubernetes API schemas', () => {
   expect(schemaErrors(manifests)).toEqual([]);
 });
 
-test('matches the snapshot', () => {
-  expect(manifests).toMatchSnapshot();
+test('matches the snapshot (the script itself is checked against its bundle above)', () => {
+  expect(manifests.map((m) => (m.kind === 'ConfigMap' ? { ...m, data: Object.keys(m.data) } : m))).toMatchSnapshot();
 });
 
 test.each<[string, UnsealCronProps, RegExp]>([
