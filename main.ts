@@ -15,6 +15,10 @@ const site = {
   storageSize: '10Gi',
   // kube-prometheus-stack selects PrometheusRules by its Helm release's label.
   alertLabels: { release: 'kube-prometheus-stack' },
+  // The seed runs Vault with AppArmor unconfined, for an AppArmor stacking bug of recent kernels with `kubectl exec`
+  // (containerd issue 12886). It keeps `security` at the Pod Security level `privileged`; drop it once your nodes are
+  // fixed (see the README's "AppArmor").
+  vaultAppArmorProfile: 'unconfined',
 };
 
 /**
@@ -37,6 +41,7 @@ export function buildApps(outdir = 'dist'): App[] {
     claimName: site.claimName,
     storageClassName: site.storageClassName,
     storageSize: site.storageSize,
+    appArmorProfile: site.vaultAppArmorProfile,
   });
   new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
   // dist/eso: needs ESO's CRDs.

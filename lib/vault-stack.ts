@@ -40,11 +40,23 @@ export interface VaultStackProps {
   readonly namespace?: string;
 
   /**
-   * Whether to define the Namespace itself, labelled with the Pod Security level `privileged` that an unconfined
-   * AppArmor profile needs. Leave it off when the namespace is managed elsewhere (ESO's Helm release shares it).
+   * Whether to define the Namespace itself, labelled with the strictest Pod Security level every pod the project puts
+   * there passes: `restricted`, or `privileged` when `appArmorProfile` is `unconfined`. Leave it off when the
+   * namespace is managed elsewhere (ESO's Helm release shares it: its pods must pass the level too).
    * @default false
    */
   readonly createNamespace?: boolean;
+
+  /**
+   * The AppArmor profile of Vault's container, written as the annotation Kubernetes 1.28 reads (the
+   * `securityContext.appArmorProfile` field exists from 1.30): `runtime/default`, `localhost/<profile>`, or `unconfined`.
+   * `unconfined` works around an AppArmor stacking bug on recent kernels that denies signals to processes started by
+   * `kubectl exec` or exec probes (containerd issue 12886), and costs a lot: the namespace can then enforce neither the
+   * `baseline` nor the `restricted` Pod Security level. Vault itself needs no override: containerd's default profile
+   * allows signals between the container's own processes, Go's preemption included.
+   * @default - no override: the container runtime's default profile
+   */
+  readonly appArmorProfile?: string;
 
   /**
    * The Vault image, pinned to a version tag or digest.
@@ -121,7 +133,7 @@ export interface VaultStackProps {
 }
 
 const KNOWN_PROPS: KnownProps<VaultStackProps> = {
-  host: true, namespace: true, createNamespace: true, image: true, tlsSecretName: true, ingressAnnotations: true,
+  host: true, namespace: true, createNamespace: true, appArmorProfile: true, image: true, tlsSecretName: true, ingressAnnotations: true,
   ingressClassName: true, allowedSourceRanges: true, claimName: true, storageClassName: true, storageSize: true,
   cpuRequest: true, memoryRequest: true, clusterDomain: true,
 };
@@ -138,7 +150,12 @@ function checkProps(props: VaultStackProps) {
   for (const key of [ALLOWLIST, 'nginx.ingress.kubernetes.io/whitelist-source-range']) {
     if (ingressAnnotations[key] !== undefined) invalid('VaultStack ingressAnnotations', key, 'no source-range annotation here: set allowedSourceRanges');
   }
+  const appArmorProfile = props.appArmorProfile;
+  if (appArmorProfile !== undefined && (typeof appArmorProfile !== 'string' || !/^(runtime\/default|unconfined|localhost\/[^\s/]+)$/.test(appArmorProfile))) {
+    invalid('VaultStack appArmorProfile', appArmorProfile, '"runtime/default", "localhost/<profile>" or "unconfined"');
+  }
   return {
+    appArmorProfile,
     host: checkHostname('VaultStack host', props.host),
     namespace: checkDnsLabel('VaultStack namespace', props.namespace ?? 'security'),
     image: checkPinnedImage('VaultStack image', props.image ?? 'hashicorp/vault:2.0.4'),
@@ -171,6 +188,8 @@ export class VaultStack extends Construct {
   public readonly serviceUrl: string;
   /** Vault's public URL, which is also its `api_addr`. */
   public readonly publicUrl: string;
+  /** The strictest Pod Security level that Vault's pod passes: `restricted` unless AppArmor is `unconfined`. */
+  public readonly podSecurityLevel: 'restricted' | 'privileged';
   /** Vault's configuration file, in HCL. */
   public readonly config: string;
   /**
@@ -182,12 +201,13 @@ export class VaultStack extends Construct {
   constructor(scope: Construct, id: string, props: VaultStackProps) {
     super(scope, id);
     const {
-      host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
+      appArmorProfile, host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
       cpuRequest, memoryRequest, clusterDomain,
     } = validating(this, () => checkProps(props));
 
     this.namespace = namespace;
     this.claimName = claimName;
+    this.podSecurityLevel = appArmorProfile === 'unconfined' ? 'privileged' : 'restricted';
     this.serviceUrl = `http://${this.serviceName}.${namespace}.svc.${clusterDomain}:${PORT}`;
     this.publicUrl = `https://${host}`;
     this.config = [
@@ -219,9 +239,9 @@ export class VaultStack extends Construct {
           // Removing the namespace would remove the claim with it.
           annotations: { ...KEEP_ANNOTATIONS },
           labels: {
-            // AppArmor "unconfined" is forbidden by the baseline level.
-            'pod-security.kubernetes.io/enforce': 'privileged',
-            'pod-security.kubernetes.io/warn': 'privileged',
+            // Every pod the project defines passes "restricted"; AppArmor "unconfined" is forbidden from "baseline" up.
+            'pod-security.kubernetes.io/enforce': this.podSecurityLevel,
+            'pod-security.kubernetes.io/warn': this.podSecurityLevel,
           },
         },
       });
@@ -272,9 +292,8 @@ export class VaultStack extends Construct {
             labels,
             annotations: {
               'checksum/config': createHash('sha256').update(this.config).digest('hex'),
-              // Go 1.14+ preempts goroutines with SIGURG, which containerd's default profile denies. Kubernetes 1.28
-              // has no securityContext.appArmorProfile field; the annotation works there and on later versions.
-              [`container.apparmor.security.beta.kubernetes.io/${CONTAINER}`]: 'unconfined',
+              // Kubernetes 1.28 has no securityContext.appArmorProfile field; the annotation works there and later.
+              ...(appArmorProfile && { [`container.apparmor.security.beta.kubernetes.io/${CONTAINER}`]: appArmorProfile }),
             },
           },
           spec: {

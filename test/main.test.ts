@@ -9,6 +9,7 @@ import { AppSecret, EsoStore, VaultStack } from '../lib';
 import { root } from '../scripts/bundle';
 import { checkApps, summary, synthesize } from '../scripts/synthesize';
 import { Manifest, schemaErrors } from './helpers';
+import { podSecurityViolations, podTemplates } from './support/pod-security';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
 // app secret (or another homelab's values) needs no test edit. The constructs' own tests pin their output.
@@ -46,6 +47,15 @@ test('names in the output are stable, never hashed', () => {
   const names = manifests.map((m) => m.metadata.name);
   expect(names.length).toBeGreaterThan(0);
   for (const name of names) expect(name).not.toMatch(/-c8[0-9a-f]{6,}$/);
+});
+
+test('every pod passes Pod Security restricted, but for an AppArmor profile main.ts sets on purpose', () => {
+  const pods = podTemplates(manifests);
+  expect(pods.length).toBeGreaterThan(0);
+  for (const p of pods) {
+    const violations = podSecurityViolations(p.metadata, p.spec, 'restricted').filter((v) => !/: AppArmor \S+$/.test(v));
+    expect([p.what, violations]).toEqual([p.what, []]);
+  }
 });
 
 test('every synthesized object is valid against its API or CRD schema, strictly', () => {

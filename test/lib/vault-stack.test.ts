@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
-import { VaultStack, VaultStackProps } from '../../lib';
+import { EsoRecoveryCron, EsoStore, UnsealCron, VaultStack, VaultStackProps } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { podSecurityViolations, podTemplates } from '../support/pod-security';
 
 const KEEP_ANNOTATIONS = { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
 
@@ -127,10 +128,15 @@ describe('VaultStack defaults', () => {
     expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/vault/data' });
   });
 
-  test('runs the Vault container AppArmor-unconfined through the annotation Kubernetes 1.28 accepts', () => {
-    expect(pod.metadata.annotations['container.apparmor.security.beta.kubernetes.io/vault']).toBe('unconfined');
-    expect(container.name).toBe('vault');
-    expect(JSON.stringify(manifests)).not.toContain('appArmorProfile');
+  test('overrides no AppArmor profile: the container runtime\'s default applies', () => {
+    expect(JSON.stringify(manifests)).not.toMatch(/apparmor|appArmorProfile/i);
+  });
+
+  test('an AppArmor profile, when given, is the annotation Kubernetes 1.28 accepts', () => {
+    const sts = find(vault({ appArmorProfile: 'unconfined' }).manifests, 'StatefulSet', 'vault');
+    expect(sts.spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/vault']).toBe('unconfined');
+    expect(sts.spec.template.spec.containers[0].name).toBe('vault');
+    expect(JSON.stringify(sts)).not.toContain('appArmorProfile');
   });
 
   test('readiness is an HTTP probe of /v1/sys/health that fails while sealed; there is no liveness probe', () => {
@@ -218,10 +224,30 @@ describe('VaultStack props', () => {
     expect(s.claimName).toBe('vault-data-lh');
   });
 
-  test('createNamespace defines the namespace at the privileged Pod Security level, protected from pruning', () => {
+  test('createNamespace labels the namespace with the strictest level every pod the project puts there passes', () => {
+    for (const [appArmorProfile, level] of [[undefined, 'restricted'], ['runtime/default', 'restricted'], ['unconfined', 'privileged']]) {
+      const manifests = synth((chart: Chart) => {
+        const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', createNamespace: true, appArmorProfile });
+        new UnsealCron(chart, 'unseal', { vault: v });
+        const store = new EsoStore(chart, 'store', { vault: v });
+        new EsoRecoveryCron(chart, 'recovery', { vault: v, store });
+      });
+      const labels = find(manifests, 'Namespace', 'security').metadata.labels;
+      expect([appArmorProfile, labels]).toEqual([appArmorProfile, { 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/warn': level }]);
+      const pods = podTemplates(manifests).filter((p) => p.namespace === 'security');
+      expect(pods.map((p) => p.what)).toEqual(['StatefulSet security/vault', 'CronJob security/vault-auto-unseal', 'CronJob security/eso-recovery']);
+      for (const p of pods) {
+        expect([p.what, podSecurityViolations(p.metadata, p.spec, 'restricted')])
+          .toEqual([p.what, p.what.startsWith('StatefulSet') && appArmorProfile === 'unconfined' ? ['vault: AppArmor unconfined'] : []]);
+      }
+      // Unconfined fails baseline as well: nothing but privileged would admit it.
+      if (appArmorProfile === 'unconfined') expect(podSecurityViolations(pods[0].metadata, pods[0].spec, 'baseline')).toEqual(['vault: AppArmor unconfined']);
+    }
+  });
+
+  test('createNamespace protects the namespace from pruning', () => {
     const { manifests: withNs } = vault({ namespace: 'vault-system', createNamespace: true });
     const ns = find(withNs, 'Namespace', 'vault-system');
-    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
     expect(ns.metadata.annotations).toEqual(KEEP_ANNOTATIONS);
     expect(find(withNs, 'StatefulSet', 'vault').metadata.namespace).toBe('vault-system');
     expect(schemaErrors(withNs)).toEqual([]);
@@ -266,6 +292,7 @@ describe('VaultStack props', () => {
     ['cluster domain', { clusterDomain: 'cluster.local.' }, /invalid VaultStack clusterDomain: got "cluster.local."/],
     ['misspelled prop', { storageclassName: 'longhorn-ssd' } as any, /invalid VaultStack: unknown prop "storageclassName" \(did you mean "storageClassName"\?\)/],
     ['claim name', { claimName: 'Vault Data' }, /invalid VaultStack claimName: got "Vault Data"/],
+    ['AppArmor profile', { appArmorProfile: 'Unconfined' }, /invalid VaultStack appArmorProfile: got "Unconfined", expected "runtime\/default", "localhost\/<profile>" or "unconfined"/],
     ['ingress annotation for the source ranges, by its old name', { ingressAnnotations: { 'nginx.ingress.kubernetes.io/whitelist-source-range': '0.0.0.0/0' } }, /invalid VaultStack ingressAnnotations: got "nginx.ingress.kubernetes.io\/whitelist-source-range"/],
     ['one range instead of a list', { allowedSourceRanges: '10.0.0.0/8' as any }, /invalid VaultStack allowedSourceRanges: got "10.0.0.0\/8", expected a list of CIDR blocks/],
     ['ingress annotation for the source ranges', { ingressAnnotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '0.0.0.0/0' } }, /invalid VaultStack ingressAnnotations: got "nginx.ingress.kubernetes.io\/allowlist-source-range", expected no source-range annotation here: set allowedSourceRanges/],
