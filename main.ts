@@ -7,6 +7,8 @@ import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBac
 const site = {
   host: 'vault.in.alybadawy.com',
   tlsSecretName: 'vault-tls',
+  // The ingress controller's namespace: Vault's NetworkPolicy lets the UI's traffic in from there.
+  uiNamespace: 'ingress-nginx',
   // The LAN and the VPN: the private ranges.
   allowedSourceRanges: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
   // The existing claim: its name, class and size must stay what they are in the cluster.
@@ -42,6 +44,7 @@ export function buildApps(outdir = 'dist'): App[] {
     storageClassName: site.storageClassName,
     storageSize: site.storageSize,
     appArmorProfile: site.vaultAppArmorProfile,
+    uiNamespace: site.uiNamespace,
   });
   new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
   // dist/eso: needs ESO's CRDs.

@@ -109,5 +109,6 @@ export class EsoRecoveryCron extends Construct {
       },
     });
     this.podLabels = job.podLabels;
+    vault.allowClient({ description: 'EsoRecoveryCron eso-recovery', namespace, podLabels: job.podLabels });
   }
 }

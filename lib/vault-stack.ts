@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
+import { checkVaultClient, VaultClient, VaultNetworkPolicy } from './vault-network-policy';
 import {
   checkArray, checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkKnownProps, checkMetadataMap, checkPinnedImage,
   checkQuantity, invalid, KnownProps, validating,
@@ -130,12 +131,35 @@ export interface VaultStackProps {
    * @default 'cluster.local'
    */
   readonly clusterDomain?: string;
+
+  /**
+   * Whether Vault's pods accept connections on port 8200 only from the clients the app declares (ESO's controller, the
+   * project's CronJobs, `uiNamespace`) and `allowedClients`, through a NetworkPolicy. It takes a CNI that enforces
+   * NetworkPolicies (k3s's embedded policy controller does; flannel alone does not).
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
+
+  /**
+   * The namespace of the pods that forward the UI's traffic to Vault: the ingress controller's (`ingress-nginx` for
+   * its Helm chart, `kube-system` for k3s's Traefik). Required while `networkPolicy` is on: without it the UI is cut off.
+   * @default - none
+   */
+  readonly uiNamespace?: string;
+
+  /**
+   * More clients allowed to reach Vault on port 8200: pods by namespace and labels, every pod of a namespace, or an
+   * address block (an ingress controller on the host network), each with a description.
+   * @default - none
+   */
+  readonly allowedClients?: VaultClient[];
 }
 
 const KNOWN_PROPS: KnownProps<VaultStackProps> = {
   host: true, namespace: true, createNamespace: true, appArmorProfile: true, image: true, tlsSecretName: true, ingressAnnotations: true,
   ingressClassName: true, allowedSourceRanges: true, claimName: true, storageClassName: true, storageSize: true,
-  cpuRequest: true, memoryRequest: true, clusterDomain: true,
+  cpuRequest: true, memoryRequest: true, clusterDomain: true, networkPolicy: true, uiNamespace: true,
+  allowedClients: { description: true, namespace: true, podLabels: true, cidr: true },
 };
 
 function checkProps(props: VaultStackProps) {
@@ -154,7 +178,17 @@ function checkProps(props: VaultStackProps) {
   if (appArmorProfile !== undefined && (typeof appArmorProfile !== 'string' || !/^(runtime\/default|unconfined|localhost\/[^\s/]+)$/.test(appArmorProfile))) {
     invalid('VaultStack appArmorProfile', appArmorProfile, '"runtime/default", "localhost/<profile>" or "unconfined"');
   }
+  const networkPolicy = props.networkPolicy ?? true;
+  if (typeof networkPolicy !== 'boolean') invalid('VaultStack networkPolicy', networkPolicy, 'true or false');
+  if (networkPolicy && props.uiNamespace === undefined) {
+    invalid('VaultStack uiNamespace', null, 'the namespace of the ingress controller that serves the UI (such as "ingress-nginx"), or networkPolicy: false');
+  }
+  const allowedClients = (checkArray('VaultStack allowedClients', props.allowedClients, 'clients') ?? [])
+    .map((c, i) => checkVaultClient(`VaultStack allowedClients[${i}]`, c));
   return {
+    networkPolicy,
+    uiNamespace: props.uiNamespace === undefined ? undefined : checkDnsLabel('VaultStack uiNamespace', props.uiNamespace),
+    allowedClients,
     appArmorProfile,
     host: checkHostname('VaultStack host', props.host),
     namespace: checkDnsLabel('VaultStack namespace', props.namespace ?? 'security'),
@@ -188,6 +222,10 @@ export class VaultStack extends Construct {
   public readonly serviceUrl: string;
   /** Vault's public URL, which is also its `api_addr`. */
   public readonly publicUrl: string;
+  /** The labels of Vault's pods. */
+  public readonly podLabels: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'server' };
+  /** The NetworkPolicy that admits Vault's clients; undefined when `networkPolicy` is off. */
+  public readonly networkPolicy?: VaultNetworkPolicy;
   /** The strictest Pod Security level that Vault's pod passes: `restricted` unless AppArmor is `unconfined`. */
   public readonly podSecurityLevel: 'restricted' | 'privileged';
   /** Vault's configuration file, in HCL. */
@@ -201,7 +239,7 @@ export class VaultStack extends Construct {
   constructor(scope: Construct, id: string, props: VaultStackProps) {
     super(scope, id);
     const {
-      appArmorProfile, host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
+      networkPolicy, uiNamespace, allowedClients, appArmorProfile, host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
       cpuRequest, memoryRequest, clusterDomain,
     } = validating(this, () => checkProps(props));
 
@@ -227,7 +265,7 @@ export class VaultStack extends Construct {
       '',
     ].join('\n');
 
-    const labels = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'server' };
+    const labels = { ...this.podLabels };
     const metadata = (name: string, extra: { annotations?: Record<string, string> } = {}) => ({
       name, namespace, labels, ...extra,
     });
@@ -374,5 +412,16 @@ export class VaultStack extends Construct {
         }],
       },
     });
+
+    if (networkPolicy) {
+      this.networkPolicy = new VaultNetworkPolicy(this, 'network-policy', { namespace, podLabels: labels, ports: [PORT] });
+      this.networkPolicy.allow({ description: 'the UI, through the ingress controller', namespace: uiNamespace });
+      for (const client of allowedClients) this.networkPolicy.allow(client);
+    }
+  }
+
+  /** Lets a client reach Vault's API port (a construct that talks to Vault calls it); nothing when the policy is off. */
+  public allowClient(client: VaultClient): void {
+    this.networkPolicy?.allow(client);
   }
 }
