@@ -2,6 +2,7 @@
 // least-privilege policy and one role per store role), derived from the manifests in dist/ that GitOps applies.
 // `plan` shows the difference and checks that every secret and field an ExternalSecret reads exists; `apply` makes
 // exactly those changes. Run on the operator's machine through a port-forward: `npm run vault-setup -- plan|apply`.
+// The admin token goes over plain http only to this machine (the port-forward's end) unless `--allow-http` says so.
 // Exit codes as Terraform's -detailed-exitcode: plan 0 in sync and nothing missing, 2 changes pending or secrets
 // missing; apply 0 when Vault is in sync afterwards; 1 on any error (a bad argument, sealed, unreachable, 403, a conflict).
 import { log, logError, reason, redact } from './common/log';
