@@ -7,6 +7,8 @@ import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBac
 const site = {
   host: 'vault.in.alybadawy.com',
   tlsSecretName: 'vault-tls',
+  // The ingress controller's namespace: Vault's NetworkPolicy lets the UI's traffic in from there.
+  uiNamespace: 'ingress-nginx',
   // The LAN and the VPN: the private ranges.
   allowedSourceRanges: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
   // The existing claim: its name, class and size must stay what they are in the cluster.
@@ -15,6 +17,10 @@ const site = {
   storageSize: '10Gi',
   // kube-prometheus-stack selects PrometheusRules by its Helm release's label.
   alertLabels: { release: 'kube-prometheus-stack' },
+  // The seed runs Vault with AppArmor unconfined, for an AppArmor stacking bug of recent kernels with `kubectl exec`
+  // (containerd issue 12886). It keeps `security` at the Pod Security level `privileged`; drop it once your nodes are
+  // fixed (see the README's "AppArmor").
+  vaultAppArmorProfile: 'unconfined',
 };
 
 /**
@@ -37,6 +43,8 @@ export function buildApps(outdir = 'dist'): App[] {
     claimName: site.claimName,
     storageClassName: site.storageClassName,
     storageSize: site.storageSize,
+    appArmorProfile: site.vaultAppArmorProfile,
+    uiNamespace: site.uiNamespace,
   });
   new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
   // dist/eso: needs ESO's CRDs.

@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
@@ -71,6 +71,14 @@ export interface EsoStoreProps {
   readonly audience?: string;
 
   /**
+   * The Helm release of External Secrets Operator, in `namespace`: its controller's pods (labels
+   * `app.kubernetes.io/name: external-secrets`, `app.kubernetes.io/instance: <release>`) are let through Vault's
+   * NetworkPolicy.
+   * @default 'external-secrets'
+   */
+  readonly esoRelease?: string;
+
+  /**
    * Namespaces whose ExternalSecrets may use the store beyond those of the AppSecrets that read through it (which are
    * added by themselves): ExternalSecrets managed outside this project. Any other namespace is refused by ESO.
    * @default - none
@@ -79,13 +87,11 @@ export interface EsoStoreProps {
 }
 
 /** An ExternalSecret that reads through the store, as the store and the recovery job need to know it. */
-export interface StoreReader {
+export interface StoreReader extends IConstruct {
   /** The ExternalSecret's name. */
   readonly name: string;
   /** Its namespace. */
   readonly namespace: string;
-  /** The construct that defines it: objects granting access to it are defined beside it, in its chart. */
-  readonly node: Construct['node'];
 }
 
 const VAULT_PATH_SEGMENTS = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
@@ -101,7 +107,7 @@ export function checkVaultPath(prop: string, value: string): string {
 
 const KNOWN_PROPS: KnownProps<EsoStoreProps> = {
   namespace: true, storeName: true, serviceAccountName: true, vault: true, server: true, path: true, kvVersion: true,
-  authMountPath: true, role: true, audience: true, namespaces: true,
+  authMountPath: true, role: true, audience: true, namespaces: true, esoRelease: true,
 };
 
 function checkProps(props: EsoStoreProps) {
@@ -116,6 +122,7 @@ function checkProps(props: EsoStoreProps) {
   return {
     audience,
     namespaces,
+    esoRelease: checkDnsLabel('EsoStore esoRelease', props.esoRelease ?? 'external-secrets'),
     namespace: checkDnsLabel('EsoStore namespace', props.namespace ?? 'security'),
     storeName: checkDnsSubdomain('EsoStore storeName', props.storeName ?? 'k8s-secrets'),
     path: checkVaultPath('EsoStore path', props.path ?? 'secret'),
@@ -148,8 +155,11 @@ export class EsoStore extends Construct {
   constructor(scope: Construct, id: string, props: EsoStoreProps = {}) {
     super(scope, id);
     const {
-      namespace, storeName, path, server, serviceAccountName, kvVersion, authMountPath, role, audience, namespaces,
+      namespace, storeName, path, server, serviceAccountName, kvVersion, authMountPath, role, audience, namespaces, esoRelease,
     } = validating(this, () => checkProps(props));
+    props.vault?.allowClient({
+      description: 'ESO\'s controller', namespace, podLabels: { 'app.kubernetes.io/name': 'external-secrets', 'app.kubernetes.io/instance': esoRelease },
+    });
     this.namespace = namespace;
     this.storeName = storeName;
     this.path = path;

@@ -151,6 +151,9 @@ const SCRIPT_DIR = '/opt/script';
  * the options (`checkScriptOptions`), once.
  */
 export class ScriptCronJob extends Construct {
+  /** The labels of the job's pods. */
+  public readonly podLabels: Readonly<Record<string, string>>;
+
   constructor(scope: Construct, id: string, props: ScriptCronJobProps) {
     super(scope, id);
     const { namespace, image, schedule, timeoutSeconds, retryWindowSeconds, retryIntervalSeconds, resources } = props.settings;
@@ -158,6 +161,7 @@ export class ScriptCronJob extends Construct {
     const scriptFile = `${props.name}.js`;
     const configMapName = `${props.name}-script`;
     const labels = { 'app.kubernetes.io/name': props.name, 'app.kubernetes.io/component': 'cronjob' };
+    this.podLabels = labels;
 
     new k8s.KubeConfigMap(this, 'script', {
       metadata: { name: configMapName, namespace, labels },

@@ -62,7 +62,7 @@ export class UnsealCron extends Construct {
       };
     });
 
-    new ScriptCronJob(this, 'job', {
+    const job = new ScriptCronJob(this, 'job', {
       settings,
       name: 'vault-auto-unseal',
       script: bundleRuntime('unseal'),
@@ -76,5 +76,6 @@ export class UnsealCron extends Construct {
         volume: { name: 'unseal-keys', secret: { secretName, defaultMode: 0o440, optional: true } },
       }],
     });
+    props.vault?.allowClient({ description: 'UnsealCron vault-auto-unseal', namespace: settings.namespace, podLabels: job.podLabels });
   }
 }

@@ -132,7 +132,7 @@ export interface VaultAlertsProps {
 
   /**
    * EsoStoreNotReady fires when the ClusterSecretStore has been unready this long: longer than a reboot, auto-unseal
-   * and the recovery job's restart of ESO take together.
+   * and the recovery job's wake-up of ESO take together.
    * @default '15m'
    */
   readonly storeNotReadyFor?: string;
@@ -206,8 +206,8 @@ function definedObject(scope: Construct, kind: string): { name: string; namespac
  * same: a failed Job. The "human needed" alerts therefore use duration: runs that keep failing long after every
  * transient cause would have cleared. The exit code itself is in the Job's log line (the README says how to read it).
  *
- * Every aggregation keeps only the labels that identify the object, so that a restarted exporter or ESO pod (the
- * recovery job restarts ESO) does not start a new series and reset the alert's `for`.
+ * Every aggregation keeps only the labels that identify the object, so that a restarted exporter or ESO pod does not
+ * start a new series and reset the alert's `for`.
  */
 export class VaultAlerts extends Construct {
   /** The alerts' names, in the rule's order. */
@@ -328,9 +328,9 @@ function checkProps(props: VaultAlertsProps) {
         for: recoveryFailingFor,
         summary: `ESO recovery has failed for ${recoveryFailingFor}: a human is needed to bring ESO back to the store.`,
         description: `Every run of CronJob ${recoveryNamespace}/${recoveryCronJob} since its last success failed. It `
-          + 'fails (exit 2) on missing permissions, a malformed setting, or when restarting ESO did not make the store '
-          + 'ready; briefly (exit 1) while Vault is unreachable. kube-state-metrics cannot see exit codes; the Job\'s '
-          + 'log line names the cause.',
+          + 'fails (exit 2) on missing permissions, a malformed setting, or when ESO re-checked the store after the '
+          + 'wake-up and it is still not ready; (exit 1) while Vault is unreachable, ESO\'s webhook is down or ESO does not '
+          + 're-check the store. kube-state-metrics cannot see exit codes; the Job\'s log line names the cause.',
       },
       notRunningAfter,
       suspendedFor,

@@ -163,7 +163,6 @@ export class VaultSnapshotCron extends Construct {
     this.namespace = namespace;
     this.authMount = p.authMount;
     this.role = p.role;
-    this.podLabels = { 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/component': 'cronjob' };
     const labels = { 'app.kubernetes.io/name': NAME };
 
     // A token for Vault's TokenReview only: the pod makes no call to the Kubernetes API, so no Role binds it.
@@ -193,7 +192,7 @@ export class VaultSnapshotCron extends Construct {
       spec: { accessModes: ['ReadWriteOnce'], storageClassName: p.storageClassName, resources: { requests: { storage: k8s.Quantity.fromString(p.storageSize) } } },
     });
 
-    new ScriptCronJob(this, 'job', {
+    const job = new ScriptCronJob(this, 'job', {
       settings: p.settings,
       name: NAME,
       script: bundleRuntime('raft-snapshot'),
@@ -208,5 +207,7 @@ export class VaultSnapshotCron extends Construct {
       },
       volumes: [{ mountPath: MOUNT_PATH, writable: true, volume: { name: 'snapshots', persistentVolumeClaim: { claimName: p.claimName } } }],
     });
+    this.podLabels = job.podLabels;
+    props.vault?.allowClient({ description: `VaultSnapshotCron ${NAME}`, namespace, podLabels: job.podLabels });
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
+import { checkVaultClient, VaultClient, VaultNetworkPolicy } from './vault-network-policy';
 import {
   checkArray, checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkKnownProps, checkMetadataMap, checkPinnedImage,
   checkQuantity, invalid, KnownProps, validating,
@@ -40,11 +41,23 @@ export interface VaultStackProps {
   readonly namespace?: string;
 
   /**
-   * Whether to define the Namespace itself, labelled with the Pod Security level `privileged` that an unconfined
-   * AppArmor profile needs. Leave it off when the namespace is managed elsewhere (ESO's Helm release shares it).
+   * Whether to define the Namespace itself, labelled with the strictest Pod Security level every pod the project puts
+   * there passes: `restricted`, or `privileged` when `appArmorProfile` is `unconfined`. Leave it off when the
+   * namespace is managed elsewhere (ESO's Helm release shares it: its pods must pass the level too).
    * @default false
    */
   readonly createNamespace?: boolean;
+
+  /**
+   * The AppArmor profile of Vault's container, written as the annotation Kubernetes 1.28 reads (the
+   * `securityContext.appArmorProfile` field exists from 1.30): `runtime/default`, `localhost/<profile>`, or `unconfined`.
+   * `unconfined` works around an AppArmor stacking bug on recent kernels that denies signals to processes started by
+   * `kubectl exec` or exec probes (containerd issue 12886), and costs a lot: the namespace can then enforce neither the
+   * `baseline` nor the `restricted` Pod Security level. Vault itself needs no override: containerd's default profile
+   * allows signals between the container's own processes, Go's preemption included.
+   * @default - no override: the container runtime's default profile
+   */
+  readonly appArmorProfile?: string;
 
   /**
    * The Vault image, pinned to a version tag or digest.
@@ -118,12 +131,35 @@ export interface VaultStackProps {
    * @default 'cluster.local'
    */
   readonly clusterDomain?: string;
+
+  /**
+   * Whether Vault's pods accept connections on port 8200 only from the clients the app declares (ESO's controller, the
+   * project's CronJobs, `uiNamespace`) and `allowedClients`, through a NetworkPolicy. It takes a CNI that enforces
+   * NetworkPolicies (k3s's embedded policy controller does; flannel alone does not).
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
+
+  /**
+   * The namespace of the pods that forward the UI's traffic to Vault: the ingress controller's (`ingress-nginx` for
+   * its Helm chart, `kube-system` for k3s's Traefik). Required while `networkPolicy` is on: without it the UI is cut off.
+   * @default - none
+   */
+  readonly uiNamespace?: string;
+
+  /**
+   * More clients allowed to reach Vault on port 8200: pods by namespace and labels, every pod of a namespace, or an
+   * address block (an ingress controller on the host network), each with a description.
+   * @default - none
+   */
+  readonly allowedClients?: VaultClient[];
 }
 
 const KNOWN_PROPS: KnownProps<VaultStackProps> = {
-  host: true, namespace: true, createNamespace: true, image: true, tlsSecretName: true, ingressAnnotations: true,
+  host: true, namespace: true, createNamespace: true, appArmorProfile: true, image: true, tlsSecretName: true, ingressAnnotations: true,
   ingressClassName: true, allowedSourceRanges: true, claimName: true, storageClassName: true, storageSize: true,
-  cpuRequest: true, memoryRequest: true, clusterDomain: true,
+  cpuRequest: true, memoryRequest: true, clusterDomain: true, networkPolicy: true, uiNamespace: true,
+  allowedClients: { description: true, namespace: true, podLabels: true, cidr: true },
 };
 
 function checkProps(props: VaultStackProps) {
@@ -138,7 +174,22 @@ function checkProps(props: VaultStackProps) {
   for (const key of [ALLOWLIST, 'nginx.ingress.kubernetes.io/whitelist-source-range']) {
     if (ingressAnnotations[key] !== undefined) invalid('VaultStack ingressAnnotations', key, 'no source-range annotation here: set allowedSourceRanges');
   }
+  const appArmorProfile = props.appArmorProfile;
+  if (appArmorProfile !== undefined && (typeof appArmorProfile !== 'string' || !/^(runtime\/default|unconfined|localhost\/[^\s/]+)$/.test(appArmorProfile))) {
+    invalid('VaultStack appArmorProfile', appArmorProfile, '"runtime/default", "localhost/<profile>" or "unconfined"');
+  }
+  const networkPolicy = props.networkPolicy ?? true;
+  if (typeof networkPolicy !== 'boolean') invalid('VaultStack networkPolicy', networkPolicy, 'true or false');
+  if (networkPolicy && props.uiNamespace === undefined) {
+    invalid('VaultStack uiNamespace', null, 'the namespace of the ingress controller that serves the UI (such as "ingress-nginx"), or networkPolicy: false');
+  }
+  const allowedClients = (checkArray('VaultStack allowedClients', props.allowedClients, 'clients') ?? [])
+    .map((c, i) => checkVaultClient(`VaultStack allowedClients[${i}]`, c));
   return {
+    networkPolicy,
+    uiNamespace: props.uiNamespace === undefined ? undefined : checkDnsLabel('VaultStack uiNamespace', props.uiNamespace),
+    allowedClients,
+    appArmorProfile,
     host: checkHostname('VaultStack host', props.host),
     namespace: checkDnsLabel('VaultStack namespace', props.namespace ?? 'security'),
     image: checkPinnedImage('VaultStack image', props.image ?? 'hashicorp/vault:2.0.4'),
@@ -171,6 +222,12 @@ export class VaultStack extends Construct {
   public readonly serviceUrl: string;
   /** Vault's public URL, which is also its `api_addr`. */
   public readonly publicUrl: string;
+  /** The labels of Vault's pods. */
+  public readonly podLabels: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'server' };
+  /** The NetworkPolicy that admits Vault's clients; undefined when `networkPolicy` is off. */
+  public readonly networkPolicy?: VaultNetworkPolicy;
+  /** The strictest Pod Security level that Vault's pod passes: `restricted` unless AppArmor is `unconfined`. */
+  public readonly podSecurityLevel: 'restricted' | 'privileged';
   /** Vault's configuration file, in HCL. */
   public readonly config: string;
   /**
@@ -182,12 +239,13 @@ export class VaultStack extends Construct {
   constructor(scope: Construct, id: string, props: VaultStackProps) {
     super(scope, id);
     const {
-      host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
+      networkPolicy, uiNamespace, allowedClients, appArmorProfile, host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
       cpuRequest, memoryRequest, clusterDomain,
     } = validating(this, () => checkProps(props));
 
     this.namespace = namespace;
     this.claimName = claimName;
+    this.podSecurityLevel = appArmorProfile === 'unconfined' ? 'privileged' : 'restricted';
     this.serviceUrl = `http://${this.serviceName}.${namespace}.svc.${clusterDomain}:${PORT}`;
     this.publicUrl = `https://${host}`;
     this.config = [
@@ -207,7 +265,7 @@ export class VaultStack extends Construct {
       '',
     ].join('\n');
 
-    const labels = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'server' };
+    const labels = { ...this.podLabels };
     const metadata = (name: string, extra: { annotations?: Record<string, string> } = {}) => ({
       name, namespace, labels, ...extra,
     });
@@ -219,9 +277,9 @@ export class VaultStack extends Construct {
           // Removing the namespace would remove the claim with it.
           annotations: { ...KEEP_ANNOTATIONS },
           labels: {
-            // AppArmor "unconfined" is forbidden by the baseline level.
-            'pod-security.kubernetes.io/enforce': 'privileged',
-            'pod-security.kubernetes.io/warn': 'privileged',
+            // Every pod the project defines passes "restricted"; AppArmor "unconfined" is forbidden from "baseline" up.
+            'pod-security.kubernetes.io/enforce': this.podSecurityLevel,
+            'pod-security.kubernetes.io/warn': this.podSecurityLevel,
           },
         },
       });
@@ -272,9 +330,8 @@ export class VaultStack extends Construct {
             labels,
             annotations: {
               'checksum/config': createHash('sha256').update(this.config).digest('hex'),
-              // Go 1.14+ preempts goroutines with SIGURG, which containerd's default profile denies. Kubernetes 1.28
-              // has no securityContext.appArmorProfile field; the annotation works there and on later versions.
-              [`container.apparmor.security.beta.kubernetes.io/${CONTAINER}`]: 'unconfined',
+              // Kubernetes 1.28 has no securityContext.appArmorProfile field; the annotation works there and later.
+              ...(appArmorProfile && { [`container.apparmor.security.beta.kubernetes.io/${CONTAINER}`]: appArmorProfile }),
             },
           },
           spec: {
@@ -355,5 +412,16 @@ export class VaultStack extends Construct {
         }],
       },
     });
+
+    if (networkPolicy) {
+      this.networkPolicy = new VaultNetworkPolicy(this, 'network-policy', { namespace, podLabels: labels, ports: [PORT] });
+      this.networkPolicy.allow({ description: 'the UI, through the ingress controller', namespace: uiNamespace });
+      for (const client of allowedClients) this.networkPolicy.allow(client);
+    }
+  }
+
+  /** Lets a client reach Vault's API port (a construct that talks to Vault calls it); nothing when the policy is off. */
+  public allowClient(client: VaultClient): void {
+    this.networkPolicy?.allow(client);
   }
 }

@@ -1,31 +1,34 @@
-// eso-recovery: restarts External Secrets Operator when Vault is ready but the ClusterSecretStore is still degraded.
-// ESO backs off failed reconciles up to 7 minutes per object in memory; a restart clears that at once. It restarts at
-// most once per outage: if ESO was restarted after the store last became not ready and the store is still not ready,
-// a restart did not help and will not help again, so a human is needed. Bundled by esbuild into one dependency-free
-// script and run every minute by the CronJob; configured by environment variables.
-// Exit codes: 0 nothing to do, or done; 1 a call failed, hung or got an answer of the wrong shape (the next run
-// retries); 2 a human is needed (a restart did not help; no token, forbidden, not found; a malformed setting).
+// eso-recovery: wakes External Secrets Operator once Vault is back. ESO backs off a failed reconcile up to 7 minutes per
+// object, and its ExternalSecret controller does not watch stores, so after Vault returns the store and then every
+// ExternalSecret can each wait out a backoff. Both controllers reconcile at once when an annotation changes (the
+// ClusterSecretStore controller has no event filter; the ExternalSecret controller refreshes on an annotation change),
+// so the job annotates the store, waits for ESO's verdict, then annotates the project's ExternalSecrets that are not
+// Ready. Bundled by esbuild into one dependency-free script and run every minute by the CronJob.
+// Exit codes: 0 nothing to do, or done; 1 a call failed, hung or got an answer of the wrong shape, ESO's webhook refused
+// the patch, or ESO did not re-check the store within the run (the next run retries); 2 a human is needed (ESO
+// re-checked the store with Vault ready and it is still not ready; no token, forbidden, not found; a malformed setting).
 import { Budget } from './common/budget';
 import { DEFAULTS, ENV } from './common/env';
 import { describeAnswer, HttpResponse } from './common/http';
-import { KubeApi, kubeApi, KubeError } from './common/kube';
+import { KubeApi, kubeApi, KubeError, malformed } from './common/kube';
 import { log, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
-import { Env, readList, readRetrySettings, readSeconds, readString, readUrl, RetrySettings } from './common/settings';
+import { Env, readList, readRetrySettings, readString, readUrl, RetrySettings } from './common/settings';
 import { readVaultAddr, VaultApi, vaultApi } from './common/vault';
 
-export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+/** The project's own annotation: `force-sync` is written from Git by AppSecret, and GitOps would undo a job's value. */
+export const WAKE_ANNOTATION = 'eso-recovery/woken-at';
+/** How often a run looks again while it waits for ESO's verdict on the store it woke. */
+const VERDICT_POLL_MS = 500;
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const NAMESPACED = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export interface RecoverySettings extends RetrySettings {
   readonly vaultAddr: string;
-  readonly namespace: string;
   readonly storeName: string;
-  readonly deployments: string[];
-  /** Vault's pod, as namespace and name: when it last became ready bounds which restarts count. */
-  readonly vaultPod: { readonly namespace: string; readonly name: string };
-  readonly cooldownMs: number;
+  /** The project's ExternalSecrets, as namespace and name. */
+  readonly externalSecrets: Array<{ readonly namespace: string; readonly name: string }>;
   readonly kubeUrl: string;
   readonly tokenFile: string;
   readonly caFile: string;
@@ -34,11 +37,12 @@ export interface RecoverySettings extends RetrySettings {
 export function readRecoverySettings(env: Env): RecoverySettings {
   return {
     vaultAddr: readVaultAddr(env),
-    namespace: readString(env, ENV.esoNamespace, DEFAULTS.esoNamespace, NAME),
     storeName: readString(env, ENV.storeName, DEFAULTS.storeName, NAME),
-    deployments: readList(env, ENV.deployments, [...DEFAULTS.deployments], NAME),
-    vaultPod: readPod(env),
-    cooldownMs: readSeconds(env, ENV.restartCooldownSeconds, DEFAULTS.restartCooldownSeconds, 0, 86400) * 1000,
+    // Empty when no ExternalSecret reads through the store.
+    externalSecrets: (env[ENV.externalSecrets]?.trim() === '' ? [] : readList(env, ENV.externalSecrets, [], NAMESPACED)).map((item) => {
+      const [namespace, name] = item.split('/');
+      return { namespace, name };
+    }),
     kubeUrl: readUrl(env, ENV.kubeApiUrl, DEFAULTS.kubeApiUrl),
     tokenFile: readString(env, ENV.kubeTokenFile, DEFAULTS.kubeTokenFile),
     caFile: readString(env, ENV.kubeCaFile, DEFAULTS.kubeCaFile),
@@ -46,72 +50,41 @@ export function readRecoverySettings(env: Env): RecoverySettings {
   };
 }
 
-function readPod(env: Env): { namespace: string; name: string } {
-  const [namespace, name] = readString(env, ENV.vaultPod, DEFAULTS.vaultPod, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).split('/');
-  return { namespace, name };
-}
-
-/** An answer of the API that is not the object asked for: a failed call, retried, never taken as a state. */
-function malformed(what: string, why: string): KubeError {
-  return Object.assign(new Error(`GET ${what} answered ${why}: not the API's answer`), { fatal: false });
-}
-
 function checkObject(object: any, kind: string, name: string, what: string): any {
-  if (object?.kind !== kind || object?.metadata?.name !== name) {
-    throw malformed(what, `an object that is not ${kind} ${name}`);
-  }
+  if (object?.kind !== kind || object?.metadata?.name !== name) throw malformed(`GET ${what}`, `an object that is not ${kind} ${name}`);
   return object;
 }
 
-/** What the store's Ready condition says. */
-export interface StoreReadiness {
+/** What an object's Ready condition says. */
+export interface Readiness {
   readonly ready: boolean;
   readonly reason: string;
-  /** The condition's own message, such as why ESO cannot log in. */
-  readonly message: string;
   /** When the condition last changed status: while it stays False, the start of the outage. */
   readonly since: number;
 }
 
-/** The store's Ready condition; undefined while ESO has not decided (no status yet, or Unknown). */
-export function storeReadiness(store: any, what = 'the store'): StoreReadiness | undefined {
-  const conditions = store?.status?.conditions;
+/** The object's Ready condition; undefined while ESO has not decided (no status yet, or Unknown). */
+export function readiness(object: any, what: string): Readiness | undefined {
+  const conditions = object?.status?.conditions;
   if (conditions === undefined) return undefined;
-  if (!Array.isArray(conditions)) throw malformed(what, 'status.conditions that is not a list');
+  if (!Array.isArray(conditions)) throw malformed(`GET ${what}`, 'status.conditions that is not a list');
   const condition = conditions.find((c: any) => c?.type === 'Ready');
   if (!condition || (condition.status !== 'True' && condition.status !== 'False')) return undefined;
   const since = Date.parse(condition.lastTransitionTime);
-  if (Number.isNaN(since)) throw malformed(what, 'a Ready condition without a lastTransitionTime');
-  return {
-    ready: condition.status === 'True',
-    reason: String(condition.reason ?? condition.status),
-    message: String(condition.message ?? ''),
-    since,
-  };
+  if (Number.isNaN(since)) throw malformed(`GET ${what}`, 'a Ready condition without a lastTransitionTime');
+  return { ready: condition.status === 'True', reason: String(condition.reason ?? condition.status), since };
 }
 
-/** When the pod last became ready; undefined while it is not ready. */
-export function readySince(pod: any, what = 'the pod'): number | undefined {
-  const conditions = pod?.status?.conditions ?? [];
-  if (!Array.isArray(conditions)) throw malformed(what, 'status.conditions that is not a list');
-  const ready = conditions.find((c: any) => c?.type === 'Ready');
-  if (ready?.status !== 'True') return undefined;
-  const since = Date.parse(ready.lastTransitionTime);
-  if (Number.isNaN(since)) throw malformed(what, 'a Ready condition without a lastTransitionTime');
-  return since;
-}
-
-/** When the Deployment's pods were last restarted by a rollout restart; undefined if never, or stamped in the future. */
-export function restartedAt(deployment: any, now: number): number | undefined {
-  const stamp = Date.parse(deployment?.spec?.template?.metadata?.annotations?.[RESTARTED_AT] ?? '');
+/** When this job last woke the object; undefined if never, or stamped in the future (another clock, or a hand). */
+export function wokenAt(object: any, now: number): number | undefined {
+  const stamp = Date.parse(object?.metadata?.annotations?.[WAKE_ANNOTATION] ?? '');
   return Number.isNaN(stamp) || stamp > now ? undefined : stamp;
 }
 
 /** Vault's health for ESO: ready, worth waiting for, or a failed call. */
 function vaultState(health: HttpResponse): { ready: true } | { wait: string } | { failed: string } {
-  const json = health.json;
   if (health.status === 200) {
-    return json?.initialized === true && json?.sealed === false
+    return health.json?.initialized === true && health.json?.sealed === false
       ? { ready: true }
       : { failed: `GET /v1/sys/health answered ${describeAnswer(health)}, not Vault's health` };
   }
@@ -120,9 +93,28 @@ function vaultState(health: HttpResponse): { ready: true } | { wait: string } | 
   return { failed: `GET /v1/sys/health answered HTTP ${health.status}` };
 }
 
+/** ESO's Warning Events about the store, by name, with what changes when ESO merges a repeat into one. */
+type EventMarks = Map<string, { version: string; message: string }>;
+
+/** The Warning Events ESO recorded about the store (never this job's own), from `default` where they must live. */
+async function storeWarnings(s: RecoverySettings, kube: KubeApi): Promise<EventMarks> {
+  const selector = encodeURIComponent(`involvedObject.kind=ClusterSecretStore,involvedObject.name=${s.storeName},type=Warning`);
+  const what = `events about clustersecretstore ${s.storeName}`;
+  const list = await kube.get(`/api/v1/namespaces/${DEFAULTS.eventNamespace}/events?fieldSelector=${selector}`, what);
+  if (list?.kind !== 'EventList' || !Array.isArray(list.items)) throw malformed(`GET ${what}`, 'something that is not an EventList');
+  const marks: EventMarks = new Map();
+  for (const e of list.items) {
+    if (e?.type !== 'Warning' || e?.source?.component === 'eso-recovery' || e?.reportingComponent === 'eso-recovery') continue;
+    marks.set(String(e?.metadata?.name), {
+      version: `${e?.metadata?.resourceVersion}/${e?.count}/${e?.lastTimestamp}`, message: String(e?.message ?? ''),
+    });
+  }
+  return marks;
+}
+
 /** What the run tells the operator through `kubectl describe clustersecretstore` and `kubectl get events`. */
 export interface StoreEvent {
-  readonly reason: 'RestartedESO' | 'RestartDidNotHelp';
+  readonly reason: 'WokeESO' | 'WakeDidNotHelp';
   readonly type: 'Normal' | 'Warning';
   readonly message: string;
   /** The Event's name: the same name records the event once (the API refuses a second with 409). */
@@ -155,94 +147,106 @@ export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const ago = (ms: number) => `${Math.round(ms / 1000)} s ago`;
+const wake = (now: number) => ({ metadata: { annotations: { [WAKE_ANNOTATION]: iso(now) } } });
 
-/** One attempt: the store first (normally Ready: done at once), then Vault, then the restarts. */
-export async function attemptRecovery(s: RecoverySettings, vault: VaultApi, kube: KubeApi, now = Date.now): Promise<Outcome> {
-  const event = (object: any, e: StoreEvent) => recordEvent(s, kube, object, e, now());
-  const store = `clustersecretstore ${s.storeName}`;
-  const restarted: string[] = [];
-  try {
-    const object = checkObject(await kube.get(`/apis/external-secrets.io/v1/clustersecretstores/${s.storeName}`, store), 'ClusterSecretStore', s.storeName, store);
-    const readiness = storeReadiness(object, store);
-    if (!readiness) return finished(`store ${s.storeName} has no Ready condition yet: left alone`);
-    if (readiness.ready) return finished(`store ${s.storeName} is Ready: nothing to do`);
-    const degraded = `store ${s.storeName} not ready (${readiness.reason}) since ${iso(readiness.since)}`;
-
-    let health;
-    try {
-      health = vaultState(await vault.health());
-    } catch (error) {
-      return retry(`${degraded}; vault: ${reason(error)}`);
-    }
-    if ('failed' in health) return retry(`${degraded}; ${health.failed}`);
-    if ('wait' in health) return retry(`${degraded}; ${health.wait}: waiting for vault`, 0);
-
-    // A restart helps only while Vault is ready: one made before Vault's pod last became ready (by hand while Vault was
-    // sealed, or by this job before Vault went away again) is no attempt at this outage.
-    const podWhat = `pod ${s.vaultPod.namespace}/${s.vaultPod.name}`;
-    const pod = checkObject(await kube.get(`/api/v1/namespaces/${s.vaultPod.namespace}/pods/${s.vaultPod.name}`, podWhat), 'Pod', s.vaultPod.name, podWhat);
-    const vaultReadySince = readySince(pod, podWhat);
-    if (vaultReadySince === undefined) return retry(`${degraded}; vault answers but its pod ${s.vaultPod.name} is not ready yet: waiting for it`, 0);
-    const outageStart = Math.max(readiness.since, vaultReadySince);
-
-    // Which Deployments were restarted during this outage, while Vault was ready.
-    const stamps = new Map<string, number | undefined>();
-    for (const name of s.deployments) {
-      const what = `deployment ${s.namespace}/${name}`;
-      const deployment = checkObject(await kube.get(`/apis/apps/v1/namespaces/${s.namespace}/deployments/${name}`, what), 'Deployment', name, what);
-      stamps.set(name, restartedAt(deployment, now()));
-    }
-    const inOutage = [...stamps.values()].filter((t): t is number => t !== undefined && t >= outageStart);
-    if (inOutage.length === s.deployments.length) {
-      const last = Math.max(...inOutage);
-      if (now() - last < s.cooldownMs) {
-        return finished(`vault ready, ${degraded}: ESO restarted ${ago(now() - last)}, waiting for it to reconcile`);
-      }
-      const cause = readiness.message || readiness.reason;
-      await event(object, {
-        reason: 'RestartDidNotHelp', type: 'Warning', name: `${s.storeName}.restart-did-not-help.${Math.floor(readiness.since / 1000)}`,
-        message: `ESO was restarted at ${iso(last)} and the store is still not ready: a human is needed (${cause})`,
-      });
-      return finished(`vault ready, ${degraded}: ESO was restarted at ${iso(last)}, during this outage, and the store is still `
-        + `not ready, so another restart will not help; fix the cause: ${cause}`, 2);
-    }
-
-    const skipped: string[] = [];
-    for (const [name, stamp] of stamps) {
-      if (stamp !== undefined && stamp >= outageStart) continue;
-      if (stamp !== undefined && now() - stamp < s.cooldownMs) {
-        skipped.push(`${name} (restarted ${ago(now() - stamp)})`);
-        continue;
-      }
-      const patch = { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: iso(now()) } } } } };
-      await kube.patch(`/apis/apps/v1/namespaces/${s.namespace}/deployments/${name}`, patch, `deployment ${s.namespace}/${name}`);
-      restarted.push(name);
-    }
-    const did = [
-      restarted.length ? `restarted ${restarted.join(', ')}` : 'restarted nothing',
-      skipped.length ? `skipped inside the cooldown: ${skipped.join(', ')}` : '',
-    ].filter(Boolean).join('; ');
-    if (restarted.length) {
-      await event(object, {
-        reason: 'RestartedESO', type: 'Normal', name: `${s.storeName}.eso-restarted.${now()}`,
-        message: `vault ready and the store not ready (${readiness.reason}): restarted ${restarted.join(', ')} to clear ESO's backoff`,
-      });
-    }
-    return finished(`vault ready, ${degraded}: ${did}`);
-  } catch (error) {
-    const done = restarted.length ? ` (restarted ${restarted.join(', ')} before that)` : '';
-    const message = `${reason(error)}${done}`;
-    return (error as KubeError).fatal ? finished(message, 2) : retry(message);
+/**
+ * The project's ExternalSecrets that are not Ready and have not been woken since the store last became Ready: one wake
+ * per store recovery, so one failing for its own reason (a missing field in Vault) is not woken every minute.
+ */
+async function externalSecretsToWake(s: RecoverySettings, kube: KubeApi, storeReadySince: number, now: () => number) {
+  const sleepy: Array<{ namespace: string; name: string; path: string; what: string }> = [];
+  for (const { namespace, name } of s.externalSecrets) {
+    const what = `externalsecret ${namespace}/${name}`;
+    const path = `/apis/external-secrets.io/v1/namespaces/${namespace}/externalsecrets/${name}`;
+    const object = checkObject(await kube.get(path, what), 'ExternalSecret', name, what);
+    if (readiness(object, what)?.ready) continue;
+    const last = wokenAt(object, now());
+    if (last !== undefined && last >= storeReadySince) continue;
+    sleepy.push({ namespace, name, path, what });
   }
+  return sleepy;
+}
+
+/**
+ * The run, one attempt at a time (the retry window calls `attempt` again): the store first (normally Ready, and with
+ * every ExternalSecret Ready: done at once), then Vault, then the wake-up and ESO's verdict on it.
+ */
+export function recovery(s: RecoverySettings, vault: VaultApi, kube: KubeApi, now: () => number = Date.now): { attempt: () => Promise<Outcome> } {
+  const storePath = `/apis/external-secrets.io/v1/clustersecretstores/${s.storeName}`;
+  const storeWhat = `clustersecretstore ${s.storeName}`;
+  /** Set once this run has woken the store: when, and ESO's Warning Events as they were just before. */
+  let woke: { at: number; before: EventMarks } | undefined;
+
+  const afterReady = async (storeReadySince: number, prefix: string, askVault: boolean): Promise<Outcome> => {
+    const sleepy = await externalSecretsToWake(s, kube, storeReadySince, now);
+    if (sleepy.length === 0) return finished(`${prefix}: nothing to do`);
+    // Woken only while Vault answers: an ExternalSecret failing because Vault is away again would waste its one wake.
+    if (askVault && !('ready' in vaultState(await vault.health()))) {
+      return finished(`${prefix}; vault is not ready: ${sleepy.length} ExternalSecret(s) not Ready left alone`);
+    }
+    for (const e of sleepy) await kube.patch(e.path, wake(now()), e.what);
+    const names = sleepy.map((e) => `${e.namespace}/${e.name}`);
+    return finished(`${prefix}; woke ${names.length} ExternalSecret${names.length === 1 ? '' : 's'} not Ready: ${names.join(', ')}`);
+  };
+
+  const attempt = async (): Promise<Outcome> => {
+    try {
+      const store = checkObject(await kube.get(storePath, storeWhat), 'ClusterSecretStore', s.storeName, storeWhat);
+      const state = readiness(store, storeWhat);
+      if (!state) return finished(`store ${s.storeName} has no Ready condition yet: left alone`);
+      if (state.ready) {
+        const prefix = woke ? `woke store ${s.storeName}, Ready ${((now() - woke.at) / 1000).toFixed(1)} s later` : `store ${s.storeName} is Ready`;
+        return await afterReady(state.since, prefix, !woke);
+      }
+      const degraded = `store ${s.storeName} not ready (${state.reason}) since ${iso(state.since)}`;
+
+      if (!woke) {
+        let health;
+        try {
+          health = vaultState(await vault.health());
+        } catch (error) {
+          return retry(`${degraded}; vault: ${reason(error)}`);
+        }
+        if ('failed' in health) return retry(`${degraded}; ${health.failed}`);
+        if ('wait' in health) return retry(`${degraded}; ${health.wait}: waiting for vault`, 0);
+
+        const before = await storeWarnings(s, kube);
+        const at = now();
+        // A merge patch: custom resources take no strategic merge patch.
+        await kube.patch(storePath, wake(at), storeWhat);
+        woke = { at, before };
+        await recordEvent(s, kube, store, {
+          reason: 'WokeESO', type: 'Normal', name: `${s.storeName}.eso-woken.${Math.floor(state.since / 1000)}`,
+          message: `vault ready and the store not ready (${state.reason}): annotated it so that ESO re-checks it now instead of after its backoff`,
+        }, at);
+        log(`vault ready, ${degraded}: woke it (${WAKE_ANNOTATION})`);
+      }
+
+      // Re-checked and still not ready: ESO's newest Warning about the store after the wake-up says why.
+      const fresh = [...(await storeWarnings(s, kube))].filter(([name, mark]) => woke!.before.get(name)?.version !== mark.version);
+      if (fresh.length > 0) {
+        const cause = fresh[fresh.length - 1][1].message;
+        await recordEvent(s, kube, store, {
+          reason: 'WakeDidNotHelp', type: 'Warning', name: `${s.storeName}.wake-did-not-help.${Math.floor(state.since / 1000)}`,
+          message: `ESO re-checked the store with vault ready and it is still not ready: a human is needed (${cause})`,
+        }, now());
+        return finished(`vault ready, ${degraded}: ESO re-checked it after the wake-up and it is still not ready; fix the cause: ${cause}`, 2);
+      }
+      return retry(`${degraded}: woken at ${iso(woke!.at)}, ESO has not re-checked it yet`, 1, VERDICT_POLL_MS);
+    } catch (error) {
+      const message = reason(error);
+      return (error as KubeError).fatal ? finished(message, 2) : retry(message);
+    }
+  };
+  return { attempt };
 }
 
 export function main(env: Env = process.env): Promise<number> {
-  return runScript(env, readRecoverySettings, (s, budget: Budget) => attemptRecovery(
-    s,
-    vaultApi(s.vaultAddr, budget),
-    kubeApi({ url: s.kubeUrl, tokenFile: s.tokenFile, caFile: s.caFile, budget }),
-  ));
+  let run: ReturnType<typeof recovery> | undefined;
+  return runScript(env, readRecoverySettings, (s, budget: Budget) => {
+    run ??= recovery(s, vaultApi(s.vaultAddr, budget), kubeApi({ url: s.kubeUrl, tokenFile: s.tokenFile, caFile: s.caFile, budget }));
+    return run.attempt();
+  });
 }
 
 if (require.main === module) start(() => main());

@@ -2,16 +2,19 @@
 // least-privilege policy and one role per store role), derived from the manifests in dist/ that GitOps applies.
 // `plan` shows the difference and checks that every secret and field an ExternalSecret reads exists; `apply` makes
 // exactly those changes. Run on the operator's machine through a port-forward: `npm run vault-setup -- plan|apply`.
+// The admin token goes over plain http only to this machine (the port-forward's end) unless `--allow-http` says so.
 // Exit codes as Terraform's -detailed-exitcode: plan 0 in sync and nothing missing, 2 changes pending or secrets
 // missing; apply 0 when Vault is in sync afterwards; 1 on any error (a bad argument, sealed, unreachable, 403, a conflict).
 import { log, logError, reason, redact } from './common/log';
 import { start } from './common/main';
 import { Env } from './common/settings';
+import { isLoopbackHost } from './vault-setup/cleartext';
 import { applyItems } from './vault-setup/apply';
 import { DesiredConfig, desiredConfig } from './vault-setup/desired';
 import { manifestsFrom, readManifests } from './vault-setup/manifests';
 import { conflicts, makePlan, missing, pending, Plan } from './vault-setup/plan';
-import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines } from './vault-setup/report';
+import { portForwardHint } from './vault-setup/port-forward';
+import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines, warningLines } from './vault-setup/report';
 import { Args, parseArgs, readConnection, USAGE } from './vault-setup/settings';
 import { checkVault, readState, VaultState } from './vault-setup/state';
 import { VaultClient, vaultClient } from './vault-setup/vault-client';
@@ -33,15 +36,23 @@ async function apply(vault: VaultClient, want: DesiredConfig, before: VaultState
   return 0;
 }
 
+/** The local end of the port-forward: VAULT_ADDR's port when it points at this machine, else Vault's usual 8200. */
+function localPort(addr: string): string {
+  const url = new URL(addr);
+  if (!isLoopbackHost(url.hostname)) return '8200';
+  return url.port || (url.protocol === 'https:' ? '443' : '80');
+}
+
 async function run(args: Args, env: Env): Promise<number> {
-  const connection = readConnection(env);
+  const connection = readConnection(env, args.allowHttp);
   redact(connection.token);
-  const want = desiredConfig(manifestsFrom(readManifests(args.distDir)));
-  const vault = vaultClient(connection);
+  const manifests = manifestsFrom(readManifests(args.distDir));
+  const want = desiredConfig(manifests);
+  const vault = vaultClient({ ...connection, portForward: portForwardHint(manifests.stores, localPort(connection.addr)) });
   await checkVault(vault);
   const state = await readState(vault, want);
   const plan = makePlan(want, state);
-  [...itemLines(plan.items), ...unmanagedLines(plan)].forEach((line) => log(line));
+  [...itemLines(plan.items), ...unmanagedLines(plan), ...warningLines(plan.items)].forEach((line) => log(line));
   const blocked = conflicts(plan);
   if (args.command === 'plan') {
     secretLines(plan).forEach((line) => log(line));

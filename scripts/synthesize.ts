@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'fs';
 import { join, relative, resolve } from 'path';
 import { ApiObject, App } from 'cdk8s';
+import { summaryLines } from '../lib/summary';
 import { isPropError } from '../lib/validate';
 import { root } from './bundle';
 
@@ -8,6 +9,12 @@ import { root } from './bundle';
 export interface Written {
   readonly file: string;
   readonly objects: number;
+}
+
+/** What a synthesis wrote, and what its constructs say the operator must know (such as who may reach Vault). */
+export interface Synthesis {
+  readonly files: Written[];
+  readonly notes: string[];
 }
 
 const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : 'core');
@@ -61,33 +68,36 @@ function listFiles(dir: string, base = dir): string[] {
  * Builds the apps into a staging folder beside `outdir` and replaces `outdir` with it only when every construct
  * accepted its props and the checks across the apps pass: a wrong prop leaves `outdir` as it was. Returns what it wrote.
  */
-export function synthesize(build: (outdir: string) => App[], outdir: string): Written[] {
+export function synthesize(build: (outdir: string) => App[], outdir: string): Synthesis {
   // The output folder is replaced whole: never the project, nor a folder holding it.
   if (!relative(resolve(outdir), root).startsWith('..')) {
     throw Object.assign(new Error(`refusing to write to ${outdir}: it holds the project (${root}); set CDK8S_OUTDIR to a folder of its own, such as dist`), { propError: true });
   }
   const staging = `${outdir}.staging`;
   rmSync(staging, { recursive: true, force: true });
+  let notes: string[] = [];
   try {
     const apps = build(staging);
     const errors = checkApps(apps);
     if (errors.length > 0) throw Object.assign(new Error(errors.join('\n')), { propError: true });
     for (const app of apps) app.synth();
+    notes = apps.flatMap((app) => summaryLines(app));
     rmSync(outdir, { recursive: true, force: true });
     renameSync(staging, outdir);
   } finally {
     if (existsSync(staging)) rmSync(staging, { recursive: true, force: true });
   }
-  return listFiles(outdir).map((file) => ({ file, objects: countObjects(readFileSync(join(outdir, file), 'utf8')) }));
+  return { files: listFiles(outdir).map((file) => ({ file, objects: countObjects(readFileSync(join(outdir, file), 'utf8')) })), notes };
 }
 
-/** What synthesis prints: each file with its number of objects. */
-export function summary(outdir: string, written: Written[]): string {
-  const width = Math.max(...written.map((w) => w.file.length));
-  const total = written.reduce((sum, w) => sum + w.objects, 0);
+/** What synthesis prints: each file with its number of objects, then what the constructs say. */
+export function summary(outdir: string, { files, notes }: Synthesis): string {
+  const width = Math.max(...files.map((w) => w.file.length));
+  const total = files.reduce((sum, w) => sum + w.objects, 0);
   return [
-    `wrote ${outdir}/: ${written.length} files, ${total} objects`,
-    ...written.map((w) => `  ${w.file.padEnd(width)}  ${String(w.objects).padStart(3)}`),
+    `wrote ${outdir}/: ${files.length} files, ${total} objects`,
+    ...files.map((w) => `  ${w.file.padEnd(width)}  ${String(w.objects).padStart(3)}`),
+    ...notes,
   ].join('\n');
 }
 

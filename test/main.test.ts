@@ -9,6 +9,7 @@ import { AppSecret, EsoStore, VaultStack } from '../lib';
 import { root } from '../scripts/bundle';
 import { checkApps, summary, synthesize } from '../scripts/synthesize';
 import { Manifest, schemaErrors } from './helpers';
+import { podSecurityViolations, podTemplates } from './support/pod-security';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
 // app secret (or another homelab's values) needs no test edit. The constructs' own tests pin their output.
@@ -48,6 +49,15 @@ test('names in the output are stable, never hashed', () => {
   for (const name of names) expect(name).not.toMatch(/-c8[0-9a-f]{6,}$/);
 });
 
+test('every pod passes Pod Security restricted, but for an AppArmor profile main.ts sets on purpose', () => {
+  const pods = podTemplates(manifests);
+  expect(pods.length).toBeGreaterThan(0);
+  for (const p of pods) {
+    const violations = podSecurityViolations(p.metadata, p.spec, 'restricted').filter((v) => !/: AppArmor \S+$/.test(v));
+    expect([p.what, violations]).toEqual([p.what, []]);
+  }
+});
+
 test('every synthesized object is valid against its API or CRD schema, strictly', () => {
   expect(schemaErrors(manifests)).toEqual([]);
 });
@@ -80,12 +90,13 @@ test('every claim is kept by GitOps, whatever its name: never pruned, never dele
   }
 });
 
-test('dist/ is one folder per GitOps unit: vault/ needs no CRD, apps/ holds only ExternalSecrets', () => {
+test('dist/ is one folder per GitOps unit: vault/ needs no CRD, apps/ holds only ExternalSecrets and the Roles on them', () => {
   const kindsIn = (folder: string) => Object.entries(fresh).filter(([f]) => f.startsWith(`${folder}/`))
     .flatMap(([, yaml]) => YAML.parseAllDocuments(yaml).map((d) => d.toJSON().apiVersion as string));
   expect(kindsIn('vault').length).toBeGreaterThan(0);
   for (const apiVersion of kindsIn('vault')) expect(apiVersion).toMatch(/^(v1|(apps|batch|rbac\.authorization\.k8s\.io|networking\.k8s\.io|longhorn\.io)\/v\w+)$/);
-  for (const apiVersion of kindsIn('apps')) expect(apiVersion).toBe('external-secrets.io/v1');
+  // The ExternalSecrets, and the recovery job's Roles on them beside them (a missing app namespace holds back only apps/).
+  for (const apiVersion of kindsIn('apps')) expect(apiVersion).toMatch(/^(external-secrets\.io|rbac\.authorization\.k8s\.io)\/v1$/);
 });
 
 describe('GitOps annotations: present where needed, and with values the tools accept', () => {
@@ -144,11 +155,11 @@ describe('mistakes that fail synthesis, leaving the output folder as it was', ()
   }
 
   test.each<[string, (chart: Chart, store: EsoStore) => void, string]>([
-    ['a misspelled prop', (c) => new VaultStack(c, 'vault', { host: 'vault.example.com', storageclassName: 'longhorn-ssd' } as any),
+    ['a misspelled prop', (c) => new VaultStack(c, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', storageclassName: 'longhorn-ssd' } as any),
       'apps/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
     ['a misspelled nested prop', (c, store) => new AppSecret(c, 'nextcloud', { namespace: 'nextcloud', store, data: [{ secretKey: 'A', path: 'nextcloud', proprety: 'a' } as any] }),
       'apps/nextcloud: invalid AppSecret nextcloud: unknown prop "data[0].proprety" (did you mean "data[0].property"?)'],
-    ['a wrong value', (c) => new VaultStack(c, 'vault', { host: 'Vault.Example.com' }),
+    ['a wrong value', (c) => new VaultStack(c, 'vault', { host: 'Vault.Example.com', uiNamespace: 'ingress-nginx' }),
       'apps/vault: invalid VaultStack host: got "Vault.Example.com", expected a lowercase fully qualified host name such as "vault.example.com"'],
     ['two objects with one name', (c, store) => {
       new AppSecret(c, 'nextcloud', { namespace: 'nextcloud', store, dataFrom: [{ path: 'nextcloud' }] });
@@ -184,20 +195,21 @@ describe('npm run synth, as a user runs it', () => {
   }
 
   test('says what it wrote: each file with its number of objects', () => {
-    const run = synthEntry('good', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com' });`);
+    const run = synthEntry('good', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx' });`);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 8 objects\n  vault.k8s.yaml    8\n`);
+    expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 9 objects\n  vault.k8s.yaml    9\n`
+      + 'Vault (security) accepts port 8200 only from:\n  every pod in namespace ingress-nginx (the UI, through the ingress controller)\n');
     expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
   });
 
   const store = `const c = new Chart(app, 'apps'); const store = new EsoStore(c, 'store');`;
   test.each<[string, string, string]>([
-    ['a misspelled prop', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', storageclassName: 'x' } as any);`,
+    ['a misspelled prop', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', storageclassName: 'x' } as any);`,
       'vault/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
     ['a misspelled nested prop', `${store} new AppSecret(c, 'wiki', { namespace: 'wiki', store, data: [{ secretKey: 'A', path: 'wiki', proprety: 'a' }] } as any);`,
       'apps/wiki: invalid AppSecret wiki: unknown prop "data[0].proprety" (did you mean "data[0].property"?)'],
-    ['a wrong value', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault' });`,
+    ['a wrong value', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault', uiNamespace: 'ingress-nginx' });`,
       'vault/vault: invalid VaultStack host: got "vault", expected a lowercase fully qualified host name such as "vault.example.com"'],
     ['a duplicate object', `${store} new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] }); new AppSecret(c, 'wiki2', { name: 'wiki', namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`,
       'duplicate ExternalSecret wiki/wiki: defined by apps/wiki and by apps/wiki2; give one of them another name'],
@@ -220,8 +232,10 @@ describe('npm run synth, as a user runs it', () => {
   });
 });
 
-test('the summary lists each file and the total', () => {
-  expect(summary('dist', [{ file: 'vault/vault.k8s.yaml', objects: 8 }, { file: 'apps/app-secrets.k8s.yaml', objects: 12 }])).toBe(
-    'wrote dist/: 2 files, 20 objects\n  vault/vault.k8s.yaml         8\n  apps/app-secrets.k8s.yaml   12',
+test('the summary lists each file and the total, then what the constructs say', () => {
+  const files = [{ file: 'vault/vault.k8s.yaml', objects: 8 }, { file: 'apps/app-secrets.k8s.yaml', objects: 12 }];
+  expect(summary('dist', { files, notes: ['Vault (security) accepts port 8200 only from:', '  every pod in namespace ingress-nginx (the UI)'] })).toBe(
+    'wrote dist/: 2 files, 20 objects\n  vault/vault.k8s.yaml         8\n  apps/app-secrets.k8s.yaml   12\n'
+    + 'Vault (security) accepts port 8200 only from:\n  every pod in namespace ingress-nginx (the UI)',
   );
 });

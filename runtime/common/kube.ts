@@ -15,9 +15,9 @@ export interface KubeSettings {
 }
 
 export interface KubeApi {
-  /** GETs an object; `what` names it in errors, such as "clustersecretstore k8s-secrets". */
+  /** GETs an object or a list (a path with a query); `what` names it in errors, such as "clustersecretstore k8s-secrets". */
   get(path: string, what: string): Promise<any>;
-  /** Applies a strategic merge patch, as kubectl does. */
+  /** Applies a JSON merge patch: custom resources take no strategic merge patch. */
   patch(path: string, body: unknown, what: string): Promise<any>;
   /** POSTs a new object. */
   create(path: string, body: unknown, what: string): Promise<any>;
@@ -35,6 +35,22 @@ export interface KubeError extends Error {
 
 function kubeError(message: string, fatal: boolean, status?: number): KubeError {
   return Object.assign(new Error(message), { fatal, status });
+}
+
+/** An answer that is not the API's (or not the object asked for): a failed call, retried, never taken as a state. */
+export function malformed(call: string, why: string): KubeError {
+  return kubeError(`${call} answered ${why}: not the API's answer`, false);
+}
+
+/**
+ * The API server refuses a write when an admission webhook with `failurePolicy: Fail` cannot be called: ESO's webhook
+ * is down. Waiting is the cure; the message names the webhook.
+ */
+function webhookDown(name: string, message: string): KubeError | undefined {
+  const webhook = /failed calling webhook "([^"]+)"/.exec(message)?.[1];
+  if (!webhook) return undefined;
+  return kubeError(`${name} was refused: the admission webhook ${webhook} is not answering (ESO's webhook is down; `
+    + 'it admits every change to ESO\'s objects): the next run tries again', false, 500);
 }
 
 function readFile(path: string, what: string, variable: string): string {
@@ -60,12 +76,14 @@ export function kubeApi(settings: KubeSettings): KubeApi {
     const { token, ca } = credentials();
     const name = `${method} ${what}`;
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    if (method === 'PATCH') headers['content-type'] = 'application/strategic-merge-patch+json';
+    if (method === 'PATCH') headers['content-type'] = 'application/merge-patch+json';
     const answer = await request(`${settings.url}${path}`, { method, name, headers, body, ca, timeoutMs: settings.budget.callMs() });
     if (answer.status >= 200 && answer.status < 300) {
-      if (answer.json === null || typeof answer.json !== 'object') throw kubeError(`${name} answered ${describeAnswer(answer)}: not the API's answer`, false);
+      if (answer.json === null || typeof answer.json !== 'object') throw malformed(name, describeAnswer(answer));
       return answer.json;
     }
+    const down = webhookDown(name, String(answer.json?.message ?? ''));
+    if (down) throw down;
     const detail = answer.json?.message ? `: ${answer.json.message}` : '';
     throw kubeError(`${name} answered HTTP ${answer.status}${detail}`, [401, 403, 404].includes(answer.status), answer.status);
   };

@@ -6,11 +6,14 @@ export interface Outcome {
   readonly done: boolean;
   readonly exitCode: number;
   readonly message: string;
+  /** How soon to try again, when sooner than the interval (a run waiting for an answer it has asked for). */
+  readonly againInMs?: number;
 }
 
 export const finished = (message: string, exitCode = 0): Outcome => ({ done: true, exitCode, message });
 /** Not done yet: try again while the window lasts; `exitCode` applies if the window closes on this outcome. */
-export const retry = (message: string, exitCode = 1): Outcome => ({ done: false, exitCode, message });
+export const retry = (message: string, exitCode = 1, againInMs?: number): Outcome =>
+  (againInMs === undefined ? { done: false, exitCode, message } : { done: false, exitCode, message, againInMs });
 
 export interface RetryOptions {
   readonly windowMs: number;
@@ -36,6 +39,6 @@ export async function withinWindow(attempt: () => Promise<Outcome>, options: Ret
     const left = Math.min(deadline - now(), options.runLeftMs?.() ?? Infinity);
     if (left <= 0) return outcome;
     options.onRetry?.(outcome);
-    await sleep(Math.min(options.intervalMs, left));
+    await sleep(Math.min(outcome.againInMs ?? options.intervalMs, options.intervalMs, left));
   }
 }

@@ -25,6 +25,13 @@ export interface DesiredRole {
   readonly namespaces: string[];
   readonly policies: string[];
   readonly ttlSeconds: number;
+  /**
+   * The one audience Vault checks in ESO's tokens, from the stores' `serviceAccountRef.audiences`; undefined when the
+   * stores ask for none (the role then checks none).
+   */
+  readonly audience?: string;
+  /** The stores that log in with this role, and the file of dist/ that declares each (when known). */
+  readonly stores: { readonly name: string; readonly file?: string }[];
 }
 
 /** One Vault secret that ExternalSecrets read, with every field they name. */
@@ -56,6 +63,24 @@ export interface DesiredConfig {
 
 const unique = (items: string[]) => [...new Set(items)].sort();
 
+const showAudience = (audience: string | undefined) => (audience === undefined ? 'no audience' : `audience ${JSON.stringify(audience)}`);
+
+/**
+ * The audience of a role: Vault's role holds one (a string), so a store listing several, or stores sharing the role
+ * with different ones, cannot be set up and are refused.
+ */
+function roleAudience(role: string, sharing: VaultStore[]): string | undefined {
+  for (const store of sharing.filter((s) => s.audiences.length > 1)) {
+    throw new Error(`clustersecretstore ${store.name} lists audiences ${store.audiences.map((a) => JSON.stringify(a)).join(', ')} in auth.kubernetes.serviceAccountRef.audiences: vault's role ${role} checks one audience, keep one`);
+  }
+  const [first, ...others] = sharing;
+  const differing = others.find((s) => s.audiences[0] !== first.audiences[0]);
+  if (differing) {
+    throw new Error(`clustersecretstores ${first.name} (${showAudience(first.audiences[0])}) and ${differing.name} (${showAudience(differing.audiences[0])}) both use role ${role}: vault's role checks one audience, give them the same audience or each its own role`);
+  }
+  return first.audiences[0];
+}
+
 /** Stores may share a role only when they log in identically; its policy then grants what all of them read. */
 function rolesAndPolicies(stores: VaultStore[], reads: SecretRead[]): { roles: DesiredRole[]; policies: DesiredPolicy[] } {
   const byRole = new Map<string, VaultStore[]>();
@@ -68,11 +93,13 @@ function rolesAndPolicies(stores: VaultStore[], reads: SecretRead[]): { roles: D
     if (differing) {
       throw new Error(`clustersecretstores ${first.name} and ${differing.name} both use role ${role} with a different auth mount or service account: give each its own role`);
     }
+    const audience = roleAudience(role, sharing);
     const rules = mergeRules(...sharing.map((s) => deriveRules(s.mount, reads.filter((r) => r.store === s.name))));
     policies.push({ name: role, stores: sharing.map((s) => `clustersecretstore ${s.name}`), lines: policyLines(rules) });
     roles.push({
       authMount: first.authMount, name: role, serviceAccounts: [first.serviceAccount], namespaces: [first.namespace],
-      policies: [role], ttlSeconds: ROLE_TTL_SECONDS,
+      policies: [role], ttlSeconds: ROLE_TTL_SECONDS, ...(audience !== undefined && { audience }),
+      stores: sharing.map((s) => ({ name: s.name, ...(s.file !== undefined && { file: s.file }) })),
     });
   }
   return { roles, policies };

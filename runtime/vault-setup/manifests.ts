@@ -14,6 +14,12 @@ export interface VaultStore {
   readonly role: string;
   readonly serviceAccount: string;
   readonly namespace: string;
+  /** `serviceAccountRef.audiences`: the audiences of the tokens ESO presents to Vault; none when unset. */
+  readonly audiences: string[];
+  /** `spec.provider.vault.server`, such as "http://vault.security.svc.cluster.local:8200". */
+  readonly server?: string;
+  /** The file of dist/ that declares the store, relative to dist/ (such as "eso/eso-store.k8s.yaml"). */
+  readonly file?: string;
 }
 
 /** One read that ESO makes through a store for an ExternalSecret. */
@@ -30,6 +36,9 @@ export interface Manifests {
 
 type Doc = Record<string, any>;
 
+/** The file each document came from, relative to the dist/ folder read: a plan line can say which file to sync. */
+const sourceFiles = new WeakMap<Doc, string>();
+
 /** Every YAML document of the `.yaml`/`.yml` files in `dir`, in file name order. */
 export function readManifests(dir: string): Doc[] {
   let files: string[];
@@ -44,7 +53,10 @@ export function readManifests(dir: string): Doc[] {
     for (const doc of YAML.parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
       if (doc.errors.length > 0) throw new Error(`cannot parse ${join(dir, file)}: ${doc.errors[0].message}`);
       const value = doc.toJSON();
-      if (value && typeof value === 'object') docs.push(value);
+      if (value && typeof value === 'object') {
+        sourceFiles.set(value, file);
+        docs.push(value);
+      }
     }
   }
   return docs;
@@ -76,6 +88,10 @@ export function vaultStores(docs: Doc[]): VaultStore[] {
     if (!account.namespace) {
       refuse(`${what} has no auth.kubernetes.serviceAccountRef.namespace: set it (without it the store is referent and the role cannot name one namespace)`);
     }
+    const audiences = account.audiences ?? [];
+    if (!Array.isArray(audiences) || audiences.some((a: unknown) => typeof a !== 'string' || a.trim() === '')) {
+      refuse(`${what} has auth.kubernetes.serviceAccountRef.audiences ${JSON.stringify(audiences)}: expected a list of audiences such as ["vault"]`);
+    }
     stores.push({
       name: doc.metadata.name,
       mount: trimSlashes(vault.path),
@@ -83,6 +99,9 @@ export function vaultStores(docs: Doc[]): VaultStore[] {
       role: kubernetes.role,
       serviceAccount: account.name,
       namespace: account.namespace,
+      audiences: [...new Set<string>(audiences)],
+      ...(typeof vault.server === 'string' && { server: vault.server }),
+      ...(sourceFiles.has(doc) && { file: sourceFiles.get(doc) }),
     });
   }
   return stores;

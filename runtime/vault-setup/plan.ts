@@ -25,6 +25,8 @@ export interface PlanItem {
   readonly write?: Write;
   /** For a "conflict": what is wrong and the manual step. */
   readonly conflict?: string;
+  /** What the change may break that Vault cannot tell, and how to check it first: printed, not an error. */
+  readonly warning?: string;
 }
 
 export type SecretState = 'ok' | 'missing' | 'missing fields' | 'not checked';
@@ -78,14 +80,14 @@ function authItem(path: string, state: VaultState): PlanItem {
   };
 }
 
-/** Fields of a config that Vault can return and this tool does not manage: sent back as they are, since POST replaces. */
-const KEPT_CONFIG_FIELDS = ['kubernetes_ca_cert', 'pem_keys', 'issuer', 'disable_iss_validation'];
+/** What a config read returns that no write takes: whether a reviewer JWT is set (the JWT itself is never returned). */
+const READ_ONLY_CONFIG_FIELDS = ['token_reviewer_jwt_set'];
 
 function authConfigItem(path: string, state: VaultState): PlanItem {
   const label = `auth ${path}/ config`;
   const current = state.authConfigs.get(path);
   const write = (body: Record<string, unknown>): Write => ({ method: 'POST', path: `/v1/auth/${encodePath(path)}/config`, body });
-  const managed = { kubernetes_host: KUBERNETES_HOST, disable_local_ca_jwt: false };
+  const managed: Record<string, unknown> = { kubernetes_host: KUBERNETES_HOST, disable_local_ca_jwt: false };
   if (!current || typeof current.kubernetes_host !== 'string' || current.kubernetes_host === '') {
     return { label, state: 'create', details: [`+ kubernetes_host = "${KUBERNETES_HOST}"`, '+ disable_local_ca_jwt = false'], write: write(managed) };
   }
@@ -95,10 +97,11 @@ function authConfigItem(path: string, state: VaultState): PlanItem {
   }
   if (current.disable_local_ca_jwt === true) details.push('~ disable_local_ca_jwt: true -> false');
   if (details.length === 0) return inSync(label);
-  const kept = Object.fromEntries(KEPT_CONFIG_FIELDS.filter((f) => {
-    const v = current[f];
-    return (typeof v === 'string' && v !== '') || (Array.isArray(v) && v.length > 0) || v === true;
-  }).map((f) => [f, current[f]]));
+  // The plugin rebuilds the whole config from each write (path_config.go), a field left out returning to its default:
+  // every field the read returned that this tool does not manage goes back as it is, including ones it has never
+  // heard of (a newer plugin's), so apply never turns a setting off. A null is an unset field: left out, it stays unset.
+  const kept = Object.fromEntries(Object.entries(current).filter(([field, value]) => !(field in managed)
+    && !READ_ONLY_CONFIG_FIELDS.includes(field) && value !== null && value !== undefined));
   if (current.token_reviewer_jwt_set === true) {
     details.push('- token_reviewer_jwt: vault never returns it, so this replacing write drops it (vault then reviews tokens with its own service account token)');
   }
@@ -114,6 +117,18 @@ function policyItem(policy: DesiredPolicy, state: VaultState): PlanItem {
   return details.length === 0 ? inSync(label) : { label, state: 'change', details, write };
 }
 
+const showAudience = (audience: unknown) => (typeof audience === 'string' && audience !== '' ? JSON.stringify(audience) : 'unset');
+
+/**
+ * A role that gets an audience refuses, from the write on, every token without it: the stores in the cluster must
+ * already ask for it, which only the cluster can tell.
+ */
+function audienceWarning(label: string, role: DesiredRole): string {
+  const stores = role.stores.map((s) => `clustersecretstore ${s.name}${s.file ? ` (dist/${s.file})` : ''}`).join(', ');
+  const checks = role.stores.map((s) => `\`kubectl get clustersecretstore ${s.name} -o jsonpath='{.spec.provider.vault.auth.kubernetes.serviceAccountRef.audiences}'\``).join(', ');
+  return `${label} has no audience in vault and apply sets ${showAudience(role.audience)}: from then on vault refuses ESO's tokens without it, so sync ${stores} to the cluster before apply; check that ${checks} prints ["${role.audience}"]`;
+}
+
 function roleItem(role: DesiredRole, state: VaultState): PlanItem {
   const label = `role ${role.authMount}/${role.name}`;
   const want: [string, string][] = [
@@ -121,27 +136,38 @@ function roleItem(role: DesiredRole, state: VaultState): PlanItem {
     ['bound_service_account_namespaces', quoteList(role.namespaces)],
     ['token_policies', quoteList(role.policies)],
     ['token_ttl', showTtl(role.ttlSeconds)],
+    ['audience', showAudience(role.audience)],
   ];
+  const current = state.roles.get(`${role.authMount}/${role.name}`);
+  // POST merges into the role (path_role.go sets a field only when the request has it), so anything else set on the
+  // role is kept; the exception is the namespace selector, taken from every request, which is sent back as it is.
+  // An audience the stores no longer ask for is cleared: left in place, Vault would refuse their tokens.
+  const selector = current?.bound_service_account_namespace_selector;
   const write: Write = {
     method: 'POST',
     path: `/v1/auth/${encodePath(role.authMount)}/role/${encodePath(role.name)}`,
-    // POST merges into the role: only these fields change, anything else set on the role is kept.
     body: {
       bound_service_account_names: role.serviceAccounts, bound_service_account_namespaces: role.namespaces,
       token_policies: role.policies, token_ttl: role.ttlSeconds,
+      ...(role.audience !== undefined ? { audience: role.audience } : showAudience(current?.audience) !== 'unset' && { audience: '' }),
+      ...(typeof selector === 'string' && selector !== '' && { bound_service_account_namespace_selector: selector }),
     },
   };
-  const current = state.roles.get(`${role.authMount}/${role.name}`);
-  if (!current) return { label, state: 'create', details: want.map(([field, value]) => `+ ${field} = ${value}`), write };
+  if (!current) {
+    return { label, state: 'create', details: want.filter(([, value]) => value !== 'unset').map(([field, value]) => `+ ${field} = ${value}`), write };
+  }
   // Roles written with the older `policies`/`ttl` names read back under those names too.
   const have: Record<string, string> = {
     bound_service_account_names: quoteList(nameSet(current.bound_service_account_names)),
     bound_service_account_namespaces: quoteList(nameSet(current.bound_service_account_namespaces)),
     token_policies: quoteList(nameSet(current.token_policies ?? current.policies)),
     token_ttl: showTtl(ttlSeconds(current.token_ttl) || ttlSeconds(current.ttl)),
+    audience: showAudience(current.audience),
   };
   const details = want.filter(([field, value]) => have[field] !== value).map(([field, value]) => `~ ${field}: ${have[field]} -> ${value}`);
-  return details.length === 0 ? inSync(label) : { label, state: 'change', details, write };
+  if (details.length === 0) return inSync(label);
+  const warning = have.audience === 'unset' && role.audience !== undefined ? audienceWarning(label, role) : undefined;
+  return { label, state: 'change', details, write, ...(warning && { warning }) };
 }
 
 function hasField(tree: Record<string, unknown>, field: string): boolean {

@@ -6,6 +6,11 @@ export function itemLines(items: PlanItem[]): string[] {
   return items.flatMap((item) => [`${item.label}: ${item.state}`, ...item.details.map((d) => `  ${d}`)]);
 }
 
+/** A line per item whose change needs a check first: shown by plan and by apply, never an error. */
+export function warningLines(items: PlanItem[]): string[] {
+  return items.filter((item) => item.warning).map((item) => `warning: ${item.warning}`);
+}
+
 export function unmanagedLines(plan: Plan): string[] {
   return plan.unmanaged.map((what) => `${what}: not managed here (left alone)`);
 }

@@ -4,13 +4,15 @@ import { readFileSync } from 'fs';
 import { homedir } from 'os';
 import { join, resolve } from 'path';
 import { Env, readSeconds, readUrl } from '../common/settings';
+import { ALLOW_HTTP_FLAG, refuseCleartext } from './cleartext';
 
 export const USAGE = [
-  'usage: npm run vault-setup -- plan|apply [--dist DIR]',
+  `usage: npm run vault-setup -- plan|apply [--dist DIR] [${ALLOW_HTTP_FLAG}]`,
   '  plan    show what apply would change in vault, and which declared secrets or fields vault lacks',
   '          exit 0 in sync and nothing missing, 2 changes pending or secrets missing, 1 error',
   '  apply   make exactly those changes, read them back; exit 0 when vault is in sync, 1 on error',
   '  --dist DIR   the synthesized manifests (default: dist/ of the project)',
+  `  ${ALLOW_HTTP_FLAG}  accept an http VAULT_ADDR to a host other than this machine (the token then crosses the network in cleartext)`,
   'environment: VAULT_ADDR (default http://127.0.0.1:8200), VAULT_TOKEN (else ~/.vault-token), VAULT_CACERT,',
   '             VAULT_SETUP_TIMEOUT_SECONDS (bound on each call, default 10)',
 ];
@@ -21,6 +23,8 @@ export interface Args {
   readonly command?: Command;
   readonly help: boolean;
   readonly distDir: string;
+  /** Plain http to a host that is not loopback is accepted: the operator said so. */
+  readonly allowHttp: boolean;
 }
 
 /** Throws a one-line reason for a bad argument; the caller prints the usage. */
@@ -28,9 +32,11 @@ export function parseArgs(argv: string[]): Args {
   let command: Command | undefined;
   let distDir = 'dist';
   let help = false;
+  let allowHttp = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '-h' || arg === '--help') help = true;
+    else if (arg === ALLOW_HTTP_FLAG) allowHttp = true;
     else if (arg === '--dist' || arg.startsWith('--dist=')) {
       const value = arg === '--dist' ? argv[++i] : arg.slice('--dist='.length);
       if (!value) throw new Error('--dist needs a directory');
@@ -40,7 +46,7 @@ export function parseArgs(argv: string[]): Args {
   }
   if (!command && !help) throw new Error('missing the command: plan or apply');
   // Relative to the working directory, which `npm run` and scripts/vault-setup.js set to the project root.
-  return { command, help, distDir: resolve(distDir) };
+  return { command, help, distDir: resolve(distDir), allowHttp };
 }
 
 export interface Connection {
@@ -65,8 +71,10 @@ export function readToken(env: Env): string {
   return token;
 }
 
-export function readConnection(env: Env): Connection {
+/** Checked before the token is read: a refused address never gets it. */
+export function readConnection(env: Env, allowHttp = false): Connection {
   const addr = readUrl(env, 'VAULT_ADDR', 'http://127.0.0.1:8200');
+  refuseCleartext(addr, allowHttp);
   const timeoutMs = readSeconds(env, 'VAULT_SETUP_TIMEOUT_SECONDS', 10, 0.1, 120) * 1000;
   let ca: string | undefined;
   if (env.VAULT_CACERT) {

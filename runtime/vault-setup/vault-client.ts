@@ -20,9 +20,11 @@ export interface VaultClientSettings {
   readonly timeoutMs: number;
   /** PEM certificates to trust for an https VAULT_ADDR (VAULT_CACERT). */
   readonly ca?: string;
+  /** The port-forward to start when Vault cannot be reached, named from dist/ (see port-forward.ts). */
+  readonly portForward?: string;
 }
 
-export const PORT_FORWARD = 'kubectl -n security port-forward svc/vault 8200:8200';
+const PORT_FORWARD_UNKNOWN = "kubectl port-forward to vault's Service";
 
 /** Each path segment URL-encoded, so a secret key cannot change the request's path or query. */
 export function encodePath(path: string): string {
@@ -55,7 +57,7 @@ export function sealedError(addr: string): VaultAnswerError {
 }
 
 export function vaultClient(settings: VaultClientSettings): VaultClient {
-  const { addr, token, timeoutMs, ca } = settings;
+  const { addr, token, timeoutMs, ca, portForward = PORT_FORWARD_UNKNOWN } = settings;
   const call = async (method: string, path: string, body?: unknown, authenticated = true): Promise<HttpResponse> => {
     const name = `${method} ${path}`;
     try {
@@ -63,7 +65,7 @@ export function vaultClient(settings: VaultClientSettings): VaultClient {
         name, method, body, timeoutMs, ca, headers: authenticated ? { 'x-vault-token': token } : {},
       });
     } catch (error) {
-      throw new Error(`cannot talk to vault at ${addr} (${reason(error)}): start the port-forward (\`${PORT_FORWARD}\`) or set VAULT_ADDR`);
+      throw new Error(`cannot talk to vault at ${addr} (${reason(error)}): start the port-forward (\`${portForward}\`) or set VAULT_ADDR`);
     }
   };
   const ok = (status: number) => status >= 200 && status < 300;

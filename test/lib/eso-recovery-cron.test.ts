@@ -1,23 +1,38 @@
-import { EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, VaultStack } from '../../lib';
+import { Chart, Testing } from 'cdk8s';
+import { AppSecret, EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, VaultStack } from '../../lib';
 import { bundleRuntime } from '../../lib/runtime-bundle';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
-function recovery(props: EsoRecoveryCronProps = {}): Manifest[] {
-  return synth((chart) => new EsoRecoveryCron(chart, 'recovery', props));
+type Extra = Partial<EsoRecoveryCronProps> & { vaultNamespace?: string; storeNamespace?: string };
+
+/** A recovery job for a Vault and a store read by two apps in two namespaces, each app in a chart of its own. */
+function build(extra: Extra = {}): { recovery: Manifest[]; apps: Manifest[] } {
+  const app = Testing.app();
+  const core = new Chart(app, 'core');
+  const appsChart = new Chart(app, 'apps');
+  const { vaultNamespace, storeNamespace, ...props } = extra;
+  const vault = new VaultStack(core, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', namespace: vaultNamespace });
+  const store = new EsoStore(core, 'store', { vault, namespace: storeNamespace });
+  new AppSecret(appsChart, 'postgres', { namespace: 'db', store, dataFrom: [{ path: 'postgres' }] });
+  const recoveryChart = new Chart(app, 'recovery');
+  new EsoRecoveryCron(recoveryChart, 'recovery', { vault, store, ...props });
+  // Added after the job: its access follows all the same.
+  new AppSecret(appsChart, 'grafana', { namespace: 'monitoring', store, dataFrom: [{ path: 'grafana' }] });
+  new AppSecret(appsChart, 'postgres-admin', { namespace: 'db', store, dataFrom: [{ path: 'postgres-admin' }] });
+  return { recovery: Testing.synth(recoveryChart) as Manifest[], apps: (Testing.synth(appsChart) as Manifest[]).filter((m) => m.kind !== 'ExternalSecret') };
 }
 
-const manifests = recovery();
+const { recovery: manifests, apps } = build();
 const cron = find(manifests, 'CronJob', 'eso-recovery');
 const pod = cron.spec.jobTemplate.spec.template.spec;
 const container = pod.containers[0];
 const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+const SUBJECT = [{ kind: 'ServiceAccount', name: 'eso-recovery', namespace: 'security' }];
 
 test('defines the CronJob eso-recovery, its script, ServiceAccount and RBAC, under stable names', () => {
   expect(manifests.map((m) => `${m.kind}/${m.metadata.namespace ?? '-'}/${m.metadata.name}`)).toEqual([
     'ServiceAccount/security/eso-recovery', 'ClusterRole/-/eso-recovery', 'ClusterRoleBinding/-/eso-recovery',
-    'Role/security/eso-recovery', 'RoleBinding/security/eso-recovery', 'Role/security/eso-recovery-vault-pod',
-    'RoleBinding/security/eso-recovery-vault-pod', 'Role/default/eso-recovery-events',
-    'RoleBinding/default/eso-recovery-events', 'ConfigMap/security/eso-recovery-script',
+    'Role/default/eso-recovery-events', 'RoleBinding/default/eso-recovery-events', 'ConfigMap/security/eso-recovery-script',
     'CronJob/security/eso-recovery',
   ]);
 });
@@ -36,36 +51,33 @@ test('runs as its own ServiceAccount, with its token', () => {
   expect(pod.automountServiceAccountToken).toBe(true);
 });
 
-test('may get the one store, get/patch the named ESO Deployments and create Events in one namespace, nothing else', () => {
+test('may get and patch the one store, list and create Events in default, nothing else: no Deployment, no pod', () => {
   expect(find(manifests, 'ClusterRole', 'eso-recovery').rules).toEqual([
-    { apiGroups: ['external-secrets.io'], resources: ['clustersecretstores'], resourceNames: ['k8s-secrets'], verbs: ['get'] },
+    { apiGroups: ['external-secrets.io'], resources: ['clustersecretstores'], resourceNames: ['k8s-secrets'], verbs: ['get', 'patch'] },
   ]);
-  expect(find(manifests, 'Role', 'eso-recovery').rules).toEqual([{
-    apiGroups: ['apps'], resources: ['deployments'],
-    resourceNames: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'], verbs: ['get', 'patch'],
-  }]);
-  expect(find(manifests, 'Role', 'eso-recovery-vault-pod').rules).toEqual([{ apiGroups: [''], resources: ['pods'], resourceNames: ['vault-0'], verbs: ['get'] }]);
-  // An Event's name is chosen when it is created, so `create` cannot be limited by resourceNames: one namespace only.
+  // An Event's name is chosen when it is created, and a list cannot name objects: one namespace only.
   const events = find(manifests, 'Role', 'eso-recovery-events');
   expect(events.metadata.namespace).toBe('default');
-  expect(events.rules).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['create'] }]);
-  expect(find(manifests, 'RoleBinding', 'eso-recovery-events').subjects).toEqual([{ kind: 'ServiceAccount', name: 'eso-recovery', namespace: 'security' }]);
-  const rules = manifests.filter((m) => m.kind.endsWith('Role')).flatMap((m) => m.rules);
-  expect(JSON.stringify(rules)).not.toContain('*');
-  for (const rule of rules) {
-    expect(rule.resources).not.toContain('secrets');
-    if (rule.resources[0] !== 'events') expect(rule.resourceNames.length).toBeGreaterThan(0);
-  }
-  for (const binding of ['ClusterRoleBinding', 'RoleBinding']) {
-    expect(find(manifests, binding, 'eso-recovery').subjects).toEqual([{ kind: 'ServiceAccount', name: 'eso-recovery', namespace: 'security' }]);
-  }
+  expect(events.rules).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['create', 'list'] }]);
+  const rules = [...manifests, ...apps].filter((m) => m.kind.endsWith('Role')).flatMap((m) => m.rules);
+  expect(JSON.stringify(rules)).not.toMatch(/\*|"deployments"|"pods"|"secrets"/);
+  for (const rule of rules) if (rule.resources[0] !== 'events') expect(rule.resourceNames.length).toBeGreaterThan(0);
+  for (const binding of [...manifests, ...apps].filter((m) => m.kind.endsWith('Binding'))) expect(binding.subjects).toEqual(SUBJECT);
 });
 
-test('configures the script through its documented variables', () => {
+test('may get and patch each ExternalSecret of the store by name, through a Role beside it in its own chart and namespace', () => {
+  expect(apps.map((m) => `${m.kind}/${m.metadata.namespace}/${m.metadata.name}`)).toEqual([
+    'Role/db/eso-recovery', 'RoleBinding/db/eso-recovery', 'Role/monitoring/eso-recovery', 'RoleBinding/monitoring/eso-recovery',
+  ]);
+  const rules = (namespace: string) => apps.find((m) => m.kind === 'Role' && m.metadata.namespace === namespace)!.rules;
+  expect(rules('db')).toEqual([{ apiGroups: ['external-secrets.io'], resources: ['externalsecrets'], verbs: ['get', 'patch'], resourceNames: ['postgres', 'postgres-admin'] }]);
+  expect(rules('monitoring')[0].resourceNames).toEqual(['grafana']);
+});
+
+test('configures the script through its documented variables, the ExternalSecrets derived from the store\'s readers', () => {
   expect(env).toEqual({
-    VAULT_ADDR: 'http://vault.security.svc.cluster.local:8200', ESO_NAMESPACE: 'security', ESO_STORE_NAME: 'k8s-secrets',
-    ESO_DEPLOYMENTS: 'external-secrets,external-secrets-cert-controller,external-secrets-webhook', RESTART_COOLDOWN_SECONDS: '300',
-    VAULT_POD: 'security/vault-0',
+    VAULT_ADDR: 'http://vault.security.svc.cluster.local:8200', ESO_STORE_NAME: 'k8s-secrets',
+    ESO_EXTERNAL_SECRETS: 'db/postgres,monitoring/grafana,db/postgres-admin',
     VAULT_TIMEOUT_SECONDS: '5', RETRY_WINDOW_SECONDS: '40', RETRY_INTERVAL_SECONDS: '3', RUN_DEADLINE_SECONDS: '50',
   });
 });
@@ -78,42 +90,33 @@ test('ships the esbuild bundle of runtime/eso-recovery.ts, small and without dep
   expect([...required].every((m) => ['fs', 'path', 'http', 'https', 'net'].includes(m))).toBe(true);
 });
 
-test('takes Vault, the store name and ESO\'s namespace from the other constructs', () => {
-  const out = synth((chart) => {
-    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault' });
-    const store = new EsoStore(chart, 'store', { vault, namespace: 'eso', storeName: 'vault-kv' });
-    new EsoRecoveryCron(chart, 'recovery', { vault, store, deployments: ['external-secrets'], restartCooldownSeconds: 600 });
-  });
-  const e = Object.fromEntries(find(out, 'CronJob', 'eso-recovery').spec.jobTemplate.spec.template.spec.containers[0].env.map((x: any) => [x.name, x.value]));
-  expect(e).toMatchObject({
-    VAULT_ADDR: 'http://vault.vault.svc.cluster.local:8200', ESO_NAMESPACE: 'eso', ESO_STORE_NAME: 'vault-kv',
-    ESO_DEPLOYMENTS: 'external-secrets', RESTART_COOLDOWN_SECONDS: '600', VAULT_POD: 'vault/vault-0',
-  });
-  expect(find(out, 'Role', 'eso-recovery-vault-pod').metadata.namespace).toBe('vault');
-  expect(find(out, 'Role', 'eso-recovery').metadata.namespace).toBe('eso');
-  expect(find(out, 'Role', 'eso-recovery').rules[0].resourceNames).toEqual(['external-secrets']);
-  expect(find(out, 'ClusterRole', 'eso-recovery').rules[0].resourceNames).toEqual(['vault-kv']);
+test('follows the store: its namespace, and the Vault it watches', () => {
+  const { recovery } = build({ vaultNamespace: 'vault', storeNamespace: 'eso' });
+  const names = recovery.filter((m) => m.metadata.namespace !== 'default').map((m) => `${m.kind}/${m.metadata.namespace ?? '-'}`);
+  expect(names).toEqual(['ServiceAccount/eso', 'ClusterRole/-', 'ClusterRoleBinding/-', 'ConfigMap/eso', 'CronJob/eso']);
+  const e = find(recovery, 'CronJob', 'eso-recovery').spec.jobTemplate.spec.template.spec.containers[0].env;
+  expect(e.find((x: any) => x.name === 'VAULT_ADDR').value).toBe('http://vault.vault.svc.cluster.local:8200');
+  expect(find(recovery, 'ClusterRoleBinding', 'eso-recovery').subjects).toEqual([{ kind: 'ServiceAccount', name: 'eso-recovery', namespace: 'eso' }]);
+  expect(build({ storeNamespace: 'eso', namespace: 'ops' }).recovery.find((m) => m.kind === 'CronJob')!.metadata.namespace).toBe('ops');
 });
 
 test('every object is valid against the Kubernetes API schemas', () => {
-  expect(schemaErrors(manifests)).toEqual([]);
+  expect(schemaErrors([...manifests, ...apps])).toEqual([]);
 });
 
-test('matches the snapshot', () => {
-  expect(manifests).toMatchSnapshot();
+test('matches the snapshot (the script itself is checked against its bundle above)', () => {
+  const withoutScript = manifests.map((m) => (m.kind === 'ConfigMap' ? { ...m, data: Object.keys(m.data) } : m));
+  expect(withoutScript).toMatchSnapshot();
 });
 
-test.each<[string, EsoRecoveryCronProps, RegExp]>([
-  ['no deployments', { deployments: [] }, /invalid EsoRecoveryCron deployments: got \[\], expected at least one Deployment name/],
-  ['a deployment name', { deployments: ['External-Secrets'] }, /invalid EsoRecoveryCron deployments: got "External-Secrets"/],
-  ['a duplicate deployment', { deployments: ['a', 'a'] }, /invalid EsoRecoveryCron deployments: got "a", expected each Deployment once/],
-  ['a cooldown under a minute', { restartCooldownSeconds: 30 }, /invalid EsoRecoveryCron restartCooldownSeconds: got 30, expected a whole number from 60/],
-  ['a store name', { storeName: 'K8s' }, /invalid EsoRecoveryCron storeName: got "K8s"/],
-  ['an ESO namespace', { esoNamespace: 'eso system' }, /invalid EsoRecoveryCron esoNamespace: got "eso system"/],
-  ['a vault address', { vaultAddr: 'http://vault:8200/' }, /invalid EsoRecoveryCron vaultAddr: got "http:\/\/vault:8200\/"/],
+test.each<[string, Record<string, unknown>, RegExp]>([
   ['a schedule', { schedule: 'every minute' }, /invalid EsoRecoveryCron schedule: got "every minute"/],
-  ['a Vault pod without namespace', { vaultPod: 'vault-0' }, /invalid EsoRecoveryCron vaultPod: got "vault-0", expected namespace\/name of Vault's pod/],
-  ['a misspelled prop', { deployment: ['external-secrets'] } as any, /^test\/recovery: invalid EsoRecoveryCron: unknown prop "deployment" \(did you mean "deployments"\?\)$/],
+  ['a store given by name', { store: 'k8s-secrets' }, /invalid EsoRecoveryCron store: got "k8s-secrets", expected the EsoStore to wake \(the construct, not its name\)/],
+  ['a Vault given by address', { vault: 'http://vault:8200' }, /invalid EsoRecoveryCron vault: got "http:\/\/vault:8200", expected the VaultStack to watch/],
+  ['a prop of the restart it no longer makes', { deployments: ['external-secrets'] }, /^test\/recovery: invalid EsoRecoveryCron: unknown prop "deployments"/],
 ])('rejects %s', (_case, props, message) => {
-  expect(() => recovery(props)).toThrow(message);
+  expect(() => synth((chart) => {
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx' });
+    new EsoRecoveryCron(chart, 'recovery', { vault, store: new EsoStore(chart, 'store', { vault }), ...props } as EsoRecoveryCronProps);
+  })).toThrow(message);
 });

@@ -52,7 +52,7 @@ describe('EsoStore defaults', () => {
 describe('EsoStore props', () => {
   test('takes the server from a VaultStack, so the two cannot drift', () => {
     const out = synth((chart) => {
-      const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault-system', clusterDomain: 'home.arpa' });
+      const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', namespace: 'vault-system', clusterDomain: 'home.arpa' });
       new EsoStore(chart, 'store', { vault });
     });
     const spec = find(out, 'ClusterSecretStore', 'k8s-secrets').spec.provider.vault;
@@ -96,7 +96,7 @@ describe('EsoStore props', () => {
   });
 
   test('rejects a server together with a VaultStack', () => {
-    expect(() => synth((chart) => new EsoStore(chart, 'store', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com' }), server: 'http://other:8200' })))
+    expect(() => synth((chart) => new EsoStore(chart, 'store', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx' }), server: 'http://other:8200' })))
       .toThrow(/invalid EsoStore server: got "http:\/\/other:8200", expected no server when vault is given/);
   });
 });

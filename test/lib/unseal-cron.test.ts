@@ -40,7 +40,7 @@ test('has no Kubernetes API token: unsealing is unauthenticated', () => {
 });
 
 test('points VAULT_ADDR at the VaultStack Service that publishes a sealed, not-ready pod', () => {
-  const out = synth((chart) => new UnsealCron(chart, 'unseal', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault' }) }));
+  const out = synth((chart) => new UnsealCron(chart, 'unseal', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', namespace: 'vault' }) }));
   const service = find(out, 'Service', 'vault');
   expect(service.spec.publishNotReadyAddresses).toBe(true);
   const c = find(out, 'CronJob', 'vault-auto-unseal');
@@ -53,8 +53,8 @@ test('every object is valid against the Kubernetes API schemas', () => {
   expect(schemaErrors(manifests)).toEqual([]);
 });
 
-test('matches the snapshot', () => {
-  expect(manifests).toMatchSnapshot();
+test('matches the snapshot (the script itself is checked against its bundle above)', () => {
+  expect(manifests.map((m) => (m.kind === 'ConfigMap' ? { ...m, data: Object.keys(m.data) } : m))).toMatchSnapshot();
 });
 
 test.each<[string, UnsealCronProps, RegExp]>([
@@ -68,6 +68,6 @@ test.each<[string, UnsealCronProps, RegExp]>([
 });
 
 test('rejects a vaultAddr together with a VaultStack', () => {
-  expect(() => synth((chart) => new UnsealCron(chart, 'u', { vault: new VaultStack(chart, 'v', { host: 'vault.example.com' }), vaultAddr: 'http://x:8200' })))
+  expect(() => synth((chart) => new UnsealCron(chart, 'u', { vault: new VaultStack(chart, 'v', { host: 'vault.example.com', uiNamespace: 'ingress-nginx' }), vaultAddr: 'http://x:8200' })))
     .toThrow(/invalid UnsealCron vaultAddr: got "http:\/\/x:8200", expected no vaultAddr when vault is given/);
 });

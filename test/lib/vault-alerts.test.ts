@@ -70,7 +70,7 @@ function rulesOf(manifests: Manifest[]): any[] {
 }
 
 const manifests = synth((chart) => {
-  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com' });
+  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx' });
   new VaultAlerts(chart, 'alerts', { vault, store: new EsoStore(chart, 'store', { vault }) });
 }).filter((m) => m.kind === 'PrometheusRule');
 const rule = find(manifests, 'PrometheusRule', 'vault-alerts');
@@ -206,7 +206,7 @@ describe('VaultAlerts defaults', () => {
 describe('VaultAlerts props', () => {
   test('names come from the VaultStack and the EsoStore', () => {
     const out = synth((chart) => {
-      const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault-system' });
+      const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', namespace: 'vault-system' });
       new VaultAlerts(chart, 'alerts', { vault, store: new EsoStore(chart, 'store', { vault, storeName: 'vault-kv' }) });
     }).filter((m) => m.kind === 'PrometheusRule');
     const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));

@@ -79,8 +79,14 @@ test('exposes what dependants need: namespace, pod labels matching the pods, pol
 });
 
 test('follows the VaultStack\'s namespace and URL', () => {
-  const out = synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault' }) }));
+  const out = synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault', uiNamespace: 'ingress-nginx' }) }));
   const c = find(out, 'CronJob', 'vault-raft-snapshot');
+  // Vault's NetworkPolicy admits the job's pods.
+  const from = find(out, 'NetworkPolicy', 'vault').spec.ingress[0].from;
+  expect(from).toContainEqual({
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'vault' } },
+    podSelector: { matchLabels: c.spec.jobTemplate.spec.template.metadata.labels },
+  });
   expect(c.metadata.namespace).toBe('vault');
   expect(env(c.spec.jobTemplate.spec.template.spec.containers[0]).VAULT_ADDR).toMatch(/^http:\/\/vault(-active)?\.vault\.svc\.cluster\.local:8200$/);
 });

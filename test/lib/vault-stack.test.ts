@@ -1,12 +1,13 @@
 import { Chart } from 'cdk8s';
-import { VaultStack, VaultStackProps } from '../../lib';
+import { EsoRecoveryCron, EsoStore, UnsealCron, VaultStack, VaultStackProps } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { podSecurityViolations, podTemplates } from '../support/pod-security';
 
 const KEEP_ANNOTATIONS = { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
 
 function vault(props: Partial<VaultStackProps> = {}): { stack: VaultStack; manifests: Manifest[] } {
   let stack!: VaultStack;
-  const manifests = synth((chart: Chart) => { stack = new VaultStack(chart, 'vault', { host: 'vault.example.com', ...props }); });
+  const manifests = synth((chart: Chart) => { stack = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', ...props }); });
   return { stack, manifests };
 }
 
@@ -55,7 +56,7 @@ const container = pod.spec.containers[0];
 describe('VaultStack defaults', () => {
   test('synthesizes the expected objects under stable names, in namespace security', () => {
     expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual([
-      'ClusterRoleBinding/vault-server-binding', 'ConfigMap/vault-config', 'Ingress/vault',
+      'ClusterRoleBinding/vault-server-binding', 'ConfigMap/vault-config', 'Ingress/vault', 'NetworkPolicy/vault',
       'PersistentVolumeClaim/vault-data', 'Service/vault', 'Service/vault-internal', 'ServiceAccount/vault',
       'StatefulSet/vault',
     ]);
@@ -127,10 +128,15 @@ describe('VaultStack defaults', () => {
     expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/vault/data' });
   });
 
-  test('runs the Vault container AppArmor-unconfined through the annotation Kubernetes 1.28 accepts', () => {
-    expect(pod.metadata.annotations['container.apparmor.security.beta.kubernetes.io/vault']).toBe('unconfined');
-    expect(container.name).toBe('vault');
-    expect(JSON.stringify(manifests)).not.toContain('appArmorProfile');
+  test('overrides no AppArmor profile: the container runtime\'s default applies', () => {
+    expect(JSON.stringify(manifests)).not.toMatch(/apparmor|appArmorProfile/i);
+  });
+
+  test('an AppArmor profile, when given, is the annotation Kubernetes 1.28 accepts', () => {
+    const sts = find(vault({ appArmorProfile: 'unconfined' }).manifests, 'StatefulSet', 'vault');
+    expect(sts.spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/vault']).toBe('unconfined');
+    expect(sts.spec.template.spec.containers[0].name).toBe('vault');
+    expect(JSON.stringify(sts)).not.toContain('appArmorProfile');
   });
 
   test('readiness is an HTTP probe of /v1/sys/health that fails while sealed; there is no liveness probe', () => {
@@ -218,10 +224,30 @@ describe('VaultStack props', () => {
     expect(s.claimName).toBe('vault-data-lh');
   });
 
-  test('createNamespace defines the namespace at the privileged Pod Security level, protected from pruning', () => {
+  test('createNamespace labels the namespace with the strictest level every pod the project puts there passes', () => {
+    for (const [appArmorProfile, level] of [[undefined, 'restricted'], ['runtime/default', 'restricted'], ['unconfined', 'privileged']]) {
+      const manifests = synth((chart: Chart) => {
+        const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', createNamespace: true, appArmorProfile });
+        new UnsealCron(chart, 'unseal', { vault: v });
+        const store = new EsoStore(chart, 'store', { vault: v });
+        new EsoRecoveryCron(chart, 'recovery', { vault: v, store });
+      });
+      const labels = find(manifests, 'Namespace', 'security').metadata.labels;
+      expect([appArmorProfile, labels]).toEqual([appArmorProfile, { 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/warn': level }]);
+      const pods = podTemplates(manifests).filter((p) => p.namespace === 'security');
+      expect(pods.map((p) => p.what)).toEqual(['StatefulSet security/vault', 'CronJob security/vault-auto-unseal', 'CronJob security/eso-recovery']);
+      for (const p of pods) {
+        expect([p.what, podSecurityViolations(p.metadata, p.spec, 'restricted')])
+          .toEqual([p.what, p.what.startsWith('StatefulSet') && appArmorProfile === 'unconfined' ? ['vault: AppArmor unconfined'] : []]);
+      }
+      // Unconfined fails baseline as well: nothing but privileged would admit it.
+      if (appArmorProfile === 'unconfined') expect(podSecurityViolations(pods[0].metadata, pods[0].spec, 'baseline')).toEqual(['vault: AppArmor unconfined']);
+    }
+  });
+
+  test('createNamespace protects the namespace from pruning', () => {
     const { manifests: withNs } = vault({ namespace: 'vault-system', createNamespace: true });
     const ns = find(withNs, 'Namespace', 'vault-system');
-    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
     expect(ns.metadata.annotations).toEqual(KEEP_ANNOTATIONS);
     expect(find(withNs, 'StatefulSet', 'vault').metadata.namespace).toBe('vault-system');
     expect(schemaErrors(withNs)).toEqual([]);
@@ -250,7 +276,7 @@ describe('VaultStack props', () => {
     ['image without tag', { image: 'hashicorp/vault' }, /invalid VaultStack image: got "hashicorp\/vault", expected an image pinned/],
     ['image latest', { image: 'hashicorp/vault:latest' }, /invalid VaultStack image: got "hashicorp\/vault:latest"/],
     ['host with a scheme', { host: 'https://vault.example.com' }, /invalid VaultStack host: got "https:\/\/vault.example.com", expected a lowercase fully qualified host name/],
-    ['single-label host', { host: 'vault' }, /invalid VaultStack host: got "vault"/],
+    ['single-label host', { host: 'vault', uiNamespace: 'ingress-nginx' }, /invalid VaultStack host: got "vault"/],
     ['tls secret name', { tlsSecretName: 'Vault_TLS' }, /invalid VaultStack tlsSecretName: got "Vault_TLS"/],
     ['ingress class', { ingressClassName: '' }, /invalid VaultStack ingressClassName: got ""/],
     ['CIDR without prefix', { allowedSourceRanges: ['192.168.1.0'] }, /invalid VaultStack allowedSourceRanges: got "192.168.1.0", expected a CIDR block/],
@@ -266,10 +292,70 @@ describe('VaultStack props', () => {
     ['cluster domain', { clusterDomain: 'cluster.local.' }, /invalid VaultStack clusterDomain: got "cluster.local."/],
     ['misspelled prop', { storageclassName: 'longhorn-ssd' } as any, /invalid VaultStack: unknown prop "storageclassName" \(did you mean "storageClassName"\?\)/],
     ['claim name', { claimName: 'Vault Data' }, /invalid VaultStack claimName: got "Vault Data"/],
+    ['AppArmor profile', { appArmorProfile: 'Unconfined' }, /invalid VaultStack appArmorProfile: got "Unconfined", expected "runtime\/default", "localhost\/<profile>" or "unconfined"/],
     ['ingress annotation for the source ranges, by its old name', { ingressAnnotations: { 'nginx.ingress.kubernetes.io/whitelist-source-range': '0.0.0.0/0' } }, /invalid VaultStack ingressAnnotations: got "nginx.ingress.kubernetes.io\/whitelist-source-range"/],
     ['one range instead of a list', { allowedSourceRanges: '10.0.0.0/8' as any }, /invalid VaultStack allowedSourceRanges: got "10.0.0.0\/8", expected a list of CIDR blocks/],
     ['ingress annotation for the source ranges', { ingressAnnotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '0.0.0.0/0' } }, /invalid VaultStack ingressAnnotations: got "nginx.ingress.kubernetes.io\/allowlist-source-range", expected no source-range annotation here: set allowedSourceRanges/],
   ])('rejects a wrong %s', (_case, props, message) => {
+    expect(() => vault(props)).toThrow(message);
+  });
+});
+
+describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () => {
+  const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+  const homelab = (extra: Partial<VaultStackProps> = {}) => synth((chart: Chart) => {
+    const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', ...extra });
+    new UnsealCron(chart, 'unseal', { vault: v });
+    const store = new EsoStore(chart, 'store', { vault: v, esoRelease: 'eso' });
+    new EsoRecoveryCron(chart, 'recovery', { vault: v, store });
+  });
+
+  test('selects Vault\'s pods and admits port 8200 only from the UI\'s namespace and the clients the app declares', () => {
+    const out = homelab({ allowedClients: [{ description: 'a backup job', namespace: 'backup', podLabels: { app: 'restic' } }, { description: 'a host-network proxy', cidr: '192.168.1.0/24' }] });
+    const policy = find(out, 'NetworkPolicy', 'vault');
+    const sts = find(out, 'StatefulSet', 'vault');
+    expect(policy.metadata.namespace).toBe('security');
+    expect(matches(policy.spec.podSelector.matchLabels, sts.spec.template.metadata.labels)).toBe(true);
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.ingress).toHaveLength(1);
+    expect(policy.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8200 }]);
+    const ns = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
+    expect(policy.spec.ingress[0].from).toEqual([
+      { namespaceSelector: ns('ingress-nginx') },
+      { namespaceSelector: ns('backup'), podSelector: { matchLabels: { app: 'restic' } } },
+      { ipBlock: { cidr: '192.168.1.0/24' } },
+      { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'vault-auto-unseal', 'app.kubernetes.io/component': 'cronjob' } } },
+      { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'external-secrets', 'app.kubernetes.io/instance': 'eso' } } },
+      { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'eso-recovery', 'app.kubernetes.io/component': 'cronjob' } } },
+    ]);
+    expect(schemaErrors(out)).toEqual([]);
+  });
+
+  test('each CronJob\'s pods match the rule that admits them, and nothing admits every namespace', () => {
+    const out = homelab();
+    const from = find(out, 'NetworkPolicy', 'vault').spec.ingress[0].from;
+    for (const p of podTemplates(out).filter((t) => t.what.startsWith('CronJob'))) {
+      const admitted = from.some((f: any) => f.podSelector && f.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] === p.namespace
+        && matches(f.podSelector.matchLabels, p.metadata.labels));
+      expect([p.what, admitted]).toEqual([p.what, true]);
+    }
+    for (const f of from) expect(f.namespaceSelector ?? f.ipBlock).toBeDefined();
+  });
+
+  test('off on request: no policy, and no UI namespace needed', () => {
+    const out = homelab({ networkPolicy: false, uiNamespace: undefined });
+    expect(out.filter((m) => m.kind === 'NetworkPolicy')).toEqual([]);
+  });
+
+  test.each<[string, Partial<VaultStackProps>, RegExp]>([
+    ['no UI namespace', { uiNamespace: undefined }, /invalid VaultStack uiNamespace: got null, expected the namespace of the ingress controller that serves the UI \(such as "ingress-nginx"\), or networkPolicy: false/],
+    ['a UI namespace', { uiNamespace: 'Ingress' }, /invalid VaultStack uiNamespace: got "Ingress"/],
+    ['a client with neither namespace nor cidr', { allowedClients: [{ description: 'x' }] }, /invalid VaultStack allowedClients\[0\]: got \{"description":"x"\}, expected either namespace/],
+    ['a client without description', { allowedClients: [{ namespace: 'x' } as any] }, /invalid VaultStack allowedClients\[0\] description: got null/],
+    ['a client with a bad CIDR', { allowedClients: [{ description: 'x', cidr: '10.0.0.0' }] }, /invalid VaultStack allowedClients\[0\] cidr: got "10.0.0.0"/],
+    ['a misspelled client key', { allowedClients: [{ description: 'x', namespace: 'a', podlabels: {} } as any] }, /unknown prop "allowedClients\[0\].podlabels" \(did you mean "allowedClients\[0\].podLabels"\?\)/],
+    ['networkPolicy not a boolean', { networkPolicy: 'yes' as any }, /invalid VaultStack networkPolicy: got "yes", expected true or false/],
+  ])('rejects %s', (_case, props, message) => {
     expect(() => vault(props)).toThrow(message);
   });
 });

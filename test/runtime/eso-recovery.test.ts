@@ -5,9 +5,9 @@ import { KubeApi, kubeApi } from '../../runtime/common/kube';
 import { HttpResponse } from '../../runtime/common/http';
 import { VaultApi } from '../../runtime/common/vault';
 import { runBudget } from '../../runtime/common/budget';
-import { attemptRecovery, readRecoverySettings, RESTARTED_AT, restartedAt, storeReadiness } from '../../runtime/eso-recovery';
+import { readiness, readRecoverySettings, recovery, WAKE_ANNOTATION, wokenAt } from '../../runtime/eso-recovery';
 
-const settings = readRecoverySettings({ ESO_DEPLOYMENTS: 'a,b', RESTART_COOLDOWN_SECONDS: '300' });
+const settings = readRecoverySettings({ ESO_EXTERNAL_SECRETS: 'db/a,db/b' });
 const NOW = Date.parse('2026-11-25T18:00:00Z');
 
 function vault(health: HttpResponse | Error): VaultApi {
@@ -20,48 +20,41 @@ function vault(health: HttpResponse | Error): VaultApi {
   };
 }
 
-function kube(store: any, deployments: Record<string, any> = {}, patchError?: Error): KubeApi & { patched: string[] } {
+const condition = (ready: boolean, since: string) => ({ conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'Valid' : 'InvalidProviderConfig', lastTransitionTime: since }] });
+const storeObject = (ready: boolean, since = '2026-11-25T17:50:00Z') => ({ kind: 'ClusterSecretStore', metadata: { name: 'k8s-secrets', uid: 'u' }, status: condition(ready, since) });
+const secret = (name: string, ready: boolean, woken?: string) => ({
+  kind: 'ExternalSecret', metadata: { name, ...(woken && { annotations: { [WAKE_ANNOTATION]: woken } }) }, status: condition(ready, '2026-11-25T17:00:00Z'),
+});
+
+/** An API answering from `objects` by the last part of the path, recording the paths patched. */
+function kube(objects: Record<string, any>, patchError?: Error): KubeApi & { patched: string[] } {
   const patched: string[] = [];
   return {
     patched,
-    get: async (path) => {
-      const name = path.split('/').pop()!;
-      if (path.includes('/pods/')) {
-        return { kind: 'Pod', metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-11-25T17:00:00Z' }] } };
-      }
-      return path.includes('clustersecretstores') ? store : { kind: 'Deployment', metadata: { name }, ...deployments[name] };
-    },
+    get: async (path) => (path.includes('/events?') ? { kind: 'EventList', items: [] } : objects[path.split('/').pop()!]),
     create: async () => undefined,
     patch: async (path, body: any) => {
       if (patchError) throw patchError;
-      expect(body.spec.template.metadata.annotations[RESTARTED_AT]).toBe('2026-11-25T18:00:00.000Z');
+      expect(body).toEqual({ metadata: { annotations: { [WAKE_ANNOTATION]: '2026-11-25T18:00:00.000Z' } } });
       patched.push(path.split('/').pop()!);
     },
   };
 }
-const storeWith = (status: string, reason: string, message: string) => ({
-  kind: 'ClusterSecretStore', metadata: { name: 'k8s-secrets' },
-  status: { conditions: [{ type: 'Ready', status, reason, message, lastTransitionTime: '2026-11-25T17:50:00Z' }] },
-});
-const degraded = storeWith('False', 'InvalidProviderConfig', 'unable to create client');
-const ready = storeWith('True', 'Valid', 'store validated');
 const healthy: HttpResponse = { status: 200, json: { initialized: true, sealed: false, standby: false } };
 const fatal = (message: string) => Object.assign(new Error(message), { fatal: true });
+const attempt = (v: VaultApi, k: KubeApi) => recovery(settings, v, k, () => NOW).attempt();
 
-describe('attemptRecovery', () => {
-  test('store Ready: done at once, Vault not asked', async () => {
-    const v = vault(new Error('must not be called'));
-    expect(await attemptRecovery(settings, v, kube(ready), () => NOW)).toEqual({ done: true, exitCode: 0, message: 'store k8s-secrets is Ready: nothing to do' });
+describe('one attempt', () => {
+  test('store and ExternalSecrets Ready: done at once, Vault not asked', async () => {
+    const k = kube({ 'k8s-secrets': storeObject(true), a: secret('a', true), b: secret('b', true) });
+    expect(await attempt(vault(new Error('must not be called')), k)).toEqual({ done: true, exitCode: 0, message: 'store k8s-secrets is Ready: nothing to do' });
+    expect(k.patched).toEqual([]);
   });
 
-  test('store without status: left alone', async () => {
-    expect(await attemptRecovery(settings, vault(new Error('x')), kube({ kind: 'ClusterSecretStore', metadata: { name: 'k8s-secrets' } }), () => NOW)).toMatchObject({ done: true, exitCode: 0, message: expect.stringContaining('no Ready condition') });
-  });
-
-  test('store degraded, Vault sealed or uninitialized: wait, and exit 0 if the window closes so', async () => {
+  test('store degraded, Vault sealed, uninitialized or standby: wait, exit 0 if the window closes so, nothing patched', async () => {
     for (const [status, word] of [[503, 'sealed'], [501, 'not initialized'], [429, 'standby']] as const) {
-      const k = kube(degraded);
-      expect(await attemptRecovery(settings, vault({ status, json: {} }), k, () => NOW)).toEqual({
+      const k = kube({ 'k8s-secrets': storeObject(false) });
+      expect(await attempt(vault({ status, json: {} }), k)).toEqual({
         done: false, exitCode: 0, message: `store k8s-secrets not ready (InvalidProviderConfig) since 2026-11-25T17:50:00.000Z; vault ${word} (HTTP ${status}): waiting for vault`,
       });
       expect(k.patched).toEqual([]);
@@ -69,69 +62,65 @@ describe('attemptRecovery', () => {
   });
 
   test('store degraded, Vault unreachable: retry, exit 1 if the window closes so', async () => {
-    expect(await attemptRecovery(settings, vault(new Error('port closed')), kube(degraded), () => NOW)).toEqual({
+    expect(await attempt(vault(new Error('port closed')), kube({ 'k8s-secrets': storeObject(false) }))).toEqual({
       done: false, exitCode: 1, message: 'store k8s-secrets not ready (InvalidProviderConfig) since 2026-11-25T17:50:00.000Z; vault: port closed',
     });
   });
 
-  test('store degraded, Vault ready: restarts the Deployments not restarted in this outage, outside the cooldown', async () => {
-    const k = kube(degraded, { a: { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: '2026-11-25T17:48:00Z' } } } } } });
-    const longCooldown = readRecoverySettings({ ESO_DEPLOYMENTS: 'a,b', RESTART_COOLDOWN_SECONDS: '900' });
-    const outcome = await attemptRecovery(longCooldown, vault(healthy), k, () => NOW);
-    expect(k.patched).toEqual(['b']);
-    expect(outcome).toEqual({
-      done: true, exitCode: 0,
-      message: 'vault ready, store k8s-secrets not ready (InvalidProviderConfig) since 2026-11-25T17:50:00.000Z: restarted b; skipped inside the cooldown: a (restarted 720 s ago)',
+  test('store degraded, Vault ready: wakes the store, then polls for ESO\'s verdict sooner than the interval', async () => {
+    const k = kube({ 'k8s-secrets': storeObject(false) });
+    expect(await attempt(vault(healthy), k)).toEqual({
+      done: false, exitCode: 1, againInMs: 500,
+      message: 'store k8s-secrets not ready (InvalidProviderConfig) since 2026-11-25T17:50:00.000Z: woken at 2026-11-25T18:00:00.000Z, ESO has not re-checked it yet',
     });
+    expect(k.patched).toEqual(['k8s-secrets']);
   });
 
-  test('every Deployment restarted during the outage, past the cooldown, store still degraded: exit 2, no restart', async () => {
-    const at = { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: '2026-11-25T17:52:00Z' } } } } };
-    const k = kube(degraded, { a: at, b: at });
-    expect(await attemptRecovery(settings, vault(healthy), k, () => NOW)).toEqual({
-      done: true, exitCode: 2,
-      message: 'vault ready, store k8s-secrets not ready (InvalidProviderConfig) since 2026-11-25T17:50:00.000Z: ESO was restarted at '
-        + '2026-11-25T17:52:00.000Z, during this outage, and the store is still not ready, so another restart will not help; fix the cause: unable to create client',
+  test('store Ready: wakes the ExternalSecrets not Ready and not woken since the store became Ready', async () => {
+    const k = kube({
+      'k8s-secrets': storeObject(true, '2026-11-25T17:50:00Z'),
+      a: secret('a', false, '2026-11-25T17:40:00Z'), // woken before the store recovered: a new chance
+      b: secret('b', false, '2026-11-25T17:55:00Z'), // woken since: its failure is its own
     });
-    expect(k.patched).toEqual([]);
+    expect(await attempt(vault(healthy), k)).toEqual({ done: true, exitCode: 0, message: 'store k8s-secrets is Ready; woke 1 ExternalSecret not Ready: db/a' });
+    expect(k.patched).toEqual(['a']);
   });
 
-  test('a forbidden or missing resource: done, exit 2; a failed call: retry', async () => {
-    const forbidden = kube(degraded, {}, fatal('PATCH deployment security/a answered HTTP 403'));
-    expect(await attemptRecovery(settings, vault(healthy), forbidden, () => NOW))
-      .toEqual({ done: true, exitCode: 2, message: 'PATCH deployment security/a answered HTTP 403' });
-    const hung = kube(degraded, {}, new Error('PATCH deployment security/a got no answer within 5 s'));
-    expect(await attemptRecovery(settings, vault(healthy), hung, () => NOW))
-      .toEqual({ done: false, exitCode: 1, message: 'PATCH deployment security/a got no answer within 5 s' });
+  test('a forbidden resource: done, exit 2; a failed call: retry', async () => {
+    const objects = { 'k8s-secrets': storeObject(false) };
+    expect(await attempt(vault(healthy), kube(objects, fatal('PATCH clustersecretstore k8s-secrets answered HTTP 403'))))
+      .toEqual({ done: true, exitCode: 2, message: 'PATCH clustersecretstore k8s-secrets answered HTTP 403' });
+    expect(await attempt(vault(healthy), kube(objects, new Error('PATCH clustersecretstore k8s-secrets got no answer within 5 s'))))
+      .toEqual({ done: false, exitCode: 1, message: 'PATCH clustersecretstore k8s-secrets got no answer within 5 s' });
   });
 });
 
-test('storeReadiness reads the Ready condition and when it last changed', () => {
+test('readiness reads the Ready condition and when it last changed', () => {
   const since = Date.parse('2026-11-25T17:50:00Z');
-  expect(storeReadiness(ready)).toEqual({ ready: true, reason: 'Valid', message: 'store validated', since });
-  expect(storeReadiness(degraded)).toEqual({ ready: false, reason: 'InvalidProviderConfig', message: 'unable to create client', since });
-  expect(storeReadiness({ status: { conditions: [] } })).toBeUndefined();
-  expect(storeReadiness({ status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } })).toBeUndefined();
-  expect(storeReadiness(undefined)).toBeUndefined();
-  expect(() => storeReadiness({ status: { conditions: 'Ready' } })).toThrow('status.conditions that is not a list');
-  expect(() => storeReadiness({ status: { conditions: [{ type: 'Ready', status: 'False' }] } })).toThrow('without a lastTransitionTime');
+  expect(readiness(storeObject(true), 'store')).toEqual({ ready: true, reason: 'Valid', since });
+  expect(readiness(storeObject(false), 'store')).toEqual({ ready: false, reason: 'InvalidProviderConfig', since });
+  expect(readiness({ status: { conditions: [] } }, 'store')).toBeUndefined();
+  expect(readiness({ status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } }, 'store')).toBeUndefined();
+  expect(readiness(undefined, 'store')).toBeUndefined();
+  expect(() => readiness({ status: { conditions: 'Ready' } }, 'store')).toThrow('status.conditions that is not a list');
+  expect(() => readiness({ status: { conditions: [{ type: 'Ready', status: 'False' }] } }, 'store')).toThrow('without a lastTransitionTime');
 });
 
-test('restartedAt reads kubectl\'s annotation; a stamp in the future is no restart', () => {
-  const at = (stamp: string) => ({ spec: { template: { metadata: { annotations: { [RESTARTED_AT]: stamp } } } } });
-  expect(restartedAt(at('2026-11-25T17:59:30Z'), NOW)).toBe(NOW - 30_000);
-  expect(restartedAt(at('2026-11-25T18:00:01Z'), NOW)).toBeUndefined();
-  expect(restartedAt(at('garbage'), NOW)).toBeUndefined();
-  expect(restartedAt({}, NOW)).toBeUndefined();
+test('wokenAt reads the job\'s own annotation; a stamp in the future is no wake-up', () => {
+  const at = (stamp: string) => ({ metadata: { annotations: { [WAKE_ANNOTATION]: stamp } } });
+  expect(wokenAt(at('2026-11-25T17:59:30Z'), NOW)).toBe(NOW - 30_000);
+  expect(wokenAt(at('2026-11-25T18:00:01Z'), NOW)).toBeUndefined();
+  expect(wokenAt(at('garbage'), NOW)).toBeUndefined();
+  expect(wokenAt({}, NOW)).toBeUndefined();
 });
 
-test('settings default to the in-cluster values and the seed\'s names', () => {
-  expect(readRecoverySettings({})).toEqual({
-    vaultAddr: 'http://vault.security.svc.cluster.local:8200', namespace: 'security', storeName: 'k8s-secrets',
-    deployments: ['external-secrets', 'external-secrets-cert-controller', 'external-secrets-webhook'], vaultPod: { namespace: 'security', name: 'vault-0' }, cooldownMs: 300000,
+test('settings default to the in-cluster values and the seed\'s names; no ExternalSecrets is an empty list', () => {
+  expect(readRecoverySettings({ ESO_EXTERNAL_SECRETS: '' })).toEqual({
+    vaultAddr: 'http://vault.security.svc.cluster.local:8200', storeName: 'k8s-secrets', externalSecrets: [],
     kubeUrl: 'https://kubernetes.default.svc', tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
     caFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', timeoutMs: 5000, windowMs: 40000, intervalMs: 3000, deadlineMs: 50000,
   });
+  expect(settings.externalSecrets).toEqual([{ namespace: 'db', name: 'a' }, { namespace: 'db', name: 'b' }]);
 });
 
 test('an https API URL needs the cluster CA: a missing one is a fatal error naming KUBE_CA_FILE', async () => {

@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { homelabDist } from '../support/homelab-dist';
+import { readManifests } from '../../runtime/vault-setup/manifests';
 import { FakeVaultApi } from '../support/fake-vault-api';
 import { closedPort } from '../support/fake-vault';
 import { bundleCli, CliRun, runCli, writeDist } from '../support/run-cli';
@@ -17,6 +18,14 @@ const VALUES = { pgUser: value(), pgPassword: value(), authentikDb: value(), aut
 // The seed's four secrets, from a fixture: the project's dist/ grows as apps are added to main.ts.
 const REAL_DIST = homelabDist();
 const EMPTY_HOME = mkdtempSync(join(tmpdir(), 'home-'));
+/** The role's audience as the fixture's store asks for it (EsoStore's audience), or none. */
+const AUDIENCE: { audience?: string } = (() => {
+  const store = readManifests(REAL_DIST).find((d: any) => d.kind === 'ClusterSecretStore')!;
+  const [audience] = store.spec.provider.vault.auth.kubernetes.serviceAccountRef.audiences ?? [];
+  return audience === undefined ? {} : { audience };
+})();
+/** A CA as `kubectl config view --raw` shows one: the plugin refuses a CA without a PEM block. */
+const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAjMSEwHwYDVQQDDBhrM3Mtc2VydmVy\n-----END CERTIFICATE-----\n';
 
 /** What `vault kv put` would have written for the homelab's four secrets. */
 const HOMELAB_SECRETS = () => ({
@@ -56,7 +65,7 @@ function configuredByHand(v: FakeVaultApi): FakeVaultApi {
     policy: DERIVED_LINES.map((l) => l.replace('{ capabilities', '{\n  capabilities').replace(' }', '\n}')).reverse().join('\n\n'),
   });
   v.byHand('POST', 'auth/kubernetes/role/eso-reader', {
-    bound_service_account_names: 'eso-vault-auth', bound_service_account_namespaces: 'security', policies: 'eso-reader', ttl: '1h',
+    bound_service_account_names: 'eso-vault-auth', bound_service_account_namespaces: 'security', policies: 'eso-reader', ttl: '1h', ...AUDIENCE,
   });
   Object.assign(v.kv.secret, HOMELAB_SECRETS());
   return v;
@@ -109,7 +118,7 @@ test('fresh vault: plan shows five creations (exit 2), apply makes them, the nex
     { type: 'kubernetes' },
     { kubernetes_host: 'https://kubernetes.default.svc:443', disable_local_ca_jwt: false },
     { policy: expect.stringContaining(`\n${DERIVED_LINES.join('\n')}\n`) },
-    { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: ['eso-reader'], token_ttl: 3600 },
+    { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: ['eso-reader'], token_ttl: 3600, ...AUDIENCE },
   ]);
   expect(v.received.filter((r) => r.path !== '/v1/sys/seal-status').every((r) => r.token === TOKEN)).toBe(true);
   // The mount apply just created holds no secrets yet (and Vault may still be initializing it): not read back.
@@ -227,7 +236,7 @@ test('an extra ExternalSecret in dist adds its path to the plan', async () => {
 test('a drifted auth config: the replacing write sends back the CA it found, and the plan says the reviewer JWT goes', async () => {
   const v = configuredByHand(await start());
   const jwt = `eyJ.${randomBytes(16).toString('hex')}`;
-  v.byHand('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://10.0.0.1:6443', kubernetes_ca_cert: 'PEM', token_reviewer_jwt: jwt });
+  v.byHand('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://10.0.0.1:6443', kubernetes_ca_cert: CA_PEM, token_reviewer_jwt: jwt });
   const run = await plan(v);
   expectRun(run, 2);
   expect(lines(run).slice(2, 6)).toEqual([
@@ -238,10 +247,13 @@ test('a drifted auth config: the replacing write sends back the CA it found, and
   ]);
   expectRun(await apply(v), 0);
   expect(v.writes.map((w) => [w.method, w.path, w.body])).toEqual([
-    ['POST', '/v1/auth/kubernetes/config', { kubernetes_ca_cert: 'PEM', disable_iss_validation: true, kubernetes_host: 'https://kubernetes.default.svc:443', disable_local_ca_jwt: false }],
+    ['POST', '/v1/auth/kubernetes/config', {
+      kubernetes_ca_cert: CA_PEM, pem_keys: [], issuer: '', disable_iss_validation: true, use_annotations_as_alias_metadata: false,
+      kubernetes_host: 'https://kubernetes.default.svc:443', disable_local_ca_jwt: false,
+    }],
   ]);
-  expect(v.authConfigs.kubernetes).toMatchObject({ kubernetes_host: 'https://kubernetes.default.svc:443', kubernetes_ca_cert: 'PEM' });
-  expect(v.authConfigs.kubernetes.token_reviewer_jwt).toBeUndefined();
+  expect(v.authConfigs.kubernetes).toMatchObject({ kubernetes_host: 'https://kubernetes.default.svc:443', kubernetes_ca_cert: CA_PEM });
+  expect(v.authConfigs.kubernetes.token_reviewer_jwt).toBe(''); // back to its default: unset, as the plan said
   expect(run.stdout + run.stderr).not.toContain(jwt);
 });
 
@@ -321,17 +333,18 @@ test('a hanging vault: exit 1 after the call timeout', async () => {
   expect(v.received.map((r) => r.path)).toEqual(['/v1/sys/seal-status']);
 });
 
-test('an unreachable vault: one clear line, exit 1', async () => {
-  const addr = `http://127.0.0.1:${await closedPort()}`;
+test('an unreachable vault: one clear line naming the port-forward from VAULT_ADDR\'s port to the Service in dist/, exit 1', async () => {
+  const port = await closedPort();
+  const addr = `http://127.0.0.1:${port}`;
   const run = await vaultSetup(addr, ['plan', '--dist', REAL_DIST]);
   expectRun(run, 1);
-  expect(run.stderr).toBe(`cannot talk to vault at ${addr} (GET /v1/sys/seal-status failed: ECONNREFUSED): start the port-forward (\`kubectl -n security port-forward svc/vault 8200:8200\`) or set VAULT_ADDR\n`);
+  expect(run.stderr).toBe(`cannot talk to vault at ${addr} (GET /v1/sys/seal-status failed: ECONNREFUSED): start the port-forward (\`kubectl -n security port-forward svc/vault ${port}:8200\`) or set VAULT_ADDR\n`);
 });
 
 test.each([[['destroy']], [[]], [['plan', '--dist']]])('a bad argument %p prints the usage, exit 1, nothing sent', async (args) => {
   const v = await start();
   const run = await vaultSetup(v.url, args);
   expectRun(run, 1);
-  expect(run.stderr).toMatch(/\nusage: npm run vault-setup -- plan\|apply \[--dist DIR\]\n/);
+  expect(run.stderr).toMatch(/\nusage: npm run vault-setup -- plan\|apply \[--dist DIR\] \[--allow-http\]\n/);
   expect(v.received).toEqual([]);
 });

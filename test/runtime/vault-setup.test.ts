@@ -18,6 +18,8 @@ import { VaultClient } from '../../runtime/vault-setup/vault-client';
 
 // The seed's four secrets, from a fixture: the project's dist/ grows as apps are added to main.ts.
 const realDist = () => readManifests(homelabDist());
+/** The audiences the fixture's store asks for, as EsoStore writes them (none before it wrote any). */
+const realAudiences = (): string[] => realDist().find((d: any) => d.kind === 'ClusterSecretStore')!.spec.provider.vault.auth.kubernetes.serviceAccountRef.audiences ?? [];
 
 const store = (name = 'k8s-secrets', vault: Record<string, unknown> = {}) => ({
   apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name },
@@ -56,6 +58,7 @@ describe('desired state from the committed dist/', () => {
   test('one store: kv v2 at secret, kubernetes auth, role eso-reader bound to security/eso-vault-auth', () => {
     expect(manifestsFrom(realDist()).stores).toEqual([{
       name: 'k8s-secrets', mount: 'secret', authMount: 'kubernetes', role: 'eso-reader', serviceAccount: 'eso-vault-auth', namespace: 'security',
+      audiences: realAudiences(), server: 'http://vault.security.svc.cluster.local:8200', file: 'eso-store.k8s.yaml',
     }]);
   });
 
@@ -83,6 +86,7 @@ describe('desired state from the committed dist/', () => {
     expect(want.authMounts).toEqual(['kubernetes']);
     expect(want.roles).toEqual([{
       authMount: 'kubernetes', name: 'eso-reader', serviceAccounts: ['eso-vault-auth'], namespaces: ['security'], policies: ['eso-reader'], ttlSeconds: 3600,
+      audience: realAudiences()[0], stores: [{ name: 'k8s-secrets', file: 'eso-store.k8s.yaml' }],
     }]);
   });
 
@@ -239,6 +243,8 @@ path "secret/data/b" { capabilities = ["read"] }   // again
 
 describe('plan against a state', () => {
   const want = desiredConfig(manifestsFrom(realDist()));
+  // The role's audience as the fixture's store asks for it: set in Vault's state, so only the tested field drifts.
+  const audience = want.roles[0].audience === undefined ? {} : { audience: want.roles[0].audience };
   const state = (overrides: Partial<VaultState> = {}): VaultState => ({
     mounts: { 'secret/': { type: 'kv', options: { version: '2' } } },
     auths: { 'kubernetes/': { type: 'kubernetes' } },
@@ -246,7 +252,7 @@ describe('plan against a state', () => {
     roles: new Map([['kubernetes/eso-reader', {
       // As the README's manual `policies=eso-reader ttl=1h` left it: older field names, TTL in seconds, names reordered.
       bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'],
-      policies: ['eso-reader'], token_policies: ['eso-reader'], ttl: 3600, token_ttl: 3600,
+      policies: ['eso-reader'], token_policies: ['eso-reader'], ttl: 3600, token_ttl: 3600, ...audience,
     }]]),
     roleNames: new Map([['kubernetes', ['eso-reader', 'other-app']]]),
     policies: new Map([['eso-reader', `${want.policies[0].lines.join('\n\n')}\n`]]),
@@ -274,18 +280,19 @@ describe('plan against a state', () => {
       `~ kubernetes_host: "https://10.0.0.1:6443" -> "${KUBERNETES_HOST}"`,
       expect.stringMatching(/^- token_reviewer_jwt: vault never returns it, so this replacing write drops it/),
     ]);
-    expect(config.write?.body).toEqual({ kubernetes_ca_cert: 'PEM', kubernetes_host: KUBERNETES_HOST, disable_local_ca_jwt: false });
+    // Every field read back goes back but the managed ones and the read-only token_reviewer_jwt_set.
+    expect(config.write?.body).toEqual({ kubernetes_ca_cert: 'PEM', issuer: '', kubernetes_host: KUBERNETES_HOST, disable_local_ca_jwt: false });
   });
 
   test('a role with another TTL and an extra policy: one change line each, the write sends every managed field', () => {
     const plan = makePlan(want, state({
-      roles: new Map([['kubernetes/eso-reader', { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: ['eso-reader', 'admin'], token_ttl: 86400 }]]),
+      roles: new Map([['kubernetes/eso-reader', { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: ['eso-reader', 'admin'], token_ttl: 86400, ...audience }]]),
     }));
     const role = plan.items.find((i) => i.label === 'role kubernetes/eso-reader')!;
     expect(role.details).toEqual(['~ token_policies: ["admin", "eso-reader"] -> ["eso-reader"]', '~ token_ttl: 86400 (24h) -> 3600 (1h)']);
     expect(role.write).toEqual({
       method: 'POST', path: '/v1/auth/kubernetes/role/eso-reader',
-      body: { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: ['eso-reader'], token_ttl: 3600 },
+      body: { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: ['eso-reader'], token_ttl: 3600, ...audience },
     });
   });
 

@@ -1,6 +1,13 @@
 import * as http from 'http';
 import { LoopbackServer, readBody } from './loopback-server';
 
+// A loopback stand-in for the Kubernetes API paths the recovery script uses, with ESO's controllers behind it, modelled
+// on the real ones: the API server checks the bearer token, the verbs the job's Roles grant, the patch's media type
+// (custom resources take no strategic merge patch) and, for ESO's objects, ESO's admission webhook. ESO's
+// ClusterSecretStore controller reconciles on any change of the store (no event filter) and records a Warning Event
+// about the store in `default` on each failed validation, merging repeats into one Event (count, lastTimestamp); its
+// ExternalSecret controller refreshes on an annotation change, and refuses a store that is not Ready (flood gate).
+
 export interface KubeRequest {
   readonly method: string;
   readonly path: string;
@@ -11,19 +18,30 @@ export interface KubeRequest {
   readonly at: number;
 }
 
+/** A Ready condition: its status and, by default an hour ago, its lastTransitionTime. */
+export interface Condition { ready: boolean; reason?: string; since?: string }
+
 export interface FakeKubeOptions {
   /** The bearer token the server accepts. */
   readonly token: string;
+  /** The store `k8s-secrets`: its Ready condition, or 'no-status' for a store ESO has not reconciled yet. */
+  store: Condition | 'no-status';
   /**
-   * The store `k8s-secrets`: its Ready condition (`since` is its lastTransitionTime, by default an hour ago), or
-   * 'no-status' for a store ESO has not reconciled yet.
+   * What ESO finds when it validates the store (on a change of the store): `valid` turns it Ready; a string is the
+   * error it records as a Warning Event and the store stays not ready; `silent` does nothing (ESO down, or its events
+   * dropped by client-go's spam filter).
+   * @default 'valid'
    */
-  store: { ready: boolean; reason?: string; message?: string; since?: string } | 'no-status';
-  /** ESO's Deployments in namespace security, with the restartedAt annotation of their pod template. */
-  readonly deployments: Record<string, { restartedAt?: string }>;
-  /** Vault's pod security/vault-0: ready since `since` (by default two hours ago), or not ready. */
-  readonly vaultPod?: { ready: boolean; since?: string };
-  /** Answer every Event with 403, as RBAC does without the create verb. */
+  validation?: 'valid' | 'silent' | string;
+  /** How long ESO takes to reconcile after a change, in ms. @default 50 */
+  readonly reconcileMs?: number;
+  /** The project's ExternalSecrets, `namespace/name` to their Ready condition; ESO syncs them when woken and the store is Ready. */
+  readonly externalSecrets?: Record<string, Condition & { wokenAt?: string; failing?: boolean }>;
+  /** Warning Events ESO recorded about the store before the run. */
+  readonly warnings?: Array<{ name: string; message: string; count?: number }>;
+  /** ESO's webhook is down: every change of ESO's objects is refused as the API server refuses it. */
+  readonly webhookDown?: boolean;
+  /** Answer every Event creation with 403, as RBAC does without the create verb. */
   readonly forbidEvents?: boolean;
   /** Answer every PATCH with 403, as RBAC does without the patch verb. */
   readonly forbidPatch?: boolean;
@@ -34,38 +52,98 @@ export interface FakeKubeOptions {
 }
 
 const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code });
+const stamp = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+const hourAgo = () => stamp(Date.now() - 3600_000);
+const WAKE = 'eso-recovery/woken-at';
+const SA = 'system:serviceaccount:security:eso-recovery';
 
-/** A loopback stand-in for the Kubernetes API paths the recovery script uses, checking the bearer token. */
 export class FakeKube extends LoopbackServer {
   public readonly received: KubeRequest[] = [];
+  /** The Events in `default`, by name, in the order they were created. */
+  public readonly events = new Map<string, any>();
+  /** The store's annotations, as patched. */
+  public readonly storeAnnotations: Record<string, string> = {};
+  /** When the store turned Ready after a wake-up (ms since the epoch). */
+  public storeReadyAt?: number;
+  private version = 1000;
 
   constructor(public readonly options: FakeKubeOptions) {
     super();
+    for (const w of options.warnings ?? []) this.warn(w.message, w.name, w.count);
   }
 
   get patches(): KubeRequest[] {
     return this.received.filter((r) => r.method === 'PATCH');
   }
 
-  /** The Events created, by namespace/name. */
-  public readonly events = new Map<string, any>();
+  /** ESO's store controller: a failed validation records a Warning, merged into one Event per message. */
+  private warn(message: string, name = `k8s-secrets.${(this.version + 1).toString(16)}`, count = 1): void {
+    const existing = [...this.events.values()].find((e) => e.type === 'Warning' && e.message === message && e.source.component === 'cluster-secret-store');
+    this.version++;
+    if (existing) {
+      existing.count++;
+      existing.lastTimestamp = stamp();
+      existing.metadata.resourceVersion = String(this.version);
+      return;
+    }
+    this.events.set(name, {
+      apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'default', resourceVersion: String(this.version) },
+      involvedObject: { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', name: 'k8s-secrets' },
+      reason: 'InvalidProviderConfig', type: 'Warning', message, source: { component: 'cluster-secret-store' },
+      count, firstTimestamp: hourAgo(), lastTimestamp: hourAgo(),
+    });
+  }
 
+  private reconcileStore(): void {
+    setTimeout(() => {
+      const validation = this.options.validation ?? 'valid';
+      if (validation === 'silent') return;
+      if (validation === 'valid') {
+        const wasReady = this.options.store !== 'no-status' && this.options.store.ready;
+        if (!wasReady) {
+          this.options.store = { ready: true, reason: 'Valid', since: stamp() };
+          this.storeReadyAt = Date.now();
+        }
+        return;
+      }
+      this.warn(validation);
+    }, this.options.reconcileMs ?? 50);
+  }
 
-  private deployment(name: string) {
-    const restartedAt = this.options.deployments[name].restartedAt;
+  private reconcileExternalSecret(key: string): void {
+    setTimeout(() => {
+      const s = this.options.store;
+      if (s !== 'no-status' && s.ready && !this.options.externalSecrets![key].failing) Object.assign(this.options.externalSecrets![key], { ready: true, reason: 'SecretSynced', since: stamp() });
+    }, this.options.reconcileMs ?? 50);
+  }
+
+  private storeObject() {
+    const s = this.options.store;
+    const conditions = s === 'no-status' ? undefined : [{
+      type: 'Ready', status: s.ready ? 'True' : 'False', reason: s.reason ?? (s.ready ? 'Valid' : 'InvalidProviderConfig'),
+      message: s.ready ? 'store validated' : 'unable to create client', lastTransitionTime: s.since ?? hourAgo(),
+    }];
     return {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'security' },
-      spec: { template: { metadata: restartedAt ? { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } : {} } },
+      apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore',
+      metadata: { name: 'k8s-secrets', uid: '6f1c2a4e-0000-4000-8000-000000000001', resourceVersion: String(this.version), annotations: { ...this.storeAnnotations } },
+      ...(conditions && { status: { conditions } }),
+    };
+  }
+
+  private externalSecretObject(namespace: string, name: string) {
+    const e = this.options.externalSecrets![`${namespace}/${name}`];
+    return {
+      apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret',
+      metadata: { name, namespace, ...(e.wokenAt && { annotations: { [WAKE]: e.wokenAt } }) },
+      status: { conditions: [{ type: 'Ready', status: e.ready ? 'True' : 'False', reason: e.reason ?? (e.ready ? 'SecretSynced' : 'SecretSyncedError'), lastTransitionTime: e.since ?? hourAgo() }] },
     };
   }
 
   protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     readBody(req, (body) => {
       const path = req.url ?? '';
-      this.received.push({
-        method: req.method ?? '', path, body, at: Date.now(),
-        authorization: req.headers.authorization, contentType: req.headers['content-type'],
-      });
+      const method = req.method ?? '';
+      this.received.push({ method, path, body, at: Date.now(), authorization: req.headers.authorization, contentType: req.headers['content-type'] });
       if (this.options.hang) return;
       const send = (code: number, json: unknown) => {
         const answer = () => {
@@ -76,53 +154,65 @@ export class FakeKube extends LoopbackServer {
         else answer();
       };
       if (req.headers.authorization !== `Bearer ${this.options.token}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
-
-      const store = path.match(/^\/apis\/external-secrets\.io\/v1\/clustersecretstores\/([^/]+)$/);
-      if (store && req.method === 'GET') {
-        if (store[1] !== 'k8s-secrets') return send(404, status(404, 'NotFound', `clustersecretstores.external-secrets.io "${store[1]}" not found`));
-        const s = this.options.store;
-        const conditions = s === 'no-status' ? undefined : [{
-          type: 'Ready', status: s.ready ? 'True' : 'False', reason: s.reason ?? (s.ready ? 'Valid' : 'InvalidProviderConfig'),
-          message: s.message ?? (s.ready ? 'store validated' : 'unable to create client'),
-          lastTransitionTime: s.since ?? new Date(Date.now() - 3600_000).toISOString().replace(/\.\d+Z$/, 'Z'),
-        }];
-        return send(200, { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: store[1], uid: '6f1c2a4e-0000-4000-8000-000000000001', resourceVersion: '4242' }, ...(conditions && { status: { conditions } }) });
-      }
-
-      if (path === '/api/v1/namespaces/security/pods/vault-0' && req.method === 'GET') {
-        const p = this.options.vaultPod ?? { ready: true };
-        const since = p.since ?? new Date(Date.now() - 7200_000).toISOString().replace(/\.\d+Z$/, 'Z');
-        return send(200, {
-          apiVersion: 'v1', kind: 'Pod', metadata: { name: 'vault-0', namespace: 'security' },
-          status: { conditions: [{ type: 'Ready', status: p.ready ? 'True' : 'False', lastTransitionTime: since }] },
-        });
-      }
-
-      const events = path.match(/^\/api\/v1\/namespaces\/([^/]+)\/events$/);
-      if (events && req.method === 'POST') {
-        if (this.options.forbidEvents) {
-          return send(403, status(403, 'Forbidden', `events is forbidden: User "system:serviceaccount:security:eso-recovery" cannot create resource "events" in API group "" in the namespace "${events[1]}"`));
+      const forbidden = (verb: string, resource: string, where = '') =>
+        send(403, status(403, 'Forbidden', `${resource} is forbidden: User "${SA}" cannot ${verb} resource "${resource.split(' ')[0]}"${where}`));
+      const patching = method === 'PATCH';
+      if (patching) {
+        if (req.headers['content-type'] !== 'application/merge-patch+json') {
+          return send(415, status(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'));
         }
-        const key = `${events[1]}/${body?.metadata?.name}`;
-        if (this.events.has(key)) return send(409, status(409, 'AlreadyExists', `events "${body?.metadata?.name}" already exists`));
-        this.events.set(key, body);
+        if (this.options.forbidPatch) return forbidden('patch', 'clustersecretstores.external-secrets.io');
+        if (this.options.webhookDown) {
+          return send(500, status(500, 'InternalError', 'Internal error occurred: failed calling webhook "validate.clustersecretstore.external-secrets.io": failed to call webhook: Post "https://external-secrets-webhook.security.svc:443/validate-external-secrets-io-v1-clustersecretstore?timeout=5s": dial tcp 10.43.12.7:443: connect: connection refused'));
+        }
+      }
+
+      const store = path.match(/^\/apis\/external-secrets\.io\/v1\/clustersecretstores\/([^/?]+)$/);
+      if (store && (method === 'GET' || patching)) {
+        if (store[1] !== 'k8s-secrets') return forbidden(method === 'GET' ? 'get' : 'patch', `clustersecretstores.external-secrets.io "${store[1]}"`);
+        if (patching) {
+          const annotations = body?.metadata?.annotations ?? {};
+          const changed = Object.entries(annotations).some(([k, v]) => this.storeAnnotations[k] !== v);
+          Object.assign(this.storeAnnotations, annotations);
+          this.version++;
+          if (changed) this.reconcileStore();
+        }
+        return send(200, this.storeObject());
+      }
+
+      const es = path.match(/^\/apis\/external-secrets\.io\/v1\/namespaces\/([^/]+)\/externalsecrets\/([^/?]+)$/);
+      if (es && (method === 'GET' || patching)) {
+        const key = `${es[1]}/${es[2]}`;
+        if (!this.options.externalSecrets?.[key]) return forbidden(method === 'GET' ? 'get' : 'patch', `externalsecrets.external-secrets.io "${es[2]}"`, ` in the namespace "${es[1]}"`);
+        if (patching) {
+          const woken = body?.metadata?.annotations?.[WAKE];
+          if (woken !== undefined && woken !== this.options.externalSecrets[key].wokenAt) {
+            this.options.externalSecrets[key].wokenAt = woken;
+            this.reconcileExternalSecret(key);
+          }
+        }
+        return send(200, this.externalSecretObject(es[1], es[2]));
+      }
+
+      const events = path.match(/^\/api\/v1\/namespaces\/([^/]+)\/events(\?.*)?$/);
+      if (events && events[1] !== 'default') return forbidden(method === 'GET' ? 'list' : 'create', 'events', ` in the namespace "${events[1]}"`);
+      if (events && method === 'GET') {
+        // The field selectors the API server supports on Events, as the job uses them.
+        const selector = new URLSearchParams(events[2] ?? '').get('fieldSelector') ?? '';
+        const fields = Object.fromEntries(selector.split(',').filter(Boolean).map((f) => f.split('=')));
+        const field = (e: any, name: string) => name.split('.').reduce((o, k) => o?.[k], e);
+        const items = [...this.events.values()].filter((e) => Object.entries(fields).every(([k, v]) => String(field(e, k)) === v));
+        return send(200, { apiVersion: 'v1', kind: 'EventList', metadata: { resourceVersion: String(this.version) }, items });
+      }
+      if (events && method === 'POST') {
+        if (this.options.forbidEvents) return forbidden('create', 'events', ' in the namespace "default"');
+        const name = body?.metadata?.name;
+        if (this.events.has(name)) return send(409, status(409, 'AlreadyExists', `events "${name}" already exists`));
+        this.events.set(name, { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } });
         return send(201, body);
       }
-
-      const deployment = path.match(/^\/apis\/apps\/v1\/namespaces\/security\/deployments\/([^/]+)$/);
-      if (deployment) {
-        const name = deployment[1];
-        if (!this.options.deployments[name]) return send(404, status(404, 'NotFound', `deployments.apps "${name}" not found`));
-        if (req.method === 'GET') return send(200, this.deployment(name));
-        if (req.method === 'PATCH') {
-          if (this.options.forbidPatch) {
-            return send(403, status(403, 'Forbidden', `deployments.apps "${name}" is forbidden: User "system:serviceaccount:security:eso-recovery" cannot patch resource "deployments"`));
-          }
-          this.options.deployments[name].restartedAt = body?.spec?.template?.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'];
-          return send(200, this.deployment(name));
-        }
-      }
-      send(404, status(404, 'NotFound', 'the server could not find the requested resource'));
+      // Anything else (Deployments, pods) the job's Roles do not grant.
+      send(403, status(403, 'Forbidden', `User "${SA}" cannot ${method.toLowerCase()} ${path}`));
     });
   }
 }

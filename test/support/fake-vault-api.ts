@@ -3,9 +3,12 @@ import { LoopbackServer, readBody } from './loopback-server';
 
 // A stateful loopback stand-in for the parts of Vault's API that vault-setup uses, answering as Vault does (see
 // ../shared/notes/reference.md, "Vault's configuration API" and "What ESO reads from Vault KV v2"): a mount made as
-// kv-v2 reads back as kv + version "2", role TTLs read back as seconds, a POST to a role merges, a POST to an auth
-// config replaces it, LIST is GET with ?list=true, absent policies and roles answer 404, mounting a used path 400,
-// a wrong token 403 and a sealed Vault 503. 127.0.0.1 only, on a free port.
+// kv-v2 reads back as kv + version "2", role TTLs read back as seconds, LIST is GET with ?list=true, absent policies
+// and roles answer 404, mounting a used path 400, a wrong token 403 and a sealed Vault 503. The Kubernetes auth
+// method follows vault-plugin-auth-kubernetes: a POST to the config rebuilds it from the request (path_config.go: a
+// field not sent returns to its default, an unknown one is ignored with a warning, the reviewer JWT is never read
+// back); a POST to a role merges, except the namespace selector, which every write takes from the request
+// (path_role.go), and a role's audience is read back only when set. 127.0.0.1 only, on a free port.
 
 export interface ApiRequest {
   readonly method: string;
@@ -33,12 +36,20 @@ export interface FakeVaultApiOptions {
   readonly sealed?: boolean;
   /** Accepts connections, reads the request and never answers. */
   readonly hang?: boolean;
+  /**
+   * Config fields of a newer auth plugin than this stand-in models, by name with their default: read back, and
+   * rebuilt from each write like the others.
+   */
+  readonly newerConfigFields?: Record<string, unknown>;
 }
 
-const CONFIG_DEFAULTS = {
-  kubernetes_host: '', kubernetes_ca_cert: '', pem_keys: [] as string[], issuer: '', disable_iss_validation: true,
+/** The config's fields and their defaults, as path_config.go declares them; `token_reviewer_jwt` is write-only. */
+const CONFIG_FIELDS: Record<string, unknown> = {
+  kubernetes_host: '', kubernetes_ca_cert: '', token_reviewer_jwt: '', pem_keys: [], issuer: '', disable_iss_validation: true,
   disable_local_ca_jwt: false, use_annotations_as_alias_metadata: false,
 };
+
+const PEM_BLOCK = /-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/;
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -175,12 +186,7 @@ export class FakeVaultApi extends LoopbackServer {
         const { token_reviewer_jwt: jwt, ...readable } = config;
         return [200, { data: { ...readable, token_reviewer_jwt_set: typeof jwt === 'string' && jwt !== '' } }];
       }
-      if (r.method === 'POST') {
-        if (!r.body?.kubernetes_host) return [400, { errors: ['no host provided'] }];
-        // Replaces the whole config: every field not sent returns to its default.
-        this.authConfigs[mount] = { ...CONFIG_DEFAULTS, ...r.body };
-        return [204];
-      }
+      if (r.method === 'POST') return this.writeConfig(mount, r.body ?? {});
     }
     const roles = (this.roles[mount] ??= {});
     if (what === 'role' && r.list) {
@@ -190,10 +196,37 @@ export class FakeVaultApi extends LoopbackServer {
     const name = what.startsWith('role/') ? what.slice('role/'.length) : undefined;
     if (name && r.method === 'GET') return roles[name] ? [200, { data: this.roleView(roles[name]) }] : [404, { errors: [] }];
     if (name && r.method === 'POST') {
-      roles[name] = this.mergeRole(roles[name] ?? {}, r.body ?? {});
-      return [204];
+      const role = this.mergeRole(roles[name] ?? {}, r.body ?? {});
+      if (names(role.bound_service_account_names).length === 0) return [400, { errors: ['"bound_service_account_names" can not be empty'] }];
+      if (names(role.bound_service_account_namespaces).length === 0 && !role.bound_service_account_namespace_selector) {
+        return [400, { errors: ['"bound_service_account_namespaces" can not be empty if "bound_service_account_namespace_selector" is not set'] }];
+      }
+      roles[name] = role;
+      return role.audience ? [204] : [200, { warnings: [`Role ${name} does not have an audience configured.`] }];
     }
     return [405, { errors: ['unsupported operation'] }];
+  }
+
+  /** Rebuilds the config from the request: a field not sent takes its default, an unknown one is ignored. */
+  private writeConfig(mount: string, body: Record<string, unknown>): [number, unknown?] {
+    const fields = { ...CONFIG_FIELDS, ...this.options.newerConfigFields };
+    if (!body.kubernetes_host) return [400, { errors: ['no host provided'] }];
+    const config = Object.fromEntries(Object.entries(fields).map(([field, fallback]) => {
+      if (!(field in body)) return [field, fallback];
+      const value = body[field];
+      if (typeof fallback === 'boolean') return [field, value === true || value === 'true'];
+      if (Array.isArray(fallback)) return [field, names(value)];
+      return [field, value];
+    }));
+    if (config.kubernetes_ca_cert !== '' && !PEM_BLOCK.test(String(config.kubernetes_ca_cert))) {
+      return [400, { errors: ['The provided CA PEM data contains no valid certificates'] }];
+    }
+    if ((config.pem_keys as string[]).some((key) => !PEM_BLOCK.test(key))) {
+      return [400, { errors: ['data does not contain any valid RSA or ECDSA public keys'] }];
+    }
+    this.authConfigs[mount] = config;
+    const ignored = Object.keys(body).filter((field) => !(field in fields)).sort();
+    return ignored.length === 0 ? [204] : [200, { warnings: [`Endpoint ignored these unrecognized parameters: [${ignored.join(' ')}]`] }];
   }
 
   /** A POST merges into the role: only the fields sent change. The older policies/ttl names fill token_*. */
@@ -202,6 +235,14 @@ export class FakeVaultApi extends LoopbackServer {
     for (const field of ['bound_service_account_names', 'bound_service_account_namespaces']) {
       if (field in body) merged[field] = names(body[field]);
     }
+    for (const field of ['audience', 'alias_name_source', 'token_type']) {
+      if (field in body) merged[field] = String(body[field]);
+    }
+    for (const field of ['token_max_ttl', 'token_explicit_max_ttl', 'token_period']) {
+      if (field in body) merged[field] = seconds(body[field]);
+    }
+    // Not merged: every write sets the selector from the request, '' when absent.
+    merged.bound_service_account_namespace_selector = String(body.bound_service_account_namespace_selector ?? '');
     if ('token_policies' in body) {
       merged.token_policies = names(body.token_policies);
       delete merged.policies;
@@ -219,10 +260,13 @@ export class FakeVaultApi extends LoopbackServer {
     return merged;
   }
 
+  /** The role as a read returns it: the audience only when set. */
   private roleView(role: Record<string, unknown>): Record<string, unknown> {
+    const { audience, ...rest } = role;
     return {
-      alias_name_source: 'serviceaccount_uid', audience: '', bound_service_account_names: [], bound_service_account_namespaces: [],
-      token_policies: [], token_ttl: 0, token_max_ttl: 0, token_type: 'default', ...role,
+      alias_name_source: 'serviceaccount_uid', bound_service_account_names: [], bound_service_account_namespaces: [],
+      bound_service_account_namespace_selector: '', token_policies: [], token_ttl: 0, token_max_ttl: 0, token_type: 'default',
+      ...rest, ...(typeof audience === 'string' && audience !== '' && { audience }),
     };
   }
 

@@ -1,0 +1,127 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import * as YAML from 'yaml';
+import { App } from 'cdk8s';
+import { checkApps, synthesize } from '../../scripts/synthesize';
+import { CRD_SCHEMAS_FILE, Manifest, schemaErrors } from '../helpers';
+
+/** A homelab app as main.ts and each example export it: one cdk8s App per folder of its output. */
+export type BuildApps = (outdir: string) => App[];
+
+/** The YAML files under `dir`, by path relative to it. */
+export function readTree(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const f of (readdirSync(dir, { recursive: true }) as string[]).filter((name) => name.endsWith('.yaml')).sort()) {
+    files[f.replace(/\\/g, '/')] = readFileSync(join(dir, f), 'utf8');
+  }
+  return files;
+}
+
+/** A synthesis of `build` into a scratch folder, as `npm run synth` writes it. */
+export function synthTo(build: BuildApps): Record<string, string> {
+  const dir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
+  synthesize(build, dir);
+  const files = readTree(dir);
+  rmSync(dir, { recursive: true, force: true });
+  return files;
+}
+
+export function parseTree(files: Record<string, string>): Manifest[] {
+  return Object.values(files).flatMap((yaml) => YAML.parseAllDocuments(yaml).map((d) => d.toJSON())) as Manifest[];
+}
+
+// ArgoCD's documented sync options (argo-cd docs, user-guide/sync-options.md) as these manifests use them.
+const KNOWN_SYNC_OPTIONS = ['Prune=false', 'Delete=false', 'SkipDryRunOnMissingResource=true'];
+const crdGroups = () => new Set(Object.keys(JSON.parse(readFileSync(CRD_SCHEMAS_FILE, 'utf8'))).map((key) => key.split('/')[0]));
+const annotations = (m: Manifest): Record<string, string> => m.metadata.annotations ?? {};
+const groupOf = (m: Manifest) => (m.apiVersion.includes('/') ? m.apiVersion.split('/')[0] : '');
+
+/**
+ * The invariants of a whole homelab app, whatever it declares (the ones test/main.test.ts checks on main.ts): its
+ * committed output equals a fresh synthesis, byte for byte and twice; every object is valid against its schema; no
+ * duplicate identities; every ExternalSecret has its store; no Secret; every claim kept; the GitOps annotations right.
+ * Defines the tests in the calling describe block.
+ */
+export function appInvariants(build: BuildApps, committedDir: string): void {
+  const fresh = synthTo(build);
+  const manifests = parseTree(fresh);
+
+  test('two syntheses give the same bytes', () => {
+    expect(synthTo(build)).toEqual(fresh);
+  });
+
+  test('the committed output equals a fresh synthesis (run `npm run synth` and commit if this fails)', () => {
+    const committed = readTree(committedDir);
+    expect(Object.keys(committed)).toEqual(Object.keys(fresh));
+    for (const name of Object.keys(fresh)) expect({ name, yaml: committed[name] }).toEqual({ name, yaml: fresh[name] });
+  });
+
+  test('names in the output are stable, never hashed', () => {
+    expect(manifests.length).toBeGreaterThan(0);
+    for (const m of manifests) expect(m.metadata.name).not.toMatch(/-c8[0-9a-f]{6,}$/);
+  });
+
+  test('every synthesized object is valid against its API or CRD schema, strictly', () => {
+    expect(schemaErrors(manifests)).toEqual([]);
+  });
+
+  test('no two objects share kind, namespace and name, and no two ExternalSecrets write one Secret', () => {
+    expect(checkApps(build(mkdtempSync(join(tmpdir(), 'apps-'))))).toEqual([]);
+  });
+
+  test('every ExternalSecret reads through a ClusterSecretStore of the same output; no Secret is synthesized', () => {
+    const stores = manifests.filter((m) => m.kind === 'ClusterSecretStore').map((m) => m.metadata.name);
+    for (const es of manifests.filter((m) => m.kind === 'ExternalSecret')) {
+      expect({ es: es.metadata.name, kind: es.spec.secretStoreRef.kind, known: stores.includes(es.spec.secretStoreRef.name) })
+        .toEqual({ es: es.metadata.name, kind: 'ClusterSecretStore', known: true });
+    }
+    expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
+  });
+
+  test('every claim is kept by GitOps: never pruned, never deleted with the Application', () => {
+    for (const claim of manifests.filter((m) => m.kind === 'PersistentVolumeClaim')) {
+      expect(annotations(claim)['argocd.argoproj.io/sync-options']).toMatch(/(^|,)Prune=false(,|$)/);
+      expect(annotations(claim)['argocd.argoproj.io/sync-options']).toMatch(/(^|,)Delete=false(,|$)/);
+      expect(annotations(claim)['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
+    }
+  });
+
+  test('one folder per GitOps unit: vault/ needs no CRD but Longhorn\'s (a prerequisite of its claim anyway)', () => {
+    const groups = crdGroups();
+    for (const [file, yaml] of Object.entries(fresh)) {
+      if (!file.startsWith('vault/')) continue;
+      for (const m of parseTree({ [file]: yaml })) {
+        expect({ file, kind: m.kind, crd: groups.has(groupOf(m)) && groupOf(m) !== 'longhorn.io' }).toEqual({ file, kind: m.kind, crd: false });
+      }
+    }
+  });
+
+  test('sync options are known ArgoCD options, waves are whole numbers, Flux prune is only ever disabled', () => {
+    for (const m of manifests) {
+      const a = annotations(m);
+      const what = `${m.kind}/${m.metadata.name}`;
+      for (const option of (a['argocd.argoproj.io/sync-options'] ?? '').split(',').filter(Boolean)) {
+        expect({ what, option, known: KNOWN_SYNC_OPTIONS.includes(option) }).toEqual({ what, option, known: true });
+      }
+      if (a['argocd.argoproj.io/sync-wave'] !== undefined) expect({ what, wave: a['argocd.argoproj.io/sync-wave'] }).toEqual({ what, wave: expect.stringMatching(/^-?\d+$/) });
+      if (a['kustomize.toolkit.fluxcd.io/prune'] !== undefined) expect(a['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
+    }
+  });
+
+  test('every object whose kind comes from a CRD lets ArgoCD skip its dry run while the CRD is missing', () => {
+    const groups = crdGroups();
+    for (const m of manifests.filter((o) => groups.has(groupOf(o)))) {
+      expect({ what: `${m.kind}/${m.metadata.name}`, options: annotations(m)['argocd.argoproj.io/sync-options'] })
+        .toEqual({ what: `${m.kind}/${m.metadata.name}`, options: expect.stringMatching(/(^|,)SkipDryRunOnMissingResource=true(,|$)/) });
+    }
+  });
+
+  test('every ExternalSecret is applied in a later wave than its store', () => {
+    const wave = (m: Manifest) => Number(annotations(m)['argocd.argoproj.io/sync-wave'] ?? 0);
+    const stores = new Map(manifests.filter((m) => m.kind === 'ClusterSecretStore').map((m) => [m.metadata.name, wave(m)]));
+    for (const es of manifests.filter((m) => m.kind === 'ExternalSecret')) {
+      expect(wave(es)).toBeGreaterThan(stores.get(es.spec.secretStoreRef.name)!);
+    }
+  });
+}
