@@ -36,7 +36,8 @@ const KNOWN_PROPS: KnownProps<UnsealCronProps> = { ...SCRIPT_OPTIONS, vault: tru
 
 /** The pods' URLs: given, or the Raft VaultStack's; distinct pod names (the first label of each host). */
 function checkPodUrls(props: UnsealCronProps): string[] | undefined {
-  const urls = checkArray('UnsealCron podUrls', props.podUrls, 'http(s) URLs of the Vault pods') ?? (props.vault as { podUrls?: string[] } | undefined)?.podUrls;
+  const urls = checkArray('UnsealCron podUrls', props.podUrls, 'http(s) URLs of the Vault pods')
+    ?? (props.vault?.storage === 'raft' ? props.vault.podUrls : undefined);
   if (urls === undefined) return undefined;
   if (urls.length === 0) invalid('UnsealCron podUrls', urls, 'at least one pod URL');
   const names = urls.map((url) => new URL(checkHttpUrl('UnsealCron podUrls', url)).hostname.split('.')[0]);

@@ -3,6 +3,10 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { checkVaultClient, VaultClient, VaultNetworkPolicy } from './vault-network-policy';
 import {
+  activeServiceUrl, addRaftObjects, checkStorageProps, CLUSTER_PORT, podNames, podUrls, raftAffinity, raftConfig, raftEnv, RaftNames,
+  raftStatefulSetSpec, STORAGE_KNOWN_PROPS, VaultStorage, VaultStorageProps,
+} from './vault-raft';
+import {
   checkArray, checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkKnownProps, checkMetadataMap, checkPinnedImage,
   checkQuantity, invalid, KnownProps, validating,
 } from './validate';
@@ -27,7 +31,7 @@ const DATA_PATH = '/vault/data';
 const CONFIG_PATH = '/vault/config';
 const HOME_PATH = '/home/vault';
 
-export interface VaultStackProps {
+export interface VaultStackProps extends VaultStorageProps {
   /**
    * The public host name of Vault's UI and API, served by the Ingress, such as `vault.example.com`. `api_addr` is
    * `https://<host>`.
@@ -159,7 +163,7 @@ const KNOWN_PROPS: KnownProps<VaultStackProps> = {
   host: true, namespace: true, createNamespace: true, appArmorProfile: true, image: true, tlsSecretName: true, ingressAnnotations: true,
   ingressClassName: true, allowedSourceRanges: true, claimName: true, storageClassName: true, storageSize: true,
   cpuRequest: true, memoryRequest: true, clusterDomain: true, networkPolicy: true, uiNamespace: true,
-  allowedClients: { description: true, namespace: true, podLabels: true, cidr: true },
+  allowedClients: { description: true, namespace: true, podLabels: true, cidr: true }, ...STORAGE_KNOWN_PROPS,
 };
 
 function checkProps(props: VaultStackProps) {
@@ -186,6 +190,7 @@ function checkProps(props: VaultStackProps) {
   const allowedClients = (checkArray('VaultStack allowedClients', props.allowedClients, 'clients') ?? [])
     .map((c, i) => checkVaultClient(`VaultStack allowedClients[${i}]`, c));
   return {
+    raft: checkStorageProps(props),
     networkPolicy,
     uiNamespace: props.uiNamespace === undefined ? undefined : checkDnsLabel('VaultStack uiNamespace', props.uiNamespace),
     allowedClients,
@@ -212,13 +217,25 @@ function checkProps(props: VaultStackProps) {
 export class VaultStack extends Construct {
   /** The namespace that holds Vault. */
   public readonly namespace: string;
-  /** The name of the claim that holds Vault's data. */
+  /** The name of the claim that holds Vault's data (with Raft, pod 0's claim: `data-vault-0`). */
   public readonly claimName: string;
+  /** Where Vault keeps its data. */
+  public readonly storage: VaultStorage;
+  /** The number of Vault pods: 1 with file storage. */
+  public readonly replicas: number;
+  /** The names of Vault's pods, `vault-0` first. */
+  public readonly podNames: string[];
+  /** Each pod's in-cluster URL through the headless Service (which publishes sealed pods), in `podNames` order. */
+  public readonly podUrls: string[];
+  /** The URL of the active node's Service (Raft); with file storage the one pod's Service. */
+  public readonly activeServiceUrl: string;
+  /** The Service the UI's route and the ClusterSecretStore use: `vault-active` with Raft, else `vault`. */
+  public readonly clientServiceName: string;
   /** The name of the Service that reaches Vault, ready or not. */
   public readonly serviceName = 'vault';
   /** The name of Vault's pod, the StatefulSet's only one. */
   public readonly podName = 'vault-0';
-  /** Vault's in-cluster URL, for example `http://vault.security.svc.cluster.local:8200`. */
+  /** Vault's in-cluster URL for clients, for example `http://vault.security.svc.cluster.local:8200`; the active node's with Raft. */
   public readonly serviceUrl: string;
   /** Vault's public URL, which is also its `api_addr`. */
   public readonly publicUrl: string;
@@ -234,21 +251,30 @@ export class VaultStack extends Construct {
    * The claim that holds Vault's data. Other constructs may add labels to it (VaultBackup opts it into Longhorn's
    * recurring jobs): labels of a bound claim change in place, while its spec mostly cannot.
    */
-  public readonly claim: k8s.KubePersistentVolumeClaim;
+  public readonly claim?: k8s.KubePersistentVolumeClaim;
 
   constructor(scope: Construct, id: string, props: VaultStackProps) {
     super(scope, id);
     const {
-      networkPolicy, uiNamespace, allowedClients, appArmorProfile, host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
+      raft, networkPolicy, uiNamespace, allowedClients, appArmorProfile, host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
       cpuRequest, memoryRequest, clusterDomain,
     } = validating(this, () => checkProps(props));
 
     this.namespace = namespace;
-    this.claimName = claimName;
+    const names: RaftNames = {
+      statefulSet: 'vault', headlessService: 'vault-internal', activeService: 'vault-active', namespace, clusterDomain, replicas: raft?.replicas ?? 1,
+    };
+    this.storage = raft ? 'raft' : 'file';
+    this.replicas = names.replicas;
+    this.podNames = podNames(names);
+    this.podUrls = podUrls(names);
+    this.claimName = raft ? `data-${this.podNames[0]}` : claimName;
+    this.clientServiceName = raft ? names.activeService : this.serviceName;
+    this.activeServiceUrl = raft ? activeServiceUrl(names) : `http://${this.serviceName}.${namespace}.svc.${clusterDomain}:${PORT}`;
     this.podSecurityLevel = appArmorProfile === 'unconfined' ? 'privileged' : 'restricted';
-    this.serviceUrl = `http://${this.serviceName}.${namespace}.svc.${clusterDomain}:${PORT}`;
+    this.serviceUrl = this.activeServiceUrl;
     this.publicUrl = `https://${host}`;
-    this.config = [
+    this.config = raft ? raftConfig(names, this.publicUrl, DATA_PATH) : [
       'ui = true',
       'disable_mlock = true',
       `api_addr = "${this.publicUrl}"`,
@@ -296,7 +322,7 @@ export class VaultStack extends Construct {
 
     new k8s.KubeConfigMap(this, 'config', { metadata: metadata('vault-config'), data: { 'vault.hcl': this.config } });
 
-    this.claim = new k8s.KubePersistentVolumeClaim(this, 'data', {
+    if (!raft) this.claim = new k8s.KubePersistentVolumeClaim(this, 'data', {
       metadata: { ...metadata(claimName), annotations: { ...KEEP_ANNOTATIONS } },
       spec: {
         accessModes: ['ReadWriteOnce'],
@@ -308,19 +334,22 @@ export class VaultStack extends Construct {
     // Both Services publish the pod while it is not ready: a sealed Vault is not ready, and it is exactly then that
     // the unseal job and an operator's port-forward must reach it.
     const ports = [{ name: 'http', port: PORT, targetPort: k8s.IntOrString.fromString('http') }];
+    const clusterPorts = raft ? [{ name: 'https-internal', port: CLUSTER_PORT, targetPort: k8s.IntOrString.fromString('https-internal') }] : [];
     new k8s.KubeService(this, 'service', {
       metadata: metadata(this.serviceName),
       spec: { type: 'ClusterIP', selector: labels, ports, publishNotReadyAddresses: true },
     });
     new k8s.KubeService(this, 'headless-service', {
       metadata: metadata('vault-internal'),
-      spec: { clusterIp: 'None', selector: labels, ports, publishNotReadyAddresses: true },
+      spec: { clusterIp: 'None', selector: labels, ports: [...ports, ...clusterPorts], publishNotReadyAddresses: true },
     });
+    if (raft) addRaftObjects(this, names, labels, (name) => metadata(name), networkPolicy);
 
     new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: metadata('vault'),
       spec: {
         replicas: 1,
+        ...(raft && raftStatefulSetSpec(names, raft, { storageClassName, storageSize })),
         // Only replicas, template, updateStrategy, minReadySeconds, persistentVolumeClaimRetentionPolicy and
         // ordinals may ever change: every other field here must match a StatefulSet being adopted.
         serviceName: 'vault-internal',
@@ -335,6 +364,7 @@ export class VaultStack extends Construct {
             },
           },
           spec: {
+            ...(raft && { affinity: raftAffinity(raft, labels) }),
             serviceAccountName: 'vault',
             terminationGracePeriodSeconds: 10,
             // The Service named vault would otherwise inject VAULT_PORT and friends into Vault's own environment.
@@ -360,8 +390,12 @@ export class VaultStack extends Construct {
                 { name: 'HOME', value: HOME_PATH },
                 { name: 'VAULT_ADDR', value: `http://127.0.0.1:${PORT}` },
                 { name: 'VAULT_API_ADDR', value: this.publicUrl },
+                ...(raft ? raftEnv(names) : []),
               ],
-              ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
+              ports: [
+                { name: 'http', containerPort: PORT, protocol: 'TCP' },
+                ...(raft ? [{ name: 'https-internal', containerPort: CLUSTER_PORT, protocol: 'TCP' }] : []),
+              ],
               // 200 only when initialized and unsealed; 501 (uninitialized) and 503 (sealed) fail. No liveness probe:
               // it would restart a sealed Vault in a loop.
               readinessProbe: {
@@ -386,7 +420,8 @@ export class VaultStack extends Construct {
               ],
             }],
             volumes: [
-              { name: 'data', persistentVolumeClaim: { claimName: claimName } },
+              // With Raft, "data" is each pod's own claim from volumeClaimTemplates.
+              ...(raft ? [] : [{ name: 'data', persistentVolumeClaim: { claimName: claimName } }]),
               { name: 'config', configMap: { name: 'vault-config' } },
               { name: 'home', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
             ],
@@ -406,7 +441,7 @@ export class VaultStack extends Construct {
             paths: [{
               path: '/',
               pathType: 'Prefix',
-              backend: { service: { name: this.serviceName, port: { number: PORT } } },
+              backend: { service: { name: this.clientServiceName, port: { number: PORT } } },
             }],
           },
         }],
