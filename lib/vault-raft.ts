@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
+import { addSummary } from './summary';
 import { checkInteger, invalid, KnownProps } from './validate';
 
 // Vault on integrated storage (Raft), as VaultStack renders it: pure functions for the configuration and the objects,
@@ -251,5 +252,6 @@ export function addRaftObjects(scope: Construct, n: RaftNames, labels: Record<st
         }],
       },
     });
+    addSummary(scope, () => [`Vault's ${n.replicas} pods (${n.namespace}) accept ports ${API_PORT}, ${CLUSTER_PORT} from each other (Raft)`]);
   }
 }

@@ -100,6 +100,9 @@ const KNOWN_PROPS: KnownProps<VaultSnapshotCronProps> = {
 
 function checkProps(props: VaultSnapshotCronProps) {
   checkKnownProps('VaultSnapshotCron', props, KNOWN_PROPS);
+  if (props.vault && props.vault.storage !== 'raft') {
+    invalid('VaultSnapshotCron vault', `a VaultStack with storage "${props.vault.storage}"`, 'a VaultStack with storage "raft": only Raft storage takes snapshots (the file backend is backed up by VaultBackup)');
+  }
   const deadlineSeconds = checkInteger('VaultSnapshotCron deadlineSeconds', props.deadlineSeconds ?? 900, 60, 3300);
   const stallSeconds = checkInteger('VaultSnapshotCron stallSeconds', props.stallSeconds ?? SNAPSHOT_DEFAULTS.stallSeconds, 5, 600);
   if (stallSeconds >= deadlineSeconds - 5) invalid('VaultSnapshotCron stallSeconds', stallSeconds, `less than deadlineSeconds minus 5 (${deadlineSeconds - 5})`);
@@ -113,6 +116,7 @@ function checkProps(props: VaultSnapshotCronProps) {
       activeDeadlineSeconds: deadlineSeconds, schedule: '15 * * * *', retryWindowSeconds: 60, retryIntervalSeconds: 10,
       cpuLimit: '500m', memoryRequest: '64Mi', memoryLimit: '160Mi',
     }),
+    // With Raft, the VaultStack's serviceUrl is the active node's Service.
     vaultAddr: resolveVaultUrl('VaultSnapshotCron vaultAddr', props.vault, props.vaultAddr),
     authMount,
     role,

@@ -78,8 +78,13 @@ test('exposes what dependants need: namespace, pod labels matching the pods, pol
   expect([construct.role, construct.authMount, construct.serviceAccountName]).toEqual(['vault-raft-snapshot', 'kubernetes', 'vault-raft-snapshot']);
 });
 
-test('follows the VaultStack\'s namespace and URL', () => {
-  const out = synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault', uiNamespace: 'ingress-nginx' }) }));
+test('refuses a VaultStack on file storage, which takes no Raft snapshot', () => {
+  expect(() => synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'x' }) })))
+    .toThrow(/invalid VaultSnapshotCron vault: got "a VaultStack with storage \\"file\\"", expected a VaultStack with storage "raft"/);
+});
+
+test('follows the VaultStack\'s namespace and its active node\'s URL', () => {
+  const out = synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault', uiNamespace: 'ingress-nginx', storage: 'raft' }) }));
   const c = find(out, 'CronJob', 'vault-raft-snapshot');
   // Vault's NetworkPolicy admits the job's pods.
   const from = find(out, 'NetworkPolicy', 'vault').spec.ingress[0].from;
@@ -88,7 +93,7 @@ test('follows the VaultStack\'s namespace and URL', () => {
     podSelector: { matchLabels: c.spec.jobTemplate.spec.template.metadata.labels },
   });
   expect(c.metadata.namespace).toBe('vault');
-  expect(env(c.spec.jobTemplate.spec.template.spec.containers[0]).VAULT_ADDR).toMatch(/^http:\/\/vault(-active)?\.vault\.svc\.cluster\.local:8200$/);
+  expect(env(c.spec.jobTemplate.spec.template.spec.containers[0]).VAULT_ADDR).toBe('http://vault-active.vault.svc.cluster.local:8200');
 });
 
 test('every object is valid against the Kubernetes API and Longhorn schemas', () => {

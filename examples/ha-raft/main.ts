@@ -1,0 +1,71 @@
+import { join } from 'path';
+import { App, Chart } from 'cdk8s';
+import {
+  AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBackup, VaultSnapshotAlerts, VaultSnapshotCron, VaultStack,
+} from '../../lib';
+
+// The same homelab as the top-level main.ts, on three Vault pods with integrated storage (Raft), plus the hourly Raft
+// snapshots free Vault does not schedule. See README.md beside this file for when to choose it, and how to move the
+// seed's data from file storage.
+const site = {
+  host: 'vault.in.alybadawy.com',
+  tlsSecretName: 'vault-tls',
+  // The ingress controller's namespace: Vault's NetworkPolicy lets the UI's traffic in from there.
+  uiNamespace: 'ingress-nginx',
+  // The LAN and the VPN: the private ranges.
+  allowedSourceRanges: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+  // Each pod's claim (data-vault-0, -1, -2) is made from these, once: the StatefulSet's claim template is immutable.
+  storageClassName: 'longhorn',
+  storageSize: '10Gi',
+  // Three pods, one per node: three nodes at least (or podAntiAffinity: 'preferred').
+  replicas: 3,
+  // kube-prometheus-stack selects PrometheusRules by its Helm release's label.
+  alertLabels: { release: 'kube-prometheus-stack' },
+};
+
+/** The HA homelab, as one cdk8s App per folder of examples/ha-raft/dist/, like the top-level main.ts. */
+export function buildApps(outdir = join(__dirname, 'dist')): App[] {
+  const apps: App[] = [];
+  const folder = (name: string) => {
+    apps.push(new App({ outdir: join(outdir, name) }));
+    return apps[apps.length - 1];
+  };
+
+  // dist/vault: Vault on Raft, its auto-unseal of every pod, ESO recovery, the claims' backups and the snapshots.
+  const core = folder('vault');
+  const vault = new VaultStack(new Chart(core, 'vault'), 'vault', {
+    host: site.host,
+    tlsSecretName: site.tlsSecretName,
+    allowedSourceRanges: site.allowedSourceRanges,
+    storage: 'raft',
+    replicas: site.replicas,
+    storageClassName: site.storageClassName,
+    storageSize: site.storageSize,
+    uiNamespace: site.uiNamespace,
+  });
+  new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
+  const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { vault });
+  new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
+  new VaultBackup(new Chart(core, 'vault-backup'), 'vault-backup', { vault });
+  const snapshots = new VaultSnapshotCron(new Chart(core, 'vault-raft-snapshot'), 'vault-raft-snapshot', { vault });
+  // dist/alerts: needs prometheus-operator's CRDs.
+  const alerts = folder('alerts');
+  new VaultAlerts(new Chart(alerts, 'vault-alerts'), 'vault-alerts', { vault, store, labels: site.alertLabels });
+  new VaultSnapshotAlerts(new Chart(alerts, 'vault-snapshot-alerts'), 'vault-snapshot-alerts', { snapshots, labels: site.alertLabels });
+
+  // dist/apps: the same app secrets as the seed.
+  const secrets = new Chart(folder('apps'), 'app-secrets');
+  new AppSecret(secrets, 'postgres-secret', {
+    namespace: 'db',
+    store,
+    data: [
+      { secretKey: 'POSTGRES_USER', path: 'postgres-secret' },
+      { secretKey: 'POSTGRES_PASSWORD', path: 'postgres-secret' },
+    ],
+  });
+  new AppSecret(secrets, 'authentik-db', { namespace: 'authentik', store, dataFrom: [{ path: 'authentik-db' }] });
+  new AppSecret(secrets, 'authentik-secret', { namespace: 'authentik', store, dataFrom: [{ path: 'authentik-secret' }] });
+  new AppSecret(secrets, 'grafana-admin', { namespace: 'monitoring', store, dataFrom: [{ path: 'grafana-admin' }] });
+
+  return apps;
+}
