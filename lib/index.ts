@@ -7,3 +7,4 @@ export * from './vault-backup';
 export * from './vault-alerts';
 export * from './vault-snapshot-cron';
 export * from './vault-snapshot-alerts';
+export * from './vault-raft-migration';

@@ -105,6 +105,19 @@ export const CLAIM_TEMPLATE = 'data';
  */
 export const RAFT_BACKUP_GROUP = 'vault-raft-data';
 
+/** The labels of every pod's claim (the template's): Longhorn copies the group's jobs to the volume. */
+export const RAFT_CLAIM_LABELS: Readonly<Record<string, string>> = {
+  'recurring-job.longhorn.io/source': 'enabled', [`recurring-job-group.longhorn.io/${RAFT_BACKUP_GROUP}`]: 'enabled',
+};
+
+/** Pod N's claim as the StatefulSet's template makes it, for a migration that creates pod 0's beforehand. */
+export interface RaftClaim {
+  readonly name: string;
+  readonly storageClassName: string;
+  readonly storageSize: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
 /** The names and addresses of a Raft cluster, derived once from the same values everywhere. */
 export interface RaftNames {
   readonly statefulSet: string;
@@ -187,7 +200,7 @@ export function raftStatefulSetSpec(n: RaftNames, s: RaftSettings, claim: { stor
       metadata: {
         name: CLAIM_TEMPLATE,
         // Fixed for good (the template is immutable): the Longhorn group VaultBackup's jobs join.
-        labels: { 'recurring-job.longhorn.io/source': 'enabled', [`recurring-job-group.longhorn.io/${RAFT_BACKUP_GROUP}`]: 'enabled' },
+        labels: { ...RAFT_CLAIM_LABELS },
       },
       spec: {
         accessModes: ['ReadWriteOnce'],

@@ -3,8 +3,8 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { checkVaultClient, VaultClient, VaultNetworkPolicy } from './vault-network-policy';
 import {
-  activeServiceUrl, addRaftObjects, checkStorageProps, CLUSTER_PORT, podNames, podUrls, raftAffinity, raftConfig, raftEnv, RaftNames,
-  raftStatefulSetSpec, STORAGE_KNOWN_PROPS, VaultStorage, VaultStorageProps,
+  activeServiceUrl, addRaftObjects, checkStorageProps, CLAIM_TEMPLATE, CLUSTER_PORT, clusterAddr, podNames, podUrls, raftAffinity, RAFT_CLAIM_LABELS,
+  RaftClaim, raftConfig, raftEnv, RaftNames, raftStatefulSetSpec, STORAGE_KNOWN_PROPS, VaultStorage, VaultStorageProps,
 } from './vault-raft';
 import {
   checkArray, checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkKnownProps, checkMetadataMap, checkPinnedImage,
@@ -231,6 +231,12 @@ export class VaultStack extends Construct {
   public readonly activeServiceUrl: string;
   /** The Service the UI's route and the ClusterSecretStore use: `vault-active` with Raft, else `vault`. */
   public readonly clientServiceName: string;
+  /** Vault's image. */
+  public readonly image: string;
+  /** With Raft, pod 0's claim as the StatefulSet's template makes it (a migration creates it beforehand). */
+  public readonly raftClaim?: RaftClaim;
+  /** With Raft, pod 0's cluster address (`cluster_addr`), which a migration's destination must use exactly. */
+  public readonly raftClusterAddr?: string;
   /** The name of the Service that reaches Vault, ready or not. */
   public readonly serviceName = 'vault';
   /** The name of Vault's pod, the StatefulSet's only one. */
@@ -268,8 +274,13 @@ export class VaultStack extends Construct {
     this.replicas = names.replicas;
     this.podNames = podNames(names);
     this.podUrls = podUrls(names);
-    this.claimName = raft ? `data-${this.podNames[0]}` : claimName;
+    this.claimName = raft ? `${CLAIM_TEMPLATE}-${this.podNames[0]}` : claimName;
     this.clientServiceName = raft ? names.activeService : this.serviceName;
+    this.image = image;
+    if (raft) {
+      this.raftClaim = { name: this.claimName, storageClassName, storageSize, labels: RAFT_CLAIM_LABELS };
+      this.raftClusterAddr = clusterAddr(names, this.podNames[0]);
+    }
     this.activeServiceUrl = raft ? activeServiceUrl(names) : `http://${this.serviceName}.${namespace}.svc.${clusterDomain}:${PORT}`;
     this.podSecurityLevel = appArmorProfile === 'unconfined' ? 'privileged' : 'restricted';
     this.serviceUrl = this.activeServiceUrl;

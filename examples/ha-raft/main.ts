@@ -2,12 +2,13 @@ import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import {
   AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBackup, VaultSnapshotAlerts, VaultSnapshotCron, VaultStack,
+  VaultStackProps,
 } from '../../lib';
 
 // The same homelab as the top-level main.ts, on three Vault pods with integrated storage (Raft), plus the hourly Raft
 // snapshots free Vault does not schedule. See README.md beside this file for when to choose it, and how to move the
 // seed's data from file storage.
-const site = {
+export const site = {
   host: 'vault.in.alybadawy.com',
   tlsSecretName: 'vault-tls',
   // The ingress controller's namespace: Vault's NetworkPolicy lets the UI's traffic in from there.
@@ -21,6 +22,20 @@ const site = {
   replicas: 3,
   // kube-prometheus-stack selects PrometheusRules by its Helm release's label.
   alertLabels: { release: 'kube-prometheus-stack' },
+  // The seed's claim, which migration/ copies from (see README.md).
+  seedClaimName: 'vault-data-lh',
+};
+
+/** Vault's props, shared with migration.ts so that the migration derives pod 0's claim and address from the same values. */
+export const vaultProps: VaultStackProps = {
+  host: site.host,
+  tlsSecretName: site.tlsSecretName,
+  allowedSourceRanges: site.allowedSourceRanges,
+  storage: 'raft',
+  replicas: site.replicas,
+  storageClassName: site.storageClassName,
+  storageSize: site.storageSize,
+  uiNamespace: site.uiNamespace,
 };
 
 /** The HA homelab, as one cdk8s App per folder of examples/ha-raft/dist/, like the top-level main.ts. */
@@ -33,16 +48,7 @@ export function buildApps(outdir = join(__dirname, 'dist')): App[] {
 
   // dist/vault: Vault on Raft, its auto-unseal of every pod, ESO recovery, the claims' backups and the snapshots.
   const core = folder('vault');
-  const vault = new VaultStack(new Chart(core, 'vault'), 'vault', {
-    host: site.host,
-    tlsSecretName: site.tlsSecretName,
-    allowedSourceRanges: site.allowedSourceRanges,
-    storage: 'raft',
-    replicas: site.replicas,
-    storageClassName: site.storageClassName,
-    storageSize: site.storageSize,
-    uiNamespace: site.uiNamespace,
-  });
+  const vault = new VaultStack(new Chart(core, 'vault'), 'vault', vaultProps);
   new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
   const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { vault });
   new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
