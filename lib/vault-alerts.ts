@@ -75,7 +75,7 @@ export interface VaultAlertsProps {
 
   /**
    * The namespace of the ESO recovery CronJob (EsoRecoveryCron's `namespace`).
-   * @default 'security'
+   * @default - `store.namespace` when `store` is given (where EsoRecoveryCron runs), else 'security'
    */
   readonly recoveryNamespace?: string;
 
@@ -262,7 +262,8 @@ function checkProps(props: VaultAlertsProps) {
   const statefulSetName = checkDnsSubdomain('VaultAlerts statefulSetName', props.statefulSetName ?? vaultSts?.name ?? 'vault');
   const unsealNamespace = checkDnsLabel('VaultAlerts unsealNamespace', props.unsealNamespace ?? props.vault?.namespace ?? 'security');
   const unsealCronJob = checkDnsSubdomain('VaultAlerts unsealCronJob', props.unsealCronJob ?? 'vault-auto-unseal');
-  const recoveryNamespace = checkDnsLabel('VaultAlerts recoveryNamespace', props.recoveryNamespace ?? 'security');
+  // The recovery job runs in the store's namespace unless told otherwise (EsoRecoveryCron's default).
+  const recoveryNamespace = checkDnsLabel('VaultAlerts recoveryNamespace', props.recoveryNamespace ?? props.store?.namespace ?? 'security');
   const recoveryCronJob = checkDnsSubdomain('VaultAlerts recoveryCronJob', props.recoveryCronJob ?? 'eso-recovery');
   const storeName = checkDnsSubdomain('VaultAlerts storeName', props.storeName ?? props.store?.storeName ?? 'k8s-secrets');
 

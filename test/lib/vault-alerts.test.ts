@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parser } from '@prometheus-io/lezer-promql';
-import { EsoStore, VaultAlerts, VaultAlertsProps, VaultStack } from '../../lib';
+import { EsoRecoveryCron, EsoStore, VaultAlerts, VaultAlertsProps, VaultStack } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
 /**
@@ -213,10 +213,22 @@ describe('VaultAlerts props', () => {
     expect(r.VaultNotReady.expr).toContain('{namespace="vault-system", statefulset="vault"}');
     expect(r.VaultAutoUnsealFailing.expr).toContain('owner_name="vault-auto-unseal"');
     expect(r.VaultAutoUnsealFailing.expr).toContain('kube_job_failed{namespace="vault-system"');
-    // EsoRecoveryCron's namespace does not follow the VaultStack's.
+    // EsoRecoveryCron runs in the store's namespace, not the VaultStack's.
     expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="security"');
     expect(r.EsoStoreNotReady.expr).toContain('{name="vault-kv"');
     expect(schemaErrors(out)).toEqual([]);
+  });
+
+  test('the recovery job\'s alerts follow the store to its namespace, as the job does', () => {
+    const out = synth((chart) => {
+      const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', namespace: 'vault-system' });
+      const store = new EsoStore(chart, 'store', { vault, namespace: 'eso' });
+      const recovery = new EsoRecoveryCron(chart, 'recovery', { vault, store });
+      expect(recovery.namespace).toBe('eso');
+      new VaultAlerts(chart, 'alerts', { vault, store });
+    }).filter((m) => m.kind === 'PrometheusRule');
+    const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));
+    expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="eso"');
   });
 
   test('every prop reaches the output', () => {
