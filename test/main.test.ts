@@ -9,6 +9,7 @@ import { AppSecret, EsoStore, VaultStack } from '../lib';
 import { root } from '../scripts/bundle';
 import { checkApps, summary, synthesize } from '../scripts/synthesize';
 import { Manifest, schemaErrors } from './helpers';
+import { testVault } from './support/with-vault';
 import { podSecurityViolations, podTemplates } from './support/pod-security';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
@@ -145,7 +146,7 @@ describe('mistakes that fail synthesis, leaving the output folder as it was', ()
       synthesize((outdir) => {
         const app = new App({ outdir });
         const chart = new Chart(app, 'apps');
-        build(chart, new EsoStore(chart, 'store'));
+        build(chart, new EsoStore(chart, 'store', { vault: testVault(new Chart(app, 'vault')) }));
         return [app];
       }, dir);
     } catch (e) {
@@ -203,7 +204,7 @@ describe('npm run synth, as a user runs it', () => {
     expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
   });
 
-  const store = `const c = new Chart(app, 'apps'); const store = new EsoStore(c, 'store');`;
+  const store = `const c = new Chart(app, 'apps'); const store = new EsoStore(c, 'store', { vault: new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', networkPolicy: false }) });`;
   test.each<[string, string, string]>([
     ['a misspelled prop', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', storageclassName: 'x' } as any);`,
       'vault/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
