@@ -4,19 +4,15 @@ import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBac
 
 // This homelab's own values. Another homelab changes these, and the app secrets at the bottom; everything else has
 // generic defaults (see the README for every prop).
+// The UI's TLS Secret (vault-tls) and its allowed clients (the private ranges: the LAN and the VPN) are the defaults.
 const site = {
   host: 'vault.in.alybadawy.com',
-  tlsSecretName: 'vault-tls',
   // The ingress controller's namespace: Vault's NetworkPolicy lets the UI's traffic in from there.
   uiNamespace: 'ingress-nginx',
-  // The LAN and the VPN: the private ranges.
-  allowedSourceRanges: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
-  // The existing claim: its name, class and size must stay what they are in the cluster.
+  // The existing claim: its name, class and size must stay what they are in the cluster, whatever the defaults become.
   claimName: 'vault-data-lh',
   storageClassName: 'longhorn',
   storageSize: '10Gi',
-  // kube-prometheus-stack selects PrometheusRules by its Helm release's label.
-  alertLabels: { release: 'kube-prometheus-stack' },
   // The seed runs Vault with AppArmor unconfined, for an AppArmor stacking bug of recent kernels with `kubectl exec`
   // (containerd issue 12886). It keeps `security` at the Pod Security level `privileged`; drop it once your nodes are
   // fixed (see the README's "AppArmor").
@@ -38,22 +34,21 @@ export function buildApps(outdir = 'dist'): App[] {
   const core = folder('vault');
   const vault = new VaultStack(new Chart(core, 'vault'), 'vault', {
     host: site.host,
-    tlsSecretName: site.tlsSecretName,
-    allowedSourceRanges: site.allowedSourceRanges,
     claimName: site.claimName,
     storageClassName: site.storageClassName,
     storageSize: site.storageSize,
     appArmorProfile: site.vaultAppArmorProfile,
     uiNamespace: site.uiNamespace,
   });
-  new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
+  const unseal = new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
   // dist/eso: needs ESO's CRDs.
   const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { vault });
-  new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
+  const recovery = new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
   // Drop this line on a cluster without Longhorn's RecurringJob CRD.
   new VaultBackup(new Chart(core, 'vault-backup'), 'vault-backup', { vault });
   // dist/alerts: needs prometheus-operator's CRDs; drop this line without them.
-  new VaultAlerts(new Chart(folder('alerts'), 'vault-alerts'), 'vault-alerts', { vault, store, labels: site.alertLabels });
+  // kube-prometheus-stack selects PrometheusRules by its Helm release's label, release=kube-prometheus-stack by default.
+  new VaultAlerts(new Chart(folder('alerts'), 'vault-alerts'), 'vault-alerts', { vault, store, unseal, recovery });
 
   // dist/apps: one ExternalSecret per app secret, read from secret/<path> in Vault, in the app's namespace.
   const secrets = new Chart(folder('apps'), 'app-secrets');

@@ -6,13 +6,13 @@ import { EsoStore, StoreReader } from './eso-store';
 import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { checkKnownProps, invalid, KnownProps, validating } from './validate';
-import { VaultStack } from './vault-stack';
+import { checkVault, IVault } from './vault';
 
 const NAME = 'eso-recovery';
 
 export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
-  /** The VaultStack whose readiness is watched: `VAULT_ADDR` is its Service. */
-  readonly vault: VaultStack;
+  /** The Vault whose readiness is watched: `VAULT_ADDR` is its Service. */
+  readonly vault: IVault;
   /**
    * The EsoStore whose ClusterSecretStore is woken; the ExternalSecrets that read through it are woken after it, and
    * the job runs in its namespace unless `namespace` is set.
@@ -24,9 +24,9 @@ const KNOWN_PROPS: KnownProps<EsoRecoveryCronProps> = { ...SCRIPT_OPTIONS, vault
 
 function checkProps(props: EsoRecoveryCronProps) {
   checkKnownProps('EsoRecoveryCron', props, KNOWN_PROPS);
-  if (!(props.vault instanceof VaultStack)) invalid('EsoRecoveryCron vault', props.vault ?? null, 'the VaultStack to watch (the construct, not its name)');
+  const vault = checkVault('EsoRecoveryCron vault', props.vault);
   if (!(props.store instanceof EsoStore)) invalid('EsoRecoveryCron store', props.store ?? null, 'the EsoStore to wake (the construct, not its name)');
-  return { settings: checkScriptOptions('EsoRecoveryCron', props, props.store.namespace), vault: props.vault, store: props.store };
+  return { settings: checkScriptOptions('EsoRecoveryCron', props, props.store.namespace), vault, store: props.store };
 }
 
 /**

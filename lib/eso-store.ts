@@ -3,10 +3,11 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
 import {
-  checkArray, checkDnsLabel, checkDnsSubdomain, checkKnownProps, invalid, KnownProps, resolveVaultUrl, validating,
+  checkArray, checkDnsLabel, checkDnsSubdomain, checkKnownProps, invalid, KnownProps, validating,
 } from './validate';
+import { DEFAULTS } from '../runtime/common/env';
 import { crdObjectAnnotations, WAVES } from './gitops';
-import { VaultStack } from './vault-stack';
+import { checkVault, IVault } from './vault';
 
 export interface EsoStoreProps {
   /**
@@ -28,16 +29,10 @@ export interface EsoStoreProps {
   readonly serviceAccountName?: string;
 
   /**
-   * The VaultStack this store reads from; its Service URL becomes the store's server, so the two cannot drift.
-   * @default - none; the server is `server`
+   * The Vault this store reads from: its Service URL becomes the store's server, so the two cannot drift, and ESO's
+   * controller is let through its NetworkPolicy.
    */
-  readonly vault?: VaultStack;
-
-  /**
-   * Vault's URL as ESO reaches it. Give either this or `vault`.
-   * @default - `vault.serviceUrl` when `vault` is given, else 'http://vault.security.svc.cluster.local:8200'
-   */
-  readonly server?: string;
+  readonly vault: IVault;
 
   /**
    * The mount path of Vault's KV secrets engine. AppSecret paths are relative to it.
@@ -106,7 +101,7 @@ export function checkVaultPath(prop: string, value: string): string {
 }
 
 const KNOWN_PROPS: KnownProps<EsoStoreProps> = {
-  namespace: true, storeName: true, serviceAccountName: true, vault: true, server: true, path: true, kvVersion: true,
+  namespace: true, storeName: true, serviceAccountName: true, vault: true, path: true, kvVersion: true,
   authMountPath: true, role: true, audience: true, namespaces: true, esoRelease: true,
 };
 
@@ -123,10 +118,10 @@ function checkProps(props: EsoStoreProps) {
     audience,
     namespaces,
     esoRelease: checkDnsLabel('EsoStore esoRelease', props.esoRelease ?? 'external-secrets'),
-    namespace: checkDnsLabel('EsoStore namespace', props.namespace ?? 'security'),
-    storeName: checkDnsSubdomain('EsoStore storeName', props.storeName ?? 'k8s-secrets'),
+    namespace: checkDnsLabel('EsoStore namespace', props.namespace ?? DEFAULTS.namespace),
+    storeName: checkDnsSubdomain('EsoStore storeName', props.storeName ?? DEFAULTS.storeName),
     path: checkVaultPath('EsoStore path', props.path ?? 'secret'),
-    server: resolveVaultUrl('EsoStore server', props.vault, props.server),
+    vault: checkVault('EsoStore vault', props.vault),
     serviceAccountName: checkDnsSubdomain('EsoStore serviceAccountName', props.serviceAccountName ?? 'eso-vault-auth'),
     kvVersion,
     authMountPath: checkVaultPath('EsoStore authMountPath', props.authMountPath ?? 'kubernetes'),
@@ -152,18 +147,18 @@ export class EsoStore extends Construct {
   public readonly readers: StoreReader[] = [];
   private readonly readerListeners: Array<(reader: StoreReader) => void> = [];
 
-  constructor(scope: Construct, id: string, props: EsoStoreProps = {}) {
+  constructor(scope: Construct, id: string, props: EsoStoreProps) {
     super(scope, id);
     const {
-      namespace, storeName, path, server, serviceAccountName, kvVersion, authMountPath, role, audience, namespaces, esoRelease,
+      namespace, storeName, path, vault, serviceAccountName, kvVersion, authMountPath, role, audience, namespaces, esoRelease,
     } = validating(this, () => checkProps(props));
-    props.vault?.allowClient({
+    vault.allowClient({
       description: 'ESO\'s controller', namespace, podLabels: { 'app.kubernetes.io/name': 'external-secrets', 'app.kubernetes.io/instance': esoRelease },
     });
     this.namespace = namespace;
     this.storeName = storeName;
     this.path = path;
-    this.server = server;
+    this.server = vault.serviceUrl;
 
     new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: serviceAccountName, namespace: this.namespace },

@@ -6,11 +6,11 @@ import { checkCron, checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity
 /** A small official Node.js image, pinned; the scripts need only Node.js 20 or later. */
 export const NODE_IMAGE = 'node:24.11.0-alpine3.22';
 
-/** Kills a run that overruns, before the next minute's schedule. */
-export const ACTIVE_DEADLINE_SECONDS = 55;
-
 /** The script's own deadline: it stops cleanly, saying where it was, before Kubernetes kills it. */
-const RUN_DEADLINE_SECONDS = ACTIVE_DEADLINE_SECONDS - 5;
+const RUN_DEADLINE_SECONDS = DEFAULTS.runDeadlineSeconds;
+
+/** Kills a run that overruns, before the next minute's schedule. */
+export const ACTIVE_DEADLINE_SECONDS = RUN_DEADLINE_SECONDS + 5;
 
 /** Props shared by the CronJobs that run a bundled runtime script. */
 export interface ScriptCronJobOptions {
@@ -102,7 +102,7 @@ export interface ScriptSettings {
 }
 
 /** Checks the options of a construct (`owner`, such as "UnsealCron") that runs a script; `namespace` may default. */
-export function checkScriptOptions(owner: string, props: ScriptCronJobOptions, defaultNamespace = 'security', defaults: ScriptDefaults = {}): ScriptSettings {
+export function checkScriptOptions(owner: string, props: ScriptCronJobOptions, defaultNamespace: string = DEFAULTS.namespace, defaults: ScriptDefaults = {}): ScriptSettings {
   const runDeadline = defaults.activeDeadlineSeconds === undefined ? RUN_DEADLINE_SECONDS : defaults.activeDeadlineSeconds - 5;
   const schedule = checkCron(`${owner} schedule`, props.schedule ?? defaults.schedule ?? '* * * * *');
   const timeout = checkInteger(`${owner} timeoutSeconds`, props.timeoutSeconds ?? DEFAULTS.timeoutSeconds, 1, 20);

@@ -3,21 +3,17 @@ import { DEFAULTS, ENV } from '../runtime/common/env';
 import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { VAULT_PODS } from '../runtime/unseal/pods';
-import { checkArray, checkDnsSubdomain, checkHttpUrl, checkKnownProps, invalid, KnownProps, resolveVaultUrl, validating } from './validate';
-import { VaultStack } from './vault-stack';
+import { checkArray, checkDnsSubdomain, checkHttpUrl, checkKnownProps, invalid, KnownProps, validating } from './validate';
+import { checkVault, IVault } from './vault';
 
+const NAME = 'vault-auto-unseal';
 
 export interface UnsealCronProps extends ScriptCronJobOptions {
   /**
-   * The VaultStack to unseal: `VAULT_ADDR` is its Service, which publishes the sealed, not-ready pod.
-   * @default - none; `vaultAddr` is used
+   * The Vault to unseal: `VAULT_ADDR` is its Service, which publishes the sealed, not-ready pod; the job runs in its
+   * namespace unless `namespace` is set.
    */
-  readonly vault?: VaultStack;
-  /**
-   * Vault's URL (`VAULT_ADDR`), reaching Vault while it is sealed and not ready. Give either this or `vault`.
-   * @default - `vault.serviceUrl` when `vault` is given, else 'http://vault.security.svc.cluster.local:8200'
-   */
-  readonly vaultAddr?: string;
+  readonly vault: IVault;
   /**
    * The Secret holding the unseal shares, one per key, mounted read-only. It is provided by a human and never
    * synthesized; while it is missing, each run logs so and fails.
@@ -27,17 +23,17 @@ export interface UnsealCronProps extends ScriptCronJobOptions {
   /**
    * The URL of every Vault pod, each unsealed on its own (`VAULT_PODS`): with Raft storage every pod is sealed after
    * its restart. Pod DNS names through the headless Service, which publishes sealed pods.
-   * @default - the VaultStack's pod URLs when it stores on Raft; none (one Vault at `vaultAddr`) otherwise
+   * @default - the Vault's pod URLs when it stores on Raft; none (one Vault at its Service) otherwise
    */
   readonly podUrls?: string[];
 }
 
-const KNOWN_PROPS: KnownProps<UnsealCronProps> = { ...SCRIPT_OPTIONS, vault: true, vaultAddr: true, unsealKeySecretName: true, podUrls: true };
+const KNOWN_PROPS: KnownProps<UnsealCronProps> = { ...SCRIPT_OPTIONS, vault: true, unsealKeySecretName: true, podUrls: true };
 
-/** The pods' URLs: given, or the Raft VaultStack's; distinct pod names (the first label of each host). */
-function checkPodUrls(props: UnsealCronProps): string[] | undefined {
+/** The pods' URLs: given, or the Raft Vault's; distinct pod names (the first label of each host). */
+function checkPodUrls(props: UnsealCronProps, vault: IVault): string[] | undefined {
   const urls = checkArray('UnsealCron podUrls', props.podUrls, 'http(s) URLs of the Vault pods')
-    ?? (props.vault?.storage === 'raft' ? props.vault.podUrls : undefined);
+    ?? (vault.storage === 'raft' ? vault.podUrls : undefined);
   if (urls === undefined) return undefined;
   if (urls.length === 0) invalid('UnsealCron podUrls', urls, 'at least one pod URL');
   const names = urls.map((url) => new URL(checkHttpUrl('UnsealCron podUrls', url)).hostname.split('.')[0]);
@@ -51,24 +47,31 @@ function checkPodUrls(props: UnsealCronProps): string[] | undefined {
  * `runtime/unseal.ts`. Unsealing is unauthenticated, so the pod gets no Kubernetes API token.
  */
 export class UnsealCron extends Construct {
-  constructor(scope: Construct, id: string, props: UnsealCronProps = {}) {
+  /** The namespace of the CronJob. */
+  public readonly namespace: string;
+  /** The CronJob's name. */
+  public readonly cronJobName = NAME;
+
+  constructor(scope: Construct, id: string, props: UnsealCronProps) {
     super(scope, id);
-    const { settings, vaultAddr, secretName, podUrls } = validating(this, () => {
+    const { settings, vault, secretName, podUrls } = validating(this, () => {
       checkKnownProps('UnsealCron', props, KNOWN_PROPS);
+      const checked = checkVault('UnsealCron vault', props?.vault);
       return {
-        settings: checkScriptOptions('UnsealCron', props, props.vault?.namespace),
-        vaultAddr: resolveVaultUrl('UnsealCron vaultAddr', props.vault, props.vaultAddr),
+        vault: checked,
+        settings: checkScriptOptions('UnsealCron', props, checked.namespace),
         secretName: checkDnsSubdomain('UnsealCron unsealKeySecretName', props.unsealKeySecretName ?? DEFAULTS.unsealSecretName),
-        podUrls: checkPodUrls(props),
+        podUrls: checkPodUrls(props, checked),
       };
     });
+    this.namespace = settings.namespace;
 
     const job = new ScriptCronJob(this, 'job', {
       settings,
-      name: 'vault-auto-unseal',
+      name: NAME,
       script: bundleRuntime('unseal'),
       env: {
-        [ENV.vaultAddr]: vaultAddr, [ENV.unsealKeysDir]: DEFAULTS.unsealKeysDir, [ENV.unsealSecretName]: secretName,
+        [ENV.vaultAddr]: vault.serviceUrl, [ENV.unsealKeysDir]: DEFAULTS.unsealKeysDir, [ENV.unsealSecretName]: secretName,
         ...(podUrls && { [VAULT_PODS]: podUrls.join(',') }),
       },
       volumes: [{
@@ -77,6 +80,6 @@ export class UnsealCron extends Construct {
         volume: { name: 'unseal-keys', secret: { secretName, defaultMode: 0o440, optional: true } },
       }],
     });
-    props.vault?.allowClient({ description: 'UnsealCron vault-auto-unseal', namespace: settings.namespace, podLabels: job.podLabels });
+    vault.allowClient({ description: `UnsealCron ${NAME}`, namespace: settings.namespace, podLabels: job.podLabels });
   }
 }

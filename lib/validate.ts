@@ -1,7 +1,5 @@
 import { isIP } from 'net';
 import { Construct } from 'constructs';
-import { DEFAULTS } from '../runtime/common/env';
-import type { VaultStack } from './vault-stack';
 
 /**
  * Prop checks shared by the constructs. Each throws an error that names the construct's prop, the value received
@@ -265,11 +263,3 @@ export function checkDocumentUrl(prop: string, value: string): string {
   return value;
 }
 
-/**
- * The Vault URL a consumer uses: the VaultStack's Service when one is given (so the two cannot drift), else the URL
- * prop, checked. `prop` names that prop in errors, such as "UnsealCron vaultAddr".
- */
-export function resolveVaultUrl(prop: string, vault: VaultStack | undefined, url: string | undefined): string {
-  if (vault && url !== undefined) invalid(prop, url, `no ${prop.split(' ').pop()} when vault is given (the VaultStack's Service is used)`);
-  return vault?.serviceUrl ?? checkHttpUrl(prop, url ?? DEFAULTS.vaultAddr);
-}

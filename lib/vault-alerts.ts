@@ -1,13 +1,15 @@
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroupsRulesExpr } from '../imports/monitoring.coreos.com';
+import { EsoRecoveryCron } from './eso-recovery-cron';
 import { EsoStore } from './eso-store';
+import { Alert, cronJobAlerts, selector, vaultNotReady } from './promql';
+import { UnsealCron } from './unseal-cron';
 import {
   checkDnsLabel, checkDnsSubdomain, checkDocumentUrl, checkKnownProps, checkMetadataMap, checkPromDuration, invalid,
   KnownProps, promDurationSeconds, validating,
 } from './validate';
 import { crdObjectAnnotations } from './gitops';
-import { VaultStack } from './vault-stack';
+import { checkVault, IVault } from './vault';
 
 export interface VaultAlertsProps {
   /**
@@ -37,59 +39,23 @@ export interface VaultAlertsProps {
    */
   readonly runbookBaseUrl?: string;
 
-  /**
-   * The VaultStack: its namespace and StatefulSet are watched.
-   * @default - none; `vaultNamespace` and `statefulSetName` are used
-   */
-  readonly vault?: VaultStack;
+  /** The Vault: its namespace and StatefulSet are watched. */
+  readonly vault: IVault;
+
+  /** The EsoStore: its ClusterSecretStore is watched. */
+  readonly store: EsoStore;
 
   /**
-   * The EsoStore: its ClusterSecretStore is watched.
-   * @default - none; `storeName` is used
+   * The UnsealCron: its CronJob is watched (failing, needing a human, suspended, not running).
+   * @default - no auto-unseal alerts
    */
-  readonly store?: EsoStore;
+  readonly unseal?: UnsealCron;
 
   /**
-   * The namespace of Vault's StatefulSet.
-   * @default - `vault.namespace` when `vault` is given, else 'security'
+   * The EsoRecoveryCron: its CronJob is watched (failing, suspended, not running).
+   * @default - no ESO recovery alerts
    */
-  readonly vaultNamespace?: string;
-
-  /**
-   * The name of Vault's StatefulSet.
-   * @default - the VaultStack's StatefulSet when `vault` is given, else 'vault'
-   */
-  readonly statefulSetName?: string;
-
-  /**
-   * The namespace of the auto-unseal CronJob (UnsealCron's `namespace`).
-   * @default - `vault.namespace` when `vault` is given, else 'security'
-   */
-  readonly unsealNamespace?: string;
-
-  /**
-   * The name of the auto-unseal CronJob.
-   * @default 'vault-auto-unseal'
-   */
-  readonly unsealCronJob?: string;
-
-  /**
-   * The namespace of the ESO recovery CronJob (EsoRecoveryCron's `namespace`).
-   * @default 'security'
-   */
-  readonly recoveryNamespace?: string;
-
-  /**
-   * The name of the ESO recovery CronJob.
-   * @default 'eso-recovery'
-   */
-  readonly recoveryCronJob?: string;
-
-  /**
-   * The name of the ClusterSecretStore.
-   * @default - `store.storeName` when `store` is given, else 'k8s-secrets'
-   */
-  readonly storeName?: string;
+  readonly recovery?: EsoRecoveryCron;
 
   /**
    * VaultNotReady fires when Vault has been unready this long: longer than a reboot takes to reattach the Longhorn
@@ -152,29 +118,8 @@ export interface VaultAlertsProps {
   readonly metricsAbsentFor?: string;
 }
 
-/** One alerting rule, as the construct builds it. */
-interface Alert {
-  readonly name: string;
-  readonly severity: 'critical' | 'warning';
-  readonly expr: string;
-  readonly for?: string;
-  readonly summary: string;
-  readonly description: string;
-}
-
 const MINUTE = 60;
 const DAY = 86400;
-
-/** `metric{a="1", b="2"}`; the values are DNS names, checked, so they need no escaping. */
-function selector(metric: string, matchers: Record<string, string>): string {
-  return `${metric}{${Object.entries(matchers).map(([k, v]) => `${k}="${v}"`).join(', ')}}`;
-}
-
-/** The name and namespace of the one object of `kind` that `scope` defines, if there is exactly one. */
-function definedObject(scope: Construct, kind: string): { name: string; namespace?: string } | undefined {
-  const found = scope.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === kind);
-  return found.length === 1 ? { name: found[0].name, namespace: found[0].metadata.namespace } : undefined;
-}
 
 /**
  * The PrometheusRule `vault-alerts`: alerts an operator of this stack needs, from what kube-state-metrics and ESO's
@@ -213,7 +158,7 @@ export class VaultAlerts extends Construct {
   /** The alerts' names, in the rule's order. */
   public readonly alertNames: string[];
 
-  constructor(scope: Construct, id: string, props: VaultAlertsProps = {}) {
+  constructor(scope: Construct, id: string, props: VaultAlertsProps) {
     super(scope, id);
     const { namespace, name, labels, runbookBaseUrl, alerts } = validating(this, () => checkProps(props));
     this.alertNames = alerts.map((a) => a.name);
@@ -241,30 +186,36 @@ export class VaultAlerts extends Construct {
 }
 
 const KNOWN_PROPS: KnownProps<VaultAlertsProps> = {
-  namespace: true, name: true, labels: true, runbookBaseUrl: true, vault: true, store: true, vaultNamespace: true,
-  statefulSetName: true, unsealNamespace: true, unsealCronJob: true, recoveryNamespace: true, recoveryCronJob: true,
-  storeName: true, notReadyFor: true, unsealFailingFor: true, humanNeededAfter: true, recoveryFailingFor: true,
+  namespace: true, name: true, labels: true, runbookBaseUrl: true, vault: true, store: true, unseal: true, recovery: true,
+  notReadyFor: true, unsealFailingFor: true, humanNeededAfter: true, recoveryFailingFor: true,
   notRunningAfter: true, suspendedFor: true, storeNotReadyFor: true, secretNotSyncedFor: true, metricsAbsentFor: true,
 };
+
+/** The labels kube-prometheus-stack's `ruleSelector` matches by default (its Helm release's name). */
+export const DEFAULT_RULE_LABELS: Readonly<Record<string, string>> = { release: 'kube-prometheus-stack' };
 
 /** Checks the props; returns the rule's metadata and its alerts. */
 function checkProps(props: VaultAlertsProps) {
   checkKnownProps('VaultAlerts', props, KNOWN_PROPS);
   const namespace = checkDnsLabel('VaultAlerts namespace', props.namespace ?? 'monitoring');
   const name = checkDnsSubdomain('VaultAlerts name', props.name ?? 'vault-alerts');
-  const labels = props.labels ?? { release: 'kube-prometheus-stack' };
+  const labels = props.labels ?? { ...DEFAULT_RULE_LABELS };
   if (!labels || typeof labels !== 'object' || Array.isArray(labels)) invalid('VaultAlerts labels', labels, 'a map of label names to values');
   checkMetadataMap('VaultAlerts labels', labels, true);
   const runbookBaseUrl = props.runbookBaseUrl === undefined ? undefined : checkDocumentUrl('VaultAlerts runbookBaseUrl', props.runbookBaseUrl);
 
-  const vaultSts = props.vault ? definedObject(props.vault, 'StatefulSet') : undefined;
-  const vaultNamespace = checkDnsLabel('VaultAlerts vaultNamespace', props.vaultNamespace ?? props.vault?.namespace ?? 'security');
-  const statefulSetName = checkDnsSubdomain('VaultAlerts statefulSetName', props.statefulSetName ?? vaultSts?.name ?? 'vault');
-  const unsealNamespace = checkDnsLabel('VaultAlerts unsealNamespace', props.unsealNamespace ?? props.vault?.namespace ?? 'security');
-  const unsealCronJob = checkDnsSubdomain('VaultAlerts unsealCronJob', props.unsealCronJob ?? 'vault-auto-unseal');
-  const recoveryNamespace = checkDnsLabel('VaultAlerts recoveryNamespace', props.recoveryNamespace ?? 'security');
-  const recoveryCronJob = checkDnsSubdomain('VaultAlerts recoveryCronJob', props.recoveryCronJob ?? 'eso-recovery');
-  const storeName = checkDnsSubdomain('VaultAlerts storeName', props.storeName ?? props.store?.storeName ?? 'k8s-secrets');
+  const construct = <T>(prop: string, value: T | undefined, type: abstract new (...args: any[]) => T, optional: boolean): T | undefined => {
+    if (value === undefined && optional) return undefined;
+    if (!(value instanceof type)) invalid(`VaultAlerts ${prop}`, value ?? null, `the ${type.name} to watch (the construct, not its name)`);
+    return value;
+  };
+  const vault = checkVault('VaultAlerts vault', props.vault);
+  const store = construct('store', props.store, EsoStore, false)!;
+  const unseal = construct('unseal', props.unseal, UnsealCron, true);
+  const recovery = construct('recovery', props.recovery, EsoRecoveryCron, true);
+  const vaultNamespace = vault.namespace;
+  const statefulSetName = vault.statefulSetName;
+  const storeName = store.storeName;
 
   const duration = (prop: keyof VaultAlertsProps, fallback: string) =>
     checkPromDuration(`VaultAlerts ${prop}`, (props[prop] as string | undefined) ?? fallback, MINUTE, 30 * DAY);
@@ -289,20 +240,20 @@ function checkProps(props: VaultAlertsProps) {
       for: notReadyFor,
       summary: `Vault has not been ready for ${notReadyFor}: it is sealed or down, and no Secret can be read or synced.`,
       description: `StatefulSet ${vaultNamespace}/${statefulSetName} has fewer ready pods than it wants. A sealed or `
-        + 'uninitialized Vault fails its readiness probe, as does a pod that cannot start or mount its volume. '
-        + `Auto-unseal (${unsealNamespace}/${unsealCronJob}) should have unsealed it within minutes of a reboot.`,
+        + 'uninitialized Vault fails its readiness probe, as does a pod that cannot start or mount its volume.'
+        + (unseal ? ` Auto-unseal (${unseal.namespace}/${unseal.cronJobName}) should have unsealed it within minutes of a reboot.` : ''),
     },
-    ...cronJobAlerts({
+    ...(unseal ? cronJobAlerts({
       prefix: 'VaultAutoUnseal',
       what: 'auto-unseal',
-      namespace: unsealNamespace,
-      cronJob: unsealCronJob,
+      namespace: unseal.namespace,
+      cronJob: unseal.cronJobName,
       failing: {
         name: 'VaultAutoUnsealFailing',
         severity: 'warning',
         for: unsealFailingFor,
         summary: `Auto-unseal has failed for ${unsealFailingFor}: Vault stays sealed after a restart until it succeeds.`,
-        description: `Every run of CronJob ${unsealNamespace}/${unsealCronJob} since its last success failed. While the `
+        description: `Every run of CronJob ${unseal.namespace}/${unseal.cronJobName} since its last success failed. While the `
           + 'volume reattaches after a reboot this is expected (exit 1, "not yet"); the Job\'s log line says why it failed.',
       },
       humanNeeded: {
@@ -310,31 +261,31 @@ function checkProps(props: VaultAlertsProps) {
         severity: 'critical',
         after: humanNeededAfter,
         summary: `Auto-unseal has not succeeded for ${humanNeededAfter} and its runs fail: a human is needed.`,
-        description: `CronJob ${unsealNamespace}/${unsealCronJob} keeps failing long after a reattaching volume would `
+        description: `CronJob ${unseal.namespace}/${unseal.cronJobName} keeps failing long after a reattaching volume would `
           + 'have come back. Likely exit 2: Vault not initialized, the Secret of unseal shares missing, too few shares, '
           + 'or a share rejected. kube-state-metrics cannot see exit codes; the Job\'s log line names the cause.',
       },
       notRunningAfter,
       suspendedFor,
-    }),
-    ...cronJobAlerts({
+    }) : []),
+    ...(recovery ? cronJobAlerts({
       prefix: 'EsoRecovery',
       what: 'ESO recovery',
-      namespace: recoveryNamespace,
-      cronJob: recoveryCronJob,
+      namespace: recovery.namespace,
+      cronJob: recovery.cronJobName,
       failing: {
         name: 'EsoRecoveryNeedsHuman',
         severity: 'warning',
         for: recoveryFailingFor,
         summary: `ESO recovery has failed for ${recoveryFailingFor}: a human is needed to bring ESO back to the store.`,
-        description: `Every run of CronJob ${recoveryNamespace}/${recoveryCronJob} since its last success failed. It `
+        description: `Every run of CronJob ${recovery.namespace}/${recovery.cronJobName} since its last success failed. It `
           + 'fails (exit 2) on missing permissions, a malformed setting, or when ESO re-checked the store after the '
           + 'wake-up and it is still not ready; (exit 1) while Vault is unreachable, ESO\'s webhook is down or ESO does not '
           + 're-check the store. kube-state-metrics cannot see exit codes; the Job\'s log line names the cause.',
       },
       notRunningAfter,
       suspendedFor,
-    }),
+    }) : []),
     {
       name: 'EsoStoreNotReady',
       severity: 'critical',
@@ -365,86 +316,4 @@ function checkProps(props: VaultAlertsProps) {
     },
   ];
   return { namespace, name, labels, runbookBaseUrl, alerts };
-}
-
-/** Vault's StatefulSet has fewer ready replicas than it wants (none wanted, such as during a restore, is not an alert). */
-function vaultNotReady(namespace: string, statefulSet: string): string {
-  const sts = { namespace, statefulset: statefulSet };
-  return [
-    `max by (namespace, statefulset) (${selector('kube_statefulset_status_replicas_ready', sts)})`,
-    '  < max by (namespace, statefulset) (' + selector('kube_statefulset_replicas', sts) + ')',
-  ].join('\n');
-}
-
-/** The CronJob's last success, or its creation when it never succeeded, by namespace. */
-function lastSuccessOrCreation(namespace: string, cronJob: string): string {
-  const cj = { namespace, cronjob: cronJob };
-  return `(max by (namespace) (${selector('kube_cronjob_status_last_successful_time', cj)})`
-    + ` or max by (namespace) (${selector('kube_cronjob_created', cj)}))`;
-}
-
-/**
- * The number of the CronJob's failed Jobs that started after its last success (or creation), by namespace: present
- * while its latest runs fail. The CronJob keeps its last failed Jobs (failedJobsHistoryLimit) indefinitely, so a failed
- * Job alone says nothing about now; one newer than the last success does.
- */
-function failedRunsSinceSuccess(namespace: string, cronJob: string): string {
-  return [
-    'count by (namespace) (',
-    '  (',
-    `    max by (namespace, job_name) (${selector('kube_job_owner', { namespace, owner_kind: 'CronJob', owner_name: cronJob })})`,
-    `    * on (namespace, job_name) max by (namespace, job_name) (${selector('kube_job_failed', { namespace, condition: 'true' })})`,
-    '  ) == 1',
-    '  and on (namespace, job_name)',
-    `  max by (namespace, job_name) (${selector('kube_job_status_start_time', { namespace })})`,
-    `    > on (namespace) group_left () ${lastSuccessOrCreation(namespace, cronJob)}`,
-    ')',
-  ].join('\n');
-}
-
-interface CronJobAlertsOptions {
-  readonly prefix: string;
-  readonly what: string;
-  readonly namespace: string;
-  readonly cronJob: string;
-  readonly failing: Omit<Alert, 'expr'>;
-  readonly humanNeeded?: Omit<Alert, 'expr' | 'for'> & { readonly after: string };
-  readonly notRunningAfter: string;
-  readonly suspendedFor: string;
-}
-
-/**
- * The alerts of one of the CronJobs, which run every minute and normally succeed: failing (its runs since the last
- * success failed), optionally needing a human (failing, and no success for longer), suspended, and not running at all
- * (neither a success nor a failure for a long time, and not suspended). At most one of failing, suspended and not
- * running holds at a time.
- */
-function cronJobAlerts(o: CronJobAlertsOptions): Alert[] {
-  const cj = { namespace: o.namespace, cronjob: o.cronJob };
-  const failing = failedRunsSinceSuccess(o.namespace, o.cronJob);
-  const suspended = `max by (namespace) (${selector('kube_cronjob_spec_suspend', cj)}) == 1`;
-  const sinceSuccess = `time() - ${lastSuccessOrCreation(o.namespace, o.cronJob)}`;
-  const alerts: Alert[] = [{ ...o.failing, expr: failing }];
-  if (o.humanNeeded) {
-    const { after, ...alert } = o.humanNeeded;
-    alerts.push({ ...alert, expr: `(\n  ${sinceSuccess}\n) > ${promDurationSeconds(after)}\nand on (namespace)\n${failing}` });
-  }
-  alerts.push({
-    name: `${o.prefix}Suspended`,
-    severity: 'warning',
-    expr: `max by (namespace, cronjob) (${selector('kube_cronjob_spec_suspend', cj)}) == 1`,
-    for: o.suspendedFor,
-    summary: `CronJob ${o.cronJob} (${o.what}) has been suspended for ${o.suspendedFor}.`,
-    description: `CronJob ${o.namespace}/${o.cronJob} is suspended, so ${o.what} does not run: resume it `
-      + `(kubectl -n ${o.namespace} patch cronjob ${o.cronJob} -p '{"spec":{"suspend":false}}') unless that is intended.`,
-  });
-  alerts.push({
-    name: `${o.prefix}NotRunning`,
-    severity: 'warning',
-    expr: `(\n  ${sinceSuccess}\n) > ${promDurationSeconds(o.notRunningAfter)}\nunless on (namespace)\n${failing}\nunless on (namespace)\n${suspended}`,
-    summary: `CronJob ${o.cronJob} (${o.what}) has not run for ${o.notRunningAfter}: no Job succeeded or failed.`,
-    description: `CronJob ${o.namespace}/${o.cronJob} has had no successful run for ${o.notRunningAfter} and no failed `
-      + 'one since, and it is not suspended: it creates no Jobs (missed schedules, a stuck Job, the CronJob controller).',
-  });
-  return alerts;
 }

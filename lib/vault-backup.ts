@@ -3,11 +3,11 @@ import { RecurringJob, RecurringJobSpecTask } from '../imports/longhorn.io';
 import { checkCron, checkDnsLabel, checkInteger, checkKnownProps, invalid, KnownProps, validating } from './validate';
 import { crdObjectAnnotations } from './gitops';
 import { RAFT_BACKUP_GROUP } from './vault-raft';
-import { VaultStack } from './vault-stack';
+import { checkVault, IVault } from './vault';
 
 export interface VaultBackupProps {
-  /** The VaultStack whose claim the jobs apply to; the construct labels that claim. */
-  readonly vault: VaultStack;
+  /** The Vault whose claim the jobs apply to; the construct labels that claim. */
+  readonly vault: IVault;
 
   /**
    * Longhorn's namespace, where RecurringJobs live.
@@ -68,7 +68,7 @@ const KNOWN_PROPS: KnownProps<VaultBackupProps> = {
 
 function checkProps(props: VaultBackupProps) {
   checkKnownProps('VaultBackup', props, KNOWN_PROPS);
-  if (!(props?.vault instanceof VaultStack)) invalid('VaultBackup vault', props?.vault ?? null, 'a VaultStack, whose claim the jobs apply to');
+  checkVault('VaultBackup vault', props?.vault);
   const namespace = checkDnsLabel('VaultBackup namespace', props.namespace ?? 'longhorn-system');
   const jobName = (prop: 'snapshotName' | 'backupName', fallback: string) => {
     const name = checkDnsLabel(`VaultBackup ${prop}`, props[prop] ?? fallback);

@@ -5,6 +5,7 @@ import {
   checkDnsLabel, checkDnsSubdomain, checkKnownProps, checkMetadataMap, checkPromDuration, invalid, KnownProps, promDurationSeconds,
   validating,
 } from './validate';
+import { DEFAULT_RULE_LABELS } from './vault-alerts';
 import { VaultSnapshotCron } from './vault-snapshot-cron';
 
 export interface VaultSnapshotAlertsProps {
@@ -44,7 +45,7 @@ const KNOWN_PROPS: KnownProps<VaultSnapshotAlertsProps> = {
 function checkProps(props: VaultSnapshotAlertsProps) {
   checkKnownProps('VaultSnapshotAlerts', props, KNOWN_PROPS);
   if (!(props.snapshots instanceof VaultSnapshotCron)) invalid('VaultSnapshotAlerts snapshots', props.snapshots ?? null, 'a VaultSnapshotCron');
-  const labels = checkMetadataMap('VaultSnapshotAlerts labels', props.labels ?? { release: 'kube-prometheus-stack' }, true);
+  const labels = checkMetadataMap('VaultSnapshotAlerts labels', props.labels ?? { ...DEFAULT_RULE_LABELS }, true);
   const warnAfter = checkPromDuration('VaultSnapshotAlerts warnAfter', props.warnAfter ?? '3h', 3600, 30 * 86400);
   const criticalAfter = checkPromDuration('VaultSnapshotAlerts criticalAfter', props.criticalAfter ?? '26h', 3600, 60 * 86400);
   if (promDurationSeconds(criticalAfter) <= promDurationSeconds(warnAfter)) {

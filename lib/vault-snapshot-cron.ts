@@ -7,22 +7,16 @@ import { crdObjectAnnotations } from './gitops';
 import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import {
-  checkCron, checkDnsLabel, checkDnsSubdomain, checkInteger, checkKnownProps, checkQuantity, invalid, KnownProps, resolveVaultUrl,
-  validating,
+  checkCron, checkDnsLabel, checkDnsSubdomain, checkInteger, checkKnownProps, checkQuantity, invalid, KnownProps, validating,
 } from './validate';
-import { VaultStack } from './vault-stack';
+import { checkVault, IVault } from './vault';
 
 export interface VaultSnapshotCronProps extends ScriptCronJobOptions {
   /**
-   * The VaultStack to snapshot: the script reaches its active node.
-   * @default - none; `vaultAddr` is used
+   * The Vault to snapshot, on Raft storage: `VAULT_ADDR` is its active node's Service; the job runs in its namespace
+   * unless `namespace` is set.
    */
-  readonly vault?: VaultStack;
-  /**
-   * The URL of Vault's active node (`VAULT_ADDR`). Give either this or `vault`.
-   * @default - the VaultStack's active Service when `vault` is given, else 'http://vault.security.svc.cluster.local:8200'
-   */
-  readonly vaultAddr?: string;
+  readonly vault: IVault;
   /**
    * The path of Vault's Kubernetes auth method that the job logs in through.
    * @default 'kubernetes'
@@ -93,15 +87,16 @@ const NAME = 'vault-raft-snapshot';
 const MOUNT_PATH = SNAPSHOT_DEFAULTS.dir;
 
 const KNOWN_PROPS: KnownProps<VaultSnapshotCronProps> = {
-  ...SCRIPT_OPTIONS, vault: true, vaultAddr: true, authMount: true, role: true, keep: true, claimName: true,
+  ...SCRIPT_OPTIONS, vault: true, authMount: true, role: true, keep: true, claimName: true,
   storageClassName: true, storageSize: true, deadlineSeconds: true, stallSeconds: true, longhornBackup: true,
   backupSchedule: true, backupRetain: true, longhornNamespace: true,
 };
 
 function checkProps(props: VaultSnapshotCronProps) {
   checkKnownProps('VaultSnapshotCron', props, KNOWN_PROPS);
-  if (props.vault && props.vault.storage !== 'raft') {
-    invalid('VaultSnapshotCron vault', `a VaultStack with storage "${props.vault.storage}"`, 'a VaultStack with storage "raft": only Raft storage takes snapshots (the file backend is backed up by VaultBackup)');
+  const vault = checkVault('VaultSnapshotCron vault', props?.vault);
+  if (vault.storage !== 'raft') {
+    invalid('VaultSnapshotCron vault', `a VaultStack with storage "${vault.storage ?? 'file'}"`, 'a VaultStack with storage "raft": only Raft storage takes snapshots (the file backend is backed up by VaultBackup)');
   }
   const deadlineSeconds = checkInteger('VaultSnapshotCron deadlineSeconds', props.deadlineSeconds ?? 900, 60, 3300);
   const stallSeconds = checkInteger('VaultSnapshotCron stallSeconds', props.stallSeconds ?? SNAPSHOT_DEFAULTS.stallSeconds, 5, 600);
@@ -112,12 +107,11 @@ function checkProps(props: VaultSnapshotCronProps) {
   if (!/^[A-Za-z0-9_.-]+$/.test(role)) invalid('VaultSnapshotCron role', role, 'a Vault role name: letters, digits, ".", "_" and "-"');
   return {
     // Hourly at :15, away from the hourly Longhorn snapshot at :00; one try and a short window, then the next hour.
-    settings: checkScriptOptions('VaultSnapshotCron', props, props.vault?.namespace, {
+    vault,
+    settings: checkScriptOptions('VaultSnapshotCron', props, vault.namespace, {
       activeDeadlineSeconds: deadlineSeconds, schedule: '15 * * * *', retryWindowSeconds: 60, retryIntervalSeconds: 10,
       cpuLimit: '500m', memoryRequest: '64Mi', memoryLimit: '160Mi',
     }),
-    // With Raft, the VaultStack's serviceUrl is the active node's Service.
-    vaultAddr: resolveVaultUrl('VaultSnapshotCron vaultAddr', props.vault, props.vaultAddr),
     authMount,
     role,
     keep: checkInteger('VaultSnapshotCron keep', props.keep ?? SNAPSHOT_DEFAULTS.keep, 1, 1000),
@@ -160,7 +154,7 @@ export class VaultSnapshotCron extends Construct {
   /** The RecurringJob that backs the claim up, when `longhornBackup` is on. */
   public readonly backupJobName?: string;
 
-  constructor(scope: Construct, id: string, props: VaultSnapshotCronProps = {}) {
+  constructor(scope: Construct, id: string, props: VaultSnapshotCronProps) {
     super(scope, id);
     const p = validating(this, () => checkProps(props));
     const namespace = p.settings.namespace;
@@ -202,7 +196,8 @@ export class VaultSnapshotCron extends Construct {
       script: bundleRuntime('raft-snapshot'),
       serviceAccountName: NAME,
       env: {
-        [ENV.vaultAddr]: p.vaultAddr,
+        // With Raft, the Vault's serviceUrl is its active node's Service.
+        [ENV.vaultAddr]: p.vault.serviceUrl,
         [SNAPSHOT_ENV.authMount]: p.authMount,
         [SNAPSHOT_ENV.role]: p.role,
         [SNAPSHOT_ENV.dir]: MOUNT_PATH,
@@ -212,6 +207,6 @@ export class VaultSnapshotCron extends Construct {
       volumes: [{ mountPath: MOUNT_PATH, writable: true, volume: { name: 'snapshots', persistentVolumeClaim: { claimName: p.claimName } } }],
     });
     this.podLabels = job.podLabels;
-    props.vault?.allowClient({ description: `VaultSnapshotCron ${NAME}`, namespace, podLabels: job.podLabels });
+    p.vault.allowClient({ description: `VaultSnapshotCron ${NAME}`, namespace, podLabels: job.podLabels });
   }
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
+import { DEFAULTS } from '../runtime/common/env';
+import { IVault } from './vault';
 import { checkVaultClient, VaultClient, VaultNetworkPolicy } from './vault-network-policy';
 import {
   activeServiceUrl, addRaftObjects, checkStorageProps, CLAIM_TEMPLATE, CLUSTER_PORT, clusterAddr, podNames, podUrls, raftAffinity, RAFT_CLAIM_LABELS,
@@ -196,7 +198,7 @@ function checkProps(props: VaultStackProps) {
     allowedClients,
     appArmorProfile,
     host: checkHostname('VaultStack host', props.host),
-    namespace: checkDnsLabel('VaultStack namespace', props.namespace ?? 'security'),
+    namespace: checkDnsLabel('VaultStack namespace', props.namespace ?? DEFAULTS.namespace),
     image: checkPinnedImage('VaultStack image', props.image ?? 'hashicorp/vault:2.0.4'),
     tlsSecretName: checkDnsSubdomain('VaultStack tlsSecretName', props.tlsSecretName ?? 'vault-tls'),
     ingressClassName: checkDnsSubdomain('VaultStack ingressClassName', props.ingressClassName ?? 'nginx'),
@@ -214,7 +216,7 @@ function checkProps(props: VaultStackProps) {
  * A single-node HashiCorp Vault: file storage on a Longhorn claim, plain HTTP on port 8200 inside the cluster and TLS
  * at ingress-nginx. Vault starts sealed; the Services publish the sealed pod so that it can be unsealed.
  */
-export class VaultStack extends Construct {
+export class VaultStack extends Construct implements IVault {
   /** The namespace that holds Vault. */
   public readonly namespace: string;
   /** The name of the claim that holds Vault's data (with Raft, pod 0's claim: `data-vault-0`). */
@@ -237,6 +239,8 @@ export class VaultStack extends Construct {
   public readonly raftClaim?: RaftClaim;
   /** With Raft, pod 0's cluster address (`cluster_addr`), which a migration's destination must use exactly. */
   public readonly raftClusterAddr?: string;
+  /** The name of Vault's StatefulSet. */
+  public readonly statefulSetName = 'vault';
   /** The name of the Service that reaches Vault, ready or not. */
   public readonly serviceName = 'vault';
   /** The name of Vault's pod, the StatefulSet's only one. */
@@ -357,7 +361,7 @@ export class VaultStack extends Construct {
     if (raft) addRaftObjects(this, names, labels, (name) => metadata(name), networkPolicy);
 
     new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: metadata('vault'),
+      metadata: metadata(this.statefulSetName),
       spec: {
         replicas: 1,
         ...(raft && raftStatefulSetSpec(names, raft, { storageClassName, storageSize })),

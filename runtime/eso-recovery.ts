@@ -19,6 +19,8 @@ import { readVaultAddr, VaultApi, vaultApi } from './common/vault';
 
 /** The project's own annotation: `force-sync` is written from Git by AppSecret, and GitOps would undo a job's value. */
 export const WAKE_ANNOTATION = 'eso-recovery/woken-at';
+/** How the job's own Events name their source, and how it tells them from ESO's. */
+const COMPONENT = 'eso-recovery';
 /** How often a run looks again while it waits for ESO's verdict on the store it woke. */
 const VERDICT_POLL_MS = 500;
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -104,7 +106,7 @@ async function storeWarnings(s: RecoverySettings, kube: KubeApi): Promise<EventM
   if (list?.kind !== 'EventList' || !Array.isArray(list.items)) throw malformed(`GET ${what}`, 'something that is not an EventList');
   const marks: EventMarks = new Map();
   for (const e of list.items) {
-    if (e?.type !== 'Warning' || e?.source?.component === 'eso-recovery' || e?.reportingComponent === 'eso-recovery') continue;
+    if (e?.type !== 'Warning' || e?.source?.component === COMPONENT || e?.reportingComponent === COMPONENT) continue;
     marks.set(String(e?.metadata?.name), {
       version: `${e?.metadata?.resourceVersion}/${e?.count}/${e?.lastTimestamp}`, message: String(e?.message ?? ''),
     });
@@ -135,7 +137,7 @@ export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any
       uid: store.metadata.uid, resourceVersion: store.metadata.resourceVersion,
     },
     reason: event.reason, type: event.type, message: event.message.slice(0, 1024),
-    source: { component: 'eso-recovery' }, reportingComponent: 'eso-recovery', reportingInstance: 'eso-recovery',
+    source: { component: COMPONENT }, reportingComponent: COMPONENT, reportingInstance: COMPONENT,
     firstTimestamp: stamp, lastTimestamp: stamp, count: 1,
   };
   try {

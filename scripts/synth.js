@@ -29,7 +29,31 @@ const all = process.argv[2] === '--all';
 const entry = (all ? 'main.ts' : process.argv[2] ?? 'main.ts').replace(/\\/g, '/');
 const targets = [{ entry, outdir: process.env.CDK8S_OUTDIR ?? 'dist' }, ...(all ? exampleEntries() : [])];
 const name = all ? 'synth-all' : `synth-${entry.replace(/[^A-Za-z0-9]+/g, '-')}`;
-const file = bundleFile(name, {
+
+/** What is in `outdir` now: the message never claims what did not happen (`cdk8s synth` empties it before the app runs). */
+function outdirState(outdir) {
+  const dir = path.resolve(root, outdir);
+  const kept = fs.existsSync(dir) && fs.readdirSync(dir).length > 0;
+  return kept ? `${outdir}/ left as it was` : `nothing written to ${outdir}/, which is empty (\`git checkout -- ${outdir}\` restores it)`;
+}
+
+/** Fails with one line per problem, under a first line saying what became of the output folder; exits 1. */
+function fail(outdir, lines) {
+  console.error(`synthesis failed, ${outdirState(outdir)}:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  process.exit(1);
+}
+
+/** The line of the second `new X(scope, '<id>', ...)` in `entryFile`, for an id used twice in one scope. */
+function secondUse(entryFile, id) {
+  const text = fs.readFileSync(path.join(root, entryFile), 'utf8');
+  const quoted = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const uses = [...text.matchAll(new RegExp(`new\\s+\\w+\\(\\s*[^,()]+(\\([^()]*\\))?\\s*,\\s*['"\`]${quoted}['"\`]`, 'g'))];
+  return uses.length >= 2 ? text.slice(0, uses[1].index).split('\n').length : undefined;
+}
+
+let file;
+try {
+  file = bundleFile(name, {
   stdin: {
     contents: [
       ...targets.map((t, i) => `export { buildApps as buildApps${i} } from './${t.entry.replace(/\.ts$/, '')}';`),
@@ -45,8 +69,13 @@ const file = bundleFile(name, {
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  logLevel: 'warning',
+  logLevel: 'silent',
 });
+} catch (error) {
+  // esbuild's own report of a syntax error: its location and text, without its internals.
+  if (!Array.isArray(error.errors) || error.errors.length === 0) throw error;
+  fail(targets[0].outdir, error.errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column + 1}: ${e.text}` : e.text)));
+}
 
 process.chdir(root);
 const bundle = require(file);
@@ -56,8 +85,15 @@ targets.forEach(({ outdir }, i) => {
     const written = synthesize(bundle[`buildApps${i}`], path.resolve(root, outdir));
     console.log(summary(outdir, written));
   } catch (error) {
+    // Two constructs with one id in one scope, as when a `new AppSecret(...)` is pasted twice.
+    const twice = /^There is already a Construct with name '([^']+)' in (\w+)(?: \[([^\]]*)\])?/.exec(error?.message ?? '');
+    if (twice) {
+      const line = secondUse(targets[i].entry, twice[1]);
+      const where = line ? `${targets[i].entry}:${line}` : targets[i].entry;
+      const scope = twice[3] ? `the scope ${twice[3]}` : 'the app';
+      fail(outdir, [`${where}: a second construct with the id '${twice[1]}' in ${scope}: give it another id (the second argument of new ...)`]);
+    }
     if (!isPropError(error)) throw error;
-    console.error(`synthesis failed, ${outdir}/ left as it was:\n${error.message.replace(/^/gm, '  ')}`);
-    process.exit(1);
+    fail(outdir, error.message.split('\n'));
   }
 });

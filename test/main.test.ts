@@ -9,6 +9,7 @@ import { AppSecret, EsoStore, VaultStack } from '../lib';
 import { root } from '../scripts/bundle';
 import { checkApps, summary, synthesize } from '../scripts/synthesize';
 import { Manifest, schemaErrors } from './helpers';
+import { testVault } from './support/with-vault';
 import { podSecurityViolations, podTemplates } from './support/pod-security';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
@@ -145,7 +146,7 @@ describe('mistakes that fail synthesis, leaving the output folder as it was', ()
       synthesize((outdir) => {
         const app = new App({ outdir });
         const chart = new Chart(app, 'apps');
-        build(chart, new EsoStore(chart, 'store'));
+        build(chart, new EsoStore(chart, 'store', { vault: testVault(new Chart(app, 'vault')) }));
         return [app];
       }, dir);
     } catch (e) {
@@ -179,7 +180,7 @@ describe('mistakes that fail synthesis, leaving the output folder as it was', ()
 describe('npm run synth, as a user runs it', () => {
   // A main.ts of the user's own, beside the project's node_modules so that its packages resolve.
   const entries = join(root, 'node_modules', '.cache', 'homelab-secrets', 'test-entries');
-  function synthEntry(name: string, body: string) {
+  function synthEntry(name: string, body: string, previous = true) {
     mkdirSync(entries, { recursive: true });
     const entry = join(entries, `${name}.ts`);
     const lib = relative(entries, join(root, 'lib')).replace(/\\/g, '/');
@@ -187,7 +188,7 @@ describe('npm run synth, as a user runs it', () => {
       + `export function buildApps(outdir: string): App[] {\n  const app = new App({ outdir });\n  ${body}\n  return [app];\n}\n`);
     const outdir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
     mkdirSync(outdir);
-    writeFileSync(join(outdir, 'previous.k8s.yaml'), 'previous');
+    if (previous) writeFileSync(join(outdir, 'previous.k8s.yaml'), 'previous');
     const run = spawnSync(process.execPath, [join(root, 'scripts', 'synth.js'), relative(root, entry)], {
       env: { ...process.env, CDK8S_OUTDIR: outdir }, encoding: 'utf8', timeout: 60000,
     });
@@ -203,7 +204,7 @@ describe('npm run synth, as a user runs it', () => {
     expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
   });
 
-  const store = `const c = new Chart(app, 'apps'); const store = new EsoStore(c, 'store');`;
+  const store = `const c = new Chart(app, 'apps'); const store = new EsoStore(c, 'store', { vault: new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', networkPolicy: false }) });`;
   test.each<[string, string, string]>([
     ['a misspelled prop', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', storageclassName: 'x' } as any);`,
       'vault/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
@@ -222,6 +223,28 @@ describe('npm run synth, as a user runs it', () => {
     expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n  ${message}\n`);
     expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
     expect(readFileSync(join(run.outdir, 'previous.k8s.yaml'), 'utf8')).toBe('previous');
+  });
+
+  test('the same construct pasted twice: one line naming the file, the line of the second and the fix', () => {
+    const app = `new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`;
+    const run = synthEntry('pasted-twice', `${store}\n  ${app}\n  ${app}`);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n`
+      + `  node_modules/.cache/homelab-secrets/test-entries/pasted-twice.ts:7: a second construct with the id 'wiki' in the scope apps: give it another id (the second argument of new ...)\n`);
+    expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
+  });
+
+  test('a syntax error: esbuild\'s one line with file, line and column, none of its internals', () => {
+    const run = synthEntry('missing-comma', `${store}\n  new AppSecret(c, 'wiki', { namespace: 'wiki' store, dataFrom: [{ path: 'wiki' }] });`);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n`
+      + '  node_modules/.cache/homelab-secrets/test-entries/missing-comma.ts:6:48: Expected "}" but found "store"\n');
+  });
+
+  test('an output folder emptied before the app ran (as cdk8s synth does): the message says so, not "left as it was"', () => {
+    const run = synthEntry('emptied', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault' } as any);`, false);
+    expect(run.status).toBe(1);
+    expect(run.stderr.split('\n')[0]).toBe(`synthesis failed, nothing written to ${run.outdir}/, which is empty (\`git checkout -- ${run.outdir}\` restores it):`);
   });
 
   test('an unexpected error still shows its stack', () => {

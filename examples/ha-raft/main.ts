@@ -8,20 +8,16 @@ import {
 // The same homelab as the top-level main.ts, on three Vault pods with integrated storage (Raft), plus the hourly Raft
 // snapshots free Vault does not schedule. See README.md beside this file for when to choose it, and how to move the
 // seed's data from file storage.
+// The UI's TLS Secret (vault-tls) and its allowed clients (the private ranges: the LAN and the VPN) are the defaults.
 export const site = {
   host: 'vault.in.alybadawy.com',
-  tlsSecretName: 'vault-tls',
   // The ingress controller's namespace: Vault's NetworkPolicy lets the UI's traffic in from there.
   uiNamespace: 'ingress-nginx',
-  // The LAN and the VPN: the private ranges.
-  allowedSourceRanges: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
   // Each pod's claim (data-vault-0, -1, -2) is made from these, once: the StatefulSet's claim template is immutable.
   storageClassName: 'longhorn',
   storageSize: '10Gi',
   // Three pods, one per node: three nodes at least (or podAntiAffinity: 'preferred').
   replicas: 3,
-  // kube-prometheus-stack selects PrometheusRules by its Helm release's label.
-  alertLabels: { release: 'kube-prometheus-stack' },
   // The seed's claim, which migration/ copies from (see README.md).
   seedClaimName: 'vault-data-lh',
 };
@@ -29,8 +25,6 @@ export const site = {
 /** Vault's props, shared with migration.ts so that the migration derives pod 0's claim and address from the same values. */
 export const vaultProps: VaultStackProps = {
   host: site.host,
-  tlsSecretName: site.tlsSecretName,
-  allowedSourceRanges: site.allowedSourceRanges,
   storage: 'raft',
   replicas: site.replicas,
   storageClassName: site.storageClassName,
@@ -49,15 +43,15 @@ export function buildApps(outdir = join(__dirname, 'dist')): App[] {
   // dist/vault: Vault on Raft, its auto-unseal of every pod, ESO recovery, the claims' backups and the snapshots.
   const core = folder('vault');
   const vault = new VaultStack(new Chart(core, 'vault'), 'vault', vaultProps);
-  new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
+  const unseal = new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
   const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { vault });
-  new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
+  const recovery = new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
   new VaultBackup(new Chart(core, 'vault-backup'), 'vault-backup', { vault });
   const snapshots = new VaultSnapshotCron(new Chart(core, 'vault-raft-snapshot'), 'vault-raft-snapshot', { vault });
-  // dist/alerts: needs prometheus-operator's CRDs.
+  // dist/alerts: needs prometheus-operator's CRDs; release=kube-prometheus-stack by default.
   const alerts = folder('alerts');
-  new VaultAlerts(new Chart(alerts, 'vault-alerts'), 'vault-alerts', { vault, store, labels: site.alertLabels });
-  new VaultSnapshotAlerts(new Chart(alerts, 'vault-snapshot-alerts'), 'vault-snapshot-alerts', { snapshots, labels: site.alertLabels });
+  new VaultAlerts(new Chart(alerts, 'vault-alerts'), 'vault-alerts', { vault, store, unseal, recovery });
+  new VaultSnapshotAlerts(new Chart(alerts, 'vault-snapshot-alerts'), 'vault-snapshot-alerts', { snapshots });
 
   // dist/apps: the same app secrets as the seed.
   const secrets = new Chart(folder('apps'), 'app-secrets');

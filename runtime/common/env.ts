@@ -18,9 +18,13 @@ export const ENV = {
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-/** What a script assumes when a variable is unset; the constructs' defaults are the same values. */
+/** The namespace of Vault, ESO and the CronJobs unless a construct is told otherwise. */
+const NAMESPACE = 'security';
+
+/** What a script assumes when a variable is unset, and the constructs' defaults: each defined here only. */
 export const DEFAULTS = {
-  vaultAddr: 'http://vault.security.svc.cluster.local:8200',
+  namespace: NAMESPACE,
+  vaultAddr: `http://vault.${NAMESPACE}.svc.cluster.local:8200`,
   timeoutSeconds: 5,
   retryWindowSeconds: 40,
   retryIntervalSeconds: 3,

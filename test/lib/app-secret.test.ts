@@ -1,11 +1,12 @@
 import { AppSecret, AppSecretProps, EsoStore } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors } from '../helpers';
+import { synthWithVault } from '../support/with-vault';
 
 type Props = Omit<AppSecretProps, 'store'> & { store?: AppSecretProps['store'] };
 
 /** The ExternalSecret of one AppSecret, reading through a default EsoStore unless props name one. */
 function secret(props: Props, id = 'app'): Manifest {
-  return synth((chart) => new AppSecret(chart, id, { store: new EsoStore(chart, 'store'), ...props }))
+  return synthWithVault((chart, vault) => new AppSecret(chart, id, { store: new EsoStore(chart, 'store', { vault }), ...props }))
     .find((m) => m.kind === 'ExternalSecret')!;
 }
 
@@ -44,8 +45,8 @@ describe('AppSecret', () => {
   });
 
   test('writes every prop: name, target, policies, template metadata, force-sync and a custom store', () => {
-    const es = find(synth((chart) => {
-      const store = new EsoStore(chart, 'store', { storeName: 'vault-kv', path: 'kv' });
+    const es = find(synthWithVault((chart, vault) => {
+      const store = new EsoStore(chart, 'store', { vault, storeName: 'vault-kv', path: 'kv' });
       new AppSecret(chart, 'id', {
         name: 'api-keys', namespace: 'apps', store, refreshInterval: '15m', targetName: 'api-keys-secret',
         creationPolicy: 'Orphan', deletionPolicy: 'Retain', forceSync: '1764091234',
@@ -127,8 +128,8 @@ describe('AppSecret rejects', () => {
   });
 
   test('a path with the store\'s own mount, whatever it is named', () => {
-    expect(() => synth((chart) => new AppSecret(chart, 'app', {
-      namespace: 'db', store: new EsoStore(chart, 'store', { path: 'kv' }), dataFrom: [{ path: 'kv/db' }],
+    expect(() => synthWithVault((chart, vault) => new AppSecret(chart, 'app', {
+      namespace: 'db', store: new EsoStore(chart, 'store', { vault, path: 'kv' }), dataFrom: [{ path: 'kv/db' }],
     }))).toThrow(/invalid AppSecret app path: got "kv\/db", expected a path relative to the store's mount "kv"/);
   });
 });

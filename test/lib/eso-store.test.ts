@@ -1,8 +1,9 @@
-import { AppSecret, EsoStore, EsoStoreProps, VaultStack } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { AppSecret, EsoStore, EsoStoreProps } from '../../lib';
+import { find, Manifest, schemaErrors } from '../helpers';
+import { synthWithVault } from '../support/with-vault';
 
-function store(props: EsoStoreProps = {}): Manifest[] {
-  return synth((chart) => new EsoStore(chart, 'store', props));
+function store(props: Partial<EsoStoreProps> = {}): Manifest[] {
+  return synthWithVault((chart, vault) => new EsoStore(chart, 'store', { vault, ...props }));
 }
 
 const manifests = store();
@@ -51,22 +52,19 @@ describe('EsoStore defaults', () => {
 
 describe('EsoStore props', () => {
   test('takes the server from a VaultStack, so the two cannot drift', () => {
-    const out = synth((chart) => {
-      const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', namespace: 'vault-system', clusterDomain: 'home.arpa' });
-      new EsoStore(chart, 'store', { vault });
-    });
+    const out = synthWithVault((chart, vault) => new EsoStore(chart, 'store', { vault }), { namespace: 'vault-system', clusterDomain: 'home.arpa' });
     const spec = find(out, 'ClusterSecretStore', 'k8s-secrets').spec.provider.vault;
     expect(spec.server).toBe('http://vault.vault-system.svc.home.arpa:8200');
   });
 
   test('every prop reaches the output, and the namespace is always written', () => {
     const out = store({
-      namespace: 'eso', storeName: 'vault-kv', serviceAccountName: 'eso-auth', server: 'https://vault.lan:8200',
+      namespace: 'eso', storeName: 'vault-kv', serviceAccountName: 'eso-auth',
       path: 'kv', kvVersion: 'v1', authMountPath: 'k8s/homelab', role: 'reader',
     });
     expect(find(out, 'ServiceAccount', 'eso-auth').metadata.namespace).toBe('eso');
     expect(find(out, 'ClusterSecretStore', 'vault-kv').spec.provider.vault).toEqual({
-      server: 'https://vault.lan:8200', path: 'kv', version: 'v1',
+      server: 'http://vault.security.svc.cluster.local:8200', path: 'kv', version: 'v1',
       auth: { kubernetes: { mountPath: 'k8s/homelab', role: 'reader', serviceAccountRef: { name: 'eso-auth', namespace: 'eso', audiences: ['vault'] } } },
     });
   });
@@ -77,12 +75,10 @@ describe('EsoStore props', () => {
   });
 
 
-  test.each<[string, EsoStoreProps, RegExp]>([
+  test.each<[string, Partial<EsoStoreProps>, RegExp]>([
     ['namespace', { namespace: 'ESO' }, /invalid EsoStore namespace: got "ESO", expected a DNS-1123 label/],
     ['store name', { storeName: 'k8s_secrets' }, /invalid EsoStore storeName: got "k8s_secrets"/],
     ['service account', { serviceAccountName: '' }, /invalid EsoStore serviceAccountName: got ""/],
-    ['server without scheme', { server: 'vault.security.svc:8200' }, /invalid EsoStore server: got "vault.security.svc:8200", expected an http\(s\) URL/],
-    ['server with a path', { server: 'http://vault:8200/v1' }, /invalid EsoStore server: got "http:\/\/vault:8200\/v1"/],
     ['path with slashes', { path: '/secret/' }, /invalid EsoStore path: got "\/secret\/", expected a relative Vault path/],
     ['KV version', { kvVersion: 'v3' as any }, /invalid EsoStore kvVersion: got "v3", expected "v1" or "v2"/],
     ['auth mount', { authMountPath: 'kubernetes/' }, /invalid EsoStore authMountPath: got "kubernetes\/"/],
@@ -95,9 +91,9 @@ describe('EsoStore props', () => {
     expect(() => store(props)).toThrow(message);
   });
 
-  test('rejects a server together with a VaultStack', () => {
-    expect(() => synth((chart) => new EsoStore(chart, 'store', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx' }), server: 'http://other:8200' })))
-      .toThrow(/invalid EsoStore server: got "http:\/\/other:8200", expected no server when vault is given/);
+  test('rejects a Vault given by its URL or name, and a server prop', () => {
+    expect(() => store({ vault: 'http://vault:8200' as any })).toThrow(/invalid EsoStore vault: got "http:\/\/vault:8200", expected the VaultStack \(the construct, not its name or URL\)/);
+    expect(() => store({ server: 'http://other:8200' } as any)).toThrow(/invalid EsoStore: unknown prop "server"/);
   });
 });
 
@@ -105,8 +101,8 @@ describe('EsoStore serves only the namespaces it was meant for', () => {
   const conditions = (out: any[]) => find(out, 'ClusterSecretStore', 'k8s-secrets').spec.conditions;
 
   test('the namespaces of the AppSecrets reading through it, each once, whenever they are added', () => {
-    const out = synth((chart) => {
-      const s = new EsoStore(chart, 'store');
+    const out = synthWithVault((chart, vault) => {
+      const s = new EsoStore(chart, 'store', { vault });
       for (const [id, namespace] of [['b', 'monitoring'], ['a', 'db'], ['c', 'db']]) {
         new AppSecret(chart, id, { namespace, store: s, dataFrom: [{ path: id }] });
       }
@@ -115,9 +111,9 @@ describe('EsoStore serves only the namespaces it was meant for', () => {
   });
 
   test('plus the namespaces given for ExternalSecrets managed elsewhere; another store\'s readers do not count', () => {
-    const out = synth((chart) => {
-      const s = new EsoStore(chart, 'store', { namespaces: ['legacy'] });
-      const other = new EsoStore(chart, 'other', { storeName: 'other' });
+    const out = synthWithVault((chart, vault) => {
+      const s = new EsoStore(chart, 'store', { vault, namespaces: ['legacy'] });
+      const other = new EsoStore(chart, 'other', { vault, storeName: 'other' });
       new AppSecret(chart, 'app', { namespace: 'db', store: s, dataFrom: [{ path: 'app' }] });
       new AppSecret(chart, 'elsewhere', { namespace: 'wiki', store: other, dataFrom: [{ path: 'wiki' }] });
     });

@@ -1,8 +1,11 @@
-import { UnsealCron, UnsealCronProps } from '../../lib';
+import { UnsealCron, UnsealCronProps, VaultStack } from '../../lib';
 import { find, synth } from '../helpers';
 
-const envOf = (props: UnsealCronProps) => {
-  const cron = find(synth((chart) => new UnsealCron(chart, 'unseal', props)), 'CronJob', 'vault-auto-unseal');
+const envOf = (props: Partial<UnsealCronProps>) => {
+  const cron = find(synth((chart) => {
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', networkPolicy: false });
+    new UnsealCron(chart, 'unseal', { vault, ...props });
+  }), 'CronJob', 'vault-auto-unseal');
   return Object.fromEntries(cron.spec.jobTemplate.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
 };
 
@@ -18,7 +21,7 @@ test('without podUrls (one Vault on file storage) there is no VAULT_PODS: the en
   expect(envOf({}).VAULT_PODS).toBeUndefined();
 });
 
-test.each<[string, UnsealCronProps, RegExp]>([
+test.each<[string, Partial<UnsealCronProps>, RegExp]>([
   ['no pod', { podUrls: [] }, /invalid UnsealCron podUrls: got \[\], expected at least one pod URL/],
   ['a URL with a path', { podUrls: ['http://vault-0.vault-internal:8200/v1'] }, /invalid UnsealCron podUrls: got "http:\/\/vault-0\.vault-internal:8200\/v1"/],
   ['one pod twice', { podUrls: [urls[0], urls[0].replace('.security', '.other')] }, /"vault-0" \(the first label of the host, the pod's name in the log\) appears twice/],

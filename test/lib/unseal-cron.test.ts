@@ -1,9 +1,10 @@
-import { UnsealCron, UnsealCronProps, VaultStack } from '../../lib';
+import { UnsealCron, UnsealCronProps } from '../../lib';
 import { bundleRuntime } from '../../lib/runtime-bundle';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { synthWithVault, testVault } from '../support/with-vault';
 
-function unseal(props: UnsealCronProps = {}): Manifest[] {
-  return synth((chart) => new UnsealCron(chart, 'unseal', props));
+function unseal(props: Partial<UnsealCronProps> = {}): Manifest[] {
+  return synthWithVault((chart, vault) => new UnsealCron(chart, 'unseal', { vault, ...props }));
 }
 
 const manifests = unseal();
@@ -40,7 +41,7 @@ test('has no Kubernetes API token: unsealing is unauthenticated', () => {
 });
 
 test('points VAULT_ADDR at the VaultStack Service that publishes a sealed, not-ready pod', () => {
-  const out = synth((chart) => new UnsealCron(chart, 'unseal', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', namespace: 'vault' }) }));
+  const out = synth((chart) => new UnsealCron(chart, 'unseal', { vault: testVault(chart, { namespace: 'vault' }) }));
   const service = find(out, 'Service', 'vault');
   expect(service.spec.publishNotReadyAddresses).toBe(true);
   const c = find(out, 'CronJob', 'vault-auto-unseal');
@@ -57,8 +58,9 @@ test('matches the snapshot (the script itself is checked against its bundle abov
   expect(manifests.map((m) => (m.kind === 'ConfigMap' ? { ...m, data: Object.keys(m.data) } : m))).toMatchSnapshot();
 });
 
-test.each<[string, UnsealCronProps, RegExp]>([
-  ['vault address', { vaultAddr: 'vault:8200' }, /invalid UnsealCron vaultAddr: got "vault:8200", expected an http\(s\) URL/],
+test.each<[string, Partial<UnsealCronProps>, RegExp]>([
+  ['Vault given by its URL', { vault: 'http://vault:8200' as any }, /invalid UnsealCron vault: got "http:\/\/vault:8200", expected the VaultStack \(the construct, not its name or URL\)/],
+  ['vault address, a prop no more', { vaultAddr: 'http://vault:8200' } as any, /invalid UnsealCron: unknown prop "vaultAddr"/],
   ['secret name', { unsealKeySecretName: 'Vault_Unseal' }, /invalid UnsealCron unsealKeySecretName: got "Vault_Unseal"/],
   ['retry window', { retryWindowSeconds: 60 }, /invalid UnsealCron retryWindowSeconds: got 60/],
   ['misspelled prop', { unsealKeySecret: 'keys' } as any, /invalid UnsealCron: unknown prop "unsealKeySecret" \(did you mean "unsealKeySecretName"\?\)/],
@@ -67,7 +69,3 @@ test.each<[string, UnsealCronProps, RegExp]>([
   expect(() => unseal(props)).toThrow(message);
 });
 
-test('rejects a vaultAddr together with a VaultStack', () => {
-  expect(() => synth((chart) => new UnsealCron(chart, 'u', { vault: new VaultStack(chart, 'v', { host: 'vault.example.com', uiNamespace: 'ingress-nginx' }), vaultAddr: 'http://x:8200' })))
-    .toThrow(/invalid UnsealCron vaultAddr: got "http:\/\/x:8200", expected no vaultAddr when vault is given/);
-});

@@ -1,8 +1,12 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parser } from '@prometheus-io/lezer-promql';
-import { EsoStore, VaultAlerts, VaultAlertsProps, VaultStack } from '../../lib';
+import {
+  EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, EsoStoreProps, UnsealCron, UnsealCronProps, VaultAlerts, VaultAlertsProps,
+  VaultStackProps,
+} from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { testVault } from '../support/with-vault';
 
 /**
  * The metrics the rules may use and the labels each carries, as kube-state-metrics and ESO export them (see the
@@ -60,8 +64,22 @@ function parsePromql(expr: string): ParsedExpr {
   return { errors, metrics, matchers, groupingLabels };
 }
 
-function alerts(props: VaultAlertsProps = {}): Manifest[] {
-  return synth((chart) => new VaultAlerts(chart, 'alerts', props));
+interface Homelab {
+  readonly vault?: Partial<VaultStackProps>;
+  readonly store?: Partial<EsoStoreProps>;
+  readonly unseal?: Partial<UnsealCronProps> | false;
+  readonly recovery?: Partial<EsoRecoveryCronProps> | false;
+}
+
+/** The PrometheusRule of VaultAlerts watching a whole homelab (its parts configured by `parts`), with `props`. */
+function alerts(props: Partial<VaultAlertsProps> = {}, parts: Homelab = {}): Manifest[] {
+  return synth((chart) => {
+    const vault = testVault(chart, parts.vault);
+    const store = new EsoStore(chart, 'store', { vault, ...parts.store });
+    const unseal = parts.unseal === false ? undefined : new UnsealCron(chart, 'unseal', { vault, ...parts.unseal });
+    const recovery = parts.recovery === false ? undefined : new EsoRecoveryCron(chart, 'recovery', { vault, store, ...parts.recovery });
+    new VaultAlerts(chart, 'alerts', { vault, store, unseal, recovery, ...props });
+  }).filter((m) => m.kind === 'PrometheusRule');
 }
 
 function rulesOf(manifests: Manifest[]): any[] {
@@ -69,10 +87,7 @@ function rulesOf(manifests: Manifest[]): any[] {
   return rule.spec.groups.flatMap((g: any) => g.rules);
 }
 
-const manifests = synth((chart) => {
-  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx' });
-  new VaultAlerts(chart, 'alerts', { vault, store: new EsoStore(chart, 'store', { vault }) });
-}).filter((m) => m.kind === 'PrometheusRule');
+const manifests = alerts();
 const rule = find(manifests, 'PrometheusRule', 'vault-alerts');
 const rules = rulesOf(manifests);
 const byName = Object.fromEntries(rules.map((r) => [r.alert, r]));
@@ -204,39 +219,45 @@ describe('VaultAlerts defaults', () => {
 });
 
 describe('VaultAlerts props', () => {
-  test('names come from the VaultStack and the EsoStore', () => {
-    const out = synth((chart) => {
-      const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', namespace: 'vault-system' });
-      new VaultAlerts(chart, 'alerts', { vault, store: new EsoStore(chart, 'store', { vault, storeName: 'vault-kv' }) });
-    }).filter((m) => m.kind === 'PrometheusRule');
+  test('names come from the VaultStack, the EsoStore and the CronJobs\' constructs', () => {
+    const out = alerts({}, { vault: { namespace: 'vault-system' }, store: { storeName: 'vault-kv' } });
     const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));
     expect(r.VaultNotReady.expr).toContain('{namespace="vault-system", statefulset="vault"}');
     expect(r.VaultAutoUnsealFailing.expr).toContain('owner_name="vault-auto-unseal"');
     expect(r.VaultAutoUnsealFailing.expr).toContain('kube_job_failed{namespace="vault-system"');
-    // EsoRecoveryCron's namespace does not follow the VaultStack's.
+    // EsoRecoveryCron runs in the store's namespace, not the VaultStack's.
     expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="security"');
     expect(r.EsoStoreNotReady.expr).toContain('{name="vault-kv"');
     expect(schemaErrors(out)).toEqual([]);
+  });
+
+  test('the recovery job\'s alerts follow the store to its namespace, as the job does', () => {
+    const out = alerts({}, { vault: { namespace: 'vault-system' }, store: { namespace: 'eso' } });
+    const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));
+    expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="eso"');
+  });
+
+  test('a CronJob that is not given is not watched', () => {
+    const names = rulesOf(alerts({}, { unseal: false, recovery: false })).map((x) => x.alert);
+    expect(names).toEqual(['VaultNotReady', 'EsoStoreNotReady', 'EsoExternalSecretNotSynced', 'EsoStoreMetricsAbsent']);
   });
 
   test('every prop reaches the output', () => {
     const out = alerts({
       namespace: 'observability', name: 'secrets-alerts', labels: { release: 'prometheus', team: 'homelab' },
       runbookBaseUrl: 'https://git.example.com/homelab/homelab-secrets/src/branch/main/README.md',
-      vaultNamespace: 'vault', statefulSetName: 'vault-server', unsealNamespace: 'ops', unsealCronJob: 'unseal',
-      recoveryNamespace: 'ops', recoveryCronJob: 'eso-kick', storeName: 'kv',
       notReadyFor: '5m', unsealFailingFor: '15m', humanNeededAfter: '1h', recoveryFailingFor: '20m', notRunningAfter: '2h',
       suspendedFor: '1d', storeNotReadyFor: '20m', secretNotSyncedFor: '1h', metricsAbsentFor: '45m',
-    });
+    }, { vault: { namespace: 'vault' }, unseal: { namespace: 'ops' }, recovery: { namespace: 'ops' }, store: { storeName: 'kv' } });
     const pr = out.find((m) => m.kind === 'PrometheusRule')!;
     expect(pr.metadata).toMatchObject({ name: 'secrets-alerts', namespace: 'observability', labels: { release: 'prometheus', team: 'homelab' } });
     const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));
     expect(r.VaultNotReady.annotations.runbook_url).toBe('https://git.example.com/homelab/homelab-secrets/src/branch/main/README.md#vaultnotready');
     expect(r.VaultNotReady.annotations.runbook).toBeUndefined();
-    expect(r.VaultNotReady.expr).toContain('{namespace="vault", statefulset="vault-server"}');
-    expect(r.VaultAutoUnsealFailing.expr).toContain('owner_name="unseal"');
+    expect(r.VaultNotReady.expr).toContain('{namespace="vault", statefulset="vault"}');
+    expect(r.VaultAutoUnsealFailing.expr).toContain('owner_name="vault-auto-unseal"');
     expect(r.VaultAutoUnsealFailing.expr).toContain('kube_job_failed{namespace="ops"');
-    expect(r.EsoRecoveryNeedsHuman.expr).toContain('owner_name="eso-kick"');
+    expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="ops"');
     expect(r.EsoStoreNotReady.expr).toContain('{name="kv"');
     expect(r.VaultAutoUnsealNeedsHuman.expr).toContain(') > 3600\nand on');
     expect(r.VaultAutoUnsealNotRunning.expr).toContain(') > 7200\nunless on');
@@ -252,7 +273,7 @@ describe('VaultAlerts props', () => {
     expect(alerts({ labels: {} }).find((m) => m.kind === 'PrometheusRule')!.metadata.labels).toBeUndefined();
   });
 
-  test.each<[string, VaultAlertsProps, RegExp]>([
+  test.each<[string, Partial<VaultAlertsProps>, RegExp]>([
     ['namespace', { namespace: 'Monitoring' }, /invalid VaultAlerts namespace: got "Monitoring", expected a DNS-1123 label/],
     ['name', { name: 'vault_alerts' }, /invalid VaultAlerts name: got "vault_alerts", expected a DNS-1123 subdomain/],
     ['label key', { labels: { 'release name': 'x' } }, /invalid VaultAlerts labels: got "release name", expected keys of the form/],
@@ -260,13 +281,10 @@ describe('VaultAlerts props', () => {
     ['labels that are not a map', { labels: ['release'] as unknown as Record<string, string> }, /invalid VaultAlerts labels: got \["release"\], expected a map/],
     ['runbook base URL with an anchor', { runbookBaseUrl: 'https://example.com/README.md#alerts' }, /invalid VaultAlerts runbookBaseUrl: got "https:\/\/example.com\/README.md#alerts", expected an http\(s\) URL without "#"/],
     ['runbook base URL without scheme', { runbookBaseUrl: 'example.com/README.md' }, /invalid VaultAlerts runbookBaseUrl: got "example.com\/README.md"/],
-    ['Vault namespace', { vaultNamespace: 'Security' }, /invalid VaultAlerts vaultNamespace: got "Security"/],
-    ['StatefulSet name', { statefulSetName: 'Vault' }, /invalid VaultAlerts statefulSetName: got "Vault"/],
-    ['unseal namespace', { unsealNamespace: 'sec urity' }, /invalid VaultAlerts unsealNamespace: got "sec urity"/],
-    ['unseal CronJob', { unsealCronJob: 'vault"auto' }, /invalid VaultAlerts unsealCronJob: got "vault\\"auto"/],
-    ['recovery namespace', { recoveryNamespace: '' }, /invalid VaultAlerts recoveryNamespace: got ""/],
-    ['recovery CronJob', { recoveryCronJob: 'ESO' }, /invalid VaultAlerts recoveryCronJob: got "ESO"/],
-    ['store name', { storeName: 'k8s_secrets' }, /invalid VaultAlerts storeName: got "k8s_secrets"/],
+    ['Vault given by name', { vault: 'vault' as any }, /invalid VaultAlerts vault: got "vault", expected the VaultStack \(the construct, not its name or URL\)/],
+    ['store given by name', { store: 'k8s-secrets' as any }, /invalid VaultAlerts store: got "k8s-secrets", expected the EsoStore to watch/],
+    ['unseal job given by name', { unseal: 'vault-auto-unseal' as any }, /invalid VaultAlerts unseal: got "vault-auto-unseal", expected the UnsealCron to watch/],
+    ['a name prop of the old API', { storeName: 'kv' } as any, /invalid VaultAlerts: unknown prop "storeName"/],
     ['not-ready duration', { notReadyFor: '10 minutes' }, /invalid VaultAlerts notReadyFor: got "10 minutes", expected a Prometheus duration/],
     ['unseal failing duration under a minute', { unsealFailingFor: '30s' }, /invalid VaultAlerts unsealFailingFor: got "30s", expected a Prometheus duration .* from 60s to 2592000s/],
     ['human-needed duration', { humanNeededAfter: '1h30' }, /invalid VaultAlerts humanNeededAfter: got "1h30"/],

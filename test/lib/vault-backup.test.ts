@@ -140,6 +140,6 @@ describe('VaultBackup props', () => {
   test('rejects a missing VaultStack', () => {
     const app = new App();
     expect(() => new VaultBackup(new Chart(app, 'c'), 'backup', {} as VaultBackupProps))
-      .toThrow(/invalid VaultBackup vault: got null, expected a VaultStack/);
+      .toThrow(/invalid VaultBackup vault: got null, expected the VaultStack \(the construct, not its name or URL\)/);
   });
 });

@@ -1,10 +1,11 @@
 import { parser } from '@prometheus-io/lezer-promql';
-import { VaultSnapshotAlerts, VaultSnapshotAlertsProps, VaultSnapshotCron } from '../../lib';
+import { VaultSnapshotAlerts, VaultSnapshotAlertsProps, VaultSnapshotCron, VaultStack } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
 function alerts(props: Partial<VaultSnapshotAlertsProps> = {}, namespace = 'security'): Manifest[] {
   return synth((chart) => {
-    const snapshots = new VaultSnapshotCron(chart, 'snapshots', { namespace });
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: 'raft', networkPolicy: false });
+    const snapshots = new VaultSnapshotCron(chart, 'snapshots', { vault, namespace });
     new VaultSnapshotAlerts(chart, 'alerts', { snapshots, ...props });
   });
 }

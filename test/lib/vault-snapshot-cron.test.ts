@@ -2,9 +2,12 @@ import { VaultSnapshotCron, VaultSnapshotCronProps, VaultStack } from '../../lib
 import { bundleRuntime } from '../../lib/runtime-bundle';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
-function snapshots(props: VaultSnapshotCronProps = {}): { manifests: Manifest[]; construct: VaultSnapshotCron } {
+function snapshots(props: Partial<VaultSnapshotCronProps> = {}): { manifests: Manifest[]; construct: VaultSnapshotCron } {
   let construct!: VaultSnapshotCron;
-  const manifests = synth((chart) => { construct = new VaultSnapshotCron(chart, 'snapshots', props); });
+  const manifests = synth((chart) => {
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: 'raft', networkPolicy: false });
+    construct = new VaultSnapshotCron(chart, 'snapshots', { vault, ...props });
+  }).filter((m) => m.metadata.labels?.['app.kubernetes.io/name'] !== 'vault' && m.metadata.name !== 'vault-server-binding');
   return { manifests, construct };
 }
 
@@ -100,7 +103,7 @@ test('every object is valid against the Kubernetes API and Longhorn schemas', ()
   expect(schemaErrors(manifests)).toEqual([]);
 });
 
-test.each<[string, VaultSnapshotCronProps, RegExp]>([
+test.each<[string, Partial<VaultSnapshotCronProps>, RegExp]>([
   ['a deadline under a minute', { deadlineSeconds: 30 }, /^test\/snapshots: invalid VaultSnapshotCron deadlineSeconds: got 30, expected/],
   ['a stall bound beyond the deadline', { deadlineSeconds: 120, stallSeconds: 200 }, /invalid VaultSnapshotCron stallSeconds: got 200, expected less than deadlineSeconds minus 5 \(115\)/],
   ['keep 0', { keep: 0 }, /invalid VaultSnapshotCron keep: got 0/],
