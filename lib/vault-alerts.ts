@@ -3,6 +3,7 @@ import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroups
 import { EsoRecoveryCron } from './eso-recovery-cron';
 import { EsoStore } from './eso-store';
 import { Alert, cronJobAlerts, selector, vaultNotReady } from './promql';
+import { raftAlerts } from './vault-raft-alerts';
 import { UnsealCron } from './unseal-cron';
 import {
   checkDnsLabel, checkDnsSubdomain, checkDocumentUrl, checkKnownProps, checkMetadataMap, checkPromDuration, invalid,
@@ -232,8 +233,12 @@ function checkProps(props: VaultAlertsProps) {
     invalid('VaultAlerts humanNeededAfter', humanNeededAfter, `a duration longer than unsealFailingFor (${unsealFailingFor})`);
   }
 
+  // With Raft, one pod down is a warning and a lost majority or no active node critical (lib/vault-raft-alerts.ts).
+  const raft = vault.storage === 'raft'
+    ? raftAlerts({ namespace: vaultNamespace, statefulSet: statefulSetName, activeService: vault.activeServiceName ?? 'vault-active', for: notReadyFor })
+    : undefined;
   const alerts: Alert[] = [
-    {
+    ...(raft ?? [{
       name: 'VaultNotReady',
       severity: 'critical',
       expr: vaultNotReady(vaultNamespace, statefulSetName),
@@ -242,7 +247,7 @@ function checkProps(props: VaultAlertsProps) {
       description: `StatefulSet ${vaultNamespace}/${statefulSetName} has fewer ready pods than it wants. A sealed or `
         + 'uninitialized Vault fails its readiness probe, as does a pod that cannot start or mount its volume.'
         + (unseal ? ` Auto-unseal (${unseal.namespace}/${unseal.cronJobName}) should have unsealed it within minutes of a reboot.` : ''),
-    },
+    }]),
     ...(unseal ? cronJobAlerts({
       prefix: 'VaultAutoUnseal',
       what: 'auto-unseal',

@@ -233,6 +233,8 @@ export class VaultStack extends Construct implements IVault {
   public readonly activeServiceUrl: string;
   /** The Service the UI's route and the ClusterSecretStore use: `vault-active` with Raft, else `vault`. */
   public readonly clientServiceName: string;
+  /** With Raft, the Service that selects the active node. */
+  public readonly activeServiceName?: string;
   /** Vault's image. */
   public readonly image: string;
   /** With Raft, pod 0's claim as the StatefulSet's template makes it (a migration creates it beforehand). */
@@ -280,6 +282,7 @@ export class VaultStack extends Construct implements IVault {
     this.podUrls = podUrls(names);
     this.claimName = raft ? `${CLAIM_TEMPLATE}-${this.podNames[0]}` : claimName;
     this.clientServiceName = raft ? names.activeService : this.serviceName;
+    this.activeServiceName = raft ? names.activeService : undefined;
     this.image = image;
     if (raft) {
       this.raftClaim = { name: this.claimName, storageClassName, storageSize, labels: RAFT_CLAIM_LABELS };

@@ -26,6 +26,8 @@ export interface IVault extends IConstruct {
   readonly storage?: 'file' | 'raft';
   /** Each pod's URL through the headless Service, which publishes sealed pods (with Raft: one per pod). */
   readonly podUrls?: string[];
+  /** With Raft, the Service that selects the active node (`vault-active: "true"`). */
+  readonly activeServiceName?: string;
   /** Lets a client reach Vault's API port. */
   allowClient(client: VaultClient): void;
 }
