@@ -40,6 +40,20 @@ export interface VaultStackProps {
   readonly namespace?: string;
 
   /**
+   * How the UI is exposed. 'ingress-nginx': VaultStack renders an Ingress for ingress-nginx (retired; see the README's
+   * "Exposing the UI"), with the props below. 'none': VaultStack renders no Ingress, and the UI is exposed by
+   * VaultTraefikIngress or VaultHttpRoute (each in a folder of its own), or not at all; the Ingress props are refused.
+   * @default 'ingress-nginx'
+   */
+  readonly exposure?: 'ingress-nginx' | 'none';
+
+  /**
+   * The namespace of ingress-nginx's controller pods, which forward the UI's traffic to Vault (`proxyNamespace`).
+   * @default 'ingress-nginx'
+   */
+  readonly ingressControllerNamespace?: string;
+
+  /**
    * Whether to define the Namespace itself, labelled with the Pod Security level `privileged` that an unconfined
    * AppArmor profile needs. Leave it off when the namespace is managed elsewhere (ESO's Helm release shares it).
    * @default false
@@ -121,13 +135,23 @@ export interface VaultStackProps {
 }
 
 const KNOWN_PROPS: KnownProps<VaultStackProps> = {
-  host: true, namespace: true, createNamespace: true, image: true, tlsSecretName: true, ingressAnnotations: true,
+  host: true, namespace: true, exposure: true, ingressControllerNamespace: true, createNamespace: true, image: true, tlsSecretName: true, ingressAnnotations: true,
   ingressClassName: true, allowedSourceRanges: true, claimName: true, storageClassName: true, storageSize: true,
   cpuRequest: true, memoryRequest: true, clusterDomain: true,
 };
 
+/** The props that only the ingress-nginx Ingress uses: refused with exposure 'none'. */
+const INGRESS_PROPS = ['tlsSecretName', 'ingressAnnotations', 'ingressClassName', 'allowedSourceRanges', 'ingressControllerNamespace'] as const;
+
 function checkProps(props: VaultStackProps) {
   checkKnownProps('VaultStack', props, KNOWN_PROPS);
+  const exposure = props.exposure ?? 'ingress-nginx';
+  if (exposure !== 'ingress-nginx' && exposure !== 'none') invalid('VaultStack exposure', exposure, '"ingress-nginx" or "none" (and VaultTraefikIngress or VaultHttpRoute to expose the UI)');
+  for (const prop of exposure === 'none' ? INGRESS_PROPS : []) {
+    if (props[prop] !== undefined) {
+      invalid(`VaultStack ${prop}`, props[prop], 'no Ingress prop with exposure "none": set it on the construct that exposes the UI (VaultTraefikIngress or VaultHttpRoute)');
+    }
+  }
   const ranges = checkArray('VaultStack allowedSourceRanges', props.allowedSourceRanges, 'CIDR blocks') ?? PRIVATE_RANGES;
   const sourceRanges = ranges.map((r) => checkCidr('VaultStack allowedSourceRanges', r));
   if (sourceRanges.length === 0) {
@@ -141,6 +165,9 @@ function checkProps(props: VaultStackProps) {
   return {
     host: checkHostname('VaultStack host', props.host),
     namespace: checkDnsLabel('VaultStack namespace', props.namespace ?? 'security'),
+    exposure,
+    proxyNamespace: exposure === 'none' ? undefined
+      : checkDnsLabel('VaultStack ingressControllerNamespace', props.ingressControllerNamespace ?? 'ingress-nginx'),
     image: checkPinnedImage('VaultStack image', props.image ?? 'hashicorp/vault:2.0.4'),
     tlsSecretName: checkDnsSubdomain('VaultStack tlsSecretName', props.tlsSecretName ?? 'vault-tls'),
     ingressClassName: checkDnsSubdomain('VaultStack ingressClassName', props.ingressClassName ?? 'nginx'),
@@ -161,10 +188,21 @@ function checkProps(props: VaultStackProps) {
 export class VaultStack extends Construct {
   /** The namespace that holds Vault. */
   public readonly namespace: string;
+  /** The public host name of Vault's UI and API. */
+  public readonly host: string;
+  /** How the UI is exposed: by this VaultStack's ingress-nginx Ingress, or ('none') by another construct or not at all. */
+  public readonly exposure: 'ingress-nginx' | 'none';
+  /**
+   * The namespace of the pods that forward the UI's traffic to Vault: ingress-nginx's controller. Undefined with
+   * exposure 'none' (the exposing construct has its own `proxyNamespace`).
+   */
+  public readonly proxyNamespace?: string;
   /** The name of the claim that holds Vault's data. */
   public readonly claimName: string;
   /** The name of the Service that reaches Vault, ready or not. */
   public readonly serviceName = 'vault';
+  /** The port of Vault's Services (plain HTTP). */
+  public readonly port = PORT;
   /** The name of Vault's pod, the StatefulSet's only one. */
   public readonly podName = 'vault-0';
   /** Vault's in-cluster URL, for example `http://vault.security.svc.cluster.local:8200`. */
@@ -182,11 +220,14 @@ export class VaultStack extends Construct {
   constructor(scope: Construct, id: string, props: VaultStackProps) {
     super(scope, id);
     const {
-      host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
+      host, namespace, exposure, proxyNamespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
       cpuRequest, memoryRequest, clusterDomain,
     } = validating(this, () => checkProps(props));
 
     this.namespace = namespace;
+    this.host = host;
+    this.exposure = exposure;
+    this.proxyNamespace = proxyNamespace;
     this.claimName = claimName;
     this.serviceUrl = `http://${this.serviceName}.${namespace}.svc.${clusterDomain}:${PORT}`;
     this.publicUrl = `https://${host}`;
@@ -195,7 +236,9 @@ export class VaultStack extends Construct {
       'disable_mlock = true',
       `api_addr = "${this.publicUrl}"`,
       '',
-      '# TLS ends at ingress-nginx; inside the cluster Vault speaks plain HTTP.',
+      exposure === 'ingress-nginx'
+        ? '# TLS ends at ingress-nginx; inside the cluster Vault speaks plain HTTP.'
+        : '# TLS ends at the Ingress or Gateway in front of Vault; inside the cluster Vault speaks plain HTTP.',
       'listener "tcp" {',
       `  address     = "[::]:${PORT}"`,
       '  tls_disable = 1',
@@ -338,8 +381,12 @@ export class VaultStack extends Construct {
       },
     });
 
+    if (exposure === 'ingress-nginx') this.renderIngress(host, metadata('vault', { annotations: ingressAnnotations }), ingressClassName, tlsSecretName);
+  }
+
+  private renderIngress(host: string, metadata: k8s.ObjectMeta, ingressClassName: string, tlsSecretName: string) {
     new k8s.KubeIngress(this, 'ingress', {
-      metadata: metadata('vault', { annotations: ingressAnnotations }),
+      metadata,
       spec: {
         ingressClassName,
         tls: [{ hosts: [host], secretName: tlsSecretName }],

@@ -9,6 +9,7 @@ import { AppSecret, EsoStore, VaultStack } from '../lib';
 import { root } from '../scripts/bundle';
 import { checkApps, summary, synthesize } from '../scripts/synthesize';
 import { Manifest, schemaErrors } from './helpers';
+import { celErrors } from './support/cel';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
 // app secret (or another homelab's values) needs no test edit. The constructs' own tests pin their output.
@@ -52,6 +53,10 @@ test('every synthesized object is valid against its API or CRD schema, strictly'
   expect(schemaErrors(manifests)).toEqual([]);
 });
 
+test('every custom resource satisfies its CRD\'s CEL rules, after the schema\'s defaults', () => {
+  expect(celErrors(manifests)).toEqual([]);
+});
+
 test('no two objects share kind, namespace and name, and no two ExternalSecrets write one Secret', () => {
   expect(checkApps(buildApps(mkdtempSync(join(tmpdir(), 'apps-'))))).toEqual([]);
 });
@@ -92,7 +97,7 @@ describe('GitOps annotations: present where needed, and with values the tools ac
   const annotations = (m: Manifest): Record<string, string> => m.metadata.annotations ?? {};
   // ArgoCD's documented sync options (argo-cd docs, user-guide/sync-options.md) as these manifests use them.
   const KNOWN_SYNC_OPTIONS = ['Prune=false', 'Delete=false', 'SkipDryRunOnMissingResource=true'];
-  const CRD_GROUPS = /^(external-secrets\.io|longhorn\.io|monitoring\.coreos\.com)\//;
+  const CRD_GROUPS = /^(external-secrets\.io|longhorn\.io|monitoring\.coreos\.com|gateway\.networking\.k8s\.io|traefik\.io|gateway\.envoyproxy\.io)\//;
 
   test('sync options are known ArgoCD options, waves are whole numbers, Flux prune is only ever disabled', () => {
     for (const m of manifests) {
