@@ -114,7 +114,7 @@ export class VaultHttpRoute extends Construct {
     const labels = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'ui' };
     const allowList = { name: `${name}-allowlist`, namespace: vault.namespace, ranges, labels };
 
-    // The allowlist first: ArgoCD applies it a wave earlier, Flux in file order.
+    // The allowlist first: ArgoCD applies it a wave earlier, and `kubectl apply -f` in file order.
     const filters: HttpRouteSpecRulesFilters[] = [];
     if (implementation === 'traefik') {
       const middleware = traefikAllowList(this, 'allowlist', allowList);

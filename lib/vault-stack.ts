@@ -135,9 +135,9 @@ export interface VaultStackProps {
 }
 
 const KNOWN_PROPS: KnownProps<VaultStackProps> = {
-  host: true, namespace: true, exposure: true, ingressControllerNamespace: true, createNamespace: true, image: true, tlsSecretName: true, ingressAnnotations: true,
+  host: true, namespace: true, createNamespace: true, image: true, tlsSecretName: true, ingressAnnotations: true,
   ingressClassName: true, allowedSourceRanges: true, claimName: true, storageClassName: true, storageSize: true,
-  cpuRequest: true, memoryRequest: true, clusterDomain: true,
+  cpuRequest: true, memoryRequest: true, clusterDomain: true, exposure: true, ingressControllerNamespace: true,
 };
 
 /** The props that only the ingress-nginx Ingress uses: refused with exposure 'none'. */
@@ -146,7 +146,9 @@ const INGRESS_PROPS = ['tlsSecretName', 'ingressAnnotations', 'ingressClassName'
 function checkProps(props: VaultStackProps) {
   checkKnownProps('VaultStack', props, KNOWN_PROPS);
   const exposure = props.exposure ?? 'ingress-nginx';
-  if (exposure !== 'ingress-nginx' && exposure !== 'none') invalid('VaultStack exposure', exposure, '"ingress-nginx" or "none" (and VaultTraefikIngress or VaultHttpRoute to expose the UI)');
+  if (exposure !== 'ingress-nginx' && exposure !== 'none') {
+    invalid('VaultStack exposure', exposure, '"ingress-nginx" or "none" (and VaultTraefikIngress or VaultHttpRoute to expose the UI)');
+  }
   for (const prop of exposure === 'none' ? INGRESS_PROPS : []) {
     if (props[prop] !== undefined) {
       invalid(`VaultStack ${prop}`, props[prop], 'no Ingress prop with exposure "none": set it on the construct that exposes the UI (VaultTraefikIngress or VaultHttpRoute)');
@@ -220,8 +222,8 @@ export class VaultStack extends Construct {
   constructor(scope: Construct, id: string, props: VaultStackProps) {
     super(scope, id);
     const {
-      host, namespace, exposure, proxyNamespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
-      cpuRequest, memoryRequest, clusterDomain,
+      host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
+      cpuRequest, memoryRequest, clusterDomain, exposure, proxyNamespace,
     } = validating(this, () => checkProps(props));
 
     this.namespace = namespace;
@@ -381,7 +383,10 @@ export class VaultStack extends Construct {
       },
     });
 
-    if (exposure === 'ingress-nginx') this.renderIngress(host, metadata('vault', { annotations: ingressAnnotations }), ingressClassName, tlsSecretName);
+    // Otherwise VaultTraefikIngress or VaultHttpRoute exposes the UI, from a folder of its own.
+    if (exposure === 'ingress-nginx') {
+      this.renderIngress(host, metadata('vault', { annotations: ingressAnnotations }), ingressClassName, tlsSecretName);
+    }
   }
 
   private renderIngress(host: string, metadata: k8s.ObjectMeta, ingressClassName: string, tlsSecretName: string) {

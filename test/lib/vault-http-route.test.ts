@@ -48,7 +48,7 @@ describe.each(['traefik', 'envoy-gateway'])('VaultHttpRoute on %s', (implementat
     expect(allowList[0].metadata).toMatchObject({ name: 'vault-allowlist', namespace: 'security' });
     expect(JSON.stringify(allowList[0].spec)).toContain(JSON.stringify(PRIVATE_RANGES));
     expect(wave(allowList[0])).toBeLessThan(wave(httpRoute));
-    // Flux applies in file order: the allowlist comes first there too.
+    // And first in the file, as `kubectl apply -f` goes.
     expect(manifests.indexOf(allowList[0])).toBeLessThan(manifests.indexOf(httpRoute));
   });
 
