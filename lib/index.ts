@@ -5,3 +5,5 @@ export * from './unseal-cron';
 export * from './eso-recovery-cron';
 export * from './vault-backup';
 export * from './vault-alerts';
+export * from './vault-traefik-ingress';
+export * from './vault-http-route';
