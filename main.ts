@@ -8,7 +8,7 @@ import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBac
 const site = {
   host: 'vault.in.alybadawy.com',
   // The ingress controller's namespace: Vault's NetworkPolicy lets the UI's traffic in from there.
-  uiNamespace: 'ingress-nginx',
+  ingressControllerNamespace: 'ingress-nginx',
   // The existing claim: its name, class and size must stay what they are in the cluster, whatever the defaults become.
   claimName: 'vault-data-lh',
   storageClassName: 'longhorn',
@@ -38,7 +38,7 @@ export function buildApps(outdir = 'dist'): App[] {
     storageClassName: site.storageClassName,
     storageSize: site.storageSize,
     appArmorProfile: site.vaultAppArmorProfile,
-    uiNamespace: site.uiNamespace,
+    ingressControllerNamespace: site.ingressControllerNamespace,
   });
   const unseal = new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
   // dist/eso: needs ESO's CRDs.

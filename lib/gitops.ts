@@ -6,8 +6,11 @@
 const SYNC_OPTIONS = 'argocd.argoproj.io/sync-options';
 const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 
-/** The waves, in the order ArgoCD applies them within one Application. */
-export const WAVES = { store: 1, externalSecrets: 2 } as const;
+/**
+ * The waves, in the order ArgoCD applies them within one Application. An allowlist (Traefik Middleware, Envoy Gateway
+ * SecurityPolicy) comes before the default wave 0 of the route or Ingress it guards, so the UI is never served unguarded.
+ */
+export const WAVES = { allowList: -1, store: 1, externalSecrets: 2 } as const;
 
 /**
  * The annotations of an object whose kind comes from an operator's CRD: ArgoCD skips its dry run while the CRD is

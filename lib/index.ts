@@ -8,3 +8,5 @@ export * from './vault-alerts';
 export * from './vault-snapshot-cron';
 export * from './vault-snapshot-alerts';
 export * from './vault-raft-migration';
+export * from './vault-traefik-ingress';
+export * from './vault-http-route';

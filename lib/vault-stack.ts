@@ -24,6 +24,9 @@ const KEEP_ANNOTATIONS: Readonly<Record<string, string>> = {
 
 const ALLOWLIST = 'nginx.ingress.kubernetes.io/allowlist-source-range';
 
+/** The Secret holding the UI's TLS certificate, whichever construct serves the UI. */
+export const TLS_SECRET_NAME = 'vault-tls';
+
 /** The private address ranges (RFC 1918 and IPv6 unique local addresses): the LAN and most VPNs. */
 export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 
@@ -45,6 +48,22 @@ export interface VaultStackProps extends VaultStorageProps {
    * @default 'security'
    */
   readonly namespace?: string;
+
+  /**
+   * How the UI is exposed. 'ingress-nginx': VaultStack renders an Ingress for ingress-nginx (retired; see the README's
+   * "Exposing the UI"), with the props below. 'none': VaultStack renders no Ingress, and the UI is exposed by
+   * VaultTraefikIngress or VaultHttpRoute (each in a folder of its own), or not at all; the Ingress props are refused.
+   * @default 'ingress-nginx'
+   */
+  readonly exposure?: 'ingress-nginx' | 'none';
+
+  /**
+   * The namespace of ingress-nginx's controller pods, which forward the UI's traffic to Vault (`proxyNamespace`): Vault's
+   * NetworkPolicy lets them in. Required with exposure 'ingress-nginx' while `networkPolicy` is on, so that the UI is
+   * never cut off silently.
+   * @default - none
+   */
+  readonly ingressControllerNamespace?: string;
 
   /**
    * Whether to define the Namespace itself, labelled with the strictest Pod Security level every pod the project puts
@@ -140,18 +159,11 @@ export interface VaultStackProps extends VaultStorageProps {
 
   /**
    * Whether Vault's pods accept connections on port 8200 only from the clients the app declares (ESO's controller, the
-   * project's CronJobs, `uiNamespace`) and `allowedClients`, through a NetworkPolicy. It takes a CNI that enforces
+   * project's CronJobs, whatever exposes the UI) and `allowedClients`, through a NetworkPolicy. It takes a CNI that enforces
    * NetworkPolicies (k3s's embedded policy controller does; flannel alone does not).
    * @default true
    */
   readonly networkPolicy?: boolean;
-
-  /**
-   * The namespace of the pods that forward the UI's traffic to Vault: the ingress controller's (`ingress-nginx` for
-   * its Helm chart, `kube-system` for k3s's Traefik). Required while `networkPolicy` is on: without it the UI is cut off.
-   * @default - none
-   */
-  readonly uiNamespace?: string;
 
   /**
    * More clients allowed to reach Vault on port 8200: pods by namespace and labels, every pod of a namespace, or an
@@ -164,12 +176,24 @@ export interface VaultStackProps extends VaultStorageProps {
 const KNOWN_PROPS: KnownProps<VaultStackProps> = {
   host: true, namespace: true, createNamespace: true, appArmorProfile: true, image: true, tlsSecretName: true, ingressAnnotations: true,
   ingressClassName: true, allowedSourceRanges: true, claimName: true, storageClassName: true, storageSize: true,
-  cpuRequest: true, memoryRequest: true, clusterDomain: true, networkPolicy: true, uiNamespace: true,
+  cpuRequest: true, memoryRequest: true, clusterDomain: true, networkPolicy: true, exposure: true, ingressControllerNamespace: true,
   allowedClients: { description: true, namespace: true, podLabels: true, cidr: true }, ...STORAGE_KNOWN_PROPS,
 };
 
+/** The props that only the ingress-nginx Ingress uses: refused with exposure 'none'. */
+const INGRESS_PROPS = ['tlsSecretName', 'ingressAnnotations', 'ingressClassName', 'allowedSourceRanges', 'ingressControllerNamespace'] as const;
+
 function checkProps(props: VaultStackProps) {
   checkKnownProps('VaultStack', props, KNOWN_PROPS);
+  const exposure = props.exposure ?? 'ingress-nginx';
+  if (exposure !== 'ingress-nginx' && exposure !== 'none') {
+    invalid('VaultStack exposure', exposure, '"ingress-nginx" or "none" (and VaultTraefikIngress or VaultHttpRoute to expose the UI)');
+  }
+  for (const prop of exposure === 'none' ? INGRESS_PROPS : []) {
+    if (props[prop] !== undefined) {
+      invalid(`VaultStack ${prop}`, props[prop], 'no Ingress prop with exposure "none": set it on the construct that exposes the UI (VaultTraefikIngress or VaultHttpRoute)');
+    }
+  }
   const ranges = checkArray('VaultStack allowedSourceRanges', props.allowedSourceRanges, 'CIDR blocks') ?? PRIVATE_RANGES;
   const sourceRanges = ranges.map((r) => checkCidr('VaultStack allowedSourceRanges', r));
   if (sourceRanges.length === 0) {
@@ -186,21 +210,23 @@ function checkProps(props: VaultStackProps) {
   }
   const networkPolicy = props.networkPolicy ?? true;
   if (typeof networkPolicy !== 'boolean') invalid('VaultStack networkPolicy', networkPolicy, 'true or false');
-  if (networkPolicy && props.uiNamespace === undefined) {
-    invalid('VaultStack uiNamespace', null, 'the namespace of the ingress controller that serves the UI (such as "ingress-nginx"), or networkPolicy: false');
+  if (networkPolicy && exposure === 'ingress-nginx' && props.ingressControllerNamespace === undefined) {
+    invalid('VaultStack ingressControllerNamespace', null, 'the namespace of the ingress controller that serves the UI (such as "ingress-nginx"), or networkPolicy: false');
   }
   const allowedClients = (checkArray('VaultStack allowedClients', props.allowedClients, 'clients') ?? [])
     .map((c, i) => checkVaultClient(`VaultStack allowedClients[${i}]`, c));
   return {
     raft: checkStorageProps(props),
     networkPolicy,
-    uiNamespace: props.uiNamespace === undefined ? undefined : checkDnsLabel('VaultStack uiNamespace', props.uiNamespace),
     allowedClients,
     appArmorProfile,
     host: checkHostname('VaultStack host', props.host),
     namespace: checkDnsLabel('VaultStack namespace', props.namespace ?? DEFAULTS.namespace),
+    exposure,
+    proxyNamespace: exposure === 'none' || props.ingressControllerNamespace === undefined ? undefined
+      : checkDnsLabel('VaultStack ingressControllerNamespace', props.ingressControllerNamespace),
     image: checkPinnedImage('VaultStack image', props.image ?? 'hashicorp/vault:2.0.4'),
-    tlsSecretName: checkDnsSubdomain('VaultStack tlsSecretName', props.tlsSecretName ?? 'vault-tls'),
+    tlsSecretName: checkDnsSubdomain('VaultStack tlsSecretName', props.tlsSecretName ?? TLS_SECRET_NAME),
     ingressClassName: checkDnsSubdomain('VaultStack ingressClassName', props.ingressClassName ?? 'nginx'),
     ingressAnnotations: { ...ingressAnnotations, [ALLOWLIST]: sourceRanges.join(',') },
     claimName: checkDnsSubdomain('VaultStack claimName', props.claimName ?? 'vault-data'),
@@ -219,6 +245,15 @@ function checkProps(props: VaultStackProps) {
 export class VaultStack extends Construct implements IVault {
   /** The namespace that holds Vault. */
   public readonly namespace: string;
+  /** The public host name of Vault's UI and API. */
+  public readonly host: string;
+  /** How the UI is exposed: by this VaultStack's ingress-nginx Ingress, or ('none') by another construct or not at all. */
+  public readonly exposure: 'ingress-nginx' | 'none';
+  /**
+   * The namespace of the pods that forward the UI's traffic to Vault: ingress-nginx's controller. Undefined with
+   * exposure 'none' (the exposing construct has its own `proxyNamespace`).
+   */
+  public readonly proxyNamespace?: string;
   /** The name of the claim that holds Vault's data (with Raft, pod 0's claim: `data-vault-0`). */
   public readonly claimName: string;
   /** Where Vault keeps its data. */
@@ -245,6 +280,8 @@ export class VaultStack extends Construct implements IVault {
   public readonly statefulSetName = 'vault';
   /** The name of the Service that reaches Vault, ready or not. */
   public readonly serviceName = 'vault';
+  /** The port of Vault's Services (plain HTTP). */
+  public readonly port = PORT;
   /** The name of Vault's pod, the StatefulSet's only one. */
   public readonly podName = 'vault-0';
   /** Vault's in-cluster URL for clients, for example `http://vault.security.svc.cluster.local:8200`; the active node's with Raft. */
@@ -268,11 +305,14 @@ export class VaultStack extends Construct implements IVault {
   constructor(scope: Construct, id: string, props: VaultStackProps) {
     super(scope, id);
     const {
-      raft, networkPolicy, uiNamespace, allowedClients, appArmorProfile, host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations, claimName, storageClassName, storageSize,
-      cpuRequest, memoryRequest, clusterDomain,
+      raft, networkPolicy, allowedClients, appArmorProfile, host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations,
+      claimName, storageClassName, storageSize, cpuRequest, memoryRequest, clusterDomain, exposure, proxyNamespace,
     } = validating(this, () => checkProps(props));
 
     this.namespace = namespace;
+    this.host = host;
+    this.exposure = exposure;
+    this.proxyNamespace = proxyNamespace;
     const names: RaftNames = {
       statefulSet: 'vault', headlessService: 'vault-internal', activeService: 'vault-active', namespace, clusterDomain, replicas: raft?.replicas ?? 1,
     };
@@ -297,7 +337,9 @@ export class VaultStack extends Construct implements IVault {
       'disable_mlock = true',
       `api_addr = "${this.publicUrl}"`,
       '',
-      '# TLS ends at ingress-nginx; inside the cluster Vault speaks plain HTTP.',
+      exposure === 'ingress-nginx'
+        ? '# TLS ends at ingress-nginx; inside the cluster Vault speaks plain HTTP.'
+        : '# TLS ends at the Ingress or Gateway in front of Vault; inside the cluster Vault speaks plain HTTP.',
       'listener "tcp" {',
       `  address     = "[::]:${PORT}"`,
       '  tls_disable = 1',
@@ -448,8 +490,21 @@ export class VaultStack extends Construct implements IVault {
       },
     });
 
+    // Otherwise VaultTraefikIngress or VaultHttpRoute exposes the UI, from a folder of its own.
+    if (exposure === 'ingress-nginx') {
+      this.renderIngress(host, metadata('vault', { annotations: ingressAnnotations }), ingressClassName, tlsSecretName);
+    }
+
+    if (networkPolicy) {
+      this.networkPolicy = new VaultNetworkPolicy(this, 'network-policy', { namespace, podLabels: labels, ports: [PORT] });
+      if (proxyNamespace) this.networkPolicy.allow({ description: 'the UI, through ingress-nginx', namespace: proxyNamespace });
+      for (const client of allowedClients) this.networkPolicy.allow(client);
+    }
+  }
+
+  private renderIngress(host: string, metadata: k8s.ObjectMeta, ingressClassName: string, tlsSecretName: string) {
     new k8s.KubeIngress(this, 'ingress', {
-      metadata: metadata('vault', { annotations: ingressAnnotations }),
+      metadata,
       spec: {
         ingressClassName,
         tls: [{ hosts: [host], secretName: tlsSecretName }],
@@ -465,12 +520,6 @@ export class VaultStack extends Construct implements IVault {
         }],
       },
     });
-
-    if (networkPolicy) {
-      this.networkPolicy = new VaultNetworkPolicy(this, 'network-policy', { namespace, podLabels: labels, ports: [PORT] });
-      this.networkPolicy.allow({ description: 'the UI, through the ingress controller', namespace: uiNamespace });
-      for (const client of allowedClients) this.networkPolicy.allow(client);
-    }
   }
 
   /** Lets a client reach Vault's API port (a construct that talks to Vault calls it); nothing when the policy is off. */

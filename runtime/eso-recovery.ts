@@ -95,23 +95,29 @@ function vaultState(health: HttpResponse): { ready: true } | { wait: string } | 
   return { failed: `GET /v1/sys/health answered HTTP ${health.status}` };
 }
 
-/** ESO's Warning Events about the store, by name, with what changes when ESO merges a repeat into one. */
-type EventMarks = Map<string, { version: string; message: string }>;
+/** One of ESO's Warning Events about the store: what changes when ESO merges a repeat into it, and what it says. */
+interface Warning {
+  readonly version: string;
+  /** Its lastTimestamp, to the second. */
+  readonly last: number;
+  readonly message: string;
+}
 
-/** The Warning Events ESO recorded about the store (never this job's own), from `default` where they must live. */
-async function storeWarnings(s: RecoverySettings, kube: KubeApi): Promise<EventMarks> {
+/** The Warning Events ESO recorded about the store (never this job's own), by name, from `default` where they must live. */
+async function storeWarnings(s: RecoverySettings, kube: KubeApi): Promise<Map<string, Warning>> {
   const selector = encodeURIComponent(`involvedObject.kind=ClusterSecretStore,involvedObject.name=${s.storeName},type=Warning`);
   const what = `events about clustersecretstore ${s.storeName}`;
   const list = await kube.get(`/api/v1/namespaces/${DEFAULTS.eventNamespace}/events?fieldSelector=${selector}`, what);
   if (list?.kind !== 'EventList' || !Array.isArray(list.items)) throw malformed(`GET ${what}`, 'something that is not an EventList');
-  const marks: EventMarks = new Map();
+  const warnings = new Map<string, Warning>();
   for (const e of list.items) {
     if (e?.type !== 'Warning' || e?.source?.component === COMPONENT || e?.reportingComponent === COMPONENT) continue;
-    marks.set(String(e?.metadata?.name), {
-      version: `${e?.metadata?.resourceVersion}/${e?.count}/${e?.lastTimestamp}`, message: String(e?.message ?? ''),
+    const last = Date.parse(e?.lastTimestamp ?? e?.eventTime ?? '');
+    warnings.set(String(e?.metadata?.name), {
+      version: `${e?.metadata?.resourceVersion}/${e?.count}/${e?.lastTimestamp}`, last: Number.isNaN(last) ? 0 : last, message: String(e?.message ?? ''),
     });
   }
-  return marks;
+  return warnings;
 }
 
 /** What the run tells the operator through `kubectl describe clustersecretstore` and `kubectl get events`. */
@@ -151,44 +157,64 @@ export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any
 const iso = (ms: number) => new Date(ms).toISOString();
 const wake = (now: number) => ({ metadata: { annotations: { [WAKE_ANNOTATION]: iso(now) } } });
 
+/** An ExternalSecret woken within this long of the store turning Ready may be woken once more: ESO's cache may have lagged. */
+const STORE_CACHE_LAG_MS = 10_000;
+/** The store is woken again no sooner than this, so that a store that needs a human does not drain ESO's event budget. */
+const REWAKE_MS = 5 * 60_000;
+/** How long after ESO's first verdict the run waits for a later one (a reconcile under way at the wake-up comes first). */
+const VERDICT_SETTLE_MS = 2_000;
+
+interface Sleepy { readonly name: string; readonly path: string; readonly what: string }
+
 /**
- * The project's ExternalSecrets that are not Ready and have not been woken since the store last became Ready: one wake
- * per store recovery, so one failing for its own reason (a missing field in Vault) is not woken every minute.
+ * The project's ExternalSecrets that are not Ready and not woken since the later of the store turning Ready (with a
+ * margin for ESO's cache) and their own turning not Ready: one wake per outage of each, so one failing for its own
+ * reason (a missing field in Vault) is not woken every minute. One that cannot be read is reported, not fatal: the
+ * others are still woken (an app's namespace or Role may not be synced yet).
  */
 async function externalSecretsToWake(s: RecoverySettings, kube: KubeApi, storeReadySince: number, now: () => number) {
-  const sleepy: Array<{ namespace: string; name: string; path: string; what: string }> = [];
+  const sleepy: Sleepy[] = [];
+  const unreadable: string[] = [];
   for (const { namespace, name } of s.externalSecrets) {
     const what = `externalsecret ${namespace}/${name}`;
     const path = `/apis/external-secrets.io/v1/namespaces/${namespace}/externalsecrets/${name}`;
-    const object = checkObject(await kube.get(path, what), 'ExternalSecret', name, what);
-    if (readiness(object, what)?.ready) continue;
-    const last = wokenAt(object, now());
-    if (last !== undefined && last >= storeReadySince) continue;
-    sleepy.push({ namespace, name, path, what });
+    try {
+      const object = checkObject(await kube.get(path, what), 'ExternalSecret', name, what);
+      const state = readiness(object, what);
+      if (state?.ready) continue;
+      const last = wokenAt(object, now());
+      if (last !== undefined && last >= Math.max(storeReadySince + STORE_CACHE_LAG_MS, state?.since ?? 0)) continue;
+      sleepy.push({ name: `${namespace}/${name}`, path, what });
+    } catch (error) {
+      unreadable.push(reason(error));
+    }
   }
-  return sleepy;
+  return { sleepy, unreadable };
 }
 
 /**
  * The run, one attempt at a time (the retry window calls `attempt` again): the store first (normally Ready, and with
  * every ExternalSecret Ready: done at once), then Vault, then the wake-up and ESO's verdict on it.
  */
-export function recovery(s: RecoverySettings, vault: VaultApi, kube: KubeApi, now: () => number = Date.now): { attempt: () => Promise<Outcome> } {
+export function recovery(
+  s: RecoverySettings, vault: VaultApi, kube: KubeApi, now: () => number = Date.now, say: (line: string) => void = log,
+): { attempt: () => Promise<Outcome> } {
   const storePath = `/apis/external-secrets.io/v1/clustersecretstores/${s.storeName}`;
   const storeWhat = `clustersecretstore ${s.storeName}`;
-  /** Set once this run has woken the store: when, and ESO's Warning Events as they were just before. */
-  let woke: { at: number; before: EventMarks } | undefined;
+  /** The wake-up this run waits on: when, ESO's Warnings just before it (when this run made it), its first verdict. */
+  let woke: { at: number; before?: Map<string, Warning>; verdictAt?: number } | undefined;
 
   const afterReady = async (storeReadySince: number, prefix: string, askVault: boolean): Promise<Outcome> => {
-    const sleepy = await externalSecretsToWake(s, kube, storeReadySince, now);
-    if (sleepy.length === 0) return finished(`${prefix}: nothing to do`);
-    // Woken only while Vault answers: an ExternalSecret failing because Vault is away again would waste its one wake.
+    const { sleepy, unreadable } = await externalSecretsToWake(s, kube, storeReadySince, now);
+    const problems = unreadable.length ? `; could not read ${unreadable.length}: ${unreadable.join('; ')}` : '';
+    if (sleepy.length === 0) return finished(`${prefix}: nothing to do${problems}`, unreadable.length ? 1 : 0);
+    // Woken only while Vault answers: an ExternalSecret failing because Vault is away again would waste its wake.
     if (askVault && !('ready' in vaultState(await vault.health()))) {
-      return finished(`${prefix}; vault is not ready: ${sleepy.length} ExternalSecret(s) not Ready left alone`);
+      return finished(`${prefix}; vault is not ready: ${sleepy.length} ExternalSecret(s) not Ready left alone${problems}`, unreadable.length ? 1 : 0);
     }
     for (const e of sleepy) await kube.patch(e.path, wake(now()), e.what);
-    const names = sleepy.map((e) => `${e.namespace}/${e.name}`);
-    return finished(`${prefix}; woke ${names.length} ExternalSecret${names.length === 1 ? '' : 's'} not Ready: ${names.join(', ')}`);
+    const names = sleepy.map((e) => e.name);
+    return finished(`${prefix}; woke ${names.length} ExternalSecret${names.length === 1 ? '' : 's'} not Ready: ${names.join(', ')}${problems}`, unreadable.length ? 1 : 0);
   };
 
   const attempt = async (): Promise<Outcome> => {
@@ -212,29 +238,38 @@ export function recovery(s: RecoverySettings, vault: VaultApi, kube: KubeApi, no
         if ('failed' in health) return retry(`${degraded}; ${health.failed}`);
         if ('wait' in health) return retry(`${degraded}; ${health.wait}: waiting for vault`, 0);
 
-        const before = await storeWarnings(s, kube);
-        const at = now();
-        // A merge patch: custom resources take no strategic merge patch.
-        await kube.patch(storePath, wake(at), storeWhat);
-        woke = { at, before };
-        await recordEvent(s, kube, store, {
-          reason: 'WokeESO', type: 'Normal', name: `${s.storeName}.eso-woken.${Math.floor(state.since / 1000)}`,
-          message: `vault ready and the store not ready (${state.reason}): annotated it so that ESO re-checks it now instead of after its backoff`,
-        }, at);
-        log(`vault ready, ${degraded}: woke it (${WAKE_ANNOTATION})`);
+        const earlier = wokenAt(store, now());
+        if (earlier !== undefined && earlier >= state.since && now() - earlier < REWAKE_MS) {
+          // Woken during this outage, a few minutes ago: ESO's verdict on that wake-up is the answer.
+          woke = { at: earlier };
+        } else {
+          const before = await storeWarnings(s, kube);
+          const at = now();
+          // A merge patch: custom resources take no strategic merge patch.
+          await kube.patch(storePath, wake(at), storeWhat);
+          woke = { at, before };
+          await recordEvent(s, kube, store, {
+            reason: 'WokeESO', type: 'Normal', name: `${s.storeName}.eso-woken.${Math.floor(state.since / 1000)}`,
+            message: `vault ready and the store not ready (${state.reason}): annotated it so that ESO re-checks it now instead of after its backoff`,
+          }, at);
+          say(`vault ready, ${degraded}: woke it (${WAKE_ANNOTATION})`);
+        }
       }
 
-      // Re-checked and still not ready: ESO's newest Warning about the store after the wake-up says why.
-      const fresh = [...(await storeWarnings(s, kube))].filter(([name, mark]) => woke!.before.get(name)?.version !== mark.version);
-      if (fresh.length > 0) {
-        const cause = fresh[fresh.length - 1][1].message;
-        await recordEvent(s, kube, store, {
-          reason: 'WakeDidNotHelp', type: 'Warning', name: `${s.storeName}.wake-did-not-help.${Math.floor(state.since / 1000)}`,
-          message: `ESO re-checked the store with vault ready and it is still not ready: a human is needed (${cause})`,
-        }, now());
-        return finished(`vault ready, ${degraded}: ESO re-checked it after the wake-up and it is still not ready; fix the cause: ${cause}`, 2);
-      }
-      return retry(`${degraded}: woken at ${iso(woke!.at)}, ESO has not re-checked it yet`, 1, VERDICT_POLL_MS);
+      // ESO's verdict: a Warning about the store recorded since the wake-up (Kubernetes stamps Events to the second).
+      const since = Math.floor(woke.at / 1000) * 1000;
+      const fresh = [...(await storeWarnings(s, kube)).entries()]
+        .filter(([name, w]) => w.last >= since && woke!.before?.get(name)?.version !== w.version)
+        .map(([, w]) => w).sort((a, b) => a.last - b.last);
+      if (fresh.length === 0) return retry(`${degraded}: woken at ${iso(woke.at)}, ESO has not re-checked it yet`, 1, VERDICT_POLL_MS);
+      woke.verdictAt ??= now();
+      if (now() - woke.verdictAt < VERDICT_SETTLE_MS) return retry(`${degraded}: ESO re-checked it; waiting a moment for a later verdict`, 1, VERDICT_POLL_MS);
+      const cause = fresh[fresh.length - 1].message;
+      await recordEvent(s, kube, store, {
+        reason: 'WakeDidNotHelp', type: 'Warning', name: `${s.storeName}.wake-did-not-help.${Math.floor(state.since / 1000)}`,
+        message: `ESO re-checked the store with vault ready and it is still not ready: a human is needed (${cause})`,
+      }, now());
+      return finished(`vault ready, ${degraded}: ESO re-checked it after the wake-up at ${iso(woke.at)} and it is still not ready; fix the cause: ${cause}`, 2);
     } catch (error) {
       const message = reason(error);
       return (error as KubeError).fatal ? finished(message, 2) : retry(message);

@@ -62,9 +62,18 @@ export function readShares(dir: string, secretName: string): Share[] {
   return shares;
 }
 
+/** A share's bytes as Vault decodes them (hex first, then base64), so one share in two encodings counts once. */
+function shareBytes(value: string): string {
+  if (/^([0-9a-fA-F]{2})+$/.test(value)) return value.toLowerCase();
+  const bytes = Buffer.from(value, 'base64');
+  // Not base64 either (Vault rejects it on its own): the text itself.
+  return bytes.length > 0 && bytes.toString('base64').replace(/=+$/, '') === value.replace(/=+$/, '') ? bytes.toString('hex') : `text:${value}`;
+}
+
 /** The shares without repeats (the same share under two keys): Vault ignores a share already submitted. */
 function distinct(shares: Share[]): Share[] {
-  return shares.filter((share, i) => shares.findIndex((other) => other.value === share.value) === i);
+  const bytes = shares.map((share) => shareBytes(share.value));
+  return shares.filter((_share, i) => bytes.indexOf(bytes[i]) === i);
 }
 
 const notInitialized = (secretName: string) =>

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// `npm run import [-- [--crds DIR] [--eso SRC] [--longhorn SRC] [--prometheus-operator SRC] [SRC]]`: regenerates
+// `npm run import [-- [--crds DIR] [--eso SRC] [--longhorn SRC] [--prometheus-operator SRC] [--gateway-api SRC]
+// [--traefik SRC] [--envoy-security-policy SRC] [--envoy-client-traffic-policy SRC] [SRC]]`: regenerates
 // imports/ from the CustomResourceDefinitions the constructs use, offline unless a source is a URL:
 // - the typed classes, with `cdk8s import`: imports/external-secrets.io.ts (ClusterSecretStore, ExternalSecret),
-//   imports/longhorn.io.ts (RecurringJob), imports/monitoring.coreos.com.ts (PrometheusRule);
+//   imports/longhorn.io.ts (RecurringJob), imports/monitoring.coreos.com.ts (PrometheusRule),
+//   imports/gateway.networking.k8s.io.ts (HTTPRoute), imports/traefik.io.ts (Middleware),
+//   imports/gateway.envoyproxy.io.ts (SecurityPolicy, ClientTrafficPolicy);
 // - imports/crd-schemas.json: the openAPIV3Schema of each served version of each of those kinds, keyed by
 //   "group/version Kind", without `description`s, for the strict schema tests (so a clone needs no CRD files).
 // Only the kinds used and only their served versions are kept (ESO's v1beta1 is no longer served), so the generated
@@ -19,6 +22,13 @@ const SOURCES = [
   { option: 'eso', file: 'external-secrets-v2.9.0.yaml', kinds: ['ClusterSecretStore', 'ExternalSecret'] },
   { option: 'longhorn', file: 'longhorn-recurringjob-v1.10.2.yaml', kinds: ['RecurringJob'] },
   { option: 'prometheus-operator', file: 'prometheusrules-v0.93.0.yaml', kinds: ['PrometheusRule'] },
+  // The UI's exposures other than ingress-nginx: Gateway API's HTTPRoute (only v1, the version the constructs write;
+  // v1beta1 is still served), Traefik's Middleware, Envoy Gateway's SecurityPolicy and ClientTrafficPolicy (the latter
+  // for the README's client-address snippet, which a test validates).
+  { option: 'gateway-api', file: 'gateway-api-v1.6.1-httproutes.yaml', kinds: ['HTTPRoute'], versions: ['v1'] },
+  { option: 'traefik', file: 'traefik-v3.7.9-middlewares.yaml', kinds: ['Middleware'] },
+  { option: 'envoy-security-policy', file: 'envoy-gateway-v1.9.0-securitypolicies.yaml', kinds: ['SecurityPolicy'] },
+  { option: 'envoy-client-traffic-policy', file: 'envoy-gateway-v1.9.0-clienttrafficpolicies.yaml', kinds: ['ClientTrafficPolicy'] },
 ];
 const SCHEMAS_FILE = 'crd-schemas.json';
 // Keywords whose value maps names to schemas, and keywords whose value is data rather than a schema.
@@ -32,7 +42,7 @@ function parseArgs(argv) {
     const name = arg.startsWith('--') ? arg.slice(2) : 'eso';
     const value = arg.startsWith('--') ? argv[++i] : arg;
     if (!['crds', ...SOURCES.map((s) => s.option)].includes(name) || value === undefined) {
-      throw new Error(`unknown or incomplete argument "${arg}": expected [--crds DIR] [--eso SRC] [--longhorn SRC] [--prometheus-operator SRC] [SRC]`);
+      throw new Error(`unknown or incomplete argument "${arg}": expected [--crds DIR] ${SOURCES.map((s) => `[--${s.option} SRC]`).join(' ')} [SRC]`);
     }
     options[name] = value;
   }
@@ -46,12 +56,16 @@ async function read(source) {
   return response.text();
 }
 
-/** The CRDs of `kinds` in `text`, each with only its served versions; fails unless each kind is there once. */
-function selectCrds(source, text, kinds) {
+/**
+ * The CRDs of `kinds` in `text`, each with only its served versions (of `versions`, when given); fails unless each kind
+ * is there once.
+ */
+function selectCrds(source, text, kinds, versions) {
+  const wanted = (v) => v.served && (!versions || versions.includes(v.name));
   const crds = YAML.parseAllDocuments(text)
     .map((doc) => doc.toJSON())
     .filter((doc) => doc?.kind === 'CustomResourceDefinition' && kinds.includes(doc.spec?.names?.kind))
-    .map((crd) => ({ ...crd, spec: { ...crd.spec, versions: crd.spec.versions.filter((v) => v.served) } }));
+    .map((crd) => ({ ...crd, spec: { ...crd.spec, versions: crd.spec.versions.filter(wanted) } }));
   const found = crds.map((crd) => crd.spec.names.kind).sort();
   if (found.join() !== [...kinds].sort().join()) {
     throw new Error(`${source}: expected the CRDs of ${kinds.join(' and ')}, found ${found.join(', ') || 'none'}`);
@@ -80,9 +94,9 @@ function compact(node, keysAreNames = false) {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const crds = [];
-  for (const { option, file, kinds } of SOURCES) {
+  for (const { option, file, kinds, versions } of SOURCES) {
     const source = options[option] ?? path.join(options.crds, file);
-    crds.push(...selectCrds(source, await read(source), kinds));
+    crds.push(...selectCrds(source, await read(source), kinds, versions));
   }
 
   const schemas = {};

@@ -11,6 +11,7 @@ import { checkApps, summary, synthesize } from '../scripts/synthesize';
 import { Manifest, schemaErrors } from './helpers';
 import { testVault } from './support/with-vault';
 import { podSecurityViolations, podTemplates } from './support/pod-security';
+import { celErrors } from './support/cel';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
 // app secret (or another homelab's values) needs no test edit. The constructs' own tests pin their output.
@@ -63,6 +64,10 @@ test('every synthesized object is valid against its API or CRD schema, strictly'
   expect(schemaErrors(manifests)).toEqual([]);
 });
 
+test('every custom resource satisfies its CRD\'s CEL rules, after the schema\'s defaults', () => {
+  expect(celErrors(manifests)).toEqual([]);
+});
+
 test('no two objects share kind, namespace and name, and no two ExternalSecrets write one Secret', () => {
   expect(checkApps(buildApps(mkdtempSync(join(tmpdir(), 'apps-'))))).toEqual([]);
 });
@@ -104,7 +109,7 @@ describe('GitOps annotations: present where needed, and with values the tools ac
   const annotations = (m: Manifest): Record<string, string> => m.metadata.annotations ?? {};
   // ArgoCD's documented sync options (argo-cd docs, user-guide/sync-options.md) as these manifests use them.
   const KNOWN_SYNC_OPTIONS = ['Prune=false', 'Delete=false', 'SkipDryRunOnMissingResource=true'];
-  const CRD_GROUPS = /^(external-secrets\.io|longhorn\.io|monitoring\.coreos\.com)\//;
+  const CRD_GROUPS = /^(external-secrets\.io|longhorn\.io|monitoring\.coreos\.com|gateway\.networking\.k8s\.io|traefik\.io|gateway\.envoyproxy\.io)\//;
 
   test('sync options are known ArgoCD options, waves are whole numbers, Flux prune is only ever disabled', () => {
     for (const m of manifests) {
@@ -156,11 +161,11 @@ describe('mistakes that fail synthesis, leaving the output folder as it was', ()
   }
 
   test.each<[string, (chart: Chart, store: EsoStore) => void, string]>([
-    ['a misspelled prop', (c) => new VaultStack(c, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', storageclassName: 'longhorn-ssd' } as any),
+    ['a misspelled prop', (c) => new VaultStack(c, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', storageclassName: 'longhorn-ssd' } as any),
       'apps/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
     ['a misspelled nested prop', (c, store) => new AppSecret(c, 'nextcloud', { namespace: 'nextcloud', store, data: [{ secretKey: 'A', path: 'nextcloud', proprety: 'a' } as any] }),
       'apps/nextcloud: invalid AppSecret nextcloud: unknown prop "data[0].proprety" (did you mean "data[0].property"?)'],
-    ['a wrong value', (c) => new VaultStack(c, 'vault', { host: 'Vault.Example.com', uiNamespace: 'ingress-nginx' }),
+    ['a wrong value', (c) => new VaultStack(c, 'vault', { host: 'Vault.Example.com', ingressControllerNamespace: 'ingress-nginx' }),
       'apps/vault: invalid VaultStack host: got "Vault.Example.com", expected a lowercase fully qualified host name such as "vault.example.com"'],
     ['two objects with one name', (c, store) => {
       new AppSecret(c, 'nextcloud', { namespace: 'nextcloud', store, dataFrom: [{ path: 'nextcloud' }] });
@@ -196,21 +201,21 @@ describe('npm run synth, as a user runs it', () => {
   }
 
   test('says what it wrote: each file with its number of objects', () => {
-    const run = synthEntry('good', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx' });`);
+    const run = synthEntry('good', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx' });`);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 9 objects\n  vault.k8s.yaml    9\n`
-      + 'Vault (security) accepts port 8200 only from:\n  every pod in namespace ingress-nginx (the UI, through the ingress controller)\n');
+      + 'Vault (security) accepts port 8200 only from:\n  every pod in namespace ingress-nginx (the UI, through ingress-nginx)\n');
     expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
   });
 
   const store = `const c = new Chart(app, 'apps'); const store = new EsoStore(c, 'store', { vault: new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', networkPolicy: false }) });`;
   test.each<[string, string, string]>([
-    ['a misspelled prop', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', storageclassName: 'x' } as any);`,
+    ['a misspelled prop', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', storageclassName: 'x' } as any);`,
       'vault/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
     ['a misspelled nested prop', `${store} new AppSecret(c, 'wiki', { namespace: 'wiki', store, data: [{ secretKey: 'A', path: 'wiki', proprety: 'a' }] } as any);`,
       'apps/wiki: invalid AppSecret wiki: unknown prop "data[0].proprety" (did you mean "data[0].property"?)'],
-    ['a wrong value', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault', uiNamespace: 'ingress-nginx' });`,
+    ['a wrong value', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault', ingressControllerNamespace: 'ingress-nginx' });`,
       'vault/vault: invalid VaultStack host: got "vault", expected a lowercase fully qualified host name such as "vault.example.com"'],
     ['a duplicate object', `${store} new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] }); new AppSecret(c, 'wiki2', { name: 'wiki', namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`,
       'duplicate ExternalSecret wiki/wiki: defined by apps/wiki and by apps/wiki2; give one of them another name'],

@@ -12,7 +12,7 @@ import {
 export const site = {
   host: 'vault.in.alybadawy.com',
   // The ingress controller's namespace: Vault's NetworkPolicy lets the UI's traffic in from there.
-  uiNamespace: 'ingress-nginx',
+  ingressControllerNamespace: 'ingress-nginx',
   // Each pod's claim (data-vault-0, -1, -2) is made from these, once: the StatefulSet's claim template is immutable.
   storageClassName: 'longhorn',
   storageSize: '10Gi',
@@ -29,7 +29,7 @@ export const vaultProps: VaultStackProps = {
   replicas: site.replicas,
   storageClassName: site.storageClassName,
   storageSize: site.storageSize,
-  uiNamespace: site.uiNamespace,
+  ingressControllerNamespace: site.ingressControllerNamespace,
 };
 
 /** The HA homelab, as one cdk8s App per folder of examples/ha-raft/dist/, like the top-level main.ts. */

@@ -49,8 +49,8 @@ export function malformed(call: string, why: string): KubeError {
 function webhookDown(name: string, message: string): KubeError | undefined {
   const webhook = /failed calling webhook "([^"]+)"/.exec(message)?.[1];
   if (!webhook) return undefined;
-  return kubeError(`${name} was refused: the admission webhook ${webhook} is not answering (ESO's webhook is down; `
-    + 'it admits every change to ESO\'s objects): the next run tries again', false, 500);
+  const whose = webhook.endsWith('external-secrets.io') ? 'ESO\'s webhook is down; it admits every change to ESO\'s objects' : 'an admission webhook is down';
+  return kubeError(`${name} was refused: the admission webhook ${webhook} is not answering (${whose}): the next run tries again`, false, 500);
 }
 
 function readFile(path: string, what: string, variable: string): string {

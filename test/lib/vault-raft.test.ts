@@ -1,8 +1,8 @@
-import { UnsealCron, VaultBackup, VaultStack, VaultStackProps } from '../../lib';
+import { UnsealCron, VaultBackup, VaultHttpRoute, VaultStack, VaultStackProps, VaultTraefikIngress } from '../../lib';
 import { checkRaftAddresses, raftConfig } from '../../lib/vault-raft';
 import { find, Manifest, schemaErrors, synth } from '../helpers';
 
-const base = { host: 'vault.example.com', uiNamespace: 'kube-system' };
+const base = { host: 'vault.example.com', ingressControllerNamespace: 'kube-system' };
 
 function raft(props: Partial<VaultStackProps> = {}): { manifests: Manifest[]; vault: VaultStack } {
   let vault!: VaultStack;
@@ -149,4 +149,14 @@ test.each<[string, Partial<VaultStackProps>, RegExp]>([
   ['an unknown anti-affinity', { podAntiAffinity: 'soft' as any }, /invalid VaultStack podAntiAffinity: got "soft"/],
 ])('refuses %s', (_name, props, message) => {
   expect(() => raft(props)).toThrow(message);
+});
+
+test('the UI through Traefik or an HTTPRoute also goes to the active node with Raft', () => {
+  const out = synth((chart) => {
+    const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: 'raft', exposure: 'none' });
+    new VaultTraefikIngress(chart, 'traefik', { vault: v });
+    new VaultHttpRoute(chart, 'route', { vault: v, gatewayName: 'homelab', gatewayNamespace: 'gateway', listenerName: 'https', implementation: 'traefik' });
+  });
+  expect(find(out, 'Ingress', 'vault').spec.rules[0].http.paths[0].backend.service.name).toBe('vault-active');
+  expect(out.find((m) => m.kind === 'HTTPRoute')!.spec.rules[0].backendRefs[0].name).toBe('vault-active');
 });

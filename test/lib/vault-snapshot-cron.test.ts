@@ -82,12 +82,12 @@ test('exposes what dependants need: namespace, pod labels matching the pods, pol
 });
 
 test('refuses a VaultStack on file storage, which takes no Raft snapshot', () => {
-  expect(() => synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'x' }) })))
+  expect(() => synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'x' }) })))
     .toThrow(/invalid VaultSnapshotCron vault: got "a VaultStack with storage \\"file\\"", expected a VaultStack with storage "raft"/);
 });
 
 test('follows the VaultStack\'s namespace and its active node\'s URL', () => {
-  const out = synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault', uiNamespace: 'ingress-nginx', storage: 'raft' }) }));
+  const out = synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault', ingressControllerNamespace: 'ingress-nginx', storage: 'raft' }) }));
   const c = find(out, 'CronJob', 'vault-raft-snapshot');
   // Vault's NetworkPolicy admits the job's pods.
   const from = find(out, 'NetworkPolicy', 'vault').spec.ingress[0].from;

@@ -7,7 +7,7 @@ const KEEP_ANNOTATIONS = { 'argocd.argoproj.io/sync-options': 'Prune=false,Delet
 
 function vault(props: Partial<VaultStackProps> = {}): { stack: VaultStack; manifests: Manifest[] } {
   let stack!: VaultStack;
-  const manifests = synth((chart: Chart) => { stack = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', ...props }); });
+  const manifests = synth((chart: Chart) => { stack = new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', ...props }); });
   return { stack, manifests };
 }
 
@@ -227,7 +227,7 @@ describe('VaultStack props', () => {
   test('createNamespace labels the namespace with the strictest level every pod the project puts there passes', () => {
     for (const [appArmorProfile, level] of [[undefined, 'restricted'], ['runtime/default', 'restricted'], ['unconfined', 'privileged']]) {
       const manifests = synth((chart: Chart) => {
-        const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', createNamespace: true, appArmorProfile });
+        const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', createNamespace: true, appArmorProfile });
         new UnsealCron(chart, 'unseal', { vault: v });
         const store = new EsoStore(chart, 'store', { vault: v });
         new EsoRecoveryCron(chart, 'recovery', { vault: v, store });
@@ -276,7 +276,7 @@ describe('VaultStack props', () => {
     ['image without tag', { image: 'hashicorp/vault' }, /invalid VaultStack image: got "hashicorp\/vault", expected an image pinned/],
     ['image latest', { image: 'hashicorp/vault:latest' }, /invalid VaultStack image: got "hashicorp\/vault:latest"/],
     ['host with a scheme', { host: 'https://vault.example.com' }, /invalid VaultStack host: got "https:\/\/vault.example.com", expected a lowercase fully qualified host name/],
-    ['single-label host', { host: 'vault', uiNamespace: 'ingress-nginx' }, /invalid VaultStack host: got "vault"/],
+    ['single-label host', { host: 'vault', ingressControllerNamespace: 'ingress-nginx' }, /invalid VaultStack host: got "vault"/],
     ['tls secret name', { tlsSecretName: 'Vault_TLS' }, /invalid VaultStack tlsSecretName: got "Vault_TLS"/],
     ['ingress class', { ingressClassName: '' }, /invalid VaultStack ingressClassName: got ""/],
     ['CIDR without prefix', { allowedSourceRanges: ['192.168.1.0'] }, /invalid VaultStack allowedSourceRanges: got "192.168.1.0", expected a CIDR block/],
@@ -304,7 +304,7 @@ describe('VaultStack props', () => {
 describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () => {
   const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
   const homelab = (extra: Partial<VaultStackProps> = {}) => synth((chart: Chart) => {
-    const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', uiNamespace: 'ingress-nginx', ...extra });
+    const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', ...extra });
     new UnsealCron(chart, 'unseal', { vault: v });
     const store = new EsoStore(chart, 'store', { vault: v, esoRelease: 'eso' });
     new EsoRecoveryCron(chart, 'recovery', { vault: v, store });
@@ -343,13 +343,13 @@ describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () =>
   });
 
   test('off on request: no policy, and no UI namespace needed', () => {
-    const out = homelab({ networkPolicy: false, uiNamespace: undefined });
+    const out = homelab({ networkPolicy: false, ingressControllerNamespace: undefined });
     expect(out.filter((m) => m.kind === 'NetworkPolicy')).toEqual([]);
   });
 
   test.each<[string, Partial<VaultStackProps>, RegExp]>([
-    ['no UI namespace', { uiNamespace: undefined }, /invalid VaultStack uiNamespace: got null, expected the namespace of the ingress controller that serves the UI \(such as "ingress-nginx"\), or networkPolicy: false/],
-    ['a UI namespace', { uiNamespace: 'Ingress' }, /invalid VaultStack uiNamespace: got "Ingress"/],
+    ['no UI namespace', { ingressControllerNamespace: undefined }, /invalid VaultStack ingressControllerNamespace: got null, expected the namespace of the ingress controller that serves the UI \(such as "ingress-nginx"\), or networkPolicy: false/],
+    ['a UI namespace', { ingressControllerNamespace: 'Ingress' }, /invalid VaultStack ingressControllerNamespace: got "Ingress"/],
     ['a client with neither namespace nor cidr', { allowedClients: [{ description: 'x' }] }, /invalid VaultStack allowedClients\[0\]: got \{"description":"x"\}, expected either namespace/],
     ['a client without description', { allowedClients: [{ namespace: 'x' } as any] }, /invalid VaultStack allowedClients\[0\] description: got null/],
     ['a client with a bad CIDR', { allowedClients: [{ description: 'x', cidr: '10.0.0.0' }] }, /invalid VaultStack allowedClients\[0\] cidr: got "10.0.0.0"/],

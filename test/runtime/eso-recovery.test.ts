@@ -42,7 +42,8 @@ function kube(objects: Record<string, any>, patchError?: Error): KubeApi & { pat
 }
 const healthy: HttpResponse = { status: 200, json: { initialized: true, sealed: false, standby: false } };
 const fatal = (message: string) => Object.assign(new Error(message), { fatal: true });
-const attempt = (v: VaultApi, k: KubeApi) => recovery(settings, v, k, () => NOW).attempt();
+const said: string[] = [];
+const attempt = (v: VaultApi, k: KubeApi) => recovery(settings, v, k, () => NOW, (line) => said.push(line)).attempt();
 
 describe('one attempt', () => {
   test('store and ExternalSecrets Ready: done at once, Vault not asked', async () => {
@@ -74,6 +75,14 @@ describe('one attempt', () => {
       message: 'store k8s-secrets not ready (InvalidProviderConfig) since 2026-11-25T17:50:00.000Z: woken at 2026-11-25T18:00:00.000Z, ESO has not re-checked it yet',
     });
     expect(k.patched).toEqual(['k8s-secrets']);
+    expect(said.pop()).toBe('vault ready, store k8s-secrets not ready (InvalidProviderConfig) since 2026-11-25T17:50:00.000Z: woke it (eso-recovery/woken-at)');
+  });
+
+  test('store degraded and woken during this outage less than 5 minutes ago: not woken again, ESO\'s verdict awaited', async () => {
+    const store = { ...storeObject(false), metadata: { name: 'k8s-secrets', annotations: { [WAKE_ANNOTATION]: '2026-11-25T17:58:00Z' } } };
+    const k = kube({ 'k8s-secrets': store });
+    expect(await attempt(vault(healthy), k)).toMatchObject({ done: false, message: expect.stringContaining('woken at 2026-11-25T17:58:00.000Z, ESO has not re-checked it yet') });
+    expect(k.patched).toEqual([]);
   });
 
   test('store Ready: wakes the ExternalSecrets not Ready and not woken since the store became Ready', async () => {

@@ -95,7 +95,8 @@ describe('attemptUnseal', () => {
   });
 
   test('fewer distinct shares than the threshold: done, exit 2, nothing sent and a human\'s progress kept', async () => {
-    for (const held of [['a', 'b'], ['a', 'a', 'b']]) {
+    // The same share in hex and in base64 is one share, as Vault decodes them.
+    for (const held of [['a', 'b'], ['a', 'a', 'b'], ['0a0b0c', 'CgsM', 'b']]) {
       const vault = api({ sealStatus: [sealed(1, 3)] });
       expect(await attemptUnseal(vault, shares(...held))).toEqual({
         done: true, exitCode: 2,

@@ -5,6 +5,7 @@ import * as YAML from 'yaml';
 import { App } from 'cdk8s';
 import { checkApps, synthesize } from '../../scripts/synthesize';
 import { CRD_SCHEMAS_FILE, Manifest, schemaErrors } from '../helpers';
+import { celErrors } from './cel';
 
 /** A homelab app as main.ts and each example export it: one cdk8s App per folder of its output. */
 export type BuildApps = (outdir: string) => App[];
@@ -64,6 +65,10 @@ export function appInvariants(build: BuildApps, committedDir: string): void {
 
   test('every synthesized object is valid against its API or CRD schema, strictly', () => {
     expect(schemaErrors(manifests)).toEqual([]);
+  });
+
+  test('every custom resource satisfies its CRD\'s CEL rules, after the schema\'s defaults', () => {
+    expect(celErrors(manifests)).toEqual([]);
   });
 
   test('no two objects share kind, namespace and name, and no two ExternalSecrets write one Secret', () => {

@@ -37,6 +37,11 @@ export interface FakeKubeOptions {
   readonly reconcileMs?: number;
   /** The project's ExternalSecrets, `namespace/name` to their Ready condition; ESO syncs them when woken and the store is Ready. */
   readonly externalSecrets?: Record<string, Condition & { wokenAt?: string; failing?: boolean }>;
+  /**
+   * A reconcile of ESO's that was under way when the store was woken: it records this Warning (Vault was still sealed
+   * when it started) at once, before the reconcile the wake-up causes.
+   */
+  readonly staleVerdict?: string;
   /** Warning Events ESO recorded about the store before the run. */
   readonly warnings?: Array<{ name: string; message: string; count?: number }>;
   /** ESO's webhook is down: every change of ESO's objects is refused as the API server refuses it. */
@@ -69,7 +74,7 @@ export class FakeKube extends LoopbackServer {
 
   constructor(public readonly options: FakeKubeOptions) {
     super();
-    for (const w of options.warnings ?? []) this.warn(w.message, w.name, w.count);
+    for (const w of options.warnings ?? []) this.warn(w.message, w.name, w.count, hourAgo());
   }
 
   get patches(): KubeRequest[] {
@@ -77,7 +82,7 @@ export class FakeKube extends LoopbackServer {
   }
 
   /** ESO's store controller: a failed validation records a Warning, merged into one Event per message. */
-  private warn(message: string, name = `k8s-secrets.${(this.version + 1).toString(16)}`, count = 1): void {
+  private warn(message: string, name = `k8s-secrets.${(this.version + 1).toString(16)}`, count = 1, at = stamp()): void {
     const existing = [...this.events.values()].find((e) => e.type === 'Warning' && e.message === message && e.source.component === 'cluster-secret-store');
     this.version++;
     if (existing) {
@@ -90,7 +95,7 @@ export class FakeKube extends LoopbackServer {
       apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'default', resourceVersion: String(this.version) },
       involvedObject: { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', name: 'k8s-secrets' },
       reason: 'InvalidProviderConfig', type: 'Warning', message, source: { component: 'cluster-secret-store' },
-      count, firstTimestamp: hourAgo(), lastTimestamp: hourAgo(),
+      count, firstTimestamp: at, lastTimestamp: at,
     });
   }
 
@@ -175,6 +180,7 @@ export class FakeKube extends LoopbackServer {
           const changed = Object.entries(annotations).some(([k, v]) => this.storeAnnotations[k] !== v);
           Object.assign(this.storeAnnotations, annotations);
           this.version++;
+          if (changed && this.options.staleVerdict) this.warn(this.options.staleVerdict);
           if (changed) this.reconcileStore();
         }
         return send(200, this.storeObject());

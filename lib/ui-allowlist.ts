@@ -1,0 +1,70 @@
+import { Construct } from 'constructs';
+import { SecurityPolicy, SecurityPolicySpecAuthorizationDefaultAction, SecurityPolicySpecAuthorizationRulesAction } from '../imports/gateway.envoyproxy.io';
+import { Middleware } from '../imports/traefik.io';
+import { crdObjectAnnotations, WAVES } from './gitops';
+import { checkArray, checkCidr } from './validate';
+
+// The allowlist of the UI's client addresses, as each controller enforces it. Gateway API has no standard source-address
+// filter (GEP-735 was declined), so each implementation gets its own object; an implementation without one here is
+// the operator's to guard.
+
+/** Where an allowlist object goes and what it guards. */
+export interface AllowListTarget {
+  /** The allowlist object's name. */
+  readonly name: string;
+  /** Its namespace: the route's or Ingress's, as both Traefik and Envoy Gateway require. */
+  readonly namespace: string;
+  /** The allowed client CIDR blocks, already checked. */
+  readonly ranges: readonly string[];
+  /** Labels of the object. */
+  readonly labels: Record<string, string>;
+}
+
+/** Allowed client CIDR blocks: a list of CIDR blocks, each checked; `undefined` when not given. */
+export function checkSourceRanges(prop: string, value: readonly string[] | undefined): string[] | undefined {
+  return checkArray(prop, value, 'CIDR blocks')?.map((range) => checkCidr(prop, range));
+}
+
+/**
+ * A Traefik Middleware with `ipAllowList`: any other client gets 403. An Ingress names it in the annotation
+ * `traefik.ingress.kubernetes.io/router.middlewares` (`<namespace>-<name>@kubernetescrd`), an HTTPRoute in an
+ * ExtensionRef filter; while it is missing Traefik serves no route (Ingress) or answers 500 (HTTPRoute): closed.
+ */
+export function traefikAllowList(scope: Construct, id: string, target: AllowListTarget): Middleware {
+  return new Middleware(scope, id, {
+    metadata: {
+      name: target.name,
+      namespace: target.namespace,
+      labels: target.labels,
+      annotations: crdObjectAnnotations(WAVES.allowList),
+    },
+    spec: { ipAllowList: { sourceRange: [...target.ranges] } },
+  });
+}
+
+/**
+ * An Envoy Gateway SecurityPolicy on the HTTPRoute `routeName`: default action Deny, Allow for the ranges. Envoy
+ * matches the client address it detected (the connection's peer unless a ClientTrafficPolicy says otherwise: see the
+ * README's "Exposing the UI").
+ */
+export function envoyAllowList(scope: Construct, id: string, target: AllowListTarget & { readonly routeName: string }): SecurityPolicy {
+  return new SecurityPolicy(scope, id, {
+    metadata: {
+      name: target.name,
+      namespace: target.namespace,
+      labels: target.labels,
+      annotations: crdObjectAnnotations(WAVES.allowList),
+    },
+    spec: {
+      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: target.routeName }],
+      authorization: {
+        defaultAction: SecurityPolicySpecAuthorizationDefaultAction.DENY,
+        rules: [{
+          name: 'allowed-source-ranges',
+          action: SecurityPolicySpecAuthorizationRulesAction.ALLOW,
+          principal: { clientCidRs: [...target.ranges] },
+        }],
+      },
+    },
+  });
+}

@@ -1,0 +1,140 @@
+import { Construct } from 'constructs';
+import { HttpRoute, HttpRouteSpecRulesFilters, HttpRouteSpecRulesFiltersType, HttpRouteSpecRulesMatchesPathType } from '../imports/gateway.networking.k8s.io';
+import { crdObjectAnnotations } from './gitops';
+import { checkSourceRanges, envoyAllowList, traefikAllowList } from './ui-allowlist';
+import { checkDnsLabel, checkDnsSubdomain, checkKnownProps, invalid, KnownProps, validating } from './validate';
+import { PRIVATE_RANGES, VaultStack } from './vault-stack';
+
+/** The Gateway API implementations this project renders the allowlist for, and the namespace of their proxies. */
+const ENFORCED = { 'traefik': 'kube-system', 'envoy-gateway': 'envoy-gateway-system' } as const;
+type Enforced = keyof typeof ENFORCED;
+const isEnforced = (implementation: string): implementation is Enforced => Object.keys(ENFORCED).includes(implementation);
+
+export interface VaultHttpRouteProps {
+  /** The VaultStack whose UI is exposed, through its Service; its `exposure` must be 'none'. */
+  readonly vault: VaultStack;
+
+  /** The name of the Gateway the route attaches to (a site value: the operator's Gateway). */
+  readonly gatewayName: string;
+
+  /**
+   * The Gateway's namespace. When it is not Vault's, the listener's `allowedRoutes` must admit routes from Vault's
+   * namespace, or the route is never attached (its status says `NotAllowedByListeners`).
+   */
+  readonly gatewayNamespace: string;
+
+  /**
+   * The name of the Gateway's HTTPS listener (the route's `sectionName`). TLS is that listener's: its certificate
+   * covers the VaultStack's host. Naming it keeps the UI off any plain-HTTP listener of the same Gateway.
+   */
+  readonly listenerName: string;
+
+  /**
+   * The Gateway API implementation that runs the Gateway. For 'traefik' the allowlist is a Traefik Middleware in an
+   * ExtensionRef filter of the route (Traefik needs both its Kubernetes CRD and Gateway API providers); for
+   * 'envoy-gateway' an Envoy Gateway SecurityPolicy on the route. Any other name (such as 'istio' or 'cilium') gets no
+   * allowlist object: give `allowedSourceRanges: []` and attach your own policy to the route.
+   */
+  readonly implementation: 'traefik' | 'envoy-gateway' | (string & {});
+
+  /**
+   * Client CIDR blocks allowed through (LAN and VPN ranges); any other client is refused (403). Must not be empty for
+   * 'traefik' and 'envoy-gateway' (to allow every client give `['0.0.0.0/0', '::/0']`); must be empty for any other
+   * implementation, which this project renders no allowlist for: the explicit "I attach my own policy".
+   * @default - the private ranges: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 and fc00::/7
+   */
+  readonly allowedSourceRanges?: string[];
+
+  /**
+   * The name of the HTTPRoute; the allowlist object is `<name>-allowlist`.
+   * @default 'vault'
+   */
+  readonly name?: string;
+
+  /**
+   * The namespace of the pods that forward the UI's traffic to Vault (`proxyNamespace`), such as the Envoy proxies.
+   * @default - 'envoy-gateway-system' for Envoy Gateway (its proxies run there, not in the Gateway's namespace),
+   * 'kube-system' for Traefik (k3s's), the Gateway's namespace for any other implementation
+   */
+  readonly proxyNamespace?: string;
+}
+
+const KNOWN_PROPS: KnownProps<VaultHttpRouteProps> = {
+  vault: true, gatewayName: true, gatewayNamespace: true, listenerName: true, implementation: true, allowedSourceRanges: true,
+  name: true, proxyNamespace: true,
+};
+
+function checkProps(props: VaultHttpRouteProps) {
+  checkKnownProps('VaultHttpRoute', props, KNOWN_PROPS);
+  if (!(props.vault instanceof VaultStack)) invalid('VaultHttpRoute vault', typeof props.vault, 'a VaultStack');
+  if (props.vault.exposure !== 'none') {
+    invalid('VaultHttpRoute vault', props.vault.node.path, 'a VaultStack with exposure: "none" (otherwise it renders its own ingress-nginx Ingress)');
+  }
+  const implementation = checkDnsLabel('VaultHttpRoute implementation', props.implementation);
+  const name = checkDnsSubdomain('VaultHttpRoute name', props.name ?? 'vault');
+  const gatewayNamespace = checkDnsLabel('VaultHttpRoute gatewayNamespace', props.gatewayNamespace);
+  const given = checkSourceRanges('VaultHttpRoute allowedSourceRanges', props.allowedSourceRanges);
+  const ranges = given ?? [...PRIVATE_RANGES];
+  if (isEnforced(implementation) && ranges.length === 0) {
+    invalid('VaultHttpRoute allowedSourceRanges', [], `at least one CIDR block for implementation "${implementation}", whose allowlist this project renders; to allow every client give ["0.0.0.0/0", "::/0"]`);
+  }
+  if (!isEnforced(implementation) && ranges.length > 0) {
+    invalid(`VaultHttpRoute allowedSourceRanges${given ? '' : ' (not given: the default)'}`, ranges,
+      `[] for implementation "${implementation}", which this project renders no allowlist for (only for "traefik" and "envoy-gateway"): attach your own source-address policy to the HTTPRoute ${props.vault.namespace}/${name}, then set allowedSourceRanges: [] to say so`);
+  }
+  return {
+    implementation,
+    ranges,
+    name,
+    gatewayName: checkDnsSubdomain('VaultHttpRoute gatewayName', props.gatewayName),
+    gatewayNamespace,
+    listenerName: checkDnsSubdomain('VaultHttpRoute listenerName', props.listenerName),
+    proxyNamespace: checkDnsLabel('VaultHttpRoute proxyNamespace', props.proxyNamespace ?? (isEnforced(implementation) ? ENFORCED[implementation] : gatewayNamespace)),
+  };
+}
+
+/**
+ * The UI through Gateway API: an HTTPRoute for the VaultStack's host on the operator's Gateway listener, backed by
+ * Vault's Service, and the allowlist object of the implementation (a Traefik Middleware or an Envoy Gateway
+ * SecurityPolicy), applied in an earlier ArgoCD wave than the route. Put it in a folder of its own: a missing Gateway
+ * API, Traefik or Envoy Gateway CRD then holds back only that folder.
+ */
+export class VaultHttpRoute extends Construct {
+  /** The namespace of the pods that forward the UI's traffic to Vault. */
+  public readonly proxyNamespace: string;
+  /** The HTTPRoute's name, in Vault's namespace. */
+  public readonly routeName: string;
+
+  constructor(scope: Construct, id: string, props: VaultHttpRouteProps) {
+    super(scope, id);
+    const { implementation, ranges, name, gatewayName, gatewayNamespace, listenerName, proxyNamespace } = validating(this, () => checkProps(props));
+    const { vault } = props;
+    this.proxyNamespace = proxyNamespace;
+    props.vault.allowClient({ description: `the UI, through the Gateway's proxies (${implementation})`, namespace: proxyNamespace });
+    this.routeName = name;
+    const labels = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'ui' };
+    const allowList = { name: `${name}-allowlist`, namespace: vault.namespace, ranges, labels };
+
+    // The allowlist first: ArgoCD applies it a wave earlier, and `kubectl apply -f` in file order.
+    const filters: HttpRouteSpecRulesFilters[] = [];
+    if (implementation === 'traefik') {
+      const middleware = traefikAllowList(this, 'allowlist', allowList);
+      filters.push({ type: HttpRouteSpecRulesFiltersType.EXTENSION_REF, extensionRef: { group: 'traefik.io', kind: middleware.kind, name: allowList.name } });
+    } else if (implementation === 'envoy-gateway') {
+      envoyAllowList(this, 'allowlist', { ...allowList, routeName: name });
+    }
+
+    new HttpRoute(this, 'route', {
+      metadata: { name, namespace: vault.namespace, labels, annotations: crdObjectAnnotations() },
+      spec: {
+        parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: gatewayName, namespace: gatewayNamespace, sectionName: listenerName }],
+        hostnames: [vault.host],
+        rules: [{
+          matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: '/' } }],
+          ...(filters.length > 0 && { filters }),
+          backendRefs: [{ name: vault.activeServiceName ?? vault.serviceName, port: vault.port }],
+        }],
+      },
+    });
+  }
+}

@@ -1,0 +1,137 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { checkSourceRanges, traefikAllowList } from './ui-allowlist';
+import {
+  checkDnsLabel, checkDnsSubdomain, checkKnownProps, checkMetadataMap, invalid, KnownProps, validating,
+} from './validate';
+import { PRIVATE_RANGES, TLS_SECRET_NAME, VaultStack } from './vault-stack';
+
+const MIDDLEWARES = 'traefik.ingress.kubernetes.io/router.middlewares';
+const ENTRYPOINTS = 'traefik.ingress.kubernetes.io/router.entrypoints';
+const ROUTER_TLS = 'traefik.ingress.kubernetes.io/router.tls';
+
+export interface VaultTraefikIngressProps {
+  /** The VaultStack whose UI is exposed; its `exposure` must be 'none' (it renders no Ingress of its own then). */
+  readonly vault: VaultStack;
+
+  /**
+   * Client CIDR blocks allowed through (LAN and VPN ranges), rendered as a Traefik Middleware with `ipAllowList`; any
+   * other client gets 403. Traefik must see the client's address (see the README's "Does the controller see the
+   * client's address?"). To open the UI to every client, give `['0.0.0.0/0', '::/0']`; an empty list is refused.
+   * @default - the private ranges: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 and fc00::/7
+   */
+  readonly allowedSourceRanges?: string[];
+
+  /**
+   * The Secret holding the TLS certificate for the VaultStack's host (issued by cert-manager or provided by hand).
+   * @default 'vault-tls'
+   */
+  readonly tlsSecretName?: string;
+
+  /**
+   * The IngressClass of Traefik.
+   * @default 'traefik' (k3s's)
+   */
+  readonly ingressClassName?: string;
+
+  /**
+   * Traefik's HTTPS entry point: the only one the router listens on, so the UI is never served over plain HTTP.
+   * @default 'websecure' (k3s's and the Traefik chart's)
+   */
+  readonly entryPoint?: string;
+
+  /**
+   * More annotations of the Ingress, such as `cert-manager.io/cluster-issuer`. The router's middlewares, entry points
+   * and TLS are this construct's.
+   * @default - none
+   */
+  readonly annotations?: Record<string, string>;
+
+  /**
+   * The namespace of Traefik's pods, which forward the UI's traffic to Vault (`proxyNamespace`).
+   * @default 'kube-system' (k3s's Traefik; the Traefik Helm chart's is usually 'traefik')
+   */
+  readonly proxyNamespace?: string;
+}
+
+const KNOWN_PROPS: KnownProps<VaultTraefikIngressProps> = {
+  vault: true, allowedSourceRanges: true, tlsSecretName: true, ingressClassName: true, entryPoint: true, annotations: true,
+  proxyNamespace: true,
+};
+
+function checkProps(props: VaultTraefikIngressProps) {
+  checkKnownProps('VaultTraefikIngress', props, KNOWN_PROPS);
+  if (!(props.vault instanceof VaultStack)) invalid('VaultTraefikIngress vault', typeof props.vault, 'a VaultStack');
+  if (props.vault.exposure !== 'none') {
+    invalid('VaultTraefikIngress vault', props.vault.node.path, 'a VaultStack with exposure: "none" (otherwise it renders its own ingress-nginx Ingress)');
+  }
+  const ranges = checkSourceRanges('VaultTraefikIngress allowedSourceRanges', props.allowedSourceRanges) ?? [...PRIVATE_RANGES];
+  if (ranges.length === 0) {
+    invalid('VaultTraefikIngress allowedSourceRanges', [], 'at least one CIDR block (the Middleware enforces them); to allow every client give ["0.0.0.0/0", "::/0"]');
+  }
+  const annotations = checkMetadataMap('VaultTraefikIngress annotations', props.annotations ?? {}, false);
+  for (const key of [MIDDLEWARES, ENTRYPOINTS, ROUTER_TLS]) {
+    if (annotations[key] !== undefined) invalid('VaultTraefikIngress annotations', key, 'no router annotation here: allowedSourceRanges and entryPoint set them');
+  }
+  return {
+    ranges,
+    annotations,
+    tlsSecretName: checkDnsSubdomain('VaultTraefikIngress tlsSecretName', props.tlsSecretName ?? TLS_SECRET_NAME),
+    ingressClassName: checkDnsSubdomain('VaultTraefikIngress ingressClassName', props.ingressClassName ?? 'traefik'),
+    // Traefik entry point names are free-form, but a comma would split the annotation's list.
+    entryPoint: checkDnsLabel('VaultTraefikIngress entryPoint', props.entryPoint ?? 'websecure'),
+    proxyNamespace: checkDnsLabel('VaultTraefikIngress proxyNamespace', props.proxyNamespace ?? 'kube-system'),
+  };
+}
+
+/**
+ * The UI through Traefik's Ingress provider (what k3s runs): the Ingress `vault`, bound to the HTTPS entry point only,
+ * and the Middleware `vault-allowlist` it names, which admits only `allowedSourceRanges`. Needs Traefik's CRD provider
+ * as well as its Ingress provider (both on in k3s). Put it in a folder of its own: a missing Middleware CRD then holds
+ * back only that folder, and without the Middleware Traefik serves no route for the host (closed, not open).
+ */
+export class VaultTraefikIngress extends Construct {
+  /** The namespace of the pods that forward the UI's traffic to Vault: Traefik's. */
+  public readonly proxyNamespace: string;
+  /** The Middleware that holds the allowlist. */
+  public readonly middlewareName = 'vault-allowlist';
+
+  constructor(scope: Construct, id: string, props: VaultTraefikIngressProps) {
+    super(scope, id);
+    const { ranges, annotations, tlsSecretName, ingressClassName, entryPoint, proxyNamespace } = validating(this, () => checkProps(props));
+    const { vault } = props;
+    this.proxyNamespace = proxyNamespace;
+    props.vault.allowClient({ description: 'the UI, through Traefik', namespace: proxyNamespace });
+    const labels = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'ui' };
+
+    traefikAllowList(this, 'allowlist', { name: this.middlewareName, namespace: vault.namespace, ranges, labels });
+
+    new k8s.KubeIngress(this, 'ingress', {
+      metadata: {
+        name: 'vault',
+        namespace: vault.namespace,
+        labels,
+        annotations: {
+          ...annotations,
+          [MIDDLEWARES]: `${vault.namespace}-${this.middlewareName}@kubernetescrd`,
+          [ENTRYPOINTS]: entryPoint,
+          [ROUTER_TLS]: 'true',
+        },
+      },
+      spec: {
+        ingressClassName,
+        tls: [{ hosts: [vault.host], secretName: tlsSecretName }],
+        rules: [{
+          host: vault.host,
+          http: {
+            paths: [{
+              path: '/',
+              pathType: 'Prefix',
+              backend: { service: { name: vault.activeServiceName ?? vault.serviceName, port: { number: vault.port } } },
+            }],
+          },
+        }],
+      },
+    });
+  }
+}

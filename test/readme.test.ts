@@ -1,0 +1,48 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import * as YAML from 'yaml';
+import { root } from '../scripts/bundle';
+import { Manifest, schemaErrors } from './helpers';
+import { celErrors } from './support/cel';
+
+// The README's own YAML for the cluster, checked like the synthesized objects: an example a reader copies must apply.
+
+const README = readFileSync(join(root, 'README.md'), 'utf8');
+
+/** The fenced YAML blocks of the README that hold a `kind`, dedented (a block inside a list item is indented). */
+function yamlBlocks(kind: string): string[] {
+  return [...README.matchAll(/^( *)```yaml\n([\s\S]*?)^\1```/gm)]
+    .map(([, indent, body]) => body.split('\n').map((line) => line.slice(indent.length)).join('\n'))
+    .filter((body) => new RegExp(`^kind: ${kind}$`, 'm').test(body));
+}
+
+describe('the README\'s ClientTrafficPolicy for the client address behind a load balancer', () => {
+  const blocks = yamlBlocks('ClientTrafficPolicy');
+
+  test('is there, once', () => {
+    expect(blocks).toHaveLength(1);
+  });
+
+  // The block's commented alternative (the PROXY protocol) is checked too, in place of clientIPDetection.
+  const variants: Array<[string, () => Manifest]> = [
+    ['as written (X-Forwarded-For)', () => YAML.parse(blocks[0])],
+    ['with its PROXY protocol alternative', () => {
+      const alternative = YAML.parse(blocks[0].replace(/^ *# (proxyProtocol: .*)$/m, '  $1'));
+      delete alternative.spec.clientIPDetection;
+      return alternative;
+    }],
+  ];
+  test.each(variants)('%s: valid against the CRD schema, strictly, and its CEL rules', (_case, manifest) => {
+    const m = manifest();
+    expect(m.spec.targetRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'homelab' }]);
+    expect(schemaErrors([m])).toEqual([]);
+    expect(celErrors([m])).toEqual([]);
+  });
+
+  test('the alternative uncomments into spec.proxyProtocol, and two client-address sources at once would be refused', () => {
+    const both = YAML.parse(blocks[0].replace(/^ *# (proxyProtocol: .*)$/m, '  $1'));
+    expect(both.spec.proxyProtocol).toEqual({});
+    both.spec.clientIPDetection.customHeader = { name: 'X-Real-IP' };
+    expect(celErrors([both])).toEqual([expect.stringMatching(/^ClientTrafficPolicy\/client-address \.spec\.clientIPDetection: /)]);
+  });
+});
