@@ -12,6 +12,7 @@ import { isLoopbackHost } from './vault-setup/cleartext';
 import { applyItems } from './vault-setup/apply';
 import { DesiredConfig, desiredConfig } from './vault-setup/desired';
 import { manifestsFrom, readManifests } from './vault-setup/manifests';
+import { withRaft } from './vault-setup/raft';
 import { conflicts, makePlan, missing, pending, Plan } from './vault-setup/plan';
 import { portForwardHint } from './vault-setup/port-forward';
 import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines, warningLines } from './vault-setup/report';
@@ -46,8 +47,10 @@ function localPort(addr: string): string {
 async function run(args: Args, env: Env): Promise<number> {
   const connection = readConnection(env, args.allowHttp);
   redact(connection.token);
-  const manifests = manifestsFrom(readManifests(args.distDir));
-  const want = desiredConfig(manifests);
+  const docs = readManifests(args.distDir);
+  const manifests = manifestsFrom(docs);
+  // With Raft: the snapshot job's role and policy, and autopilot.
+  const want = withRaft(desiredConfig(manifests), docs);
   const vault = vaultClient({ ...connection, portForward: portForwardHint(manifests.stores, localPort(connection.addr)) });
   await checkVault(vault);
   const state = await readState(vault, want);
