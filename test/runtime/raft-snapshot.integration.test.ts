@@ -96,6 +96,14 @@ test('a slow but steady transfer completes: the stall bound is between bytes, no
   expect(run.ms).toBeGreaterThan(600);
 });
 
+test('a Vault that prepares a large snapshot before its first byte is waited for: the stall bound starts with the answer', async () => {
+  const v = await vault({ firstByteDelayMs: 900 });
+  const dir = newDir();
+  const run = await snapshot(v.url, dir, { STALL_SECONDS: '0.3' });
+  expectRun(run, 0, v);
+  expect(snapshots(dir)).toHaveLength(1);
+});
+
 describe('a transfer that fails is never a file', () => {
   test.each([
     ['cut mid-stream', { body: 'cut', cutAfterBytes: 50_000 }, /GET \/v1\/sys\/storage\/raft\/snapshot failed: the connection closed after \d+ bytes, before the body was complete; nothing written\n$/],
