@@ -16,7 +16,7 @@ export const ACTIVE_DEADLINE_SECONDS = RUN_DEADLINE_SECONDS + 5;
 export interface ScriptCronJobOptions {
   /**
    * The namespace of the CronJob.
-   * @default 'security'
+   * @default - the namespace of what the job serves: the VaultStack's for UnsealCron, the EsoStore's for EsoRecoveryCron
    */
   readonly namespace?: string;
   /**

@@ -1,0 +1,83 @@
+import { existsSync, readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+import * as ts from 'typescript';
+import { root } from '../scripts/bundle';
+
+// The docs' prop tables cannot drift from the code: each construct's table ("| <Construct> prop | ...") lists exactly the
+// props of its Props interface (inherited ones included), and a default the doc comment states as a plain value
+// appears in the row. The doc comments in lib/ are the source; the tables are checked against them.
+
+const DOCS = [join(root, 'README.md'), ...(existsSync(join(root, 'docs'))
+  ? (readdirSync(join(root, 'docs'), { recursive: true }) as string[]).filter((f) => f.endsWith('.md')).map((f) => join(root, 'docs', f))
+  : [])];
+
+interface Prop { readonly name: string; readonly defaultText?: string }
+
+/** Every exported `<Construct>Props` interface of lib/ whose construct is exported too, with its props and their @default. */
+function propsInterfaces(): Map<string, Prop[]> {
+  // The library's public constructs: those of the modules lib/index.ts re-exports.
+  const index = readFileSync(join(root, 'lib', 'index.ts'), 'utf8');
+  const files = [...index.matchAll(/from '\.\/([^']+)'/g)].map((m) => join(root, 'lib', `${m[1]}.ts`));
+  const program = ts.createProgram(files, { strict: true, skipLibCheck: true, noEmit: true });
+  const checker = program.getTypeChecker();
+  const found = new Map<string, Prop[]>();
+  for (const file of files) {
+    const source = program.getSourceFile(file)!;
+    const classes = new Set<string>();
+    ts.forEachChild(source, (node) => {
+      if (ts.isClassDeclaration(node) && node.name && node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) classes.add(node.name.text);
+    });
+    ts.forEachChild(source, (node) => {
+      if (!ts.isInterfaceDeclaration(node) || !node.name.text.endsWith('Props')) return;
+      const construct = node.name.text.replace(/Props$/, '');
+      if (!classes.has(construct)) return;
+      const props = checker.getPropertiesOfType(checker.getTypeAtLocation(node)).map((symbol) => {
+        const tag = symbol.getJsDocTags(checker).find((t) => t.name === 'default');
+        return { name: symbol.name, defaultText: tag ? ts.displayPartsToString(tag.text).trim() : undefined };
+      });
+      found.set(construct, props);
+    });
+  }
+  return found;
+}
+
+/** The rows of the table whose header's first cell is `<construct> prop`: the props each row names, and its text. */
+function table(construct: string): Array<{ names: string[]; row: string }> | undefined {
+  for (const doc of DOCS) {
+    const lines = readFileSync(doc, 'utf8').split('\n');
+    const start = lines.findIndex((l) => l.startsWith(`| ${construct} prop |`));
+    if (start < 0) continue;
+    const rows: Array<{ names: string[]; row: string }> = [];
+    for (const line of lines.slice(start + 2)) {
+      if (!line.startsWith('|')) break;
+      const first = line.split(' | ')[0];
+      rows.push({ names: [...first.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]), row: line });
+    }
+    return rows;
+  }
+  return undefined;
+}
+
+const interfaces = propsInterfaces();
+
+test("every public construct with props is found, so none escapes the check", () => {
+  expect([...interfaces.keys()].sort()).toEqual(expect.arrayContaining(['AppSecret', 'EsoRecoveryCron', 'EsoStore', 'UnsealCron', 'VaultAlerts', 'VaultBackup', 'VaultStack']));
+});
+
+describe.each([...interfaces.entries()].sort(([a], [b]) => a.localeCompare(b)))('%s', (construct, props) => {
+  test('its docs table lists exactly its props', () => {
+    const rows = table(construct);
+    expect({ construct, table: rows !== undefined }).toEqual({ construct, table: true });
+    expect(rows!.flatMap((r) => r.names).sort()).toEqual(props.map((p) => p.name).sort());
+  });
+
+  test('a default the doc comment gives as a plain value is the table\'s', () => {
+    const rows = table(construct) ?? [];
+    for (const prop of props) {
+      const plain = /^'([^']*)'$|^(\d+|true|false)$/.exec(prop.defaultText ?? '');
+      if (!plain) continue;
+      const row = rows.find((r) => r.names.includes(prop.name));
+      expect({ prop: prop.name, row: row?.row.includes(`\`${plain[1] ?? plain[2]}\``) }).toEqual({ prop: prop.name, row: true });
+    }
+  });
+});
