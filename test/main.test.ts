@@ -8,7 +8,7 @@ import { buildApps } from '../main';
 import { AppSecret, EsoStore, VaultStack } from '../lib';
 import { root } from '../scripts/bundle';
 import { checkApps, summary, synthesize } from '../scripts/synthesize';
-import { Manifest, schemaErrors } from './helpers';
+import { Manifest, schemaErrors } from './support/manifests';
 import { podSecurityViolations, podTemplates } from './support/pod-security';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an

@@ -1,5 +1,5 @@
 import { AppSecret, AppSecretProps, EsoStore } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 type Props = Omit<AppSecretProps, 'store'> & { store?: AppSecretProps['store'] };
 

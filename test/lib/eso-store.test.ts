@@ -1,5 +1,5 @@
 import { AppSecret, EsoStore, EsoStoreProps, VaultStack } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 function store(props: EsoStoreProps = {}): Manifest[] {
   return synth((chart) => new EsoStore(chart, 'store', props));

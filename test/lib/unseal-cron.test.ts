@@ -1,6 +1,6 @@
 import { UnsealCron, UnsealCronProps, VaultStack } from '../../lib';
 import { bundleRuntime } from '../../lib/runtime-bundle';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 function unseal(props: UnsealCronProps = {}): Manifest[] {
   return synth((chart) => new UnsealCron(chart, 'unseal', props));

@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { EsoRecoveryCron, EsoStore, VaultAlerts, VaultAlertsProps, VaultStack } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 /**
  * The metrics the rules may use and the labels each carries, as kube-state-metrics and ESO export them (see the

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { EsoRecoveryCron, EsoStore, UnsealCron, VaultStack, VaultStackProps } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 import { podSecurityViolations, podTemplates } from '../support/pod-security';
 
 const KEEP_ANNOTATIONS = { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };

@@ -55,7 +55,7 @@ export function schemaErrors(manifests: Manifest[]): string[] {
  * The openAPIV3Schema of every served version of the CRDs the constructs use, keyed by "group/version Kind", as
  * `npm run import` writes it (committed, so every clone runs every schema test).
  */
-export const CRD_SCHEMAS_FILE = join(__dirname, '..', 'imports', 'crd-schemas.json');
+export const CRD_SCHEMAS_FILE = join(__dirname, '..', '..', 'imports', 'crd-schemas.json');
 
 let crdSchemas: Record<string, any> | undefined;
 let ajv: Ajv | undefined;
