@@ -277,6 +277,7 @@ describe('VaultStack props', () => {
     ['image latest', { image: 'hashicorp/vault:latest' }, /invalid VaultStack image: got "hashicorp\/vault:latest"/],
     ['host with a scheme', { host: 'https://vault.example.com' }, /invalid VaultStack host: got "https:\/\/vault.example.com", expected a lowercase fully qualified host name/],
     ['single-label host', { host: 'vault', uiNamespace: 'ingress-nginx' }, /invalid VaultStack host: got "vault"/],
+    ['host in capitals', { host: 'Vault.Example.com', uiNamespace: 'ingress-nginx' }, /: invalid VaultStack host: got "Vault.Example.com", expected a lowercase fully qualified host name such as "vault.example.com"$/],
     ['tls secret name', { tlsSecretName: 'Vault_TLS' }, /invalid VaultStack tlsSecretName: got "Vault_TLS"/],
     ['ingress class', { ingressClassName: '' }, /invalid VaultStack ingressClassName: got ""/],
     ['CIDR without prefix', { allowedSourceRanges: ['192.168.1.0'] }, /invalid VaultStack allowedSourceRanges: got "192.168.1.0", expected a CIDR block/],
