@@ -4,7 +4,7 @@ import { join } from 'path';
 import * as YAML from 'yaml';
 import { App } from 'cdk8s';
 import { checkApps, synthesize } from '../../scripts/synthesize';
-import { CRD_SCHEMAS_FILE, Manifest, schemaErrors } from '../helpers';
+import { CRD_SCHEMAS_FILE, Manifest, schemaErrors } from './manifests';
 import { celErrors } from './cel';
 
 /** A homelab app as main.ts and each example export it: one cdk8s App per folder of its output. */
