@@ -5,5 +5,8 @@ export * from './unseal-cron';
 export * from './eso-recovery-cron';
 export * from './vault-backup';
 export * from './vault-alerts';
+export * from './vault-snapshot-cron';
+export * from './vault-snapshot-alerts';
+export * from './vault-raft-migration';
 export * from './vault-traefik-ingress';
 export * from './vault-http-route';

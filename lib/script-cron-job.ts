@@ -73,8 +73,25 @@ export const SCRIPT_OPTIONS: KnownProps<ScriptCronJobOptions> = {
   cpuRequest: true, cpuLimit: true, memoryRequest: true, memoryLimit: true,
 };
 
+/**
+ * What a construct running a longer script (a snapshot, not a minute's check) changes in the defaults of
+ * ScriptCronJobOptions, and its Job's deadline.
+ */
+export interface ScriptDefaults {
+  /** The Job's deadline; the script's own is 5 s shorter. */
+  readonly activeDeadlineSeconds?: number;
+  readonly schedule?: string;
+  readonly retryWindowSeconds?: number;
+  readonly retryIntervalSeconds?: number;
+  readonly cpuLimit?: string;
+  readonly memoryRequest?: string;
+  readonly memoryLimit?: string;
+}
+
 /** ScriptCronJobOptions, checked and with their defaults. */
 export interface ScriptSettings {
+  /** The Job's deadline, in seconds; absent: 55. */
+  readonly activeDeadlineSeconds?: number;
   readonly namespace: string;
   readonly image: string;
   readonly schedule: string;
@@ -85,17 +102,19 @@ export interface ScriptSettings {
 }
 
 /** Checks the options of a construct (`owner`, such as "UnsealCron") that runs a script; `namespace` may default. */
-export function checkScriptOptions(owner: string, props: ScriptCronJobOptions, defaultNamespace: string = DEFAULTS.namespace): ScriptSettings {
-  const schedule = checkCron(`${owner} schedule`, props.schedule ?? '* * * * *');
+export function checkScriptOptions(owner: string, props: ScriptCronJobOptions, defaultNamespace: string = DEFAULTS.namespace, defaults: ScriptDefaults = {}): ScriptSettings {
+  const runDeadline = defaults.activeDeadlineSeconds === undefined ? RUN_DEADLINE_SECONDS : defaults.activeDeadlineSeconds - 5;
+  const schedule = checkCron(`${owner} schedule`, props.schedule ?? defaults.schedule ?? '* * * * *');
   const timeout = checkInteger(`${owner} timeoutSeconds`, props.timeoutSeconds ?? DEFAULTS.timeoutSeconds, 1, 20);
-  const window = checkInteger(`${owner} retryWindowSeconds`, props.retryWindowSeconds ?? DEFAULTS.retryWindowSeconds, 0, RUN_DEADLINE_SECONDS);
-  const interval = checkInteger(`${owner} retryIntervalSeconds`, props.retryIntervalSeconds ?? DEFAULTS.retryIntervalSeconds, 1, 30);
-  if (window + 2 * timeout > RUN_DEADLINE_SECONDS) {
-    invalid(`${owner} retryWindowSeconds`, window, `at most ${RUN_DEADLINE_SECONDS - 2 * timeout} with timeoutSeconds ${timeout} (window plus two timeouts within ${RUN_DEADLINE_SECONDS} s)`);
+  const window = checkInteger(`${owner} retryWindowSeconds`, props.retryWindowSeconds ?? defaults.retryWindowSeconds ?? DEFAULTS.retryWindowSeconds, 0, runDeadline);
+  const interval = checkInteger(`${owner} retryIntervalSeconds`, props.retryIntervalSeconds ?? defaults.retryIntervalSeconds ?? DEFAULTS.retryIntervalSeconds, 1, 30);
+  if (window + 2 * timeout > runDeadline) {
+    invalid(`${owner} retryWindowSeconds`, window, `at most ${runDeadline - 2 * timeout} with timeoutSeconds ${timeout} (window plus two timeouts within ${runDeadline} s)`);
   }
   const quantity = (prop: 'cpuRequest' | 'cpuLimit' | 'memoryRequest' | 'memoryLimit', fallback: string) =>
-    k8s.Quantity.fromString(checkQuantity(`${owner} ${prop}`, props[prop] ?? fallback));
+    k8s.Quantity.fromString(checkQuantity(`${owner} ${prop}`, props[prop] ?? (defaults as Record<string, string | undefined>)[prop] ?? fallback));
   return {
+    ...(defaults.activeDeadlineSeconds === undefined ? {} : { activeDeadlineSeconds: defaults.activeDeadlineSeconds }),
     namespace: checkDnsLabel(`${owner} namespace`, props.namespace ?? defaultNamespace),
     image: checkPinnedImage(`${owner} image`, props.image ?? NODE_IMAGE),
     schedule,
@@ -120,8 +139,8 @@ export interface ScriptCronJobProps {
   readonly env: Record<string, string>;
   /** The ServiceAccount to run as, with its token mounted; without one the pod gets no API token at all. */
   readonly serviceAccountName?: string;
-  /** Extra read-only volumes, mounted at their `mountPath`. */
-  readonly volumes?: Array<{ volume: k8s.Volume; mountPath: string }>;
+  /** Extra volumes, mounted at their `mountPath`, read-only unless `writable`. */
+  readonly volumes?: Array<{ volume: k8s.Volume; mountPath: string; writable?: boolean }>;
 }
 
 const SCRIPT_DIR = '/opt/script';
@@ -138,6 +157,7 @@ export class ScriptCronJob extends Construct {
   constructor(scope: Construct, id: string, props: ScriptCronJobProps) {
     super(scope, id);
     const { namespace, image, schedule, timeoutSeconds, retryWindowSeconds, retryIntervalSeconds, resources } = props.settings;
+    const activeDeadlineSeconds = props.settings.activeDeadlineSeconds ?? ACTIVE_DEADLINE_SECONDS;
     const scriptFile = `${props.name}.js`;
     const configMapName = `${props.name}-script`;
     const labels = { 'app.kubernetes.io/name': props.name, 'app.kubernetes.io/component': 'cronjob' };
@@ -153,7 +173,7 @@ export class ScriptCronJob extends Construct {
       [ENV.timeoutSeconds]: String(timeoutSeconds),
       [ENV.retryWindowSeconds]: String(retryWindowSeconds),
       [ENV.retryIntervalSeconds]: String(retryIntervalSeconds),
-      [ENV.runDeadlineSeconds]: String(RUN_DEADLINE_SECONDS),
+      [ENV.runDeadlineSeconds]: String(activeDeadlineSeconds - 5),
     };
     const extra = props.volumes ?? [];
     new k8s.KubeCronJob(this, 'cronjob', {
@@ -169,7 +189,7 @@ export class ScriptCronJob extends Construct {
           spec: {
             // A failed run is retried by the next schedule, not by the Job.
             backoffLimit: 0,
-            activeDeadlineSeconds: ACTIVE_DEADLINE_SECONDS,
+            activeDeadlineSeconds,
             template: {
               metadata: { labels },
               spec: {
@@ -196,7 +216,7 @@ export class ScriptCronJob extends Construct {
                   },
                   volumeMounts: [
                     { name: 'script', mountPath: SCRIPT_DIR, readOnly: true },
-                    ...extra.map((v) => ({ name: v.volume.name, mountPath: v.mountPath, readOnly: true })),
+                    ...extra.map((v) => ({ name: v.volume.name, mountPath: v.mountPath, readOnly: !v.writable })),
                   ],
                 }],
                 volumes: [

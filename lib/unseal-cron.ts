@@ -2,7 +2,8 @@ import { Construct } from 'constructs';
 import { DEFAULTS, ENV } from '../runtime/common/env';
 import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
-import { checkDnsSubdomain, checkKnownProps, KnownProps, validating } from './validate';
+import { VAULT_PODS } from '../runtime/unseal/pods';
+import { checkArray, checkDnsSubdomain, checkHttpUrl, checkKnownProps, invalid, KnownProps, validating } from './validate';
 import { checkVault, IVault } from './vault';
 
 const NAME = 'vault-auto-unseal';
@@ -19,9 +20,27 @@ export interface UnsealCronProps extends ScriptCronJobOptions {
    * @default 'vault-unseal-key'
    */
   readonly unsealKeySecretName?: string;
+  /**
+   * The URL of every Vault pod, each unsealed on its own (`VAULT_PODS`): with Raft storage every pod is sealed after
+   * its restart. Pod DNS names through the headless Service, which publishes sealed pods.
+   * @default - the Vault's pod URLs when it stores on Raft; none (one Vault at its Service) otherwise
+   */
+  readonly podUrls?: string[];
 }
 
-const KNOWN_PROPS: KnownProps<UnsealCronProps> = { ...SCRIPT_OPTIONS, vault: true, unsealKeySecretName: true };
+const KNOWN_PROPS: KnownProps<UnsealCronProps> = { ...SCRIPT_OPTIONS, vault: true, unsealKeySecretName: true, podUrls: true };
+
+/** The pods' URLs: given, or the Raft Vault's; distinct pod names (the first label of each host). */
+function checkPodUrls(props: UnsealCronProps, vault: IVault): string[] | undefined {
+  const urls = checkArray('UnsealCron podUrls', props.podUrls, 'http(s) URLs of the Vault pods')
+    ?? (vault.storage === 'raft' ? vault.podUrls : undefined);
+  if (urls === undefined) return undefined;
+  if (urls.length === 0) invalid('UnsealCron podUrls', urls, 'at least one pod URL');
+  const names = urls.map((url) => new URL(checkHttpUrl('UnsealCron podUrls', url)).hostname.split('.')[0]);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated) invalid('UnsealCron podUrls', urls, `one URL per pod: "${repeated}" (the first label of the host, the pod's name in the log) appears twice`);
+  return [...urls];
+}
 
 /**
  * The CronJob `vault-auto-unseal`: every minute it unseals Vault after a reboot, with the script of
@@ -35,13 +54,14 @@ export class UnsealCron extends Construct {
 
   constructor(scope: Construct, id: string, props: UnsealCronProps) {
     super(scope, id);
-    const { settings, vault, secretName } = validating(this, () => {
+    const { settings, vault, secretName, podUrls } = validating(this, () => {
       checkKnownProps('UnsealCron', props, KNOWN_PROPS);
       const checked = checkVault('UnsealCron vault', props?.vault);
       return {
         vault: checked,
         settings: checkScriptOptions('UnsealCron', props, checked.namespace),
         secretName: checkDnsSubdomain('UnsealCron unsealKeySecretName', props.unsealKeySecretName ?? DEFAULTS.unsealSecretName),
+        podUrls: checkPodUrls(props, checked),
       };
     });
     this.namespace = settings.namespace;
@@ -50,7 +70,10 @@ export class UnsealCron extends Construct {
       settings,
       name: NAME,
       script: bundleRuntime('unseal'),
-      env: { [ENV.vaultAddr]: vault.serviceUrl, [ENV.unsealKeysDir]: DEFAULTS.unsealKeysDir, [ENV.unsealSecretName]: secretName },
+      env: {
+        [ENV.vaultAddr]: vault.serviceUrl, [ENV.unsealKeysDir]: DEFAULTS.unsealKeysDir, [ENV.unsealSecretName]: secretName,
+        ...(podUrls && { [VAULT_PODS]: podUrls.join(',') }),
+      },
       volumes: [{
         mountPath: DEFAULTS.unsealKeysDir,
         // Optional, so that a missing Secret shows as a clear line in the job's log rather than a pod stuck creating.

@@ -3,6 +3,7 @@ import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroups
 import { EsoRecoveryCron } from './eso-recovery-cron';
 import { EsoStore } from './eso-store';
 import { Alert, cronJobAlerts, selector, vaultNotReady } from './promql';
+import { raftAlerts } from './vault-raft-alerts';
 import { UnsealCron } from './unseal-cron';
 import {
   checkDnsLabel, checkDnsSubdomain, checkDocumentUrl, checkKnownProps, checkMetadataMap, checkPromDuration, invalid,
@@ -191,12 +192,15 @@ const KNOWN_PROPS: KnownProps<VaultAlertsProps> = {
   notRunningAfter: true, suspendedFor: true, storeNotReadyFor: true, secretNotSyncedFor: true, metricsAbsentFor: true,
 };
 
+/** The labels kube-prometheus-stack's `ruleSelector` matches by default (its Helm release's name). */
+export const DEFAULT_RULE_LABELS: Readonly<Record<string, string>> = { release: 'kube-prometheus-stack' };
+
 /** Checks the props; returns the rule's metadata and its alerts. */
 function checkProps(props: VaultAlertsProps) {
   checkKnownProps('VaultAlerts', props, KNOWN_PROPS);
   const namespace = checkDnsLabel('VaultAlerts namespace', props.namespace ?? 'monitoring');
   const name = checkDnsSubdomain('VaultAlerts name', props.name ?? 'vault-alerts');
-  const labels = props.labels ?? { release: 'kube-prometheus-stack' };
+  const labels = props.labels ?? { ...DEFAULT_RULE_LABELS };
   if (!labels || typeof labels !== 'object' || Array.isArray(labels)) invalid('VaultAlerts labels', labels, 'a map of label names to values');
   checkMetadataMap('VaultAlerts labels', labels, true);
   const runbookBaseUrl = props.runbookBaseUrl === undefined ? undefined : checkDocumentUrl('VaultAlerts runbookBaseUrl', props.runbookBaseUrl);
@@ -229,8 +233,12 @@ function checkProps(props: VaultAlertsProps) {
     invalid('VaultAlerts humanNeededAfter', humanNeededAfter, `a duration longer than unsealFailingFor (${unsealFailingFor})`);
   }
 
+  // With Raft, one pod down is a warning and a lost majority or no active node critical (lib/vault-raft-alerts.ts).
+  const raft = vault.storage === 'raft'
+    ? raftAlerts({ namespace: vaultNamespace, statefulSet: statefulSetName, activeService: vault.activeServiceName ?? 'vault-active', for: notReadyFor })
+    : undefined;
   const alerts: Alert[] = [
-    {
+    ...(raft ?? [{
       name: 'VaultNotReady',
       severity: 'critical',
       expr: vaultNotReady(vaultNamespace, statefulSetName),
@@ -239,7 +247,7 @@ function checkProps(props: VaultAlertsProps) {
       description: `StatefulSet ${vaultNamespace}/${statefulSetName} has fewer ready pods than it wants. A sealed or `
         + 'uninitialized Vault fails its readiness probe, as does a pod that cannot start or mount its volume.'
         + (unseal ? ` Auto-unseal (${unseal.namespace}/${unseal.cronJobName}) should have unsealed it within minutes of a reboot.` : ''),
-    },
+    }]),
     ...(unseal ? cronJobAlerts({
       prefix: 'VaultAutoUnseal',
       what: 'auto-unseal',

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { RecurringJob, RecurringJobSpecTask } from '../imports/longhorn.io';
 import { checkCron, checkDnsLabel, checkInteger, checkKnownProps, invalid, KnownProps, validating } from './validate';
 import { crdObjectAnnotations } from './gitops';
+import { RAFT_BACKUP_GROUP } from './vault-raft';
 import { checkVault, IVault } from './vault';
 
 export interface VaultBackupProps {
@@ -128,16 +129,17 @@ export class VaultBackup extends Construct {
           retain: job.retain,
           // One volume: nothing to run in parallel.
           concurrency: 1,
-          // No group, so the job applies only to volumes labelled with its name (see above).
-          groups: [],
+          // No group, so the job applies only to volumes labelled with its name (see above); with Raft, the one group
+          // every pod's claim carries from the StatefulSet's immutable template.
+          groups: props.vault.storage === 'raft' ? [RAFT_BACKUP_GROUP] : [],
           // Written on each snapshot and backup, so Vault's are easy to tell apart on the backup target.
           labels: { 'app.kubernetes.io/name': 'vault' },
         },
       });
     }
 
-    const claim = props.vault.claim.metadata;
-    claim.addLabel(SOURCE_LABEL, 'enabled');
-    for (const name of this.jobNames) claim.addLabel(`${JOB_LABEL_PREFIX}${name}`, 'enabled');
+    const claim = props.vault.claim?.metadata;
+    claim?.addLabel(SOURCE_LABEL, 'enabled');
+    for (const name of this.jobNames) claim?.addLabel(`${JOB_LABEL_PREFIX}${name}`, 'enabled');
   }
 }

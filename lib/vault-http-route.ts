@@ -132,7 +132,7 @@ export class VaultHttpRoute extends Construct {
         rules: [{
           matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: '/' } }],
           ...(filters.length > 0 && { filters }),
-          backendRefs: [{ name: vault.serviceName, port: vault.port }],
+          backendRefs: [{ name: vault.activeServiceName ?? vault.serviceName, port: vault.port }],
         }],
       },
     });

@@ -5,6 +5,10 @@ import { DEFAULTS } from '../runtime/common/env';
 import { IVault } from './vault';
 import { checkVaultClient, VaultClient, VaultNetworkPolicy } from './vault-network-policy';
 import {
+  activeServiceUrl, addRaftObjects, checkStorageProps, CLAIM_TEMPLATE, CLUSTER_PORT, clusterAddr, podNames, podUrls, raftAffinity, RAFT_CLAIM_LABELS,
+  RaftClaim, raftConfig, raftEnv, RaftNames, raftStatefulSetSpec, STORAGE_KNOWN_PROPS, VaultStorage, VaultStorageProps,
+} from './vault-raft';
+import {
   checkArray, checkCidr, checkDnsLabel, checkDnsSubdomain, checkHostname, checkKnownProps, checkMetadataMap, checkPinnedImage,
   checkQuantity, invalid, KnownProps, validating,
 } from './validate';
@@ -32,7 +36,7 @@ const DATA_PATH = '/vault/data';
 const CONFIG_PATH = '/vault/config';
 const HOME_PATH = '/home/vault';
 
-export interface VaultStackProps {
+export interface VaultStackProps extends VaultStorageProps {
   /**
    * The public host name of Vault's UI and API, served by the Ingress, such as `vault.example.com`. `api_addr` is
    * `https://<host>`.
@@ -173,7 +177,7 @@ const KNOWN_PROPS: KnownProps<VaultStackProps> = {
   host: true, namespace: true, createNamespace: true, appArmorProfile: true, image: true, tlsSecretName: true, ingressAnnotations: true,
   ingressClassName: true, allowedSourceRanges: true, claimName: true, storageClassName: true, storageSize: true,
   cpuRequest: true, memoryRequest: true, clusterDomain: true, networkPolicy: true, exposure: true, ingressControllerNamespace: true,
-  allowedClients: { description: true, namespace: true, podLabels: true, cidr: true },
+  allowedClients: { description: true, namespace: true, podLabels: true, cidr: true }, ...STORAGE_KNOWN_PROPS,
 };
 
 /** The props that only the ingress-nginx Ingress uses: refused with exposure 'none'. */
@@ -212,6 +216,7 @@ function checkProps(props: VaultStackProps) {
   const allowedClients = (checkArray('VaultStack allowedClients', props.allowedClients, 'clients') ?? [])
     .map((c, i) => checkVaultClient(`VaultStack allowedClients[${i}]`, c));
   return {
+    raft: checkStorageProps(props),
     networkPolicy,
     allowedClients,
     appArmorProfile,
@@ -249,8 +254,28 @@ export class VaultStack extends Construct implements IVault {
    * exposure 'none' (the exposing construct has its own `proxyNamespace`).
    */
   public readonly proxyNamespace?: string;
-  /** The name of the claim that holds Vault's data. */
+  /** The name of the claim that holds Vault's data (with Raft, pod 0's claim: `data-vault-0`). */
   public readonly claimName: string;
+  /** Where Vault keeps its data. */
+  public readonly storage: VaultStorage;
+  /** The number of Vault pods: 1 with file storage. */
+  public readonly replicas: number;
+  /** The names of Vault's pods, `vault-0` first. */
+  public readonly podNames: string[];
+  /** Each pod's in-cluster URL through the headless Service (which publishes sealed pods), in `podNames` order. */
+  public readonly podUrls: string[];
+  /** The URL of the active node's Service (Raft); with file storage the one pod's Service. */
+  public readonly activeServiceUrl: string;
+  /** The Service the UI's route and the ClusterSecretStore use: `vault-active` with Raft, else `vault`. */
+  public readonly clientServiceName: string;
+  /** With Raft, the Service that selects the active node. */
+  public readonly activeServiceName?: string;
+  /** Vault's image. */
+  public readonly image: string;
+  /** With Raft, pod 0's claim as the StatefulSet's template makes it (a migration creates it beforehand). */
+  public readonly raftClaim?: RaftClaim;
+  /** With Raft, pod 0's cluster address (`cluster_addr`), which a migration's destination must use exactly. */
+  public readonly raftClusterAddr?: string;
   /** The name of Vault's StatefulSet. */
   public readonly statefulSetName = 'vault';
   /** The name of the Service that reaches Vault, ready or not. */
@@ -259,7 +284,7 @@ export class VaultStack extends Construct implements IVault {
   public readonly port = PORT;
   /** The name of Vault's pod, the StatefulSet's only one. */
   public readonly podName = 'vault-0';
-  /** Vault's in-cluster URL, for example `http://vault.security.svc.cluster.local:8200`. */
+  /** Vault's in-cluster URL for clients, for example `http://vault.security.svc.cluster.local:8200`; the active node's with Raft. */
   public readonly serviceUrl: string;
   /** Vault's public URL, which is also its `api_addr`. */
   public readonly publicUrl: string;
@@ -275,12 +300,12 @@ export class VaultStack extends Construct implements IVault {
    * The claim that holds Vault's data. Other constructs may add labels to it (VaultBackup opts it into Longhorn's
    * recurring jobs): labels of a bound claim change in place, while its spec mostly cannot.
    */
-  public readonly claim: k8s.KubePersistentVolumeClaim;
+  public readonly claim?: k8s.KubePersistentVolumeClaim;
 
   constructor(scope: Construct, id: string, props: VaultStackProps) {
     super(scope, id);
     const {
-      networkPolicy, allowedClients, appArmorProfile, host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations,
+      raft, networkPolicy, allowedClients, appArmorProfile, host, namespace, image, tlsSecretName, ingressClassName, ingressAnnotations,
       claimName, storageClassName, storageSize, cpuRequest, memoryRequest, clusterDomain, exposure, proxyNamespace,
     } = validating(this, () => checkProps(props));
 
@@ -288,11 +313,26 @@ export class VaultStack extends Construct implements IVault {
     this.host = host;
     this.exposure = exposure;
     this.proxyNamespace = proxyNamespace;
-    this.claimName = claimName;
+    const names: RaftNames = {
+      statefulSet: 'vault', headlessService: 'vault-internal', activeService: 'vault-active', namespace, clusterDomain, replicas: raft?.replicas ?? 1,
+    };
+    this.storage = raft ? 'raft' : 'file';
+    this.replicas = names.replicas;
+    this.podNames = podNames(names);
+    this.podUrls = podUrls(names);
+    this.claimName = raft ? `${CLAIM_TEMPLATE}-${this.podNames[0]}` : claimName;
+    this.clientServiceName = raft ? names.activeService : this.serviceName;
+    this.activeServiceName = raft ? names.activeService : undefined;
+    this.image = image;
+    if (raft) {
+      this.raftClaim = { name: this.claimName, storageClassName, storageSize, labels: RAFT_CLAIM_LABELS };
+      this.raftClusterAddr = clusterAddr(names, this.podNames[0]);
+    }
+    this.activeServiceUrl = raft ? activeServiceUrl(names) : `http://${this.serviceName}.${namespace}.svc.${clusterDomain}:${PORT}`;
     this.podSecurityLevel = appArmorProfile === 'unconfined' ? 'privileged' : 'restricted';
-    this.serviceUrl = `http://${this.serviceName}.${namespace}.svc.${clusterDomain}:${PORT}`;
+    this.serviceUrl = this.activeServiceUrl;
     this.publicUrl = `https://${host}`;
-    this.config = [
+    this.config = raft ? raftConfig(names, this.publicUrl, DATA_PATH) : [
       'ui = true',
       'disable_mlock = true',
       `api_addr = "${this.publicUrl}"`,
@@ -342,7 +382,7 @@ export class VaultStack extends Construct implements IVault {
 
     new k8s.KubeConfigMap(this, 'config', { metadata: metadata('vault-config'), data: { 'vault.hcl': this.config } });
 
-    this.claim = new k8s.KubePersistentVolumeClaim(this, 'data', {
+    if (!raft) this.claim = new k8s.KubePersistentVolumeClaim(this, 'data', {
       metadata: { ...metadata(claimName), annotations: { ...KEEP_ANNOTATIONS } },
       spec: {
         accessModes: ['ReadWriteOnce'],
@@ -354,19 +394,22 @@ export class VaultStack extends Construct implements IVault {
     // Both Services publish the pod while it is not ready: a sealed Vault is not ready, and it is exactly then that
     // the unseal job and an operator's port-forward must reach it.
     const ports = [{ name: 'http', port: PORT, targetPort: k8s.IntOrString.fromString('http') }];
+    const clusterPorts = raft ? [{ name: 'https-internal', port: CLUSTER_PORT, targetPort: k8s.IntOrString.fromString('https-internal') }] : [];
     new k8s.KubeService(this, 'service', {
       metadata: metadata(this.serviceName),
       spec: { type: 'ClusterIP', selector: labels, ports, publishNotReadyAddresses: true },
     });
     new k8s.KubeService(this, 'headless-service', {
       metadata: metadata('vault-internal'),
-      spec: { clusterIp: 'None', selector: labels, ports, publishNotReadyAddresses: true },
+      spec: { clusterIp: 'None', selector: labels, ports: [...ports, ...clusterPorts], publishNotReadyAddresses: true },
     });
+    if (raft) addRaftObjects(this, names, labels, (name) => metadata(name), networkPolicy);
 
     new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: metadata(this.statefulSetName),
       spec: {
         replicas: 1,
+        ...(raft && raftStatefulSetSpec(names, raft, { storageClassName, storageSize })),
         // Only replicas, template, updateStrategy, minReadySeconds, persistentVolumeClaimRetentionPolicy and
         // ordinals may ever change: every other field here must match a StatefulSet being adopted.
         serviceName: 'vault-internal',
@@ -381,6 +424,7 @@ export class VaultStack extends Construct implements IVault {
             },
           },
           spec: {
+            ...(raft && { affinity: raftAffinity(raft, labels) }),
             serviceAccountName: 'vault',
             terminationGracePeriodSeconds: 10,
             // The Service named vault would otherwise inject VAULT_PORT and friends into Vault's own environment.
@@ -406,8 +450,12 @@ export class VaultStack extends Construct implements IVault {
                 { name: 'HOME', value: HOME_PATH },
                 { name: 'VAULT_ADDR', value: `http://127.0.0.1:${PORT}` },
                 { name: 'VAULT_API_ADDR', value: this.publicUrl },
+                ...(raft ? raftEnv(names) : []),
               ],
-              ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
+              ports: [
+                { name: 'http', containerPort: PORT, protocol: 'TCP' },
+                ...(raft ? [{ name: 'https-internal', containerPort: CLUSTER_PORT, protocol: 'TCP' }] : []),
+              ],
               // 200 only when initialized and unsealed; 501 (uninitialized) and 503 (sealed) fail. No liveness probe:
               // it would restart a sealed Vault in a loop.
               readinessProbe: {
@@ -432,7 +480,8 @@ export class VaultStack extends Construct implements IVault {
               ],
             }],
             volumes: [
-              { name: 'data', persistentVolumeClaim: { claimName: claimName } },
+              // With Raft, "data" is each pod's own claim from volumeClaimTemplates.
+              ...(raft ? [] : [{ name: 'data', persistentVolumeClaim: { claimName: claimName } }]),
               { name: 'config', configMap: { name: 'vault-config' } },
               { name: 'home', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
             ],
@@ -465,7 +514,7 @@ export class VaultStack extends Construct implements IVault {
             paths: [{
               path: '/',
               pathType: 'Prefix',
-              backend: { service: { name: this.serviceName, port: { number: PORT } } },
+              backend: { service: { name: this.clientServiceName, port: { number: PORT } } },
             }],
           },
         }],

@@ -127,7 +127,7 @@ export class VaultTraefikIngress extends Construct {
             paths: [{
               path: '/',
               pathType: 'Prefix',
-              backend: { service: { name: vault.serviceName, port: { number: vault.port } } },
+              backend: { service: { name: vault.activeServiceName ?? vault.serviceName, port: { number: vault.port } } },
             }],
           },
         }],

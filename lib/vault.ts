@@ -10,12 +10,24 @@ import { VaultClient } from './vault-network-policy';
 export interface IVault extends IConstruct {
   /** The namespace of Vault's pods. */
   readonly namespace: string;
-  /** Vault's in-cluster URL, reaching its pods sealed or not, such as `http://vault.security.svc.cluster.local:8200`. */
+  /**
+   * Vault's in-cluster URL, reaching its pods sealed or not, such as `http://vault.security.svc.cluster.local:8200`;
+   * with Raft, the active node's Service (`vault-active`).
+   */
   readonly serviceUrl: string;
   /** The name of Vault's StatefulSet. */
   readonly statefulSetName: string;
-  /** The claim that holds Vault's data; its labels may be added to (Longhorn's recurring jobs select by them). */
-  readonly claim: k8s.KubePersistentVolumeClaim;
+  /**
+   * The claim that holds Vault's data; its labels may be added to (Longhorn's recurring jobs select by them). None
+   * with Raft storage, whose pods' claims come from the StatefulSet's template.
+   */
+  readonly claim?: k8s.KubePersistentVolumeClaim;
+  /** Where Vault keeps its data: one pod on file storage (absent: file), or several pods on Raft. */
+  readonly storage?: 'file' | 'raft';
+  /** Each pod's URL through the headless Service, which publishes sealed pods (with Raft: one per pod). */
+  readonly podUrls?: string[];
+  /** With Raft, the Service that selects the active node (`vault-active: "true"`). */
+  readonly activeServiceName?: string;
   /** Lets a client reach Vault's API port. */
   allowClient(client: VaultClient): void;
 }

@@ -11,17 +11,21 @@ import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readRetrySettings, readString, RetrySettings } from './common/settings';
 import { isUninitialized, readVaultAddr, SealStatus, sealStatus, VaultApi, vaultApi, vaultErrors } from './common/vault';
+import { attemptUnsealPods, Pod, readPods } from './unseal/pods';
 
 export interface UnsealSettings extends RetrySettings {
   readonly vaultAddr: string;
   readonly keysDir: string;
   /** The Secret the shares come from, named in messages. */
   readonly secretName: string;
+  /** Every pod of a Raft cluster (`VAULT_PODS`), each unsealed on its own; absent: the one Vault at `vaultAddr`. */
+  readonly pods?: Pod[];
 }
 
 export function readUnsealSettings(env: Env): UnsealSettings {
   return {
     vaultAddr: readVaultAddr(env),
+    pods: readPods(env),
     keysDir: readString(env, ENV.unsealKeysDir, DEFAULTS.unsealKeysDir),
     secretName: readString(env, ENV.unsealSecretName, DEFAULTS.unsealSecretName),
     ...readRetrySettings(env),
@@ -138,8 +142,11 @@ export async function attemptUnseal(vault: VaultApi, loadShares: () => Share[], 
 }
 
 export function main(env: Env = process.env): Promise<number> {
-  return runScript(env, readUnsealSettings, (s, budget) =>
-    attemptUnseal(vaultApi(s.vaultAddr, budget), () => readShares(s.keysDir, s.secretName), s.secretName));
+  const seen = new Map<string, string>();
+  return runScript(env, readUnsealSettings, (s, budget) => {
+    const unsealOne = (vault: VaultApi) => attemptUnseal(vault, () => readShares(s.keysDir, s.secretName), s.secretName);
+    return s.pods ? attemptUnsealPods(s.pods, budget, unsealOne, seen) : unsealOne(vaultApi(s.vaultAddr, budget));
+  });
 }
 
 if (require.main === module) start(() => main());

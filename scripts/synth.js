@@ -18,7 +18,11 @@ function exampleEntries() {
   return fs.readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, 'main.ts')))
     .map((e) => e.name).sort()
-    .map((name) => ({ entry: `examples/${name}/main.ts`, outdir: `examples/${name}/dist` }));
+    .flatMap((name) => [
+      { entry: `examples/${name}/main.ts`, outdir: `examples/${name}/dist` },
+      // One-off objects beside dist/, never in it (such as a migration): examples/<name>/migration.ts, if present.
+      ...(fs.existsSync(path.join(dir, name, 'migration.ts')) ? [{ entry: `examples/${name}/migration.ts`, outdir: `examples/${name}/migration` }] : []),
+    ]);
 }
 
 const all = process.argv[2] === '--all';

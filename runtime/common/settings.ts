@@ -75,3 +75,12 @@ export function readRetrySettings(env: Env): RetrySettings {
   }
   return settings;
 }
+
+/** A whole number within [min, max], such as a count of files to keep. */
+export function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = env[name];
+  if (value === undefined) return fallback;
+  const number = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) invalid(name, value, `a whole number from ${min} to ${max}`);
+  return number;
+}

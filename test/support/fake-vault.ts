@@ -27,6 +27,14 @@ export interface FakeVaultOptions {
   readonly hang?: boolean;
   /** Listen on this port (for a port that opens in the middle of a run). */
   readonly port?: number;
+  /**
+   * A Raft node joining through retry_join: it reports `initialized: false` until it has found the leader, this long
+   * after it starts listening, then `initialized: true` while sealed, and takes the cluster's shares (vault/init.go
+   * `Initialized` is true once `isRaftUnseal()`).
+   */
+  readonly joinAfterMs?: number;
+  /** `storage_type` in seal-status. */
+  readonly storageType?: string;
 }
 
 /**
@@ -35,6 +43,8 @@ export interface FakeVaultOptions {
  */
 export class FakeVault extends LoopbackServer {
   public readonly received: Received[] = [];
+  /** When the first request arrived (ms since the epoch; 0 before any). */
+  public firstRequestAt = 0;
   public sealed: boolean;
   private readonly submitted: Set<string>;
 
@@ -49,17 +59,22 @@ export class FakeVault extends LoopbackServer {
     return super.start(this.options.port ?? 0);
   }
 
+  private initialized(): boolean {
+    if (this.options.joinAfterMs !== undefined && Date.now() - this.listeningAt < this.options.joinAfterMs) return false;
+    return (this.options.initialized ?? true) === true;
+  }
+
   private status() {
     const shares = this.options.shares ?? [];
-    const initialized = this.options.initialized ?? true;
     return {
-      type: 'shamir', initialized: initialized === true, sealed: this.sealed, t: this.options.threshold ?? 1, n: shares.length,
+      type: 'shamir', initialized: this.initialized(), sealed: this.sealed, t: this.options.threshold ?? 1, n: shares.length,
       progress: this.submitted.size, nonce: this.submitted.size ? 'nonce-1' : '', version: '2.0.4', build_date: '2026-10-01T00:00:00Z',
-      migration: false, recovery_seal: false, storage_type: 'file',
+      migration: false, recovery_seal: false, storage_type: this.options.storageType ?? 'file',
     };
   }
 
   protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.firstRequestAt ||= Date.now();
     readBody(req, (body) => {
       this.received.push({ method: req.method ?? '', path: req.url ?? '', body });
       if (this.options.hang) return;
@@ -90,7 +105,7 @@ export class FakeVault extends LoopbackServer {
   // As Vault's barrier does: a share alone is checked only for its encoding; the set is checked when it reaches the
   // threshold, and a bad set resets the progress. A share already submitted does not advance it.
   private unseal(body: any, send: (status: number, json: unknown) => void): void {
-    if (this.options.initialized === false) return send(400, { errors: ['Vault is not initialized'] });
+    if (!this.initialized() && this.options.initialized !== 'http-400') return send(400, { errors: ['Vault is not initialized'] });
     if (body?.reset === true) {
       this.submitted.clear();
       return send(200, this.status());

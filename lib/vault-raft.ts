@@ -1,0 +1,270 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { addSummary } from './summary';
+import { checkInteger, invalid, KnownProps } from './validate';
+
+// Vault on integrated storage (Raft), as VaultStack renders it: pure functions for the configuration and the objects,
+// so that vault-stack.ts only chooses between file and Raft. Decided from vault-helm's HA mode (values.yaml
+// server.ha.raft, server-statefulset.yaml, server-headless-service.yaml, server-discovery-role.yaml,
+// server-ha-active-service.yaml) and Vault's own source:
+// - node_id is the pod's name (VAULT_RAFT_NODE_ID), cluster_addr the pod's DNS name on 8201 (VAULT_CLUSTER_ADDR,
+//   always TLS with Vault's own certificates), one retry_join per pod through the headless Service, so any pod finds
+//   the leader wherever it is; disable_mlock, which Vault 1.20 and later require with Raft.
+// - service_registration "kubernetes" labels each pod vault-active / vault-sealed / vault-initialized, through GET and
+//   PATCH of its own pod (serviceregistration/kubernetes/client): the Role grants exactly those two verbs on the pods
+//   by name, not vault-helm's list, watch and update of every pod.
+// - The active Service selects vault-active "true": the UI's route and the ClusterSecretStore go to the active node
+//   (in free Vault a standby forwards, but the active one answers without the extra hop and while forwarding breaks).
+// - podManagementPolicy Parallel (as vault-helm): after a full restart every pod starts at once; OrderedReady would
+//   hold vault-1 until vault-0 is ready, which needs it unsealed, and a vault-0 stuck on a dead node would keep the
+//   others from ever starting, and quorum with them. It is immutable: chosen once.
+// - updateStrategy RollingUpdate by default (vault-helm: OnDelete): a change in Git reaches the pods without a human;
+//   the controller replaces one pod at a time, highest ordinal first, and waits for it to be ready, which the unseal
+//   job makes it within about a minute, so a majority stays up throughout. OnDelete (a prop) hands the order to a human,
+//   for version upgrades that must go standbys first. Mutable.
+// - One claim per pod from volumeClaimTemplates (immutable), labelled with ONE fixed Longhorn group, so that
+//   VaultBackup's jobs apply by group and a later change of them never touches the template.
+
+export type VaultStorage = 'file' | 'raft';
+
+/** The props of VaultStack that choose the storage; VaultStackProps extends it. */
+export interface VaultStorageProps {
+  /**
+   * Where Vault keeps its data: `file` on one claim (one pod), or `raft`, integrated storage replicated over
+   * `replicas` pods, each with its own claim. A running install cannot switch by changing this: see the migration
+   * runbook.
+   * @default 'file'
+   */
+  readonly storage?: VaultStorage;
+  /**
+   * The number of Vault pods with `raft`: odd, so that a majority exists (3 tolerates one pod down, 5 two).
+   * @default 3
+   */
+  readonly replicas?: number;
+  /**
+   * Allow `raft` with one replica, which has Raft's machinery and no redundancy (a lab, or the first step of a
+   * migration).
+   * @default false
+   */
+  readonly allowSingleRaftNode?: boolean;
+  /**
+   * How the pods spread over nodes: `required` (no two Vault pods on one node: a node's loss takes one pod) or
+   * `preferred` (a lab with fewer nodes than replicas).
+   * @default 'required'
+   */
+  readonly podAntiAffinity?: 'required' | 'preferred';
+  /**
+   * How a change of the pod template reaches the pods: `RollingUpdate` (one at a time, each unsealed by the job
+   * before the next) or `OnDelete` (a human deletes each pod, standbys first).
+   * @default 'RollingUpdate'
+   */
+  readonly updateStrategy?: 'RollingUpdate' | 'OnDelete';
+}
+
+export const STORAGE_KNOWN_PROPS: KnownProps<VaultStorageProps> = {
+  storage: true, replicas: true, allowSingleRaftNode: true, podAntiAffinity: true, updateStrategy: true,
+};
+
+/** The checked Raft settings; undefined for file storage. */
+export interface RaftSettings {
+  readonly replicas: number;
+  readonly podAntiAffinity: 'required' | 'preferred';
+  readonly updateStrategy: 'RollingUpdate' | 'OnDelete';
+}
+
+export function checkStorageProps(props: VaultStorageProps): RaftSettings | undefined {
+  const storage = props.storage ?? 'file';
+  if (storage !== 'file' && storage !== 'raft') invalid('VaultStack storage', storage, '"file" or "raft"');
+  if (storage === 'file') {
+    for (const prop of ['replicas', 'allowSingleRaftNode', 'podAntiAffinity', 'updateStrategy'] as const) {
+      if (props[prop] !== undefined) invalid(`VaultStack ${prop}`, props[prop], 'nothing with storage "file" (one pod on one claim): set storage: "raft"');
+    }
+    return undefined;
+  }
+  const replicas = checkInteger('VaultStack replicas', props.replicas ?? 3, 1, 7);
+  if (replicas % 2 === 0) {
+    invalid('VaultStack replicas', replicas, `an odd number: ${replicas} pods tolerate no more failures than ${replicas - 1}, and a split into two halves loses the majority`);
+  }
+  if (replicas === 1 && props.allowSingleRaftNode !== true) {
+    invalid('VaultStack replicas', 1, 'at least 3 with storage "raft" (one Raft node has no redundancy), or allowSingleRaftNode: true to mean it');
+  }
+  const antiAffinity = props.podAntiAffinity ?? 'required';
+  if (antiAffinity !== 'required' && antiAffinity !== 'preferred') invalid('VaultStack podAntiAffinity', antiAffinity, '"required" or "preferred"');
+  const updateStrategy = props.updateStrategy ?? 'RollingUpdate';
+  if (updateStrategy !== 'RollingUpdate' && updateStrategy !== 'OnDelete') invalid('VaultStack updateStrategy', updateStrategy, '"RollingUpdate" or "OnDelete"');
+  return { replicas, podAntiAffinity: antiAffinity, updateStrategy };
+}
+
+export const API_PORT = 8200;
+export const CLUSTER_PORT = 8201;
+/** The name of the pods' claims in volumeClaimTemplates: pod N's claim is `data-vault-N`. */
+export const CLAIM_TEMPLATE = 'data';
+/**
+ * The one Longhorn recurring-job group on every Raft claim, fixed in the immutable template: VaultBackup's jobs join
+ * it. Named for this project so that no other job joins it by chance.
+ */
+export const RAFT_BACKUP_GROUP = 'vault-raft-data';
+
+/** The labels of every pod's claim (the template's): Longhorn copies the group's jobs to the volume. */
+export const RAFT_CLAIM_LABELS: Readonly<Record<string, string>> = {
+  'recurring-job.longhorn.io/source': 'enabled', [`recurring-job-group.longhorn.io/${RAFT_BACKUP_GROUP}`]: 'enabled',
+};
+
+/** Pod N's claim as the StatefulSet's template makes it, for a migration that creates pod 0's beforehand. */
+export interface RaftClaim {
+  readonly name: string;
+  readonly storageClassName: string;
+  readonly storageSize: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The names and addresses of a Raft cluster, derived once from the same values everywhere. */
+export interface RaftNames {
+  readonly statefulSet: string;
+  readonly headlessService: string;
+  readonly activeService: string;
+  readonly namespace: string;
+  readonly clusterDomain: string;
+  readonly replicas: number;
+}
+
+export const podNames = (n: RaftNames) => Array.from({ length: n.replicas }, (_, i) => `${n.statefulSet}-${i}`);
+/** A pod's DNS name through the headless Service (which publishes sealed, not-ready pods). */
+export const podHost = (n: RaftNames, pod: string) => `${pod}.${n.headlessService}.${n.namespace}.svc.${n.clusterDomain}`;
+export const podUrls = (n: RaftNames) => podNames(n).map((pod) => `http://${podHost(n, pod)}:${API_PORT}`);
+export const activeServiceUrl = (n: RaftNames) => `http://${n.activeService}.${n.namespace}.svc.${n.clusterDomain}:${API_PORT}`;
+/** pod 0's cluster address, which a migration's destination must use exactly. */
+export const clusterAddr = (n: RaftNames, pod: string) => `https://${podHost(n, pod)}:${CLUSTER_PORT}`;
+
+/** Vault's configuration for Raft; node_id and cluster_addr come from each pod's environment. */
+export function raftConfig(n: RaftNames, apiAddr: string, dataPath: string): string {
+  const config = [
+    'ui = true',
+    // Required with Raft since Vault 1.20; the container may not lock memory anyway (no IPC_LOCK).
+    'disable_mlock = true',
+    `api_addr = "${apiAddr}"`,
+    '',
+    '# TLS ends at the ingress; inside the cluster Vault speaks plain HTTP on 8200. Raft and request forwarding use',
+    '# 8201, always TLS with certificates Vault makes itself.',
+    'listener "tcp" {',
+    `  address         = "[::]:${API_PORT}"`,
+    `  cluster_address = "[::]:${CLUSTER_PORT}"`,
+    '  tls_disable     = 1',
+    '}',
+    '',
+    '# node_id is the pod name (VAULT_RAFT_NODE_ID); each pod tries every peer until one is the leader.',
+    'storage "raft" {',
+    `  path = "${dataPath}"`,
+    ...podUrls(n).flatMap((url) => ['', '  retry_join {', `    leader_api_addr = "${url}"`, '  }']),
+    '}',
+    '',
+    '# Labels each pod vault-active, vault-sealed, vault-initialized (VAULT_K8S_POD_NAME, VAULT_K8S_NAMESPACE).',
+    'service_registration "kubernetes" {}',
+    '',
+  ].join('\n');
+  checkRaftAddresses(config, n);
+  return config;
+}
+
+/**
+ * Refuses a configuration whose Raft addresses do not match the Services: a retry_join to a host the headless Service
+ * does not name never finds a peer, and the cluster never forms.
+ */
+export function checkRaftAddresses(config: string, n: RaftNames): void {
+  const joins = [...config.matchAll(/leader_api_addr\s*=\s*"([^"]+)"/g)].map((m) => m[1]);
+  const expected = podUrls(n);
+  if (JSON.stringify(joins) !== JSON.stringify(expected)) {
+    invalid('VaultStack raft retry_join', joins, `one leader_api_addr per pod through the headless Service ${n.headlessService}: ${JSON.stringify(expected)}`);
+  }
+}
+
+/** The pod environment Raft needs, after which `$(VAULT_K8S_POD_NAME)` may be used. */
+export function raftEnv(n: RaftNames): k8s.EnvVar[] {
+  return [
+    { name: 'VAULT_K8S_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'VAULT_K8S_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'VAULT_RAFT_NODE_ID', value: '$(VAULT_K8S_POD_NAME)' },
+    { name: 'VAULT_CLUSTER_ADDR', value: `https://$(VAULT_K8S_POD_NAME).${n.headlessService}.${n.namespace}.svc.${n.clusterDomain}:${CLUSTER_PORT}` },
+  ];
+}
+
+/** The StatefulSet spec fields Raft sets; `labels` select Vault's pods. */
+export function raftStatefulSetSpec(n: RaftNames, s: RaftSettings, claim: { storageClassName: string; storageSize: string }) {
+  return {
+    replicas: n.replicas,
+    podManagementPolicy: 'Parallel',
+    updateStrategy: s.updateStrategy === 'OnDelete' ? { type: 'OnDelete' } : { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+    // Deleting or scaling down the StatefulSet never deletes a pod's data.
+    persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+    volumeClaimTemplates: [{
+      metadata: {
+        name: CLAIM_TEMPLATE,
+        // Fixed for good (the template is immutable): the Longhorn group VaultBackup's jobs join.
+        labels: { ...RAFT_CLAIM_LABELS },
+      },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: claim.storageClassName,
+        resources: { requests: { storage: k8s.Quantity.fromString(claim.storageSize) } },
+      },
+    }],
+  };
+}
+
+/** Vault's pods on different nodes: required, or preferred for a lab with fewer nodes than pods. */
+export function raftAffinity(s: RaftSettings, labels: Record<string, string>): k8s.Affinity {
+  const term: k8s.PodAffinityTerm = { labelSelector: { matchLabels: { ...labels } }, topologyKey: 'kubernetes.io/hostname' };
+  return {
+    podAntiAffinity: s.podAntiAffinity === 'required'
+      ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
+      : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] },
+  };
+}
+
+/**
+ * The objects only Raft has: the active Service, the Role that lets Vault label its own pods, the PodDisruptionBudget
+ * and the NetworkPolicy that lets the pods reach each other (retry_join on 8200, Raft and forwarding on 8201).
+ */
+export function addRaftObjects(scope: Construct, n: RaftNames, labels: Record<string, string>, metadata: (name: string) => k8s.ObjectMeta, networkPolicy: boolean): void {
+  new k8s.KubeService(scope, 'active-service', {
+    metadata: metadata(n.activeService),
+    spec: {
+      type: 'ClusterIP',
+      selector: { ...labels, 'vault-active': 'true' },
+      ports: [{ name: 'http', port: API_PORT, targetPort: k8s.IntOrString.fromNumber(API_PORT) }],
+      // As vault-helm: the label decides; readiness would add nothing but a delay.
+      publishNotReadyAddresses: true,
+    },
+  });
+  new k8s.KubeRole(scope, 'service-registration-role', {
+    metadata: metadata(`${n.statefulSet}-service-registration`),
+    rules: [{ apiGroups: [''], resources: ['pods'], resourceNames: podNames(n), verbs: ['get', 'patch'] }],
+  });
+  new k8s.KubeRoleBinding(scope, 'service-registration-binding', {
+    metadata: metadata(`${n.statefulSet}-service-registration`),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${n.statefulSet}-service-registration` },
+    subjects: [{ kind: 'ServiceAccount', name: n.statefulSet, namespace: n.namespace }],
+  });
+  const maxUnavailable = Math.floor((n.replicas - 1) / 2);
+  // One pod: a budget of 0 would block every node drain; there is no majority to protect.
+  if (maxUnavailable > 0) {
+    new k8s.KubePodDisruptionBudget(scope, 'pdb', {
+      metadata: metadata(n.statefulSet),
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(maxUnavailable), selector: { matchLabels: { ...labels } } },
+    });
+  }
+  if (networkPolicy) {
+    new k8s.KubeNetworkPolicy(scope, 'raft-peers', {
+      metadata: metadata(`${n.statefulSet}-raft-peers`),
+      spec: {
+        podSelector: { matchLabels: { ...labels } },
+        policyTypes: ['Ingress'],
+        ingress: [{
+          ports: [API_PORT, CLUSTER_PORT].map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })),
+          from: [{ podSelector: { matchLabels: { ...labels } } }],
+        }],
+      },
+    });
+    addSummary(scope, () => [`Vault's ${n.replicas} pods (${n.namespace}) accept ports ${API_PORT}, ${CLUSTER_PORT} from each other (Raft)`]);
+  }
+}

@@ -1,0 +1,122 @@
+import { lookup } from 'dns';
+import { Budget } from '../common/budget';
+import { log, reason } from '../common/log';
+import { finished, Outcome, retry } from '../common/retry';
+import { Env, readUrl } from '../common/settings';
+import { isUninitialized, vaultApi, VaultApi } from '../common/vault';
+
+// Vault on Raft: every pod is sealed on its own after a restart and is unsealed on its own, with the same shares. The
+// job gets every pod's address (the headless Service's pod DNS names) and unseals each sealed pod, in parallel, inside
+// one run deadline. What it concludes of the whole:
+// - a pod whose name does not resolve does not exist (not scheduled, scaled down): reported, not a failure;
+// - a pod that exists and does not answer (refused, hanging, a server error) is a failure the next run retries (1);
+// - a pod answering "not initialized" while a peer is initialized is a new node that has not joined yet (retry_join
+//   keeps trying; once it has found the leader it reports initialized and takes the same shares): retry (1);
+// - every pod answering "not initialized": the cluster was never initialized, a human must (2);
+// - shares rejected, missing or too few (the single-pod rules, per pod): a human (2).
+// Exit 0 only when every pod that exists is unsealed.
+
+/** The pods' URLs, comma-separated (`VAULT_PODS`); when set, the job unseals each instead of `VAULT_ADDR`. */
+export const VAULT_PODS = 'VAULT_PODS';
+
+export interface Pod {
+  /** The pod's name: the first label of its host name (vault-0 of vault-0.vault-internal...). */
+  readonly name: string;
+  readonly url: string;
+}
+
+/** The pods of `VAULT_PODS`, or undefined when it is unset (one Vault at `VAULT_ADDR`). */
+export function readPods(env: Env): Pod[] | undefined {
+  const value = env[VAULT_PODS];
+  if (value === undefined) return undefined;
+  const urls = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const pods = urls.map((url, i) => {
+    const item = `${VAULT_PODS} item ${i + 1}`;
+    const parsed = readUrl({ [item]: url }, item, '');
+    return { name: new URL(parsed).hostname.split('.')[0], url: parsed };
+  });
+  const names = pods.map((p) => p.name);
+  if (pods.length === 0 || new Set(names).size !== names.length) {
+    throw new Error(`invalid ${VAULT_PODS}: got ${JSON.stringify(value)}, expected a comma-separated list of pod URLs with distinct host names, such as "http://vault-0.vault-internal:8200,http://vault-1.vault-internal:8200"`);
+  }
+  return pods;
+}
+
+/** What one pod's attempt found. */
+type PodState =
+  | { kind: 'absent'; detail: string }
+  | { kind: 'uninitialized' }
+  | { kind: 'done'; outcome: Outcome };
+
+/** Resolves when the name resolves; the error code when the name does not exist; throws on a lookup that hangs. */
+function resolves(host: string, budget: Budget): Promise<string | undefined> {
+  if (/^[\d.]+$|^\[/.test(host)) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the lookup of ${host} got no answer`)), budget.callMs());
+    lookup(host, (error) => {
+      clearTimeout(timer);
+      const code = (error as NodeJS.ErrnoException | null)?.code;
+      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') resolve(code);
+      else if (error) reject(error);
+      else resolve(undefined);
+    });
+  });
+}
+
+async function podState(pod: Pod, budget: Budget, unsealOne: (vault: VaultApi) => Promise<Outcome>): Promise<PodState> {
+  try {
+    const missing = await resolves(new URL(pod.url).hostname, budget);
+    if (missing) return { kind: 'absent', detail: missing };
+    const vault = vaultApi(pod.url, budget);
+    // The single-pod attempt would call "not initialized" a human's job; here it depends on the peers.
+    await vault.checkPort();
+    if (isUninitialized(await vault.sealStatus())) return { kind: 'uninitialized' };
+    return { kind: 'done', outcome: await unsealOne(vault) };
+  } catch (error) {
+    return { kind: 'done', outcome: retry(reason(error)) };
+  }
+}
+
+function describe(state: PodState): string {
+  if (state.kind === 'absent') return `does not exist (its name does not resolve: ${state.detail}): not scheduled or scaled down`;
+  if (state.kind === 'uninitialized') return 'not initialized';
+  return state.outcome.message.replace(/^vault at \S+ /, '');
+}
+
+/**
+ * An attempt on every pod at once; `unsealOne` is the single-pod attempt. Logs each pod's state when it changes
+ * (`seen` keeps the last line per pod across the run's attempts).
+ */
+export async function attemptUnsealPods(
+  pods: Pod[], budget: Budget, unsealOne: (vault: VaultApi) => Promise<Outcome>, seen: Map<string, string> = new Map(),
+): Promise<Outcome> {
+  const states = await Promise.all(pods.map((pod) => podState(pod, budget, unsealOne)));
+  // A pod that got as far as its shares (unsealed, or a human needed for them) reported itself initialized.
+  const initializedPeer = states.some((s) => s.kind === 'done' && s.outcome.done);
+  const lines = pods.map((pod, i) => {
+    const s = states[i];
+    const text = s.kind === 'uninitialized' && initializedPeer ? 'not initialized while its peers are: a new node that has not joined yet, retrying' : describe(s);
+    return `${pod.name}: ${text}`;
+  });
+  // Logged when a pod's state changes; once unsealed, "is unsealed" on the next attempt is no news.
+  pods.forEach((pod, i) => {
+    const key = lines[i].replace(/: (unsealed with .*|is unsealed)$/, ': unsealed');
+    if (seen.get(pod.name) !== key) log(lines[i]);
+    seen.set(pod.name, key);
+  });
+  const unsealed = (s: PodState) => s.kind === 'done' && s.outcome.done && s.outcome.exitCode === 0;
+  const list = (keep: (s: PodState) => boolean) => lines.filter((_, i) => keep(states[i])).join('; ');
+  const existing = states.filter((s) => s.kind !== 'absent');
+  const absent = pods.filter((_, i) => states[i].kind === 'absent').map((p) => p.name);
+  const absentNote = absent.length ? ` (${absent.join(', ')} ${absent.length === 1 ? 'does' : 'do'} not exist)` : '';
+  if (existing.length === 0) return finished(`no Vault pod exists (no name resolves): nothing to unseal: ${pods.map((p) => p.name).join(', ')}`);
+  if (states.some((s) => s.kind === 'done' && s.outcome.done && s.outcome.exitCode === 2)) {
+    return finished(`a human is needed: ${list((s) => s.kind === 'done' && s.outcome.exitCode === 2)}`, 2);
+  }
+  const uninitialized = states.filter((s) => s.kind === 'uninitialized');
+  if (uninitialized.length === existing.length) {
+    return finished(`vault is not initialized on any pod: run \`vault operator init\` on one pod (the others join it), then store the unseal shares in the Secret; ${list(() => true)}`, 2);
+  }
+  if (existing.some((s) => !unsealed(s))) return retry(`not every pod is unsealed yet: ${list((s) => s.kind !== 'absent' && !unsealed(s))}`);
+  return finished(`every pod that exists is unsealed: ${pods.filter((_, i) => states[i].kind !== 'absent').map((p) => p.name).join(', ')}${absentNote}`);
+}

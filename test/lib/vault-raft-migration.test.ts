@@ -1,0 +1,78 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import * as YAML from 'yaml';
+import { VaultRaftMigration, VaultStack } from '../../lib';
+import { root } from '../../scripts/bundle';
+import { find, Manifest, synth } from '../helpers';
+
+// The migration as the HA example commits it, checked against the example's own dist/: every name and address the
+// migration uses must be the one the Raft StatefulSet will use.
+const read = (file: string): Manifest[] => YAML.parseAllDocuments(readFileSync(join(root, 'examples', 'ha-raft', file), 'utf8')).map((d) => d.toJSON());
+const migration = read('migration/migration.k8s.yaml');
+const sts = find(read('dist/vault/vault.k8s.yaml'), 'StatefulSet', 'vault');
+const job = find(migration, 'Job', 'vault-migrate-to-raft');
+const pod = job.spec.template.spec;
+const container = pod.containers[0];
+const config: string = find(migration, 'ConfigMap', 'vault-migrate-to-raft').data['migrate.hcl'];
+const mountOf = (volume: string) => container.volumeMounts.find((m: any) => m.name === volume);
+const claimOf = (volume: string) => pod.volumes.find((v: any) => v.name === volume).persistentVolumeClaim.claimName;
+const pod0 = `${sts.metadata.name}-0`;
+const template = sts.spec.volumeClaimTemplates[0];
+
+test('pod 0\'s claim: the name the StatefulSet\'s template gives it, with the template\'s spec and labels, kept by GitOps', () => {
+  const claim = find(migration, 'PersistentVolumeClaim', `${template.metadata.name}-${pod0}`);
+  expect(claim.metadata.namespace).toBe(sts.metadata.namespace);
+  expect(claim.spec).toEqual(template.spec);
+  expect(claim.metadata.labels).toEqual(template.metadata.labels);
+  expect(claim.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('Prune=false,Delete=false');
+});
+
+test('the configuration: one file source at the old claim, one Raft destination at pod 0\'s claim, pod 0\'s id and cluster address', () => {
+  expect(config.match(/^storage_source "file" \{\n {2}path = "([^"]+)"\n\}$/m)?.[1]).toBe(mountOf('source').mountPath);
+  expect(claimOf('source')).toBe('vault-data-lh');
+  const destination = /^storage_destination "raft" \{\n {2}path {4}= "([^"]+)"\n {2}node_id = "([^"]+)"\n\}$/m.exec(config);
+  expect(destination?.[1]).toBe(mountOf('destination').mountPath);
+  expect(claimOf('destination')).toBe(`${template.metadata.name}-${pod0}`);
+  expect(destination?.[2]).toBe(pod0);
+  expect((config.match(/^storage_(source|destination) /gm) ?? []).length).toBe(2);
+  // cluster_addr exactly as pod 0 computes its own (VAULT_CLUSTER_ADDR with its name).
+  const env = sts.spec.template.spec.containers[0].env;
+  const podAddr = env.find((e: any) => e.name === 'VAULT_CLUSTER_ADDR').value.replace('$(VAULT_K8S_POD_NAME)', pod0);
+  expect(config).toMatch(new RegExp(`^cluster_addr = "${podAddr.replace(/[.]/g, '\\.')}"$`, 'm'));
+  // And pod 0's node id is its name in the StatefulSet too.
+  expect(env.find((e: any) => e.name === 'VAULT_RAFT_NODE_ID').value).toBe('$(VAULT_K8S_POD_NAME)');
+});
+
+test('the Job runs vault operator migrate once, with both claims writable, as Vault\'s own user and image', () => {
+  expect(container.args).toEqual(['vault', 'operator', 'migrate', `-config=${mountOf('config').mountPath}/migrate.hcl`]);
+  expect(mountOf('source').readOnly).toBeUndefined();
+  expect(mountOf('destination').readOnly).toBeUndefined();
+  expect(mountOf('config').readOnly).toBe(true);
+  expect(pod.volumes).toContainEqual({ name: 'config', configMap: { name: 'vault-migrate-to-raft' } });
+  expect(container.image).toBe(sts.spec.template.spec.containers[0].image);
+  const vaultSecurity = sts.spec.template.spec.securityContext;
+  expect([pod.securityContext.runAsUser, pod.securityContext.fsGroup]).toEqual([vaultSecurity.runAsUser, vaultSecurity.fsGroup]);
+  expect(job.spec.backoffLimit).toBe(0);
+  expect(pod.restartPolicy).toBe('Never');
+});
+
+test('the migration lives beside dist/, never in it', () => {
+  const inDist = ['vault', 'eso', 'alerts', 'apps'].flatMap((folder) => {
+    try {
+      return readFileSync(join(root, 'examples', 'ha-raft', 'dist', folder, `${folder === 'vault' ? 'vault' : folder}.k8s.yaml`), 'utf8');
+    } catch {
+      return '';
+    }
+  }).join('\n');
+  expect(inDist).not.toContain('vault-migrate-to-raft');
+  expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
+});
+
+test('refuses a file-storage destination and a source that is the destination', () => {
+  expect(() => synth((chart) => new VaultRaftMigration(chart, 'm', {
+    vault: new VaultStack(chart, 'vault', { host: 'v.example.com', networkPolicy: false }), sourceClaimName: 'vault-data-lh',
+  }))).toThrow(/invalid VaultRaftMigration vault: got "storage \\"file\\"", expected a VaultStack with storage "raft"/);
+  expect(() => synth((chart) => new VaultRaftMigration(chart, 'm', {
+    vault: new VaultStack(chart, 'vault', { host: 'v.example.com', networkPolicy: false, storage: 'raft' }), sourceClaimName: 'data-vault-0',
+  }))).toThrow(/invalid VaultRaftMigration sourceClaimName: got "data-vault-0", expected another claim than the destination data-vault-0/);
+});

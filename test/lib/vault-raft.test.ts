@@ -1,0 +1,162 @@
+import { UnsealCron, VaultBackup, VaultHttpRoute, VaultStack, VaultStackProps, VaultTraefikIngress } from '../../lib';
+import { checkRaftAddresses, raftConfig } from '../../lib/vault-raft';
+import { find, Manifest, schemaErrors, synth } from '../helpers';
+
+const base = { host: 'vault.example.com', ingressControllerNamespace: 'kube-system' };
+
+function raft(props: Partial<VaultStackProps> = {}): { manifests: Manifest[]; vault: VaultStack } {
+  let vault!: VaultStack;
+  const manifests = synth((chart) => { vault = new VaultStack(chart, 'vault', { ...base, storage: 'raft', ...props }); });
+  return { manifests, vault };
+}
+
+const { manifests, vault } = raft();
+const sts = find(manifests, 'StatefulSet', 'vault');
+const pod = sts.spec.template.spec;
+const container = pod.containers[0];
+const config: string = find(manifests, 'ConfigMap', 'vault-config').data['vault.hcl'];
+const urls = [0, 1, 2].map((i) => `http://vault-${i}.vault-internal.security.svc.cluster.local:8200`);
+
+test('storage "raft": one retry_join per pod through the headless Service, the cluster port, mlock off, service registration', () => {
+  expect(config).toMatch(/^storage "raft" \{\n {2}path = "\/vault\/data"\n/m);
+  expect([...config.matchAll(/leader_api_addr = "([^"]+)"/g)].map((m) => m[1])).toEqual(urls);
+  expect(config).toContain('disable_mlock = true');
+  expect(config).toMatch(/cluster_address = "\[::\]:8201"/);
+  expect(config).toContain('service_registration "kubernetes" {}');
+  expect(config).not.toContain('storage "file"');
+});
+
+test('node_id is the pod name and cluster_addr the pod\'s DNS name on 8201, from the pod\'s own environment', () => {
+  const env: any[] = container.env;
+  const index = (name: string) => env.findIndex((e) => e.name === name);
+  expect(env[index('VAULT_K8S_POD_NAME')]).toEqual({ name: 'VAULT_K8S_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+  expect(env[index('VAULT_K8S_NAMESPACE')].valueFrom.fieldRef.fieldPath).toBe('metadata.namespace');
+  expect(env[index('VAULT_RAFT_NODE_ID')].value).toBe('$(VAULT_K8S_POD_NAME)');
+  expect(env[index('VAULT_CLUSTER_ADDR')].value).toBe('https://$(VAULT_K8S_POD_NAME).vault-internal.security.svc.cluster.local:8201');
+  // Kubernetes expands $(VAR) only from variables defined earlier in the list.
+  expect(index('VAULT_K8S_POD_NAME')).toBeLessThan(index('VAULT_RAFT_NODE_ID'));
+  expect(container.ports).toContainEqual({ name: 'https-internal', containerPort: 8201, protocol: 'TCP' });
+});
+
+test('the StatefulSet: three pods started in parallel, rolled one at a time, a claim per pod from the template with one fixed backup group', () => {
+  expect(sts.spec).toMatchObject({ replicas: 3, podManagementPolicy: 'Parallel', serviceName: 'vault-internal', updateStrategy: { type: 'RollingUpdate' } });
+  expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+  expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
+  const template = sts.spec.volumeClaimTemplates[0];
+  expect(template.metadata).toEqual({
+    name: 'data', labels: { 'recurring-job.longhorn.io/source': 'enabled', 'recurring-job-group.longhorn.io/vault-raft-data': 'enabled' },
+  });
+  expect(template.spec).toMatchObject({ accessModes: ['ReadWriteOnce'], storageClassName: 'longhorn', resources: { requests: { storage: '10Gi' } } });
+  expect(pod.volumes.map((v: any) => v.name)).not.toContain('data');
+  expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/vault/data' });
+  expect(manifests.filter((m) => m.kind === 'PersistentVolumeClaim')).toEqual([]);
+  expect(find(raft({ updateStrategy: 'OnDelete' }).manifests, 'StatefulSet', 'vault').spec.updateStrategy).toEqual({ type: 'OnDelete' });
+});
+
+test('pods on different nodes, required by default, preferred by prop', () => {
+  const term = { labelSelector: { matchLabels: sts.spec.selector.matchLabels }, topologyKey: 'kubernetes.io/hostname' };
+  expect(pod.affinity).toEqual({ podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } });
+  const preferred = find(raft({ podAntiAffinity: 'preferred' }).manifests, 'StatefulSet', 'vault').spec.template.spec.affinity;
+  expect(preferred).toEqual({ podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] } });
+});
+
+test('Services: the headless one publishes sealed pods with both ports; the active one selects vault-active "true" and serves the UI', () => {
+  const headless = find(manifests, 'Service', 'vault-internal');
+  expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+  expect(headless.spec.ports.map((p: any) => p.port)).toEqual([8200, 8201]);
+  const active = find(manifests, 'Service', 'vault-active');
+  expect(active.spec.selector).toEqual({ ...sts.spec.selector.matchLabels, 'vault-active': 'true' });
+  expect(active.spec.ports.map((p: any) => p.port)).toEqual([8200]);
+  const ingress = find(manifests, 'Ingress', 'vault');
+  expect(ingress.spec.rules[0].http.paths[0].backend.service.name).toBe('vault-active');
+});
+
+test('readiness: a healthy standby is ready (standbyok), a sealed pod is not', () => {
+  expect(container.readinessProbe.httpGet.path).toBe('/v1/sys/health?standbyok=true');
+  expect(container.livenessProbe).toBeUndefined();
+});
+
+test('service registration\'s RBAC: get and patch of Vault\'s own pods, by name, nothing else', () => {
+  const role = find(manifests, 'Role', 'vault-service-registration');
+  expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], resourceNames: ['vault-0', 'vault-1', 'vault-2'], verbs: ['get', 'patch'] }]);
+  const binding = find(manifests, 'RoleBinding', 'vault-service-registration');
+  expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'vault', namespace: 'security' }]);
+  expect(binding.roleRef.name).toBe('vault-service-registration');
+});
+
+test('a PodDisruptionBudget that keeps a majority: 1 of 3, 2 of 5, none for a single node', () => {
+  expect(find(manifests, 'PodDisruptionBudget', 'vault').spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: sts.spec.selector.matchLabels } });
+  expect(find(raft({ replicas: 5 }).manifests, 'PodDisruptionBudget', 'vault').spec.maxUnavailable).toBe(2);
+  expect(raft({ replicas: 1, allowSingleRaftNode: true }).manifests.some((m) => m.kind === 'PodDisruptionBudget')).toBe(false);
+});
+
+test('the pods reach each other on 8200 (retry_join) and 8201 (Raft, forwarding): a NetworkPolicy of their own', () => {
+  const peers = find(manifests, 'NetworkPolicy', 'vault-raft-peers');
+  expect(peers.spec.ingress).toEqual([{
+    ports: [{ protocol: 'TCP', port: 8200 }, { protocol: 'TCP', port: 8201 }],
+    from: [{ podSelector: { matchLabels: sts.spec.selector.matchLabels } }],
+  }]);
+  expect(raft({ networkPolicy: false }).manifests.some((m) => m.kind === 'NetworkPolicy')).toBe(false);
+});
+
+test('exposes what dependants need: storage, replicas, pod names and URLs, the active Service\'s URL, pod 0\'s claim', () => {
+  expect(vault.storage).toBe('raft');
+  expect(vault.replicas).toBe(3);
+  expect(vault.podNames).toEqual(['vault-0', 'vault-1', 'vault-2']);
+  expect(vault.podUrls).toEqual(urls);
+  expect(vault.activeServiceUrl).toBe('http://vault-active.security.svc.cluster.local:8200');
+  expect(vault.serviceUrl).toBe(vault.activeServiceUrl);
+  expect(vault.claimName).toBe('data-vault-0');
+  expect(vault.claim).toBeUndefined();
+});
+
+test('file storage stays one pod on one claim, with the same attributes', () => {
+  let file!: VaultStack;
+  const out = synth((chart) => { file = new VaultStack(chart, 'vault', base); });
+  expect([file.storage, file.replicas, file.podNames, file.serviceUrl]).toEqual(['file', 1, ['vault-0'], 'http://vault.security.svc.cluster.local:8200']);
+  expect(out.some((m) => m.kind === 'Role' || m.kind === 'PodDisruptionBudget')).toBe(false);
+  expect(find(out, 'StatefulSet', 'vault').spec.volumeClaimTemplates).toBeUndefined();
+});
+
+test('the unseal job gets every pod; the backup jobs join the claims\' group and label no claim', () => {
+  const out = synth((chart) => {
+    const v = new VaultStack(chart, 'vault', { ...base, storage: 'raft' });
+    new UnsealCron(chart, 'unseal', { vault: v });
+    new VaultBackup(chart, 'backup', { vault: v });
+  });
+  const env = find(out, 'CronJob', 'vault-auto-unseal').spec.jobTemplate.spec.template.spec.containers[0].env;
+  expect(env).toContainEqual({ name: 'VAULT_PODS', value: urls.join(',') });
+  for (const job of out.filter((m) => m.kind === 'RecurringJob')) expect(job.spec.groups).toEqual(['vault-raft-data']);
+});
+
+test('every object is valid against the Kubernetes 1.28 schemas', () => {
+  expect(schemaErrors(manifests)).toEqual([]);
+});
+
+test('a retry_join that does not match the headless Service is refused', () => {
+  const names = { statefulSet: 'vault', headlessService: 'vault-internal', activeService: 'vault-active', namespace: 'security', clusterDomain: 'cluster.local', replicas: 3 };
+  expect(() => checkRaftAddresses(raftConfig(names, 'https://v', '/d'), names)).not.toThrow();
+  const wrong = raftConfig(names, 'https://v', '/d').replace('vault-2.vault-internal', 'vault-2.vault-headless');
+  expect(() => checkRaftAddresses(wrong, names)).toThrow(/invalid VaultStack raft retry_join: .*expected one leader_api_addr per pod through the headless Service vault-internal/);
+});
+
+test.each<[string, Partial<VaultStackProps>, RegExp]>([
+  ['an even replica count', { replicas: 4 }, /invalid VaultStack replicas: got 4, expected an odd number/],
+  ['one Raft node without saying so', { replicas: 1 }, /invalid VaultStack replicas: got 1, expected at least 3 with storage "raft" .* or allowSingleRaftNode: true/],
+  ['more than 7', { replicas: 9 }, /invalid VaultStack replicas: got 9/],
+  ['an unknown storage', { storage: 'consul' as any }, /invalid VaultStack storage: got "consul", expected "file" or "raft"/],
+  ['replicas with file storage', { storage: 'file', replicas: 3 }, /invalid VaultStack replicas: got 3, expected nothing with storage "file"/],
+  ['an unknown anti-affinity', { podAntiAffinity: 'soft' as any }, /invalid VaultStack podAntiAffinity: got "soft"/],
+])('refuses %s', (_name, props, message) => {
+  expect(() => raft(props)).toThrow(message);
+});
+
+test('the UI through Traefik or an HTTPRoute also goes to the active node with Raft', () => {
+  const out = synth((chart) => {
+    const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: 'raft', exposure: 'none' });
+    new VaultTraefikIngress(chart, 'traefik', { vault: v });
+    new VaultHttpRoute(chart, 'route', { vault: v, gatewayName: 'homelab', gatewayNamespace: 'gateway', listenerName: 'https', implementation: 'traefik' });
+  });
+  expect(find(out, 'Ingress', 'vault').spec.rules[0].http.paths[0].backend.service.name).toBe('vault-active');
+  expect(out.find((m) => m.kind === 'HTTPRoute')!.spec.rules[0].backendRefs[0].name).toBe('vault-active');
+});

@@ -1,0 +1,20 @@
+// Preloaded into a script under test (NODE_OPTIONS=--require): the host names in FAKE_DNS_LOOPBACK (comma-separated)
+// resolve to 127.0.0.1, every other name fails as a name that does not exist (ENOTFOUND), so pod DNS names can be
+// used on loopback and no lookup ever leaves the machine. IP literals never reach dns.lookup.
+const dns = require('dns');
+
+const loopback = new Set((process.env.FAKE_DNS_LOOPBACK || '').split(',').filter(Boolean));
+
+dns.lookup = function lookup(host, options, callback) {
+  if (typeof options === 'function') {
+    callback = options;
+    options = {};
+  }
+  if (typeof options === 'number') options = { family: options };
+  if (!loopback.has(host)) {
+    const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', hostname: host, syscall: 'getaddrinfo' });
+    return process.nextTick(callback, error);
+  }
+  if (options && options.all) return process.nextTick(callback, null, [{ address: '127.0.0.1', family: 4 }]);
+  return process.nextTick(callback, null, '127.0.0.1', 4);
+};
