@@ -26,7 +26,7 @@ export interface ScriptCronJobOptions {
   readonly image?: string;
   /**
    * The CronJob's schedule, five cron fields.
-   * @default '* * * * *' (every minute)
+   * @default '* * * * *' (every minute; VaultSnapshotCron: '15 * * * *')
    */
   readonly schedule?: string;
   /**
@@ -37,12 +37,12 @@ export interface ScriptCronJobOptions {
   /**
    * How long one run keeps trying, in seconds (`RETRY_WINDOW_SECONDS`); 0 makes a single attempt. The window plus two
    * timeouts must fit in 50 s, so that a run ends before its 55 s deadline and the next minute's schedule.
-   * @default 40
+   * @default 40 (VaultSnapshotCron: 60)
    */
   readonly retryWindowSeconds?: number;
   /**
    * The pause between attempts inside the window, in seconds (`RETRY_INTERVAL_SECONDS`).
-   * @default 3
+   * @default 3 (VaultSnapshotCron: 10)
    */
   readonly retryIntervalSeconds?: number;
   /**
@@ -52,17 +52,17 @@ export interface ScriptCronJobOptions {
   readonly cpuRequest?: string;
   /**
    * CPU limit of the container.
-   * @default '100m'
+   * @default '100m' (VaultSnapshotCron: '500m')
    */
   readonly cpuLimit?: string;
   /**
    * Memory requested by the container.
-   * @default '48Mi'
+   * @default '48Mi' (VaultSnapshotCron: '64Mi')
    */
   readonly memoryRequest?: string;
   /**
    * Memory limit of the container.
-   * @default '96Mi'
+   * @default '96Mi' (VaultSnapshotCron: '160Mi')
    */
   readonly memoryLimit?: string;
 }

@@ -7,9 +7,12 @@ import { root } from '../scripts/bundle';
 // props of its Props interface (inherited ones included), and a default the doc comment states as a plain value
 // appears in the row. The doc comments in lib/ are the source; the tables are checked against them.
 
-const DOCS = [join(root, 'README.md'), ...(existsSync(join(root, 'docs'))
-  ? (readdirSync(join(root, 'docs'), { recursive: true }) as string[]).filter((f) => f.endsWith('.md')).map((f) => join(root, 'docs', f))
-  : [])];
+/** The docs: the README, each example's README, and every page of docs/. */
+const DOCS = [
+  join(root, 'README.md'),
+  ...(readdirSync(join(root, 'examples'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(root, 'examples', e.name, 'README.md'))),
+  ...(existsSync(join(root, 'docs')) ? (readdirSync(join(root, 'docs'), { recursive: true }) as string[]).filter((f) => f.endsWith('.md')).map((f) => join(root, 'docs', f)) : []),
+].filter((f) => existsSync(f));
 
 interface Prop { readonly name: string; readonly defaultText?: string }
 
@@ -41,21 +44,22 @@ function propsInterfaces(): Map<string, Prop[]> {
   return found;
 }
 
-/** The rows of the table whose header's first cell is `<construct> prop`: the props each row names, and its text. */
+/** The rows of the tables whose header's first cell is `<construct> prop`: the props each row names, and its text. */
 function table(construct: string): Array<{ names: string[]; row: string }> | undefined {
+  const rows: Array<{ names: string[]; row: string }> = [];
+  let found = false;
   for (const doc of DOCS) {
     const lines = readFileSync(doc, 'utf8').split('\n');
-    const start = lines.findIndex((l) => l.startsWith(`| ${construct} prop |`));
-    if (start < 0) continue;
-    const rows: Array<{ names: string[]; row: string }> = [];
-    for (const line of lines.slice(start + 2)) {
-      if (!line.startsWith('|')) break;
-      const first = line.split(' | ')[0];
-      rows.push({ names: [...first.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]), row: line });
-    }
-    return rows;
+    lines.forEach((line, start) => {
+      if (!line.startsWith(`| ${construct} prop |`)) return;
+      found = true;
+      for (const row of lines.slice(start + 2)) {
+        if (!row.startsWith('|')) break;
+        rows.push({ names: [...row.split(' | ')[0].matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]), row });
+      }
+    });
   }
-  return undefined;
+  return found ? rows : undefined;
 }
 
 const interfaces = propsInterfaces();
@@ -77,7 +81,9 @@ describe.each([...interfaces.entries()].sort(([a], [b]) => a.localeCompare(b)))(
       const plain = /^'([^']*)'$|^(\d+|true|false)$/.exec(prop.defaultText ?? '');
       if (!plain) continue;
       const row = rows.find((r) => r.names.includes(prop.name));
-      expect({ prop: prop.name, row: row?.row.includes(`\`${plain[1] ?? plain[2]}\``) }).toEqual({ prop: prop.name, row: true });
+      const value = plain[1] ?? plain[2];
+      const shown = row !== undefined && (row.row.includes(`\`${value}\``) || row.row.includes(`\`'${value}'\``));
+      expect({ prop: prop.name, shown }).toEqual({ prop: prop.name, shown: true });
     }
   });
 });
