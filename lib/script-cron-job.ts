@@ -1,7 +1,9 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { DEFAULTS, ENV } from '../runtime/common/env';
-import { checkCron, checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity, invalid, KnownProps } from './validate';
+import { DEFAULTS, ENV } from '../runtime/common/variables';
+import { invalid } from '../build/prop-error';
+import { checkCron, checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity } from './checks';
+import { KnownProps } from './known-props';
 
 /** A small official Node.js image, pinned; the scripts need only Node.js 20 or later. */
 export const NODE_IMAGE = 'node:24.11.0-alpine3.22';

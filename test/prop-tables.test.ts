@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import * as ts from 'typescript';
-import { root } from '../scripts/bundle';
+import { root } from '../build/bundle';
 
 // The docs' prop tables cannot drift from the code: each construct's table ("| <Construct> prop | ...") lists exactly the
 // props of its Props interface (inherited ones included), and a default the doc comment states as a plain value
@@ -16,22 +16,25 @@ const DOCS = [
 
 interface Prop { readonly name: string; readonly defaultText?: string }
 
-/** Every exported `<Construct>Props` interface of lib/ whose construct is exported too, with its props and their @default. */
+/** Every exported `<Construct>Props` interface of lib/ whose construct lib/index.ts exports, with its props and @default. */
 function propsInterfaces(): Map<string, Prop[]> {
-  // The library's public constructs: those of the modules lib/index.ts re-exports.
+  // The library's public constructs: the classes of the modules lib/index.ts re-exports.
   const index = readFileSync(join(root, 'lib', 'index.ts'), 'utf8');
-  const files = [...index.matchAll(/from '\.\/([^']+)'/g)].map((m) => join(root, 'lib', `${m[1]}.ts`));
+  const publicFiles = new Set([...index.matchAll(/from '\.\/([^']+)'/g)].map((m) => join(root, 'lib', `${m[1]}.ts`)));
+  const files = readdirSync(join(root, 'lib')).filter((f) => f.endsWith('.ts')).map((f) => join(root, 'lib', f));
   const program = ts.createProgram(files, { strict: true, skipLibCheck: true, noEmit: true });
   const checker = program.getTypeChecker();
+  const exported = (node: ts.Node) => ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+  const classes = new Set<string>();
+  for (const file of publicFiles) {
+    ts.forEachChild(program.getSourceFile(file)!, (node) => {
+      if (ts.isClassDeclaration(node) && node.name && exported(node)) classes.add(node.name.text);
+    });
+  }
   const found = new Map<string, Prop[]>();
   for (const file of files) {
-    const source = program.getSourceFile(file)!;
-    const classes = new Set<string>();
-    ts.forEachChild(source, (node) => {
-      if (ts.isClassDeclaration(node) && node.name && node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) classes.add(node.name.text);
-    });
-    ts.forEachChild(source, (node) => {
-      if (!ts.isInterfaceDeclaration(node) || !node.name.text.endsWith('Props')) return;
+    ts.forEachChild(program.getSourceFile(file)!, (node) => {
+      if (!ts.isInterfaceDeclaration(node) || !exported(node) || !node.name.text.endsWith('Props')) return;
       const construct = node.name.text.replace(/Props$/, '');
       if (!classes.has(construct)) return;
       const props = checker.getPropertiesOfType(checker.getTypeAtLocation(node)).map((symbol) => {

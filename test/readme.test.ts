@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as YAML from 'yaml';
-import { root } from '../scripts/bundle';
+import { root } from '../build/bundle';
 import { Manifest, schemaErrors } from './support/manifests';
 import { celErrors } from './support/cel';
 

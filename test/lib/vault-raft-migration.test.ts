@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as YAML from 'yaml';
 import { VaultRaftMigration, VaultStack } from '../../lib';
-import { root } from '../../scripts/bundle';
+import { root } from '../../build/bundle';
 import { find, Manifest, synth } from '../support/manifests';
 
 // The migration as the HA example commits it, checked against the example's own dist/: every name and address the

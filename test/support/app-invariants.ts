@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import * as YAML from 'yaml';
 import { App } from 'cdk8s';
-import { checkApps, synthesize } from '../../scripts/synthesize';
+import { checkApps, synthesize } from '../../build/synthesize';
 import { CRD_SCHEMAS_FILE, Manifest, schemaErrors } from './manifests';
 import { celErrors } from './cel';
 

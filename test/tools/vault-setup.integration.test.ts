@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { homelabDist } from '../support/homelab-dist';
-import { readManifests } from '../../runtime/vault-setup/manifests';
+import { readManifests } from '../../tools/vault-setup/manifests';
 import { FakeVaultApi } from '../support/fake-vault-api';
 import { closedPort } from '../support/fake-vault';
 import { bundleCli, CliRun, runCli, writeDist } from '../support/run-cli';
