@@ -7,9 +7,9 @@ import {
 } from '../imports/external-secrets.io';
 import { checkVaultPath, EsoStore } from './eso-store';
 import { crdObjectAnnotations, WAVES } from './gitops';
-import {
-  checkArray, checkDnsLabel, checkDnsSubdomain, checkDuration, checkKnownProps, checkMetadataMap, invalid, KnownProps, validating,
-} from './validate';
+import { invalid, validating } from '../build/prop-error';
+import { checkArray, checkDnsLabel, checkDnsSubdomain, checkDuration, checkMetadataMap } from './checks';
+import { checkKnownProps, KnownProps } from './known-props';
 
 // The allowed values are those of ESO's CRD, through the classes imported from it, so they cannot drift.
 export type DecodingStrategy = `${Decoding}`;

@@ -1,11 +1,12 @@
 import { Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { DEFAULTS, ENV } from '../runtime/common/env';
+import { DEFAULTS, ENV } from '../runtime/common/variables';
 import { EsoStore, StoreReader } from './eso-store';
 import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
-import { checkKnownProps, invalid, KnownProps, validating } from './validate';
+import { invalid, validating } from '../build/prop-error';
+import { checkKnownProps, KnownProps } from './known-props';
 import { checkVault, IVault } from './vault';
 
 const NAME = 'eso-recovery';

@@ -2,10 +2,10 @@ import { Construct, IConstruct } from 'constructs';
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
-import {
-  checkArray, checkDnsLabel, checkDnsSubdomain, checkKnownProps, invalid, KnownProps, validating,
-} from './validate';
-import { DEFAULTS } from '../runtime/common/env';
+import { invalid, validating } from '../build/prop-error';
+import { checkArray, checkDnsLabel, checkDnsSubdomain } from './checks';
+import { checkKnownProps, KnownProps } from './known-props';
+import { DEFAULTS } from '../runtime/common/variables';
 import { crdObjectAnnotations, WAVES } from './gitops';
 import { checkVault, IVault } from './vault';
 

@@ -1,5 +1,30 @@
 // The PromQL of the alerts, built from checked names: what VaultAlerts says to Prometheus, apart from what it means.
-import { promDurationSeconds } from './validate';
+//
+// Metric and label names, as checked in the upstream sources:
+// - kube-state-metrics (kubernetes/kube-state-metrics, docs/metrics/workload/{job,cronjob,statefulset}-metrics.md):
+//   `kube_statefulset_replicas`, `kube_statefulset_status_replicas_ready` {namespace, statefulset};
+//   `kube_job_owner` {namespace, job_name, owner_kind, owner_name}, `kube_job_failed` {namespace, job_name, condition},
+//   `kube_job_status_start_time` {namespace, job_name}; `kube_cronjob_status_last_successful_time`,
+//   `kube_cronjob_created`, `kube_cronjob_spec_suspend` {namespace, cronjob}.
+// - External Secrets Operator (external-secrets/external-secrets, docs/api/metrics.md;
+//   pkg/controllers/secretstore/cssmetrics/cssmetrics.go and pkg/controllers/externalsecret/esmetrics/esmetrics.go,
+//   label names in pkg/controllers/metrics/labels.go): `clustersecretstore_status_condition` and
+//   `externalsecret_status_condition` {name, namespace, condition, status}. For the Ready condition the series
+//   {status="False"} is 1 while the object is not ready and 0 once it is. Beside it the store metric and older
+//   releases' ExternalSecret metric carry an inverse {status="True"} series, which newer releases drop for
+//   ExternalSecrets unless run with --use-deprecated-status-condition (pkg/controllers/metrics/status_condition.go),
+//   so `{condition="Ready", status="False"} == 1` reads the same on all of them. A ClusterSecretStore's `namespace` label is
+//   empty; an ExternalSecret's collides with the scrape target's and arrives as `exported_namespace` unless the
+//   ServiceMonitor honours labels, so the rules keep both and do not filter on it. The counter
+//   `externalsecret_sync_calls_error` also counts the errors of retries that later succeed (every Vault restart), so
+//   the Ready condition is the signal.
+//
+// What kube-state-metrics cannot see: a Job's exit code. It exports only the code of a container's previous
+// termination (`kube_pod_container_status_last_terminated_exitcode`, from `lastState`), and these Jobs run their pod
+// once (`restartPolicy: Never`, `backoffLimit: 0`), so exit 1 ("not yet") and exit 2 ("a human is needed") look the
+// same: a failed Job. The "human needed" alerts therefore use duration: runs that keep failing long after every
+// transient cause would have cleared. The exit code itself is in the Job's log line (the README says how to read it).
+import { promDurationSeconds } from './checks';
 
 /** One alerting rule, as the construct builds it. */
 export interface Alert {

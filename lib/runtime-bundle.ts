@@ -1,4 +1,4 @@
-import { bundleText } from '../scripts/bundle';
+import { bundleText, NODE_SCRIPT } from '../build/bundle';
 
 /**
  * Bundles `runtime/<entry>.ts` with esbuild into one dependency-free CommonJS script for Node.js 20 or later. Built
@@ -8,9 +8,7 @@ import { bundleText } from '../scripts/bundle';
 export function bundleRuntime(entry: string): string {
   return bundleText(`runtime-${entry}`, {
     entryPoints: [`runtime/${entry}.ts`],
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
+    ...NODE_SCRIPT,
     legalComments: 'none',
     banner: { js: `// Generated from runtime/${entry}.ts by esbuild during cdk8s synthesis: edit the source, not this.` },
     logLevel: 'silent',

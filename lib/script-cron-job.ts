@@ -1,7 +1,9 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { DEFAULTS, ENV } from '../runtime/common/env';
-import { checkCron, checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity, invalid, KnownProps } from './validate';
+import { DEFAULTS, ENV } from '../runtime/common/variables';
+import { invalid } from '../build/prop-error';
+import { checkCron, checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity } from './checks';
+import { KnownProps } from './known-props';
 
 /** A small official Node.js image, pinned; the scripts need only Node.js 20 or later. */
 export const NODE_IMAGE = 'node:24.11.0-alpine3.22';
@@ -16,7 +18,7 @@ export const ACTIVE_DEADLINE_SECONDS = RUN_DEADLINE_SECONDS + 5;
 export interface ScriptCronJobOptions {
   /**
    * The namespace of the CronJob.
-   * @default 'security'
+   * @default - the namespace of what the job serves: the VaultStack's for UnsealCron, the EsoStore's for EsoRecoveryCron
    */
   readonly namespace?: string;
   /**
@@ -26,7 +28,7 @@ export interface ScriptCronJobOptions {
   readonly image?: string;
   /**
    * The CronJob's schedule, five cron fields.
-   * @default '* * * * *' (every minute)
+   * @default '* * * * *' (every minute; VaultSnapshotCron: '15 * * * *')
    */
   readonly schedule?: string;
   /**
@@ -37,12 +39,12 @@ export interface ScriptCronJobOptions {
   /**
    * How long one run keeps trying, in seconds (`RETRY_WINDOW_SECONDS`); 0 makes a single attempt. The window plus two
    * timeouts must fit in 50 s, so that a run ends before its 55 s deadline and the next minute's schedule.
-   * @default 40
+   * @default 40 (VaultSnapshotCron: 60)
    */
   readonly retryWindowSeconds?: number;
   /**
    * The pause between attempts inside the window, in seconds (`RETRY_INTERVAL_SECONDS`).
-   * @default 3
+   * @default 3 (VaultSnapshotCron: 10)
    */
   readonly retryIntervalSeconds?: number;
   /**
@@ -52,17 +54,17 @@ export interface ScriptCronJobOptions {
   readonly cpuRequest?: string;
   /**
    * CPU limit of the container.
-   * @default '100m'
+   * @default '100m' (VaultSnapshotCron: '500m')
    */
   readonly cpuLimit?: string;
   /**
    * Memory requested by the container.
-   * @default '48Mi'
+   * @default '48Mi' (VaultSnapshotCron: '64Mi')
    */
   readonly memoryRequest?: string;
   /**
    * Memory limit of the container.
-   * @default '96Mi'
+   * @default '96Mi' (VaultSnapshotCron: '160Mi')
    */
   readonly memoryLimit?: string;
 }

@@ -1,9 +1,11 @@
 import { Construct } from 'constructs';
-import { DEFAULTS, ENV } from '../runtime/common/env';
+import { DEFAULTS, ENV } from '../runtime/common/variables';
 import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { VAULT_PODS } from '../runtime/unseal/pods';
-import { checkArray, checkDnsSubdomain, checkHttpUrl, checkKnownProps, invalid, KnownProps, validating } from './validate';
+import { invalid, validating } from '../build/prop-error';
+import { checkArray, checkDnsSubdomain, checkHttpUrl } from './checks';
+import { checkKnownProps, KnownProps } from './known-props';
 import { checkVault, IVault } from './vault';
 
 const NAME = 'vault-auto-unseal';

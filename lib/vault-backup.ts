@@ -1,6 +1,8 @@
 import { Construct } from 'constructs';
 import { RecurringJob, RecurringJobSpecTask } from '../imports/longhorn.io';
-import { checkCron, checkDnsLabel, checkInteger, checkKnownProps, invalid, KnownProps, validating } from './validate';
+import { invalid, validating } from '../build/prop-error';
+import { checkCron, checkDnsLabel, checkInteger } from './checks';
+import { checkKnownProps, KnownProps } from './known-props';
 import { crdObjectAnnotations } from './gitops';
 import { RAFT_BACKUP_GROUP } from './vault-raft';
 import { checkVault, IVault } from './vault';

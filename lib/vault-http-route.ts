@@ -2,7 +2,9 @@ import { Construct } from 'constructs';
 import { HttpRoute, HttpRouteSpecRulesFilters, HttpRouteSpecRulesFiltersType, HttpRouteSpecRulesMatchesPathType } from '../imports/gateway.networking.k8s.io';
 import { crdObjectAnnotations } from './gitops';
 import { checkSourceRanges, envoyAllowList, traefikAllowList } from './ui-allowlist';
-import { checkDnsLabel, checkDnsSubdomain, checkKnownProps, invalid, KnownProps, validating } from './validate';
+import { invalid, validating } from '../build/prop-error';
+import { checkDnsLabel, checkDnsSubdomain } from './checks';
+import { checkKnownProps, KnownProps } from './known-props';
 import { PRIVATE_RANGES, VaultStack } from './vault-stack';
 
 /** The Gateway API implementations this project renders the allowlist for, and the namespace of their proxies. */

@@ -1,8 +1,9 @@
 import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { addSummary } from './summary';
-import { checkCidr, checkDnsLabel, checkMetadataMap, invalid } from './validate';
+import { addSummary } from '../build/summary';
+import { invalid } from '../build/prop-error';
+import { checkCidr, checkDnsLabel, checkMetadataMap } from './checks';
 
 /** A source allowed to reach Vault's API port: pods (by namespace and labels), a namespace, or an address block. */
 export interface VaultClient {

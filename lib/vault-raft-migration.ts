@@ -1,6 +1,8 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { checkDnsSubdomain, checkInteger, checkKnownProps, invalid, KnownProps, validating } from './validate';
+import { invalid, validating } from '../build/prop-error';
+import { checkDnsSubdomain, checkInteger } from './checks';
+import { checkKnownProps, KnownProps } from './known-props';
 import { VaultStack } from './vault-stack';
 
 export interface VaultRaftMigrationProps {

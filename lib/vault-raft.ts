@@ -1,7 +1,9 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { addSummary } from './summary';
-import { checkInteger, invalid, KnownProps } from './validate';
+import { addSummary } from '../build/summary';
+import { invalid } from '../build/prop-error';
+import { checkInteger } from './checks';
+import { KnownProps } from './known-props';
 
 // Vault on integrated storage (Raft), as VaultStack renders it: pure functions for the configuration and the objects,
 // so that vault-stack.ts only chooses between file and Raft. Decided from vault-helm's HA mode (values.yaml

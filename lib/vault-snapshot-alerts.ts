@@ -1,10 +1,9 @@
 import { Construct } from 'constructs';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/monitoring.coreos.com';
 import { crdObjectAnnotations } from './gitops';
-import {
-  checkDnsLabel, checkDnsSubdomain, checkKnownProps, checkMetadataMap, checkPromDuration, invalid, KnownProps, promDurationSeconds,
-  validating,
-} from './validate';
+import { invalid, validating } from '../build/prop-error';
+import { checkDnsLabel, checkDnsSubdomain, checkMetadataMap, checkPromDuration, promDurationSeconds } from './checks';
+import { checkKnownProps, KnownProps } from './known-props';
 import { DEFAULT_RULE_LABELS } from './vault-alerts';
 import { VaultSnapshotCron } from './vault-snapshot-cron';
 

@@ -2,13 +2,13 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { RecurringJob, RecurringJobSpecTask } from '../imports/longhorn.io';
 import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from '../runtime/raft-snapshot/env';
-import { ENV } from '../runtime/common/env';
+import { ENV } from '../runtime/common/variables';
 import { crdObjectAnnotations } from './gitops';
 import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
-import {
-  checkCron, checkDnsLabel, checkDnsSubdomain, checkInteger, checkKnownProps, checkQuantity, invalid, KnownProps, validating,
-} from './validate';
+import { invalid, validating } from '../build/prop-error';
+import { checkCron, checkDnsLabel, checkDnsSubdomain, checkInteger, checkQuantity } from './checks';
+import { checkKnownProps, KnownProps } from './known-props';
 import { checkVault, IVault } from './vault';
 
 export interface VaultSnapshotCronProps extends ScriptCronJobOptions {

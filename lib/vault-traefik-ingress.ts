@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { checkSourceRanges, traefikAllowList } from './ui-allowlist';
-import {
-  checkDnsLabel, checkDnsSubdomain, checkKnownProps, checkMetadataMap, invalid, KnownProps, validating,
-} from './validate';
+import { invalid, validating } from '../build/prop-error';
+import { checkDnsLabel, checkDnsSubdomain, checkMetadataMap } from './checks';
+import { checkKnownProps, KnownProps } from './known-props';
 import { PRIVATE_RANGES, TLS_SECRET_NAME, VaultStack } from './vault-stack';
 
 const MIDDLEWARES = 'traefik.ingress.kubernetes.io/router.middlewares';

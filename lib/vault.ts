@@ -1,6 +1,6 @@
 import { IConstruct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { invalid } from './validate';
+import { invalid } from '../build/prop-error';
 import { VaultClient } from './vault-network-policy';
 
 /**

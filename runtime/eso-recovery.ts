@@ -8,7 +8,7 @@
 // the patch, or ESO did not re-check the store within the run (the next run retries); 2 a human is needed (ESO
 // re-checked the store with Vault ready and it is still not ready; no token, forbidden, not found; a malformed setting).
 import { Budget } from './common/budget';
-import { DEFAULTS, ENV } from './common/env';
+import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, HttpResponse } from './common/http';
 import { KubeApi, kubeApi, KubeError, malformed } from './common/kube';
 import { log, reason } from './common/log';

@@ -9,7 +9,7 @@
 import { closeSync, readFileSync, unlinkSync } from 'fs';
 import { Budget } from './common/budget';
 import { download } from './common/download';
-import { DEFAULTS, ENV } from './common/env';
+import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, request } from './common/http';
 import { log, redact, reason } from './common/log';
 import { runScript, start } from './common/main';

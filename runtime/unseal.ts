@@ -4,7 +4,7 @@
 // the next run retries); 2 a human is needed (not initialized, no or rejected shares, a malformed setting).
 import { readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
-import { DEFAULTS, ENV } from './common/env';
+import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, HttpResponse } from './common/http';
 import { log, redact, reason } from './common/log';
 import { runScript, start } from './common/main';

@@ -3,7 +3,7 @@
 import { spawn } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { root } from './bundle';
+import { root } from '../build/bundle';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { bundleRuntime } from '../lib/runtime-bundle';
 import { FakeRaftSnapshot } from '../test/support/fake-raft-snapshot';

@@ -9,7 +9,7 @@
 // unexpected error prints its stack.
 const fs = require('fs');
 const path = require('path');
-const { bundleFile, root } = require('./bundle');
+const { bundleFile, NODE_SCRIPT, root } = require('../build/bundle');
 
 /** The examples: each folder of examples/ that holds a main.ts, in name order. */
 function exampleEntries() {
@@ -57,7 +57,7 @@ try {
   stdin: {
     contents: [
       ...targets.map((t, i) => `export { buildApps as buildApps${i} } from './${t.entry.replace(/\.ts$/, '')}';`),
-      `export { isPropError, summary, synthesize } from './scripts/synthesize';`,
+      `export { isPropError, summary, synthesize } from './build/synthesize';`,
       '',
     ].join('\n'),
     resolveDir: root,
@@ -66,9 +66,7 @@ try {
   },
   // esbuild runs the runtime scripts' bundles during synthesis: it stays a package, with its native binary.
   external: ['esbuild'],
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
+  ...NODE_SCRIPT,
   logLevel: 'silent',
 });
 } catch (error) {

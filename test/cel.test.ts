@@ -1,4 +1,4 @@
-import { Manifest } from './helpers';
+import { Manifest } from './support/manifests';
 import { celErrors, escapeName, withDefaults } from './support/cel';
 
 // The CEL check itself: it fails objects that break a rule of their CRD (so its passes mean something), applies the

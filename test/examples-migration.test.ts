@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'fs';
 import { join } from 'path';
-import { root } from '../scripts/bundle';
+import { root } from '../build/bundle';
 import { appInvariants, BuildApps } from './support/app-invariants';
 
 // An example's one-off objects (examples/<name>/migration.ts, written to examples/<name>/migration/ beside its dist/)

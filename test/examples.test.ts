@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'fs';
 import { join } from 'path';
-import { root } from '../scripts/bundle';
+import { root } from '../build/bundle';
 import { appInvariants, BuildApps } from './support/app-invariants';
 
 // Every example, found by listing examples/: adding one needs no test edit. Each is a whole homelab app like main.ts,

@@ -1,16 +1,14 @@
-import { spawnSync } from 'child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, relative } from 'path';
 import * as YAML from 'yaml';
-import { App, Chart } from 'cdk8s';
+import { App } from 'cdk8s';
 import { buildApps } from '../main';
-import { AppSecret, EsoStore, VaultStack } from '../lib';
-import { root } from '../scripts/bundle';
-import { checkApps, summary, synthesize } from '../scripts/synthesize';
-import { Manifest, schemaErrors } from './helpers';
-import { testVault } from './support/with-vault';
+import { root } from '../build/bundle';
+import { checkApps, summary, synthesize } from '../build/synthesize';
+import { Manifest, schemaErrors } from './support/manifests';
 import { podSecurityViolations, podTemplates } from './support/pod-security';
+import { Run, runNode } from './support/run-script';
 import { celErrors } from './support/cel';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
@@ -60,12 +58,12 @@ test('every pod passes Pod Security restricted, but for an AppArmor profile main
   }
 });
 
-test('every synthesized object is valid against its API or CRD schema, strictly', () => {
-  expect(schemaErrors(manifests)).toEqual([]);
-});
-
 test('every custom resource satisfies its CRD\'s CEL rules, after the schema\'s defaults', () => {
   expect(celErrors(manifests)).toEqual([]);
+});
+
+test('every synthesized object is valid against its API or CRD schema, strictly', () => {
+  expect(schemaErrors(manifests)).toEqual([]);
 });
 
 test('no two objects share kind, namespace and name, and no two ExternalSecrets write one Secret', () => {
@@ -141,76 +139,60 @@ describe('GitOps annotations: present where needed, and with values the tools ac
   });
 });
 
-describe('mistakes that fail synthesis, leaving the output folder as it was', () => {
-  function attempt(build: (chart: Chart, store: EsoStore) => void): { error: string; kept: string[] } {
-    const dir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'previous.k8s.yaml'), 'previous');
-    let error = '';
-    try {
-      synthesize((outdir) => {
-        const app = new App({ outdir });
-        const chart = new Chart(app, 'apps');
-        build(chart, new EsoStore(chart, 'store', { vault: testVault(new Chart(app, 'vault')) }));
-        return [app];
-      }, dir);
-    } catch (e) {
-      error = (e as Error).message;
-    }
-    return { error, kept: readdirSync(dir) };
-  }
-
-  test.each<[string, (chart: Chart, store: EsoStore) => void, string]>([
-    ['a misspelled prop', (c) => new VaultStack(c, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', storageclassName: 'longhorn-ssd' } as any),
-      'apps/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
-    ['a misspelled nested prop', (c, store) => new AppSecret(c, 'nextcloud', { namespace: 'nextcloud', store, data: [{ secretKey: 'A', path: 'nextcloud', proprety: 'a' } as any] }),
-      'apps/nextcloud: invalid AppSecret nextcloud: unknown prop "data[0].proprety" (did you mean "data[0].property"?)'],
-    ['a wrong value', (c) => new VaultStack(c, 'vault', { host: 'Vault.Example.com', ingressControllerNamespace: 'ingress-nginx' }),
-      'apps/vault: invalid VaultStack host: got "Vault.Example.com", expected a lowercase fully qualified host name such as "vault.example.com"'],
-    ['two objects with one name', (c, store) => {
-      new AppSecret(c, 'nextcloud', { namespace: 'nextcloud', store, dataFrom: [{ path: 'nextcloud' }] });
-      new AppSecret(c, 'nextcloud-again', { name: 'nextcloud', namespace: 'nextcloud', store, dataFrom: [{ path: 'nextcloud' }] });
-    }, 'duplicate ExternalSecret nextcloud/nextcloud: defined by apps/nextcloud and by apps/nextcloud-again; give one of them another name'],
-    ['two ExternalSecrets writing one Secret', (c, store) => {
-      new AppSecret(c, 'nextcloud-db', { namespace: 'nextcloud', store, targetName: 'nextcloud', dataFrom: [{ path: 'nextcloud-db' }] });
-      new AppSecret(c, 'nextcloud-admin', { namespace: 'nextcloud', store, targetName: 'nextcloud', dataFrom: [{ path: 'nextcloud-admin' }] });
-    }, 'two ExternalSecrets write the Secret nextcloud/nextcloud: apps/nextcloud-db and apps/nextcloud-admin; ESO would overwrite it in turn, forever'],
-  ])('%s', (_case, build, message) => {
-    const { error, kept } = attempt(build);
-    expect(error).toBe(message);
-    expect(kept).toEqual(['previous.k8s.yaml']);
-  });
-});
+/** Kills a synth run after this long: a hang, not a speed check (a run takes about a second). */
+const SYNTH_HANG_LIMIT_MS = 60000;
 
 describe('npm run synth, as a user runs it', () => {
   // A main.ts of the user's own, beside the project's node_modules so that its packages resolve.
   const entries = join(root, 'node_modules', '.cache', 'homelab-secrets', 'test-entries');
-  function synthEntry(name: string, body: string, previous = true) {
-    mkdirSync(entries, { recursive: true });
+  type SynthRun = Run & { outdir: string };
+  const planned = new Map<string, { body: string; previous: boolean }>();
+  const runs = new Map<string, SynthRun>();
+
+  /**
+   * A run of `node scripts/synth.js` on an entry of this body (its output folder holding a previous synthesis unless
+   * `previous` is false), started with all the others before the tests: each bundles its own entry with esbuild, so
+   * one after the other they took most of this file's time. The test reads its run when they have all ended.
+   */
+  function synthEntry(name: string, body: string, previous = true): () => SynthRun {
+    planned.set(name, { body, previous });
+    return () => runs.get(name)!;
+  }
+
+  async function synth(name: string, previous: boolean): Promise<SynthRun> {
     const entry = join(entries, `${name}.ts`);
-    const lib = relative(entries, join(root, 'lib')).replace(/\\/g, '/');
-    writeFileSync(entry, `import { App, Chart } from 'cdk8s';\nimport { AppSecret, EsoStore, VaultStack } from '${lib}';\n`
-      + `export function buildApps(outdir: string): App[] {\n  const app = new App({ outdir });\n  ${body}\n  return [app];\n}\n`);
     const outdir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
     mkdirSync(outdir);
     if (previous) writeFileSync(join(outdir, 'previous.k8s.yaml'), 'previous');
-    const run = spawnSync(process.execPath, [join(root, 'scripts', 'synth.js'), relative(root, entry)], {
-      env: { ...process.env, CDK8S_OUTDIR: outdir }, encoding: 'utf8', timeout: 60000,
-    });
-    return { ...run, outdir };
+    const env = { ...process.env, CDK8S_OUTDIR: outdir } as Record<string, string>;
+    return { ...await runNode(join(root, 'scripts', 'synth.js'), env, { args: [relative(root, entry)], limitMs: SYNTH_HANG_LIMIT_MS }), outdir };
   }
 
+  beforeAll(async () => {
+    // Every entry is written before any run starts: each bundle's cache key covers the folder's files.
+    mkdirSync(entries, { recursive: true });
+    const lib = relative(entries, join(root, 'lib')).replace(/\\/g, '/');
+    for (const [name, { body }] of planned) {
+      writeFileSync(join(entries, `${name}.ts`), `import { App, Chart } from 'cdk8s';\nimport { AppSecret, EsoStore, VaultStack } from '${lib}';\n`
+        + `export function buildApps(outdir: string): App[] {\n  const app = new App({ outdir });\n  ${body}\n  return [app];\n}\n`);
+    }
+    await Promise.all([...planned].map(async ([name, { previous }]) => runs.set(name, await synth(name, previous))));
+  }, SYNTH_HANG_LIMIT_MS * 2);
+
+  const good = synthEntry('good', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx' });`);
   test('says what it wrote: each file with its number of objects', () => {
-    const run = synthEntry('good', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx' });`);
+    const run = good();
     expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 9 objects\n  vault.k8s.yaml    9\n`
       + 'Vault (security) accepts port 8200 only from:\n  every pod in namespace ingress-nginx (the UI, through ingress-nginx)\n');
     expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
   });
 
+  // The mistakes that fail synthesis, one table checked as the user meets them: the construct's error is the one line
+  // under the first, whole, and the exit code, stdout and the output folder's files and bytes are checked besides.
   const store = `const c = new Chart(app, 'apps'); const store = new EsoStore(c, 'store', { vault: new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', networkPolicy: false }) });`;
-  test.each<[string, string, string]>([
+  const mistakes: Array<[string, string, string]> = [
     ['a misspelled prop', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', storageclassName: 'x' } as any);`,
       'vault/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
     ['a misspelled nested prop', `${store} new AppSecret(c, 'wiki', { namespace: 'wiki', store, data: [{ secretKey: 'A', path: 'wiki', proprety: 'a' }] } as any);`,
@@ -221,40 +203,46 @@ describe('npm run synth, as a user runs it', () => {
       'duplicate ExternalSecret wiki/wiki: defined by apps/wiki and by apps/wiki2; give one of them another name'],
     ['a duplicate target Secret', `${store} new AppSecret(c, 'a', { namespace: 'wiki', store, targetName: 'wiki', dataFrom: [{ path: 'a' }] }); new AppSecret(c, 'b', { namespace: 'wiki', store, targetName: 'wiki', dataFrom: [{ path: 'b' }] });`,
       'two ExternalSecrets write the Secret wiki/wiki: apps/a and apps/b; ESO would overwrite it in turn, forever'],
-  ])('%s: one line naming the construct, no stack trace, exit 1, the output folder untouched', (name, body, message) => {
-    const run = synthEntry(name.replace(/\W+/g, '-'), body);
-    expect(run.status).toBe(1);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n  ${message}\n`);
-    expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
-    expect(readFileSync(join(run.outdir, 'previous.k8s.yaml'), 'utf8')).toBe('previous');
-  });
+  ];
+  test.each(mistakes.map(([name, body, message]) => [name, synthEntry(name.replace(/\W+/g, '-'), body), message] as const))(
+    '%s: one line naming the construct, no stack trace, exit 1, the output folder untouched', (_name, mistake, message) => {
+      const run = mistake();
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n  ${message}\n`);
+      expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
+      expect(readFileSync(join(run.outdir, 'previous.k8s.yaml'), 'utf8')).toBe('previous');
+    });
 
+  const app = `new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`;
+  const pastedTwice = synthEntry('pasted-twice', `${store}\n  ${app}\n  ${app}`);
   test('the same construct pasted twice: one line naming the file, the line of the second and the fix', () => {
-    const app = `new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`;
-    const run = synthEntry('pasted-twice', `${store}\n  ${app}\n  ${app}`);
-    expect(run.status).toBe(1);
+    const run = pastedTwice();
+    expect(run.code).toBe(1);
     expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n`
       + `  node_modules/.cache/homelab-secrets/test-entries/pasted-twice.ts:7: a second construct with the id 'wiki' in the scope apps: give it another id (the second argument of new ...)\n`);
     expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
   });
 
+  const missingComma = synthEntry('missing-comma', `${store}\n  new AppSecret(c, 'wiki', { namespace: 'wiki' store, dataFrom: [{ path: 'wiki' }] });`);
   test('a syntax error: esbuild\'s one line with file, line and column, none of its internals', () => {
-    const run = synthEntry('missing-comma', `${store}\n  new AppSecret(c, 'wiki', { namespace: 'wiki' store, dataFrom: [{ path: 'wiki' }] });`);
-    expect(run.status).toBe(1);
+    const run = missingComma();
+    expect(run.code).toBe(1);
     expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n`
       + '  node_modules/.cache/homelab-secrets/test-entries/missing-comma.ts:6:48: Expected "}" but found "store"\n');
   });
 
+  const emptied = synthEntry('emptied', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault' } as any);`, false);
   test('an output folder emptied before the app ran (as cdk8s synth does): the message says so, not "left as it was"', () => {
-    const run = synthEntry('emptied', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault' } as any);`, false);
-    expect(run.status).toBe(1);
+    const run = emptied();
+    expect(run.code).toBe(1);
     expect(run.stderr.split('\n')[0]).toBe(`synthesis failed, nothing written to ${run.outdir}/, which is empty (\`git checkout -- ${run.outdir}\` restores it):`);
   });
 
+  const broken = synthEntry('broken', `throw new TypeError('something else broke');`);
   test('an unexpected error still shows its stack', () => {
-    const run = synthEntry('broken', `throw new TypeError('something else broke');`);
-    expect(run.status).toBe(1);
+    const run = broken();
+    expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/TypeError: something else broke\n\s+at buildApps/);
     expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
   });

@@ -1,8 +1,8 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as YAML from 'yaml';
-import { root } from '../scripts/bundle';
-import { Manifest, schemaErrors } from './helpers';
+import { root } from '../build/bundle';
+import { Manifest, schemaErrors } from './support/manifests';
 import { celErrors } from './support/cel';
 
 // The README's own YAML for the cluster, checked like the synthesized objects: an example a reader copies must apply.

@@ -1,5 +1,5 @@
 // Settings come from environment variables only; a malformed one ends the run at once with a message naming it.
-import { DEFAULTS, ENV } from './env';
+import { DEFAULTS, ENV } from './variables';
 
 export type Env = Record<string, string | undefined>;
 

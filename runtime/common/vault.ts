@@ -1,5 +1,5 @@
 import { Budget } from './budget';
-import { DEFAULTS, ENV } from './env';
+import { DEFAULTS, ENV } from './variables';
 import { checkPort, HttpResponse, request } from './http';
 import { Env, readUrl } from './settings';
 

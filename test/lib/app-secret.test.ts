@@ -1,5 +1,5 @@
 import { AppSecret, AppSecretProps, EsoStore } from '../../lib';
-import { find, Manifest, schemaErrors } from '../helpers';
+import { find, Manifest, schemaErrors } from '../support/manifests';
 import { synthWithVault } from '../support/with-vault';
 
 type Props = Omit<AppSecretProps, 'store'> & { store?: AppSecretProps['store'] };

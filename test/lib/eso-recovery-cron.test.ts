@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { AppSecret, EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, VaultStack } from '../../lib';
 import { bundleRuntime } from '../../lib/runtime-bundle';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 type Extra = Partial<EsoRecoveryCronProps> & { vaultNamespace?: string; storeNamespace?: string };
 

@@ -1,5 +1,5 @@
 import { AppSecret, EsoStore, EsoStoreProps } from '../../lib';
-import { find, Manifest, schemaErrors } from '../helpers';
+import { find, Manifest, schemaErrors } from '../support/manifests';
 import { synthWithVault } from '../support/with-vault';
 
 function store(props: Partial<EsoStoreProps> = {}): Manifest[] {

@@ -1,5 +1,5 @@
 import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions, ScriptCronJobProps } from '../../lib/script-cron-job';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 type Props = ScriptCronJobOptions & Partial<Omit<ScriptCronJobProps, 'settings'>>;
 

@@ -1,5 +1,5 @@
 import { UnsealCron, UnsealCronProps, VaultStack } from '../../lib';
-import { find, synth } from '../helpers';
+import { find, synth } from '../support/manifests';
 
 const envOf = (props: Partial<UnsealCronProps>) => {
   const cron = find(synth((chart) => {

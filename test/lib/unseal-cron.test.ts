@@ -1,6 +1,6 @@
 import { UnsealCron, UnsealCronProps } from '../../lib';
 import { bundleRuntime } from '../../lib/runtime-bundle';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 import { synthWithVault, testVault } from '../support/with-vault';
 
 function unseal(props: Partial<UnsealCronProps> = {}): Manifest[] {

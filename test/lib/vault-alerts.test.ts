@@ -5,7 +5,7 @@ import {
   EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, EsoStoreProps, UnsealCron, UnsealCronProps, VaultAlerts, VaultAlertsProps,
   VaultStackProps,
 } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 import { testVault } from '../support/with-vault';
 
 /**

@@ -1,6 +1,6 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { VaultBackup, VaultBackupProps, VaultStack, VaultStackProps } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 function backup(props: Partial<VaultBackupProps> = {}, vaultProps: Partial<VaultStackProps> = {}): Manifest[] {
   return synth((chart) => new VaultBackup(chart, 'backup', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', ...vaultProps }), ...props }));

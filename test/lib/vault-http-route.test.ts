@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { PRIVATE_RANGES, VaultHttpRoute, VaultHttpRouteProps, VaultStack } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 import { celErrors } from '../support/cel';
 
 const GATEWAY = { gatewayName: 'homelab', gatewayNamespace: 'gateway', listenerName: 'https' };

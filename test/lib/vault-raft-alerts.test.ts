@@ -1,6 +1,6 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import { EsoStore, UnsealCron, VaultAlerts, VaultStack } from '../../lib';
-import { find, synth } from '../helpers';
+import { find, synth } from '../support/manifests';
 
 // The labels each metric carries, as kube-state-metrics documents them (docs/metrics/workload/statefulset-metrics.md,
 // docs/metrics/service/endpoint-metrics.md).

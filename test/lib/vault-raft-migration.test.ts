@@ -2,8 +2,8 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as YAML from 'yaml';
 import { VaultRaftMigration, VaultStack } from '../../lib';
-import { root } from '../../scripts/bundle';
-import { find, Manifest, synth } from '../helpers';
+import { root } from '../../build/bundle';
+import { find, Manifest, synth } from '../support/manifests';
 
 // The migration as the HA example commits it, checked against the example's own dist/: every name and address the
 // migration uses must be the one the Raft StatefulSet will use.

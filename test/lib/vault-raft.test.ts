@@ -1,6 +1,6 @@
 import { UnsealCron, VaultBackup, VaultHttpRoute, VaultStack, VaultStackProps, VaultTraefikIngress } from '../../lib';
 import { checkRaftAddresses, raftConfig } from '../../lib/vault-raft';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 const base = { host: 'vault.example.com', ingressControllerNamespace: 'kube-system' };
 

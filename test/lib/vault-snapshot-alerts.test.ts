@@ -1,6 +1,6 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import { VaultSnapshotAlerts, VaultSnapshotAlertsProps, VaultSnapshotCron, VaultStack } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 function alerts(props: Partial<VaultSnapshotAlertsProps> = {}, namespace = 'security'): Manifest[] {
   return synth((chart) => {

@@ -1,6 +1,6 @@
 import { VaultSnapshotCron, VaultSnapshotCronProps, VaultStack } from '../../lib';
 import { bundleRuntime } from '../../lib/runtime-bundle';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 function snapshots(props: Partial<VaultSnapshotCronProps> = {}): { manifests: Manifest[]; construct: VaultSnapshotCron } {
   let construct!: VaultSnapshotCron;

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { VaultStack, VaultStackProps } from '../../lib';
-import { find, Manifest, synth } from '../helpers';
+import { find, Manifest, synth } from '../support/manifests';
 
 function vault(props: Partial<VaultStackProps> = {}): { manifests: Manifest[]; stack: VaultStack } {
   let stack!: VaultStack;

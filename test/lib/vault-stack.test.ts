@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { EsoRecoveryCron, EsoStore, UnsealCron, VaultStack, VaultStackProps } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 import { podSecurityViolations, podTemplates } from '../support/pod-security';
 
 const KEEP_ANNOTATIONS = { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
@@ -277,6 +277,7 @@ describe('VaultStack props', () => {
     ['image latest', { image: 'hashicorp/vault:latest' }, /invalid VaultStack image: got "hashicorp\/vault:latest"/],
     ['host with a scheme', { host: 'https://vault.example.com' }, /invalid VaultStack host: got "https:\/\/vault.example.com", expected a lowercase fully qualified host name/],
     ['single-label host', { host: 'vault', ingressControllerNamespace: 'ingress-nginx' }, /invalid VaultStack host: got "vault"/],
+    ['host in capitals', { host: 'Vault.Example.com', ingressControllerNamespace: 'ingress-nginx' }, /: invalid VaultStack host: got "Vault.Example.com", expected a lowercase fully qualified host name such as "vault.example.com"$/],
     ['tls secret name', { tlsSecretName: 'Vault_TLS' }, /invalid VaultStack tlsSecretName: got "Vault_TLS"/],
     ['ingress class', { ingressClassName: '' }, /invalid VaultStack ingressClassName: got ""/],
     ['CIDR without prefix', { allowedSourceRanges: ['192.168.1.0'] }, /invalid VaultStack allowedSourceRanges: got "192.168.1.0", expected a CIDR block/],

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { PRIVATE_RANGES, VaultStack, VaultTraefikIngress, VaultTraefikIngressProps } from '../../lib';
-import { find, Manifest, schemaErrors, synth } from '../helpers';
+import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 import { celErrors } from '../support/cel';
 
 function exposure(props: Partial<VaultTraefikIngressProps> = {}): { manifests: Manifest[]; construct: VaultTraefikIngress } {

@@ -20,8 +20,10 @@ const WAKE = 'eso-recovery/woken-at';
 /** A run that waits for ESO's verdict on the store it woke (the stand-in's ESO answers within 50 ms). */
 const WAITING = { RETRY_WINDOW_SECONDS: '10' };
 
-let servers: Array<FakeVault | FakeKube | HostileServer> = [];
-afterEach(async () => { await Promise.all(servers.map((s) => s.stop())); servers = []; });
+// The scenarios run concurrently (most of their time is spent waiting on the script's processes), each against
+// stand-ins of its own; all are stopped when the file ends.
+const servers: Array<FakeVault | FakeKube | HostileServer> = [];
+afterAll(() => Promise.all(servers.map((s) => s.stop())));
 
 async function cluster(vaultOptions: FakeVaultOptions, kube: Partial<FakeKubeOptions>) {
   const vault = await new FakeVault(vaultOptions).start();
@@ -41,9 +43,11 @@ async function hostile(answer: HostileAnswer): Promise<HostileServer> {
 }
 
 function recover(vault: { url: string }, api: { url: string }, env: Record<string, string> = {}, onSpawn?: RunOptions['onSpawn']): Promise<Run> {
+  // 5 s per call: far above a loopback answer, even with the other scenarios' processes running; the hang tests set
+  // their own bound.
   return runNode(script, {
     VAULT_ADDR: vault.url, KUBE_API_URL: api.url, KUBE_TOKEN_FILE: tokenFile, KUBE_CA_FILE: '/nonexistent/ca.crt',
-    ESO_EXTERNAL_SECRETS: EXTERNAL_SECRETS, VAULT_TIMEOUT_SECONDS: '1', RETRY_WINDOW_SECONDS: '0', RETRY_INTERVAL_SECONDS: '0.2', ...env,
+    ESO_EXTERNAL_SECRETS: EXTERNAL_SECRETS, VAULT_TIMEOUT_SECONDS: '5', RETRY_WINDOW_SECONDS: '0', RETRY_INTERVAL_SECONDS: '0.2', ...env,
   }, { onSpawn });
 }
 
@@ -62,7 +66,7 @@ function expectOnlyItsOwn(api: FakeKube): void {
   }
 }
 
-test('all healthy: exits 0 at once, waking nothing, Vault not asked', async () => {
+test.concurrent('all healthy: exits 0 at once, waking nothing, Vault not asked', async () => {
   const { vault, api } = await cluster({ sealed: false }, {
     store: { ready: true }, externalSecrets: { 'db/postgres-secret': { ready: true }, 'monitoring/grafana-admin': { ready: true } },
   });
@@ -73,7 +77,7 @@ test('all healthy: exits 0 at once, waking nothing, Vault not asked', async () =
   expect(vault.received).toEqual([]);
 });
 
-test('Vault sealed and the store degraded: waits for Vault, wakes nothing', async () => {
+test.concurrent('Vault sealed and the store degraded: waits for Vault, wakes nothing', async () => {
   const { vault, api } = await cluster({ sealed: true }, { store: { ready: false, since: '2026-11-25T18:00:00Z' } });
   const run = await recover(vault, api, { RETRY_WINDOW_SECONDS: '0' });
   expectRun(run, 0);
@@ -82,7 +86,7 @@ test('Vault sealed and the store degraded: waits for Vault, wakes nothing', asyn
 });
 
 describe('Vault ready and the store not: the wake-up', () => {
-  test('annotates the store with a merge patch, waits for Ready, then annotates the ExternalSecrets not Ready; nothing else', async () => {
+  test.concurrent('annotates the store with a merge patch, waits for Ready, then annotates the ExternalSecrets not Ready; nothing else', async () => {
     const { vault, api } = await cluster({ sealed: false }, {
       externalSecrets: { 'db/postgres-secret': { ready: false }, 'monitoring/grafana-admin': { ready: true } },
     });
@@ -102,7 +106,7 @@ describe('Vault ready and the store not: the wake-up', () => {
     expectOnlyItsOwn(api);
   });
 
-  test('ESO re-checks the store and it is still not ready: exit 2 quoting ESO\'s Warning, recorded once per outage', async () => {
+  test.concurrent('ESO re-checks the store and it is still not ready: exit 2 quoting ESO\'s Warning, recorded once per outage', async () => {
     const cause = 'unable to log in to auth method: unable to log in with Kubernetes auth: Error making API request. URL: PUT http://vault.security.svc:8200/v1/auth/kubernetes/login Code: 403. Errors: * permission denied';
     const since = minutesAgo(5);
     const { vault, api } = await cluster({ sealed: false }, { store: { ready: false, since }, validation: cause, warnings: [{ name: 'k8s-secrets.1', message: cause, count: 7 }] });
@@ -122,14 +126,14 @@ describe('Vault ready and the store not: the wake-up', () => {
     expect(patched(api)).toEqual(['clustersecretstores/k8s-secrets']);
   });
 
-  test('a verdict from a reconcile under way at the wake-up is not taken for ESO\'s answer to it', async () => {
+  test.concurrent('a verdict from a reconcile under way at the wake-up is not taken for ESO\'s answer to it', async () => {
     const { vault, api } = await cluster({ sealed: false }, { staleVerdict: 'vault is sealed', reconcileMs: 300 });
     const run = await recover(vault, api, WAITING);
     expectRun(run, 0);
     expect(run.stdout).toMatch(/woke store k8s-secrets, Ready \d+\.\d s later; woke 2 ExternalSecrets not Ready/);
   });
 
-  test('ESO does not re-check the store within the run (down, or its events rate-limited): exit 1, the next run wakes it again', async () => {
+  test.concurrent('ESO does not re-check the store within the run (down, or its events rate-limited): exit 1, the next run wakes it again', async () => {
     const { vault, api } = await cluster({ sealed: false }, { validation: 'silent' });
     const run = await recover(vault, api, { RETRY_WINDOW_SECONDS: '1' });
     expectRun(run, 1);
@@ -137,14 +141,14 @@ describe('Vault ready and the store not: the wake-up', () => {
     expect(patched(api)).toEqual(['clustersecretstores/k8s-secrets']);
   });
 
-  test('ESO\'s webhook down: the patch is refused, one line naming the webhook, exit 1', async () => {
+  test.concurrent('ESO\'s webhook down: the patch is refused, one line naming the webhook, exit 1', async () => {
     const { vault, api } = await cluster({ sealed: false }, { webhookDown: true });
     const run = await recover(vault, api, { RETRY_WINDOW_SECONDS: '0' });
     expectRun(run, 1);
     expect(run.stderr).toBe('PATCH clustersecretstore k8s-secrets was refused: the admission webhook validate.clustersecretstore.external-secrets.io is not answering (ESO\'s webhook is down; it admits every change to ESO\'s objects): the next run tries again\n');
   });
 
-  test('Vault becoming ready in the middle of a run: wakes in that run, within one retry interval', async () => {
+  test.concurrent('Vault becoming ready in the middle of a run: wakes in that run, within one retry interval', async () => {
     const { vault, api } = await cluster({ sealed: true }, {});
     const running = recover(vault, api, { RETRY_WINDOW_SECONDS: '15', RETRY_INTERVAL_SECONDS: '0.2' });
     await until(() => vault.received.length > 0);
@@ -157,7 +161,7 @@ describe('Vault ready and the store not: the wake-up', () => {
 });
 
 describe('the store Ready and ExternalSecrets not (still in ESO\'s backoff)', () => {
-  test('one that cannot be read (its namespace or Role not synced yet) does not keep the others asleep: exit 1 naming it', async () => {
+  test.concurrent('one that cannot be read (its namespace or Role not synced yet) does not keep the others asleep: exit 1 naming it', async () => {
     const { vault, api } = await cluster({ sealed: false }, { store: { ready: true }, externalSecrets: { 'monitoring/grafana-admin': { ready: false } } });
     const run = await recover(vault, api);
     expectRun(run, 1);
@@ -165,7 +169,7 @@ describe('the store Ready and ExternalSecrets not (still in ESO\'s backoff)', ()
     expect(patched(api)).toEqual(['namespaces/monitoring/externalsecrets/grafana-admin']);
   });
 
-  test('a short Vault outage the store never noticed: an ExternalSecret that failed since its last wake-up is woken again', async () => {
+  test.concurrent('a short Vault outage the store never noticed: an ExternalSecret that failed since its last wake-up is woken again', async () => {
     const { vault, api } = await cluster({ sealed: false }, {
       store: { ready: true, since: minutesAgo(600) },
       externalSecrets: {
@@ -178,7 +182,7 @@ describe('the store Ready and ExternalSecrets not (still in ESO\'s backoff)', ()
     expect(run.stdout).toBe('store k8s-secrets is Ready; woke 1 ExternalSecret not Ready: db/postgres-secret\n');
   });
 
-  test('wakes each one once per store recovery, only while Vault is ready', async () => {
+  test.concurrent('wakes each one once per store recovery, only while Vault is ready', async () => {
     const { vault, api } = await cluster({ sealed: true }, {
       store: { ready: true, since: minutesAgo(2) }, validation: 'silent',
       externalSecrets: {
@@ -206,7 +210,7 @@ describe('the store Ready and ExternalSecrets not (still in ESO\'s backoff)', ()
 });
 
 describe('Events on the store, for kubectl describe and kubectl get events', () => {
-  test('an API that refuses the Event: logged on one line, the run\'s outcome unchanged', async () => {
+  test.concurrent('an API that refuses the Event: logged on one line, the run\'s outcome unchanged', async () => {
     const { vault, api } = await cluster({ sealed: false }, { forbidEvents: true });
     const run = await recover(vault, api, WAITING);
     expectRun(run, 0);
@@ -214,14 +218,14 @@ describe('Events on the store, for kubectl describe and kubectl get events', () 
     expect(run.stdout).toMatch(/woke 2 ExternalSecrets not Ready/);
   });
 
-  test('nothing woken, nothing recorded', async () => {
+  test.concurrent('nothing woken, nothing recorded', async () => {
     const { vault, api } = await cluster({ sealed: true }, {});
     await recover(vault, api, { RETRY_WINDOW_SECONDS: '0' });
     expect(api.events.size).toBe(0);
   });
 });
 
-test('a store without status yet is left alone', async () => {
+test.concurrent('a store without status yet is left alone', async () => {
   const { vault, api } = await cluster({ sealed: false }, { store: 'no-status' });
   const run = await recover(vault, api);
   expectRun(run, 0);
@@ -230,21 +234,21 @@ test('a store without status yet is left alone', async () => {
   expect(vault.received).toEqual([]);
 });
 
-test('the API forbidding the patch: exits 2 naming the store', async () => {
+test.concurrent('the API forbidding the patch: exits 2 naming the store', async () => {
   const { vault, api } = await cluster({ sealed: false }, { forbidPatch: true });
   const run = await recover(vault, api);
   expectRun(run, 2);
   expect(run.stderr).toMatch(/^PATCH clustersecretstore k8s-secrets answered HTTP 403: clustersecretstores.external-secrets.io is forbidden/);
 });
 
-test('another store than the one its ClusterRole names: exits 2 naming it', async () => {
+test.concurrent('another store than the one its ClusterRole names: exits 2 naming it', async () => {
   const { vault, api } = await cluster({ sealed: false }, {});
   const run = await recover(vault, api, { ESO_STORE_NAME: 'vault-kv' });
   expectRun(run, 2);
   expect(run.stderr).toMatch(/^GET clustersecretstore vault-kv answered HTTP 403/);
 });
 
-test('a wrong token: exits 2 with 401, without printing the token', async () => {
+test.concurrent('a wrong token: exits 2 with 401, without printing the token', async () => {
   const { vault, api } = await cluster({ sealed: false }, {});
   const other = join(mkdtempSync(join(tmpdir(), 'sa-')), 'token');
   writeFileSync(other, 'not-the-token-123');
@@ -254,7 +258,7 @@ test('a wrong token: exits 2 with 401, without printing the token', async () => 
   expect(run.stderr).not.toContain('not-the-token-123');
 });
 
-test('Vault hanging: gives up after the timeout and exits 1 with the reason', async () => {
+test.concurrent('Vault hanging: gives up after the timeout and exits 1 with the reason', async () => {
   const { vault, api } = await cluster({ hang: true }, {});
   const run = await recover(vault, api, { VAULT_TIMEOUT_SECONDS: '0.2' });
   expectRun(run, 1);
@@ -263,7 +267,7 @@ test('Vault hanging: gives up after the timeout and exits 1 with the reason', as
   expect(api.patches).toEqual([]);
 });
 
-test('Vault answering 500: a failed call, exit 1, not "waiting"', async () => {
+test.concurrent('Vault answering 500: a failed call, exit 1, not "waiting"', async () => {
   const { vault, api } = await cluster({ failWith: 500 }, {});
   const run = await recover(vault, api);
   expectRun(run, 1);
@@ -271,7 +275,7 @@ test('Vault answering 500: a failed call, exit 1, not "waiting"', async () => {
   expect(api.patches).toEqual([]);
 });
 
-test('the API hanging: gives up after the timeout and exits 1 naming the resource', async () => {
+test.concurrent('the API hanging: gives up after the timeout and exits 1 naming the resource', async () => {
   const { vault, api } = await cluster({ sealed: false }, { hang: true });
   const run = await recover(vault, api, { VAULT_TIMEOUT_SECONDS: '0.2' });
   expectRun(run, 1);
@@ -279,7 +283,7 @@ test('the API hanging: gives up after the timeout and exits 1 naming the resourc
   expect(run.ms).toBeGreaterThanOrEqual(200);
 });
 
-test('no token file: exits 2 naming the file and the variable', async () => {
+test.concurrent('no token file: exits 2 naming the file and the variable', async () => {
   const { vault, api } = await cluster({ sealed: false }, {});
   const run = await recover(vault, api, { KUBE_TOKEN_FILE: '/nonexistent/token' });
   expectRun(run, 2);
@@ -288,7 +292,7 @@ test('no token file: exits 2 naming the file and the variable', async () => {
 });
 
 describe('an API or a Vault that answers wrongly: exit 1 with one line, never 0, nothing woken', () => {
-  test.each<[string, HostileAnswer, RegExp]>([
+  test.concurrent.each<[string, HostileAnswer, RegExp]>([
     ['headers, then a clean close', 'headers-then-fin', /^GET clustersecretstore k8s-secrets failed: the connection closed before the answer was complete\n$/],
     ['part of the body, then a clean close', 'partial-body-then-fin', /^GET clustersecretstore k8s-secrets failed: the connection closed/],
     ['101 Switching Protocols', 'switching-protocols', /^GET clustersecretstore k8s-secrets answered HTTP 101/],
@@ -306,7 +310,7 @@ describe('an API or a Vault that answers wrongly: exit 1 with one line, never 0,
     expect(api.bodyBytesSent).toBeLessThan(32 * 1024 * 1024);
   });
 
-  test.each<[string, HostileAnswer, RegExp]>([
+  test.concurrent.each<[string, HostileAnswer, RegExp]>([
     ['headers, then a clean close', 'headers-then-fin', /vault: GET \/v1\/sys\/health failed: the connection closed/],
     ['101 Switching Protocols', 'switching-protocols', /vault: GET \/v1\/sys\/health answered HTTP 101/],
     ['200 with HTML', { status: 200, body: '<html></html>', contentType: 'text/html' }, /GET \/v1\/sys\/health answered HTTP 200 with a body that is not JSON, not Vault's health/],
@@ -321,7 +325,7 @@ describe('an API or a Vault that answers wrongly: exit 1 with one line, never 0,
   });
 });
 
-test('a slow API: the run stops at its deadline, exit 1', async () => {
+test.concurrent('a slow API: the run stops at its deadline, exit 1', async () => {
   // Each call of the API takes 0.2 s, each within the 5 s timeout; the run's deadline is 0.5 s.
   const { vault, api } = await cluster({ sealed: false }, { delayMs: 200 });
   const run = await recover(vault, api, { VAULT_TIMEOUT_SECONDS: '5', RUN_DEADLINE_SECONDS: '0.5' });
@@ -329,7 +333,7 @@ test('a slow API: the run stops at its deadline, exit 1', async () => {
   expect(run.stderr).toMatch(/(got no answer within 0\.\d+ s|reached its deadline of 0\.5 s)\n$/);
 });
 
-test('SIGTERM (the Job\'s deadline): exits promptly, non-zero, naming the signal', async () => {
+test.concurrent('SIGTERM (the Job\'s deadline): exits promptly, non-zero, naming the signal', async () => {
   const { vault, api } = await cluster({ sealed: false }, { hang: true });
   const run = await recover(vault, api, { VAULT_TIMEOUT_SECONDS: '30', RUN_DEADLINE_SECONDS: '60' }, (child) => {
     void until(() => api.received.length > 0).then(() => child.kill('SIGTERM'));
@@ -339,7 +343,7 @@ test('SIGTERM (the Job\'s deadline): exits promptly, non-zero, naming the signal
   expect(run.ms).toBeLessThan(15000); // far below the 30 s the hanging call would take: the signal ended the run
 });
 
-test.each([
+test.concurrent.each([
   ['RETRY_WINDOW_SECONDS', 'five', /invalid RETRY_WINDOW_SECONDS: got "five", expected a number of seconds/],
   ['KUBE_API_URL', 'kubernetes.default.svc', /invalid KUBE_API_URL: got "kubernetes.default.svc", expected an http\(s\) URL/],
   ['ESO_EXTERNAL_SECRETS', 'postgres-secret', /invalid ESO_EXTERNAL_SECRETS: got "postgres-secret"/],

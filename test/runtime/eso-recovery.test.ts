@@ -70,6 +70,7 @@ describe('one attempt', () => {
 
   test('store degraded, Vault ready: wakes the store, then polls for ESO\'s verdict sooner than the interval', async () => {
     const k = kube({ 'k8s-secrets': storeObject(false) });
+    // The wake-up is logged as it happens (through the injected logger: a passing run prints nothing).
     expect(await attempt(vault(healthy), k)).toEqual({
       done: false, exitCode: 1, againInMs: 500,
       message: 'store k8s-secrets not ready (InvalidProviderConfig) since 2026-11-25T17:50:00.000Z: woken at 2026-11-25T18:00:00.000Z, ESO has not re-checked it yet',

@@ -3,8 +3,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import * as YAML from 'yaml';
 import { App } from 'cdk8s';
-import { checkApps, synthesize } from '../../scripts/synthesize';
-import { CRD_SCHEMAS_FILE, Manifest, schemaErrors } from '../helpers';
+import { checkApps, synthesize } from '../../build/synthesize';
+import { CRD_SCHEMAS_FILE, Manifest, schemaErrors } from './manifests';
 import { celErrors } from './cel';
 
 /** A homelab app as main.ts and each example export it: one cdk8s App per folder of its output. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import { run } from '@bufbuild/cel';
-import { CRD_SCHEMAS_FILE, Manifest } from '../helpers';
+import { CRD_SCHEMAS_FILE, Manifest } from './manifests';
 
 // The CEL rules (`x-kubernetes-validations`) of the imported CRDs, evaluated the way the API server does on create:
 // schema defaults first, then each rule of each schema node the object reaches, with `self` that node's value

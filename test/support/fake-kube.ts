@@ -1,5 +1,5 @@
 import * as http from 'http';
-import { LoopbackServer, readBody } from './loopback-server';
+import { LoopbackServer, readBody, send as sendAnswer } from './loopback-server';
 
 // A loopback stand-in for the Kubernetes API paths the recovery script uses, with ESO's controllers behind it, modelled
 // on the real ones: the API server checks the bearer token, the verbs the job's Roles grant, the patch's media type
@@ -150,14 +150,7 @@ export class FakeKube extends LoopbackServer {
       const method = req.method ?? '';
       this.received.push({ method, path, body, at: Date.now(), authorization: req.headers.authorization, contentType: req.headers['content-type'] });
       if (this.options.hang) return;
-      const send = (code: number, json: unknown) => {
-        const answer = () => {
-          res.writeHead(code, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(json));
-        };
-        if (this.options.delayMs) setTimeout(answer, this.options.delayMs);
-        else answer();
-      };
+      const send = (code: number, json: unknown) => sendAnswer(res, code, json, this.options.delayMs);
       if (req.headers.authorization !== `Bearer ${this.options.token}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
       const forbidden = (verb: string, resource: string, where = '') =>
         send(403, status(403, 'Forbidden', `${resource} is forbidden: User "${SA}" cannot ${verb} resource "${resource.split(' ')[0]}"${where}`));

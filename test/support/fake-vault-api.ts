@@ -1,5 +1,5 @@
 import * as http from 'http';
-import { LoopbackServer, readBody } from './loopback-server';
+import { LoopbackServer, readBody, send } from './loopback-server';
 
 // A stateful loopback stand-in for the parts of Vault's API that vault-setup uses, answering as Vault does (see
 // ../shared/notes/reference.md, "Vault's configuration API" and "What ESO reads from Vault KV v2"): a mount made as
@@ -131,8 +131,7 @@ export class FakeVaultApi extends LoopbackServer {
       this.received.push(request);
       if (this.options.hang) return;
       const [status, json] = this.answer(request);
-      res.writeHead(status, json === undefined ? {} : { 'content-type': 'application/json' });
-      res.end(json === undefined ? undefined : JSON.stringify(json));
+      send(res, status, json);
     });
   }
 

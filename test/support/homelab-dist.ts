@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import { AppSecret, EsoStore, VaultStack } from '../../lib';
-import { synthesize } from '../../scripts/synthesize';
+import { synthesize } from '../../build/synthesize';
 
 let dir: string | undefined;
 

@@ -37,3 +37,16 @@ export function readBody(req: http.IncomingMessage, then: (body: any) => void): 
     then(body);
   });
 }
+
+/**
+ * Answers with `status` and `json` (no body when `json` is undefined), after `delayMs` when given: a stand-in's slow
+ * server. The delay applies to the answer only; the request has already been recorded.
+ */
+export function send(res: http.ServerResponse, status: number, json?: unknown, delayMs = 0): void {
+  const answer = () => {
+    res.writeHead(status, json === undefined ? {} : { 'content-type': 'application/json' });
+    res.end(json === undefined ? undefined : JSON.stringify(json));
+  };
+  if (delayMs > 0) setTimeout(answer, delayMs);
+  else answer();
+}

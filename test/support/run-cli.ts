@@ -6,7 +6,7 @@ import { Run, runNode } from './run-script';
 
 // vault-setup as the operator runs it: the npm script's esbuild bundle, run by node as a real process.
 
-/** Bundles runtime/vault-setup.ts with the npm script's own bundler; returns the file. */
+/** Bundles tools/vault-setup/main.ts with the npm script's own bundler; returns the file. */
 export function bundleCli(): string {
   const { bundleVaultSetup } = require('../../scripts/vault-setup.js');
   return bundleVaultSetup();

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, symlinkSync, mkdirSync, writeFi
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as YAML from 'yaml';
-import { root } from '../../scripts/bundle';
+import { root } from '../../build/bundle';
 
 const dist = join(root, 'dist');
 

@@ -1,6 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import { VaultStack, VaultStackProps } from '../../lib';
-import { Manifest } from '../helpers';
+import { Manifest } from './manifests';
 
 /** A VaultStack as the tests need one: the example host, and the UI's namespace its NetworkPolicy requires. */
 export function testVault(scope: Chart, props: Partial<VaultStackProps> = {}, id = 'vault'): VaultStack {

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { buildSync } from 'esbuild';
+import { NODE_SCRIPT } from '../../../build/bundle';
 import { runNode } from '../../support/run-script';
 
 /** A script whose main is `body`, bundled with the real `start` as the scripts in dist/ are. */
@@ -10,7 +11,7 @@ function scriptWith(body: string): string {
   const outfile = join(dir, 'script.js');
   buildSync({
     stdin: { contents: `import { start } from './runtime/common/main';\nstart(async () => { ${body} });`, resolveDir: join(__dirname, '..', '..', '..'), loader: 'ts' },
-    bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile, logLevel: 'silent',
+    bundle: true, ...NODE_SCRIPT, outfile, logLevel: 'silent',
   });
   return outfile;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { root } from '../../scripts/bundle';
+import { root } from '../../build/bundle';
 import { FakeVaultApi } from '../support/fake-vault-api';
 import { bundleCli, CliRun, runCli } from '../support/run-cli';
 

@@ -1,4 +1,6 @@
-import { checkCron, checkDocumentUrl, checkKnownProps, checkPromDuration, isPropError, KnownProps, promDurationSeconds } from '../../lib/validate';
+import { isPropError } from '../../build/prop-error';
+import { checkCron, checkDocumentUrl, checkPromDuration, promDurationSeconds } from '../../lib/checks';
+import { checkKnownProps, KnownProps } from '../../lib/known-props';
 
 describe('checkCron', () => {
   test.each([

@@ -3,7 +3,7 @@
 import { readFileSync } from 'fs';
 import { homedir } from 'os';
 import { join, resolve } from 'path';
-import { Env, readSeconds, readUrl } from '../common/settings';
+import { Env, readSeconds, readUrl } from '../../runtime/common/settings';
 import { ALLOW_HTTP_FLAG, refuseCleartext } from './cleartext';
 
 export const USAGE = [

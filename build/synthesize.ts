@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'fs';
 import { join, relative, resolve } from 'path';
 import { ApiObject, App } from 'cdk8s';
-import { summaryLines } from '../lib/summary';
-import { isPropError } from '../lib/validate';
+import { summaryLines } from './summary';
+import { isPropError } from './prop-error';
 import { root } from './bundle';
 
 /** A file written to the output folder: its path in the folder and its number of objects. */

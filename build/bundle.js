@@ -3,7 +3,7 @@
 // bytes) of every folder esbuild read an input from (so an edit, an added or a removed file there changes it), the
 // build options, esbuild's version, this file, and the lock file and what npm installed (for the packages a bundle
 // includes: a synth run between a pull and an install must not be served after the install).
-// Shared by `npm run synth` (main.ts), the runtime scripts' bundles and `npm run vault-setup`.
+// Shared by `npm run synth` (main.ts), the runtime scripts' bundles, `npm run vault-setup` and `npm run bench`.
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
@@ -62,7 +62,7 @@ function bundleFile(name, options) {
   const salt = JSON.stringify({
     options,
     esbuild: require('esbuild/package.json').version,
-    self: fs.readFileSync(path.join(root, 'scripts', 'bundle.js'), 'utf8'),
+    self: fs.readFileSync(path.join(root, 'build', 'bundle.js'), 'utf8'),
     lock: hashFiles(['package-lock.json', 'node_modules/.package-lock.json']),
   });
   const outfile = path.join(cacheDir, `${name}.js`);
@@ -88,4 +88,7 @@ function bundleText(name, options) {
   return fs.readFileSync(bundleFile(name, options), 'utf8');
 }
 
-module.exports = { bundleFile, bundleText, root };
+/** How every bundle of this project is built: one CommonJS file for Node.js 20 or later. */
+const NODE_SCRIPT = Object.freeze({ platform: 'node', target: 'node20', format: 'cjs' });
+
+module.exports = { bundleFile, bundleText, NODE_SCRIPT, root };

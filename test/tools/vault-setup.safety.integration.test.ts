@@ -31,17 +31,21 @@ function dist({ audiences, server = 'http://vault.security.svc.cluster.local:820
 let cli: string;
 beforeAll(() => { cli = bundleCli(); });
 
-let vault: FakeVaultApi | undefined;
-afterEach(async () => { await vault?.stop(); vault = undefined; });
+// The scenarios run concurrently (most of their time is spent waiting on the CLI's processes), each against a Vault
+// of its own; all are stopped when the file ends.
+const vaults: FakeVaultApi[] = [];
+afterAll(() => Promise.all(vaults.map((v) => v.stop())));
 
 async function start(options: Partial<ConstructorParameters<typeof FakeVaultApi>[0]> = {}): Promise<FakeVaultApi> {
-  vault = await new FakeVaultApi({ token: TOKEN, ...options }).start();
+  const vault = await new FakeVaultApi({ token: TOKEN, ...options }).start();
+  vaults.push(vault);
   vault.kvV2('secret', { db: { data: { password: randomBytes(8).toString('hex') } } });
   return vault;
 }
 
 function vaultSetup(addr: string, args: string[]): Promise<CliRun> {
-  return runCli(cli, args, { HOME: '/nonexistent', VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '2' });
+  // 5 s per call: far above a loopback answer, even with the other scenarios' processes running.
+  return runCli(cli, args, { HOME: '/nonexistent', VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '5' });
 }
 
 function expectRun(run: CliRun, code: number): void {
@@ -51,7 +55,7 @@ function expectRun(run: CliRun, code: number): void {
 
 const lines = (run: CliRun) => run.stdout.split('\n').filter((l) => l !== '');
 
-test('an audience added to the store: plan shows the drift and warns to sync the store first, apply sets it and keeps the rest of the role', async () => {
+test.concurrent('an audience added to the store: plan shows the drift and warns to sync the store first, apply sets it and keeps the rest of the role', async () => {
   const v = await start();
   // Set up from the store as it was, without an audience; then someone set a namespace selector and an alias source.
   expectRun(await vaultSetup(v.url, ['apply', '--dist', dist()]), 0);
@@ -88,7 +92,7 @@ test('an audience added to the store: plan shows the drift and warns to sync the
   expect(clean.stdout).not.toMatch(/warning/);
 });
 
-test('a store listing two audiences: one line naming them, exit 1, nothing sent', async () => {
+test.concurrent('a store listing two audiences: one line naming them, exit 1, nothing sent', async () => {
   const v = await start();
   const run = await vaultSetup(v.url, ['plan', '--dist', dist({ audiences: ['vault', 'https://kubernetes.default.svc'] })]);
   expectRun(run, 1);
@@ -96,7 +100,7 @@ test('a store listing two audiences: one line naming them, exit 1, nothing sent'
   expect(v.received).toEqual([]);
 });
 
-test('the auth config rewrite carries back every field vault returned, those vault-setup knows and those it has never heard of', async () => {
+test.concurrent('the auth config rewrite carries back every field vault returned, those vault-setup knows and those it has never heard of', async () => {
   const v = await start({ newerConfigFields: { a_newer_plugin_setting: '' } });
   expectRun(await vaultSetup(v.url, ['apply', '--dist', dist()]), 0);
   const settings = {
@@ -116,7 +120,7 @@ test('the auth config rewrite carries back every field vault returned, those vau
   expect(Object.keys(v.writes[0].body)).not.toContain('token_reviewer_jwt_set');
 });
 
-test('a role write keeps the namespace selector vault holds (every role write takes it from the request) and merges the rest', async () => {
+test.concurrent('a role write keeps the namespace selector vault holds (every role write takes it from the request) and merges the rest', async () => {
   const v = await start();
   expectRun(await vaultSetup(v.url, ['apply', '--dist', dist()]), 0);
   v.byHand('POST', 'auth/kubernetes/role/eso-reader', {
@@ -133,7 +137,7 @@ test('a role write keeps the namespace selector vault holds (every role write ta
 });
 
 describe('plain http only to this machine', () => {
-  test('http to a host that is not loopback: refused in one line before anything is sent, exit 1', async () => {
+  test.concurrent('http to a host that is not loopback: refused in one line before anything is sent, exit 1', async () => {
     const v = await start();
     // 0.0.0.0 reaches this machine's listeners on Linux, so the test sends nothing off the machine even if the check
     // were missing, but it is not a loopback address: the check refuses it.
@@ -145,7 +149,7 @@ describe('plain http only to this machine', () => {
     expect(v.received).toEqual([]);
   });
 
-  test('--allow-http: the operator opted in, the run goes ahead', async () => {
+  test.concurrent('--allow-http: the operator opted in, the run goes ahead', async () => {
     const v = await start();
     const run = await vaultSetup(v.url.replace('127.0.0.1', '0.0.0.0'), ['plan', '--dist', dist(), '--allow-http']);
     expectRun(run, 2);
@@ -154,7 +158,7 @@ describe('plain http only to this machine', () => {
 });
 
 describe('the port-forward hint follows the store\'s server in dist/', () => {
-  test('a Vault in another namespace, behind another Service and port', async () => {
+  test.concurrent('a Vault in another namespace, behind another Service and port', async () => {
     const port = await closedPort();
     const run = await vaultSetup(`http://127.0.0.1:${port}`, ['plan', '--dist', dist({ server: 'http://openbao.secrets.svc.cluster.local:8300' })]);
     expectRun(run, 1);
@@ -162,7 +166,7 @@ describe('the port-forward hint follows the store\'s server in dist/', () => {
       + `start the port-forward (\`kubectl -n secrets port-forward svc/openbao ${port}:8300\`) or set VAULT_ADDR\n`);
   });
 
-  test('a server that names no Service: where to look instead', async () => {
+  test.concurrent('a server that names no Service: where to look instead', async () => {
     const port = await closedPort();
     const run = await vaultSetup(`http://127.0.0.1:${port}`, ['plan', '--dist', dist({ server: 'https://vault.example.com' })]);
     expectRun(run, 1);

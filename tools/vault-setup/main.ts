@@ -5,20 +5,20 @@
 // The admin token goes over plain http only to this machine (the port-forward's end) unless `--allow-http` says so.
 // Exit codes as Terraform's -detailed-exitcode: plan 0 in sync and nothing missing, 2 changes pending or secrets
 // missing; apply 0 when Vault is in sync afterwards; 1 on any error (a bad argument, sealed, unreachable, 403, a conflict).
-import { log, logError, reason, redact } from './common/log';
-import { start } from './common/main';
-import { Env } from './common/settings';
-import { isLoopbackHost } from './vault-setup/cleartext';
-import { applyItems } from './vault-setup/apply';
-import { DesiredConfig, desiredConfig } from './vault-setup/desired';
-import { manifestsFrom, readManifests } from './vault-setup/manifests';
-import { withRaft } from './vault-setup/raft';
-import { conflicts, makePlan, missing, pending, Plan } from './vault-setup/plan';
-import { portForwardHint } from './vault-setup/port-forward';
-import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines, warningLines } from './vault-setup/report';
-import { Args, parseArgs, readConnection, USAGE } from './vault-setup/settings';
-import { checkVault, readState, VaultState } from './vault-setup/state';
-import { VaultClient, vaultClient } from './vault-setup/vault-client';
+import { log, logError, reason, redact } from '../../runtime/common/log';
+import { start } from '../../runtime/common/main';
+import { Env } from '../../runtime/common/settings';
+import { isLoopbackHost } from './cleartext';
+import { applyItems } from './apply';
+import { DesiredConfig, desiredConfig } from './desired';
+import { manifestsFrom, readManifests } from './manifests';
+import { withRaft } from './raft';
+import { conflicts, makePlan, missing, pending, Plan } from './plan';
+import { portForwardHint } from './port-forward';
+import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines, warningLines } from './report';
+import { Args, parseArgs, readConnection, USAGE } from './settings';
+import { checkVault, readState, VaultState } from './state';
+import { VaultClient, vaultClient } from './vault-client';
 
 async function apply(vault: VaultClient, want: DesiredConfig, before: VaultState, plan: Plan): Promise<number> {
   const written = await applyItems(vault, pending(plan));

@@ -1,5 +1,5 @@
 import { isIP } from 'net';
-import { Construct } from 'constructs';
+import { invalid } from '../build/prop-error';
 
 /**
  * Prop checks shared by the constructs. Each throws an error that names the construct's prop, the value received
@@ -12,89 +12,6 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
 // repository[:tag][@sha256:digest], repository being lowercase path components with an optional registry host.
 const IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
-
-/** An error about a prop: synthesis prints its message on one line, without a stack trace. */
-export interface PropError extends Error {
-  readonly propError: true;
-  /** The path in the app of the construct whose prop it is, once known. */
-  readonly at?: string;
-}
-
-export function isPropError(error: unknown): error is PropError {
-  return error instanceof Error && (error as PropError).propError === true;
-}
-
-function propError(message: string, at?: string): PropError {
-  return Object.assign(new Error(message), { propError: true as const, at });
-}
-
-/** Throws the standard prop error. */
-export function invalid(prop: string, value: unknown, expected: string): never {
-  throw propError(`invalid ${prop}: got ${JSON.stringify(value)}, expected ${expected}`);
-}
-
-/**
- * Runs a construct's body; a prop error thrown in it is thrown again with the construct's path in the app before its
- * message (`app-secrets/nextcloud-db: invalid AppSecret ...`), so the user knows which statement of main.ts to fix.
- */
-export function validating<T>(scope: Construct, body: () => T): T {
-  try {
-    return body();
-  } catch (error) {
-    if (!isPropError(error) || error.at !== undefined) throw error;
-    throw propError(`${scope.node.path}: ${error.message}`, scope.node.path);
-  }
-}
-
-/**
- * The props a construct knows, for the unknown-prop check: `true` for a leaf (a value, a map of free keys, another
- * construct), or the known props of the object (or of each object of the array) under that key. Typed so that the
- * list cannot miss a prop of the interface, nor name one it does not have.
- */
-export type KnownProps<T> = {
-  readonly [K in keyof Required<T>]: true | KnownProps<NonNullable<Required<T>[K]> extends ReadonlyArray<infer E> ? E : NonNullable<Required<T>[K]>>;
-};
-
-/**
- * Rejects keys that the construct does not know, at any depth `known` describes. The fast synth path does not
- * type-check main.ts, so a misspelled prop would otherwise fall back to its default without a word.
- */
-export function checkKnownProps<T>(construct: string, props: T, known: KnownProps<T>, at = ''): void {
-  if (props === null || typeof props !== 'object' || Array.isArray(props)) {
-    invalid(`${construct} ${at.replace(/\.$/, '') || 'props'}`, props, 'an object of props');
-  }
-  const names = Object.keys(known);
-  for (const [key, value] of Object.entries(props as object)) {
-    const rule = (known as Record<string, unknown>)[key];
-    if (rule === undefined) {
-      const hint = closest(key, names);
-      throw propError(`invalid ${construct}: unknown prop "${at}${key}"${hint ? ` (did you mean "${at}${hint}"?)` : ''}`);
-    }
-    if (rule === true || value === undefined) continue;
-    const items: unknown[] = Array.isArray(value) ? value : [value];
-    items.forEach((item, i) => checkKnownProps(construct, item, rule as KnownProps<unknown>, `${at}${key}${Array.isArray(value) ? `[${i}]` : ''}.`));
-  }
-}
-
-/** The known name a misspelling most likely meant: the fewest edits away (case aside), else one it abbreviates. */
-function closest(key: string, names: string[]): string | undefined {
-  const lower = key.toLowerCase();
-  const scored = names.map((n) => ({ n, d: editDistance(lower, n.toLowerCase()) })).sort((a, b) => a.d - b.d);
-  if (scored[0] && scored[0].d <= Math.max(2, Math.floor(key.length / 3))) return scored[0].n;
-  return names.find((n) => n.toLowerCase().startsWith(lower));
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length];
-}
 
 /** A name such as a namespace or Service: a DNS-1123 label of at most 63 characters. */
 export function checkDnsLabel(prop: string, value: string): string {
@@ -262,4 +179,3 @@ export function checkDocumentUrl(prop: string, value: string): string {
   }
   return value;
 }
-

@@ -1,7 +1,7 @@
 // Vault's HTTP API with the operator's token: every call bounded by the timeout, every failure one line that says
 // what to do. The token travels only in the X-Vault-Token header and is registered for redaction by the caller.
-import { HttpResponse, request } from '../common/http';
-import { reason } from '../common/log';
+import { HttpResponse, request } from '../../runtime/common/http';
+import { reason } from '../../runtime/common/log';
 
 export interface VaultClient {
   readonly addr: string;

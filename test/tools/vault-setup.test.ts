@@ -1,17 +1,17 @@
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { root } from '../../scripts/bundle';
+import { root } from '../../build/bundle';
 import { homelabDist } from '../support/homelab-dist';
-import { applyItems } from '../../runtime/vault-setup/apply';
-import { desiredConfig, KUBERNETES_HOST } from '../../runtime/vault-setup/desired';
-import { manifestsFrom, readManifests } from '../../runtime/vault-setup/manifests';
-import { nameSet, normalUrl, ttlSeconds } from '../../runtime/vault-setup/normalize';
-import { makePlan } from '../../runtime/vault-setup/plan';
-import { deriveRules, diffLines, normalizedPolicy, parsePolicy, policyLines } from '../../runtime/vault-setup/policy';
-import { parseArgs, readToken } from '../../runtime/vault-setup/settings';
-import { kvKind, VaultState } from '../../runtime/vault-setup/state';
-import { VaultClient } from '../../runtime/vault-setup/vault-client';
+import { applyItems } from '../../tools/vault-setup/apply';
+import { desiredConfig, KUBERNETES_HOST } from '../../tools/vault-setup/desired';
+import { manifestsFrom, readManifests } from '../../tools/vault-setup/manifests';
+import { nameSet, normalUrl, ttlSeconds } from '../../tools/vault-setup/normalize';
+import { makePlan } from '../../tools/vault-setup/plan';
+import { deriveRules, diffLines, normalizedPolicy, parsePolicy, policyLines } from '../../tools/vault-setup/policy';
+import { parseArgs, readToken } from '../../tools/vault-setup/settings';
+import { kvKind, VaultState } from '../../tools/vault-setup/state';
+import { VaultClient } from '../../tools/vault-setup/vault-client';
 
 // Unit tests of vault-setup's pure parts: desired state from manifests, the derived policy, normalization and the
 // plan's comparisons. The CLI against a stand-in for Vault is in vault-setup.integration.test.ts.

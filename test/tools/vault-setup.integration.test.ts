@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { homelabDist } from '../support/homelab-dist';
-import { readManifests } from '../../runtime/vault-setup/manifests';
+import { readManifests } from '../../tools/vault-setup/manifests';
 import { FakeVaultApi } from '../support/fake-vault-api';
 import { closedPort } from '../support/fake-vault';
 import { bundleCli, CliRun, runCli, writeDist } from '../support/run-cli';
@@ -45,11 +45,14 @@ const DERIVED_LINES = [
 let cli: string;
 beforeAll(() => { cli = bundleCli(); });
 
-let vault: FakeVaultApi | undefined;
-afterEach(async () => { await vault?.stop(); vault = undefined; });
+// The scenarios run concurrently (most of their time is spent waiting on the CLI's processes), each against a Vault
+// of its own; all are stopped when the file ends.
+const vaults: FakeVaultApi[] = [];
+afterAll(() => Promise.all(vaults.map((v) => v.stop())));
 
 async function start(options: Partial<ConstructorParameters<typeof FakeVaultApi>[0]> = {}): Promise<FakeVaultApi> {
-  vault = await new FakeVaultApi({ token: TOKEN, ...options }).start();
+  const vault = await new FakeVaultApi({ token: TOKEN, ...options }).start();
+  vaults.push(vault);
   return vault;
 }
 
@@ -72,8 +75,9 @@ function configuredByHand(v: FakeVaultApi): FakeVaultApi {
 }
 
 function vaultSetup(addr: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  // 2 s per call: far above a loopback answer, and the hang test sets its own bound.
-  return runCli(cli, args, { HOME: EMPTY_HOME, VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '2', ...env });
+  // 5 s per call: far above a loopback answer, even with the other scenarios' processes running; the hang test sets its
+  // own bound.
+  return runCli(cli, args, { HOME: EMPTY_HOME, VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '5', ...env });
 }
 
 const plan = (v: FakeVaultApi, ...args: string[]) => vaultSetup(v.url, ['plan', '--dist', REAL_DIST, ...args]);
@@ -88,7 +92,7 @@ function expectRun(run: CliRun, code: number): void {
 const lines = (run: CliRun) => run.stdout.split('\n').filter((l) => l !== '');
 const sent = (v: FakeVaultApi) => v.writes.map((r) => `${r.method} ${r.path}`);
 
-test('fresh vault: plan shows five creations (exit 2), apply makes them, the next plan is clean, a second apply writes nothing', async () => {
+test.concurrent('fresh vault: plan shows five creations (exit 2), apply makes them, the next plan is clean, a second apply writes nothing', async () => {
   const v = await start();
   const first = await plan(v);
   expectRun(first, 2);
@@ -136,7 +140,7 @@ test('fresh vault: plan shows five creations (exit 2), apply makes them, the nex
   expect(lines(again).slice(-1)[0]).toBe("apply: nothing to write, vault's configuration is in sync (read back); secrets: 4 ok, 0 missing");
 });
 
-test("a vault set up by hand in vault's normal forms plans no change, and apply writes nothing", async () => {
+test.concurrent("a vault set up by hand in vault's normal forms plans no change, and apply writes nothing", async () => {
   const v = configuredByHand(await start());
   const run = await plan(v);
   expectRun(run, 0);
@@ -149,7 +153,7 @@ test("a vault set up by hand in vault's normal forms plans no change, and apply 
   expect(v.writes).toEqual([]);
 });
 
-test('drift: a widened policy and a role bound to another service account are shown, then put back; others left alone', async () => {
+test.concurrent('drift: a widened policy and a role bound to another service account are shown, then put back; others left alone', async () => {
   const v = configuredByHand(await start());
   v.byHand('PUT', 'sys/policies/acl/eso-reader', { policy: `${DERIVED_LINES.join('\n')}\npath "secret/data/*" { capabilities = ["read", "list"] }\n` });
   v.byHand('POST', 'auth/kubernetes/role/eso-reader', { bound_service_account_names: ['default'] });
@@ -178,7 +182,7 @@ test('drift: a widened policy and a role bound to another service account are sh
   expectRun(await plan(v), 0);
 });
 
-test('a kv v1 mount at secret/: refused with the manual step, exit 1, nothing written', async () => {
+test.concurrent('a kv v1 mount at secret/: refused with the manual step, exit 1, nothing written', async () => {
   const v = configuredByHand(await start());
   v.mounts['secret/'] = { type: 'kv', options: { version: '1' } };
   for (const run of [await plan(v), await apply(v)]) {
@@ -189,7 +193,7 @@ test('a kv v1 mount at secret/: refused with the manual step, exit 1, nothing wr
   expect(v.writes).toEqual([]);
 });
 
-test('another auth method at kubernetes/: refused, exit 1, nothing written', async () => {
+test.concurrent('another auth method at kubernetes/: refused, exit 1, nothing written', async () => {
   const v = await start();
   v.auths['kubernetes/'] = { type: 'userpass' };
   const run = await apply(v);
@@ -198,7 +202,7 @@ test('another auth method at kubernetes/: refused, exit 1, nothing written', asy
   expect(v.writes).toEqual([]);
 });
 
-test('a missing secret and a missing field are named, values never printed, exit 2', async () => {
+test.concurrent('a missing secret and a missing field are named, values never printed, exit 2', async () => {
   const v = configuredByHand(await start());
   delete v.kv.secret['authentik-db'];
   v.kv.secret['postgres-secret'] = { data: { POSTGRES_USER: VALUES.pgUser } };
@@ -218,7 +222,7 @@ test('a missing secret and a missing field are named, values never printed, exit
   expect(v.writes).toEqual([]);
 });
 
-test('an extra ExternalSecret in dist adds its path to the plan', async () => {
+test.concurrent('an extra ExternalSecret in dist adds its path to the plan', async () => {
   const v = configuredByHand(await start());
   const dist = mkdtempSync(join(tmpdir(), 'dist-'));
   cpSync(REAL_DIST, dist, { recursive: true });
@@ -233,7 +237,7 @@ test('an extra ExternalSecret in dist adds its path to the plan', async () => {
   expect(run.stdout).toMatch(/^secret secret\/new-app: missing, needs fields API_KEY \(read by externalsecret apps\/new-app\)$/m);
 });
 
-test('a drifted auth config: the replacing write sends back the CA it found, and the plan says the reviewer JWT goes', async () => {
+test.concurrent('a drifted auth config: the replacing write sends back the CA it found, and the plan says the reviewer JWT goes', async () => {
   const v = configuredByHand(await start());
   const jwt = `eyJ.${randomBytes(16).toString('hex')}`;
   v.byHand('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://10.0.0.1:6443', kubernetes_ca_cert: CA_PEM, token_reviewer_jwt: jwt });
@@ -257,7 +261,7 @@ test('a drifted auth config: the replacing write sends back the CA it found, and
   expect(run.stdout + run.stderr).not.toContain(jwt);
 });
 
-test('a fixture dist: another mount, auth path and role; metadataPolicy Fetch and find derive their rules', async () => {
+test.concurrent('a fixture dist: another mount, auth path and role; metadataPolicy Fetch and find derive their rules', async () => {
   const store = {
     apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: 'apps' },
     spec: { provider: { vault: { server: 'http://vault:8200', path: 'kv', version: 'v2', auth: { kubernetes: { mountPath: 'k8s', role: 'apps-reader', serviceAccountRef: { name: 'eso', namespace: 'eso' } } } } } },
@@ -287,7 +291,7 @@ test('a fixture dist: another mount, auth path and role; metadataPolicy Fetch an
   expect(run.stdout).toMatch(/^secrets kv\/team\/\* \(find\): not checked, ESO decides at sync time which secrets match/m);
 });
 
-test('a wrong token: one clear line, exit 1, nothing written', async () => {
+test.concurrent('a wrong token: one clear line, exit 1, nothing written', async () => {
   const v = configuredByHand(await start());
   const wrong = `hvs.${randomBytes(18).toString('base64url')}`;
   const run = await vaultSetup(v.url, ['apply', '--dist', REAL_DIST], { VAULT_TOKEN: wrong });
@@ -299,7 +303,7 @@ test('a wrong token: one clear line, exit 1, nothing written', async () => {
   ]);
 });
 
-test('the token from ~/.vault-token when VAULT_TOKEN is unset; no token at all is one clear line', async () => {
+test.concurrent('the token from ~/.vault-token when VAULT_TOKEN is unset; no token at all is one clear line', async () => {
   const v = configuredByHand(await start());
   const home = mkdtempSync(join(tmpdir(), 'home-'));
   writeFileSync(join(home, '.vault-token'), `${TOKEN}\n`);
@@ -314,7 +318,7 @@ test('the token from ~/.vault-token when VAULT_TOKEN is unset; no token at all i
   expect(v.received).toEqual([]);
 });
 
-test('a sealed vault: one clear line, exit 1, nothing but the seal status asked', async () => {
+test.concurrent('a sealed vault: one clear line, exit 1, nothing but the seal status asked', async () => {
   const v = configuredByHand(await start());
   v.sealed = true; // as after a reboot
   const run = await apply(v);
@@ -323,7 +327,7 @@ test('a sealed vault: one clear line, exit 1, nothing but the seal status asked'
   expect(v.received.map((r) => r.path)).toEqual(['/v1/sys/seal-status']);
 });
 
-test('a hanging vault: exit 1 after the call timeout', async () => {
+test.concurrent('a hanging vault: exit 1 after the call timeout', async () => {
   const v = await start({ hang: true });
   const run = await vaultSetup(v.url, ['plan', '--dist', REAL_DIST], { VAULT_SETUP_TIMEOUT_SECONDS: '0.5' });
   expectRun(run, 1);
@@ -333,7 +337,7 @@ test('a hanging vault: exit 1 after the call timeout', async () => {
   expect(v.received.map((r) => r.path)).toEqual(['/v1/sys/seal-status']);
 });
 
-test('an unreachable vault: one clear line naming the port-forward from VAULT_ADDR\'s port to the Service in dist/, exit 1', async () => {
+test.concurrent('an unreachable vault: one clear line naming the port-forward from VAULT_ADDR\'s port to the Service in dist/, exit 1', async () => {
   const port = await closedPort();
   const addr = `http://127.0.0.1:${port}`;
   const run = await vaultSetup(addr, ['plan', '--dist', REAL_DIST]);
@@ -341,7 +345,7 @@ test('an unreachable vault: one clear line naming the port-forward from VAULT_AD
   expect(run.stderr).toBe(`cannot talk to vault at ${addr} (GET /v1/sys/seal-status failed: ECONNREFUSED): start the port-forward (\`kubectl -n security port-forward svc/vault ${port}:8200\`) or set VAULT_ADDR\n`);
 });
 
-test.each([[['destroy']], [[]], [['plan', '--dist']]])('a bad argument %p prints the usage, exit 1, nothing sent', async (args) => {
+test.concurrent.each([[['destroy']], [[]], [['plan', '--dist']]])('a bad argument %p prints the usage, exit 1, nothing sent', async (args) => {
   const v = await start();
   const run = await vaultSetup(v.url, args);
   expectRun(run, 1);

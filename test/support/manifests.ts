@@ -1,6 +1,8 @@
-import { readFileSync } from 'fs';
+import { createHash } from 'crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import Ajv from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
 import { Chart, Testing } from 'cdk8s';
 
 /** A Kubernetes object as synthesized. */
@@ -55,7 +57,7 @@ export function schemaErrors(manifests: Manifest[]): string[] {
  * The openAPIV3Schema of every served version of the CRDs the constructs use, keyed by "group/version Kind", as
  * `npm run import` writes it (committed, so every clone runs every schema test).
  */
-export const CRD_SCHEMAS_FILE = join(__dirname, '..', 'imports', 'crd-schemas.json');
+export const CRD_SCHEMAS_FILE = join(__dirname, '..', '..', 'imports', 'crd-schemas.json');
 
 let crdSchemas: Record<string, any> | undefined;
 let ajv: Ajv | undefined;
@@ -69,18 +71,42 @@ function crdGroups(): Set<string> {
 /**
  * Validates a custom resource against its CRD's openAPIV3Schema, made strict the way the API server's strict field
  * validation is: an object schema that does not preserve unknown fields rejects fields it does not declare. Each
- * kind's validator is compiled when first needed (ESO's take most of the time).
+ * kind's validator is made when first needed.
  */
 function crdSchemaErrors(m: Manifest): string[] {
   const key = `${m.apiVersion} ${m.kind}`;
-  if (!crdValidators.has(key) && crdSchemas![key]) {
-    ajv ??= new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: Object.assign(goRegExp, { code: 'goRegExp' }) } });
-    crdValidators.set(key, ajv.compile(strict(crdSchemas![key])));
-  }
+  if (!crdValidators.has(key) && crdSchemas![key]) crdValidators.set(key, validator(strict(crdSchemas![key])));
   const validate = crdValidators.get(key);
   if (!validate) return [`${key}: no served CRD version in imports/crd-schemas.json`];
   if (validate(m)) return [];
   return validate.errors.map((e: any) => `${m.kind}/${m.metadata.name}: ${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+}
+
+/** Compiled validators' code, kept across test files and runs: loading it takes milliseconds, compiling ESO's store a second or more. */
+const VALIDATORS_DIR = join(__dirname, '..', '..', 'node_modules', '.cache', 'homelab-secrets', 'crd-validators');
+const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false } as const;
+
+/**
+ * The validator of `schema`, compiled by ajv once and then loaded from its code in the cache, keyed by everything the
+ * code depends on: the schema as given (already strict), ajv's options and version, and the pattern engine.
+ */
+function validator(schema: any): any {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ schema, options: AJV_OPTIONS, ajv: require('ajv/package.json').version, patterns: goRegExp.toString() }))
+    .digest('hex');
+  const file = join(VALIDATORS_DIR, `${key}.js`);
+  if (!existsSync(file)) {
+    ajv ??= new Ajv({ ...AJV_OPTIONS, code: { source: true, regExp: Object.assign(goRegExp, { code: 'goRegExp' }) } });
+    mkdirSync(VALIDATORS_DIR, { recursive: true });
+    // Whole or not at all: the other test workers may write the same file.
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, standaloneCode(ajv, ajv.compile(schema)));
+    renameSync(temporary, file);
+  }
+  // The code calls goRegExp by name and requires ajv's runtime helpers; a fresh compile is loaded the same way.
+  const module = { exports: {} as any };
+  new Function('module', 'exports', 'require', 'goRegExp', readFileSync(file, 'utf8'))(module, module.exports, require, goRegExp);
+  return module.exports;
 }
 
 /**
