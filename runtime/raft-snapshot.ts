@@ -19,7 +19,7 @@ import { readVaultAddr, vaultErrors } from './common/vault';
 import { isNotASnapshot } from './raft-snapshot/archive';
 import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from './raft-snapshot/env';
 import { SnapshotSink } from './raft-snapshot/sink';
-import { listSnapshots, openTemporary, prune, publish, removeLeftovers, snapshotName } from './raft-snapshot/store';
+import { listSnapshots, openTemporary, prune, publish, removeLeftovers, snapshotName, spaceProblem } from './raft-snapshot/store';
 
 export interface SnapshotSettings extends RetrySettings {
   /** The active node's URL (the active Service). */
@@ -102,6 +102,8 @@ export async function attemptSnapshot(s: SnapshotSettings, budget: Budget, now: 
   };
   try {
     for (const name of removeLeftovers(s.dir)) log(`removed ${name}, left by a run that did not finish`);
+    const space = spaceProblem(s.dir);
+    if (space) return finished(space, 2);
     const auth = await login(s, budget);
     if ('outcome' in auth) return auth.outcome;
 

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 // The snapshot folder on the job's claim: complete snapshots only, named by the time they were taken so that names
@@ -65,6 +65,21 @@ export function prune(dir: string, keep: number): string[] {
   }
   if (old.length > 0) syncDir(dir);
   return old;
+}
+
+/**
+ * Why the next snapshot cannot fit, judged by the newest one's size plus a tenth, or undefined when it can (or when
+ * there is none yet to judge by). Checked before downloading, so a full claim costs no transfer.
+ */
+export function spaceProblem(dir: string): string | undefined {
+  const newest = listSnapshots(dir).pop();
+  if (!newest) return undefined;
+  const size = statSync(join(dir, newest)).size;
+  const { bavail, bsize } = statfsSync(dir);
+  const free = Number(bavail) * Number(bsize);
+  if (free >= size * 1.1) return undefined;
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return `the snapshot claim at ${dir} has ${mb(free)} free and the last snapshot took ${mb(size)}: lower SNAPSHOT_KEEP or grow the claim (it must hold the snapshots kept plus one); nothing downloaded`;
 }
 
 /** Bytes held by the snapshots in `dir`. */

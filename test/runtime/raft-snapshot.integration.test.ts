@@ -165,6 +165,31 @@ describe('what a human must fix: exit 2, nothing written', () => {
     expect(v.requests).toEqual([]);
   });
 
+  test('a claim without room for another snapshot of the last one\'s size: nothing downloaded, nothing deleted', async () => {
+    const v = await vault();
+    const dir = newDir();
+    const last = 'vault-raft-20261101T000000Z.snap';
+    writeFileSync(join(dir, last), Buffer.alloc(3 * 1024 * 1024));
+    const run = await snapshot(v.url, dir, {
+      FAKE_FREE_BYTES: String(2 * 1024 * 1024), NODE_OPTIONS: `--require ${join(__dirname, '..', 'support', 'fake-statfs.js')}`,
+    });
+    expectRun(run, 2, v);
+    expect(run.stderr).toMatch(/has 2\.0 MB free and the last snapshot took 3\.0 MB: lower SNAPSHOT_KEEP or grow the claim .*; nothing downloaded\n$/);
+    expect(v.requests).toEqual([]);
+    expect(files(dir)).toEqual([last]);
+  });
+
+  test('the same claim with room: the snapshot is taken', async () => {
+    const v = await vault();
+    const dir = newDir();
+    writeFileSync(join(dir, 'vault-raft-20261101T000000Z.snap'), Buffer.alloc(3 * 1024 * 1024));
+    const run = await snapshot(v.url, dir, {
+      FAKE_FREE_BYTES: String(4 * 1024 * 1024), NODE_OPTIONS: `--require ${join(__dirname, '..', 'support', 'fake-statfs.js')}`,
+    });
+    expectRun(run, 0, v);
+    expect(snapshots(dir)).toHaveLength(2);
+  });
+
   test('a file where the snapshot folder should be', async () => {
     const v = await vault();
     const file = join(newDir(), 'file');
