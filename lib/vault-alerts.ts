@@ -33,10 +33,10 @@ export interface VaultAlertsProps {
   readonly labels?: Record<string, string>;
 
   /**
-   * The web address of this project's README, such as
-   * `https://git.example.com/homelab/homelab-secrets/src/branch/main/README.md`: each alert gets a `runbook_url` of this
-   * plus `#<alert name in lowercase>`, the anchor of its row in the README's alerts table.
-   * @default - no `runbook_url`; a `runbook` annotation names the README and the anchor
+   * The web address of this project's alerts page, docs/alerts.md, such as
+   * `https://git.example.com/homelab/homelab-secrets/src/branch/main/docs/alerts.md`: each alert gets a `runbook_url` of
+   * this plus `#<alert name in lowercase>`, the anchor of its row in that page's alerts table.
+   * @default - no `runbook_url`; a `runbook` annotation names docs/alerts.md and the anchor
    */
   readonly runbookBaseUrl?: string;
 
@@ -125,7 +125,7 @@ const DAY = 86400;
 /**
  * The PrometheusRule `vault-alerts`: alerts an operator of this stack needs, from what kube-state-metrics and ESO's
  * controller export, each with a severity, a summary and description that say what is wrong, and a runbook (the
- * README's alerts table says what to do).
+ * alerts table of docs/alerts.md says what to do).
  *
  * Metric and label names, as checked in the upstream sources:
  * - kube-state-metrics (kubernetes/kube-state-metrics, docs/metrics/workload/{job,cronjob,statefulset}-metrics.md):
@@ -150,7 +150,7 @@ const DAY = 86400;
  * termination (`kube_pod_container_status_last_terminated_exitcode`, from `lastState`), and these Jobs run their pod
  * once (`restartPolicy: Never`, `backoffLimit: 0`), so exit 1 ("not yet") and exit 2 ("a human is needed") look the
  * same: a failed Job. The "human needed" alerts therefore use duration: runs that keep failing long after every
- * transient cause would have cleared. The exit code itself is in the Job's log line (the README says how to read it).
+ * transient cause would have cleared. The exit code itself is in the Job's log line (docs/eso-recovery.md says how to read it).
  *
  * Every aggregation keeps only the labels that identify the object, so that a restarted exporter or ESO pod does not
  * start a new series and reset the alert's `for`.
@@ -174,7 +174,7 @@ export class VaultAlerts extends Construct {
         annotations: {
           summary: a.summary,
           description: a.description,
-          ...(runbookBaseUrl ? { runbook_url: `${runbookBaseUrl}#${anchor}` } : { runbook: `README.md#${anchor}` }),
+          ...(runbookBaseUrl ? { runbook_url: `${runbookBaseUrl}#${anchor}` } : { runbook: `docs/alerts.md#${anchor}` }),
         },
       };
     });
