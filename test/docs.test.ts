@@ -1,7 +1,10 @@
 import { execFileSync } from 'child_process';
-import { existsSync, readdirSync, readFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import * as YAML from 'yaml';
+import { buildApps } from '../main';
+import { summary, synthesize } from '../scripts/synthesize';
 import {
   anchors, brokenLinks, docFiles, fencedBlocks, missingPaths, missingScripts, RENAMED_IN_FLIGHT, repeatedHeadings, ROOT,
 } from './support/docs';
@@ -116,4 +119,14 @@ test('the front page\'s AppSecret statement is the one docs/secrets.md explains'
   const statement = (doc: string) => fencedBlocks(text(doc), 'ts').find((b) => b.includes("new AppSecret(secrets, 'nextcloud-db'"));
   expect(statement('README.md')).toBeDefined();
   expect(statement('README.md')).toBe(statement('docs/secrets.md'));
+});
+
+test('the front page\'s sample output is what `npm run synth` prints for dist/ today', () => {
+  const sample = fencedBlocks(text('README.md'), '').find((b) => b.startsWith('wrote dist/:'));
+  const dir = mkdtempSync(join(tmpdir(), 'docs-'));
+  try {
+    expect(sample?.trimEnd()).toBe(summary('dist', synthesize(buildApps, join(dir, 'dist'))));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
