@@ -17,7 +17,10 @@ export interface DownloadOptions {
   readonly name: string;
   /** The deadline of the whole transfer: connect, headers and the last byte of the body. */
   readonly deadlineMs: number;
-  /** The longest pause between two bytes (and before the headers): a stalled server fails the call long before its deadline. */
+  /**
+   * The longest pause between two bytes of the body: a stalled server fails the call long before its deadline. Until
+   * the answer begins only the deadline applies (Vault writes a whole snapshot to its own temporary file first).
+   */
   readonly stallMs: number;
   /** Receives a 2xx answer's body; the call resolves once the sink has finished (its final callback included). */
   readonly sink: () => Writable;
@@ -53,7 +56,6 @@ export function download(url: string, options: DownloadOptions): Promise<Downloa
       clearTimeout(stall);
       stall = setTimeout(() => fail(`stalled: no data for ${options.stallMs / 1000} s`), options.stallMs);
     };
-    alive();
     req.on('error', (error: NodeJS.ErrnoException) => fail(`failed: ${error.code ?? error.message}`));
     req.on('upgrade', (res) => fail(`answered HTTP ${res.statusCode} (switching protocols): not an HTTP API answer`));
     // Once the answer has begun, a close before its end is the body's error, which the pipeline below reports.

@@ -87,10 +87,19 @@ test('keeps the newest SNAPSHOT_KEEP and deletes the older ones with their sums;
 });
 
 test('a slow but steady transfer completes: the stall bound is between bytes, not on the whole', async () => {
-  // About 30 pauses of 100 ms: 3 s in all, more than the 1 s stall bound, which no single pause reaches.
-  const v = await vault({ shape: { dataBytes: 12 * 1024, level: 0 }, chunkDelayMs: 100, chunkBytes: 500 });
+  // About 12 pauses of 150 ms: 1.8 s in all, more than the 0.6 s stall bound, which no single pause reaches.
+  const v = await vault({ shape: { dataBytes: 4 * 1024, level: 0 }, chunkDelayMs: 150, chunkBytes: 512 });
   const dir = newDir();
-  const run = await snapshot(v.url, dir, { STALL_SECONDS: '1' });
+  const run = await snapshot(v.url, dir, { STALL_SECONDS: '0.6' });
+  expectRun(run, 0, v);
+  expect(snapshots(dir)).toHaveLength(1);
+  expect(run.ms).toBeGreaterThan(600);
+});
+
+test('a Vault that prepares a large snapshot before its first byte is waited for: the stall bound starts with the answer', async () => {
+  const v = await vault({ firstByteDelayMs: 900 });
+  const dir = newDir();
+  const run = await snapshot(v.url, dir, { STALL_SECONDS: '0.3' });
   expectRun(run, 0, v);
   expect(snapshots(dir)).toHaveLength(1);
 });
@@ -218,7 +227,7 @@ function peakKb(pid: number): number {
 }
 
 test('a snapshot far larger than the memory limit streams to disk: peak memory stays far below its size', async () => {
-  const dataBytes = 256 * 1024 * 1024;
+  const dataBytes = 160 * 1024 * 1024;
   const v = await vault({ shape: { dataBytes, level: 0 } });
   const dir = newDir();
   mkdirSync(dir, { recursive: true });
@@ -234,7 +243,7 @@ test('a snapshot far larger than the memory limit streams to disk: peak memory s
   expect(readFileSync(join(dir, `${name}.sha256`), 'utf8')).toMatch(/^[0-9a-f]{64} {2}vault-raft-/);
   expect(run.stdout).toContain(`snapshot ${name}: ${v.sentBytes} bytes`);
   expect(v.sentBytes).toBeGreaterThan(dataBytes);
-  // Buffered, the body alone would be 256 MB; streamed, the process stays near an idle Node.js.
+  // Buffered, the body alone would be 160 MB; streamed, the process stays near an idle Node.js.
   expect(peak).toBeGreaterThan(0);
   expect(peak / 1024).toBeLessThan(128);
 }, 150_000);

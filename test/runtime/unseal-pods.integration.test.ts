@@ -105,7 +105,7 @@ test('a pod not initialized while its peers are: a new node not joined yet, no s
 });
 
 test('a joining pod: not initialized until it finds the leader, then initialized and sealed, unsealed with the same shares', async () => {
-  const c = await pods(sealed, sealed, { ...sealed, joinAfterMs: 600 });
+  const c = await pods(sealed, sealed, { ...sealed, joinAfterRequests: 1 });
   const run = await unseal(c, { RETRY_WINDOW_SECONDS: '10', RETRY_INTERVAL_SECONDS: '0.2' });
   expectRun(run, 0);
   expect(run.stdout).toMatch(/vault-2: not initialized while its peers are[^\n]*\n[\s\S]*vault-2: unsealed with 3 of 3 shares\n/);

@@ -112,6 +112,8 @@ export interface FakeRaftSnapshotOptions {
   /** Pauses this long between chunks of `chunkBytes` (a slow but steady server). */
   readonly chunkDelayMs?: number;
   readonly chunkBytes?: number;
+  /** Answers after this pause, as Vault does once it has written the whole snapshot to its own temporary file. */
+  readonly firstByteDelayMs?: number;
 }
 
 export class FakeRaftSnapshot extends LoopbackServer {
@@ -147,6 +149,7 @@ export class FakeRaftSnapshot extends LoopbackServer {
       if (req.method === 'GET' && path === '/v1/sys/storage/raft/snapshot') {
         if (token !== this.token || o.denySnapshot) return json(403, { errors: ['1 error occurred:\n\t* permission denied\n\n'] });
         if (o.fileStorage) return json(400, { errors: ['raft storage is not in use'] });
+        if (o.firstByteDelayMs) return void setTimeout(() => this.snapshot(res), o.firstByteDelayMs);
         return void this.snapshot(res);
       }
       json(404, { errors: [] });

@@ -37,6 +37,12 @@ export interface FakeVaultApiOptions {
   /** Accepts connections, reads the request and never answers. */
   readonly hang?: boolean;
   /**
+   * Raft storage: serves sys/storage/raft/autopilot/configuration as Vault does (vault/logical_system_raft.go): a
+   * read returns every field, an update sets the fields given, and cleanup without a min_quorum of 3 is refused.
+   * Without it the path answers 400 "raft storage is not in use".
+   */
+  readonly raft?: boolean;
+  /**
    * Config fields of a newer auth plugin than this stand-in models, by name with their default: read back, and
    * rebuilt from each write like the others.
    */
@@ -143,6 +149,7 @@ export class FakeVaultApi extends LoopbackServer {
     if (path === 'sys/auth' && r.method === 'GET') return [200, { ...this.auths, data: this.auths }];
     const enable = path.match(/^sys\/(mounts|auth)\/(.+)$/);
     if (enable && r.method === 'POST') return this.enable(enable[1] === 'mounts' ? this.mounts : this.auths, enable[2], r.body);
+    if (path === 'sys/storage/raft/autopilot/configuration') return this.autopilotAnswer(r);
     if (path === 'sys/policies/acl' && r.list) return [200, { data: { keys: Object.keys(this.policies).sort() } }];
     const policy = path.match(/^sys\/policies\/acl\/([^/]+)$/);
     if (policy) return this.policy(policy[1], r);
@@ -153,6 +160,25 @@ export class FakeVaultApi extends LoopbackServer {
       return this.kvV2Read(mount.slice(0, -1), path.slice(mount.length), r);
     }
     return [404, { errors: [] }];
+  }
+
+  /** Autopilot's configuration, with Vault's defaults. */
+  public readonly autopilot: Record<string, unknown> = {
+    cleanup_dead_servers: false, dead_server_last_contact_threshold: '24h0m0s', disable_upgrade_migration: false,
+    last_contact_threshold: '10s', max_trailing_logs: 1000, min_quorum: 0, server_stabilization_time: '10s',
+  };
+
+  private autopilotAnswer(r: ApiRequest): [number, unknown?] {
+    if (!this.options.raft) return [400, { errors: ['raft storage is not in use'] }];
+    if (r.method === 'GET') return [200, { data: { ...this.autopilot } }];
+    if (r.method !== 'POST' && r.method !== 'PUT') return [405, { errors: [] }];
+    const next = { ...this.autopilot };
+    for (const [field, value] of Object.entries(r.body ?? {})) if (field in next) next[field] = value;
+    if (next.cleanup_dead_servers === true && Number(next.min_quorum) < 3) {
+      return [400, { errors: ['min_quorum must be set when cleanup_dead_servers is set and it should at least be 3'] }];
+    }
+    Object.assign(this.autopilot, next);
+    return [204];
   }
 
   private enable(table: Record<string, MountEntry>, path: string, body: any): [number, unknown?] {

@@ -28,11 +28,11 @@ export interface FakeVaultOptions {
   /** Listen on this port (for a port that opens in the middle of a run). */
   readonly port?: number;
   /**
-   * A Raft node joining through retry_join: it reports `initialized: false` until it has found the leader, this long
-   * after it starts listening, then `initialized: true` while sealed, and takes the cluster's shares (vault/init.go
-   * `Initialized` is true once `isRaftUnseal()`).
+   * A Raft node joining through retry_join: it reports `initialized: false` to this many seal-status requests (it has
+   * not found the leader yet), then `initialized: true` while sealed, and takes the cluster's shares (vault/init.go
+   * `Initialized` is true once `isRaftUnseal()`). Counted in requests, not time, so a slow machine sees both states.
    */
-  readonly joinAfterMs?: number;
+  readonly joinAfterRequests?: number;
   /** `storage_type` in seal-status. */
   readonly storageType?: string;
 }
@@ -60,7 +60,8 @@ export class FakeVault extends LoopbackServer {
   }
 
   private initialized(): boolean {
-    if (this.options.joinAfterMs !== undefined && Date.now() - this.listeningAt < this.options.joinAfterMs) return false;
+    const asked = this.received.filter((r) => r.path.startsWith('/v1/sys/seal-status')).length;
+    if (this.options.joinAfterRequests !== undefined && asked <= this.options.joinAfterRequests) return false;
     return (this.options.initialized ?? true) === true;
   }
 

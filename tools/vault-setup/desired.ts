@@ -14,6 +14,8 @@ export const ROLE_TTL_SECONDS = 3600;
 export interface DesiredPolicy {
   readonly name: string;
   readonly stores: string[];
+  /** What the policy is derived from, in its header: the ExternalSecrets of `stores` unless said. */
+  readonly source?: string;
   /** Canonical policy lines, sorted. */
   readonly lines: string[];
 }
@@ -59,6 +61,17 @@ export interface DesiredConfig {
   readonly roles: DesiredRole[];
   readonly secrets: DesiredSecret[];
   readonly finds: DesiredFind[];
+  /** With Raft storage: autopilot's configuration (raft.ts). */
+  readonly autopilot?: DesiredAutopilot;
+}
+
+/** Autopilot's fields that vault-setup manages (with Raft storage). */
+export interface DesiredAutopilot {
+  readonly cleanup_dead_servers: boolean;
+  /** Absent: left as Vault has it (one pod, no cleanup). */
+  readonly min_quorum?: number;
+  /** Where it comes from, such as "statefulset security/vault (3 replicas)". */
+  readonly source: string;
 }
 
 const unique = (items: string[]) => [...new Set(items)].sort();

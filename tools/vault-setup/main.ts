@@ -12,6 +12,7 @@ import { isLoopbackHost } from './cleartext';
 import { applyItems } from './apply';
 import { DesiredConfig, desiredConfig } from './desired';
 import { manifestsFrom, readManifests } from './manifests';
+import { withRaft } from './raft';
 import { conflicts, makePlan, missing, pending, Plan } from './plan';
 import { portForwardHint } from './port-forward';
 import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines, warningLines } from './report';
@@ -46,8 +47,10 @@ function localPort(addr: string): string {
 async function run(args: Args, env: Env): Promise<number> {
   const connection = readConnection(env, args.allowHttp);
   redact(connection.token);
-  const manifests = manifestsFrom(readManifests(args.distDir));
-  const want = desiredConfig(manifests);
+  const docs = readManifests(args.distDir);
+  const manifests = manifestsFrom(docs);
+  // With Raft: the snapshot job's role and policy, and autopilot.
+  const want = withRaft(desiredConfig(manifests), docs);
   const vault = vaultClient({ ...connection, portForward: portForwardHint(manifests.stores, localPort(connection.addr)) });
   await checkVault(vault);
   const state = await readState(vault, want);

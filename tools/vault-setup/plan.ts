@@ -4,6 +4,7 @@
 import { DesiredConfig, DesiredPolicy, DesiredRole, DesiredSecret, KUBERNETES_HOST } from './desired';
 import { nameSet, normalUrl, quoteList, showTtl, ttlSeconds } from './normalize';
 import { diffLines, normalizedPolicy, policyText } from './policy';
+import { autopilotItem } from './raft';
 import { kvKind, secretId, VaultState } from './state';
 import { encodePath } from './vault-client';
 
@@ -110,7 +111,7 @@ function authConfigItem(path: string, state: VaultState): PlanItem {
 
 function policyItem(policy: DesiredPolicy, state: VaultState): PlanItem {
   const label = `policy ${policy.name}`;
-  const write: Write = { method: 'PUT', path: `/v1/sys/policies/acl/${encodePath(policy.name)}`, body: { policy: policyText(policy.name, policy.stores, policy.lines) } };
+  const write: Write = { method: 'PUT', path: `/v1/sys/policies/acl/${encodePath(policy.name)}`, body: { policy: policyText(policy.name, policy.stores, policy.lines, policy.source) } };
   const current = state.policies.get(policy.name);
   if (current === undefined) return { label, state: 'create', details: policy.lines.map((l) => `+ ${l}`), write };
   const details = diffLines(normalizedPolicy(current), policy.lines);
@@ -202,6 +203,7 @@ export function makePlan(want: DesiredConfig, state: VaultState): Plan {
     ...want.authMounts.filter(kubernetesAuth).map((m) => authConfigItem(m, state)),
     ...want.policies.map((p) => policyItem(p, state)),
     ...want.roles.filter((r) => kubernetesAuth(r.authMount)).map((r) => roleItem(r, state)),
+    ...(want.autopilot ? [autopilotItem(want.autopilot, state.autopilot)] : []),
   ];
   const managedPolicies = new Set([...want.policies.map((p) => p.name), ...BUILTIN_POLICIES]);
   const unmanaged = [

@@ -53,8 +53,8 @@ export function policyLines(rules: Rules): string[] {
 }
 
 /** The policy text written to Vault: a comment saying where it comes from, then the canonical lines. */
-export function policyText(name: string, stores: string[], lines: string[]): string {
-  const header = `# ${name}: derived by vault-setup from the ExternalSecrets of ${stores.join(', ')} in dist/; change the manifests, not this policy`;
+export function policyText(name: string, stores: string[], lines: string[], source = 'the ExternalSecrets of'): string {
+  const header = `# ${name}: derived by vault-setup from ${source} ${stores.join(', ')} in dist/; change the manifests, not this policy`;
   return `${[header, ...lines].join('\n')}\n`;
 }
 

@@ -3,6 +3,7 @@
 // tool never receives a secret value, so it cannot print one.
 import { isUninitialized } from '../../runtime/common/vault';
 import { DesiredConfig } from './desired';
+import { AUTOPILOT_PATH } from './raft';
 import { encodePath, sealedError, VaultAnswerError, VaultClient } from './vault-client';
 
 /** A row of `GET /v1/sys/mounts` or `/v1/sys/auth`. */
@@ -26,6 +27,8 @@ export interface VaultState {
   readonly policyNames: string[];
   /** By "<source> <mount>/<key>": the field tree (leaves null) or the custom metadata; undefined when absent. */
   readonly secrets: Map<string, Record<string, unknown> | undefined>;
+  /** With Raft: autopilot's configuration as Vault reads it back; undefined when not asked for or not answered. */
+  readonly autopilot?: Record<string, any>;
 }
 
 export const secretId = (source: string, mount: string, key: string) => `${source} ${mount}/${key}`;
@@ -94,5 +97,6 @@ export async function readState(vault: VaultClient, want: DesiredConfig, emptyMo
     const fields = secret.source === 'data' ? answer?.data?.subkeys : answer && (answer.data?.custom_metadata ?? {});
     secrets.set(secretId(secret.source, secret.mount, secret.key), fields && typeof fields === 'object' ? fields : undefined);
   }
-  return { mounts, auths, authConfigs, roles, roleNames, policies, policyNames, secrets };
+  const autopilot = want.autopilot ? (await vault.read(AUTOPILOT_PATH))?.data : undefined;
+  return { mounts, auths, authConfigs, roles, roleNames, policies, policyNames, secrets, ...(autopilot && { autopilot }) };
 }
