@@ -3,7 +3,7 @@ import { App, Chart } from 'cdk8s';
 import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBackup, VaultStack } from './lib';
 
 // This homelab's own values. Another homelab changes these, and the app secrets at the bottom; everything else has
-// generic defaults (see the README for every prop).
+// generic defaults (see docs/ for every prop).
 // The UI's TLS Secret (vault-tls) and its allowed clients (the private ranges: the LAN and the VPN) are the defaults.
 const site = {
   host: 'vault.in.alybadawy.com',
@@ -15,13 +15,13 @@ const site = {
   storageSize: '10Gi',
   // The seed runs Vault with AppArmor unconfined, for an AppArmor stacking bug of recent kernels with `kubectl exec`
   // (containerd issue 12886). It keeps `security` at the Pod Security level `privileged`; drop it once your nodes are
-  // fixed (see the README's "AppArmor").
+  // fixed (see docs/vault.md, "AppArmor").
   vaultAppArmorProfile: 'unconfined',
 };
 
 /**
  * The homelab, as one cdk8s App per folder of dist/: GitOps syncs each folder on its own, so a missing CRD or app
- * namespace holds back only its folder (see the README's "Point GitOps at dist/"). Each chart is a file in its folder.
+ * namespace holds back only its folder (see docs/from-zero.md, "Point GitOps at dist/"). Each chart is a file in its folder.
  */
 export function buildApps(outdir = 'dist'): App[] {
   const apps: App[] = [];

@@ -1,7 +1,7 @@
 // Annotations that let ArgoCD order and tolerate what these manifests need from the cluster. ArgoCD dry-runs a whole
 // sync first, and one object whose kind is unknown (its operator's CRD not installed yet) fails all of it; it does not
 // retry a failed automatic sync of the same commit without `retry`. Flux orders folders with `dependsOn` instead
-// (README, "Point GitOps at dist/").
+// (docs/from-zero.md, "Point GitOps at dist/").
 
 const SYNC_OPTIONS = 'argocd.argoproj.io/sync-options';
 const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';

@@ -23,7 +23,7 @@
 // termination (`kube_pod_container_status_last_terminated_exitcode`, from `lastState`), and these Jobs run their pod
 // once (`restartPolicy: Never`, `backoffLimit: 0`), so exit 1 ("not yet") and exit 2 ("a human is needed") look the
 // same: a failed Job. The "human needed" alerts therefore use duration: runs that keep failing long after every
-// transient cause would have cleared. The exit code itself is in the Job's log line (the README says how to read it).
+// transient cause would have cleared. The exit code itself is in the Job's log line (docs/eso-recovery.md says how to read it).
 import { promDurationSeconds } from './checks';
 
 /** One alerting rule, as the construct builds it. */

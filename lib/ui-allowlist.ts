@@ -45,7 +45,7 @@ export function traefikAllowList(scope: Construct, id: string, target: AllowList
 /**
  * An Envoy Gateway SecurityPolicy on the HTTPRoute `routeName`: default action Deny, Allow for the ranges. Envoy
  * matches the client address it detected (the connection's peer unless a ClientTrafficPolicy says otherwise: see the
- * README's "Exposing the UI").
+ * docs/ui.md).
  */
 export function envoyAllowList(scope: Construct, id: string, target: AllowListTarget & { readonly routeName: string }): SecurityPolicy {
   return new SecurityPolicy(scope, id, {

@@ -32,10 +32,10 @@ export interface VaultAlertsProps {
   readonly labels?: Record<string, string>;
 
   /**
-   * The web address of this project's README, such as
-   * `https://git.example.com/homelab/homelab-secrets/src/branch/main/README.md`: each alert gets a `runbook_url` of this
-   * plus `#<alert name in lowercase>`, the anchor of its row in the README's alerts table.
-   * @default - no `runbook_url`; a `runbook` annotation names the README and the anchor
+   * The web address of this project's alerts page, docs/alerts.md, such as
+   * `https://git.example.com/homelab/homelab-secrets/src/branch/main/docs/alerts.md`: each alert gets a `runbook_url` of
+   * this plus `#<alert name in lowercase>`, the anchor of its row in that page's alerts table.
+   * @default - no `runbook_url`; a `runbook` annotation names docs/alerts.md and the anchor
    */
   readonly runbookBaseUrl?: string;
 
@@ -124,7 +124,7 @@ const DAY = 86400;
 /**
  * The PrometheusRule `vault-alerts`: alerts an operator of this stack needs, from what kube-state-metrics and ESO's
  * controller export, each with a severity, a summary and description that say what is wrong, and a runbook (the
- * README's alerts table says what to do).
+ * alerts table of docs/alerts.md says what to do).
  *
  * The metrics and label names it reads, and what kube-state-metrics cannot see, are in lib/promql.ts.
  *
@@ -150,7 +150,7 @@ export class VaultAlerts extends Construct {
         annotations: {
           summary: a.summary,
           description: a.description,
-          ...(runbookBaseUrl ? { runbook_url: `${runbookBaseUrl}#${anchor}` } : { runbook: `README.md#${anchor}` }),
+          ...(runbookBaseUrl ? { runbook_url: `${runbookBaseUrl}#${anchor}` } : { runbook: `docs/alerts.md#${anchor}` }),
         },
       };
     });

@@ -62,7 +62,7 @@ function checkProps(props: VaultSnapshotAlertsProps) {
  * `kube_cronjob_status_last_successful_time` of the snapshot CronJob: a Job of it succeeds only when the script exits
  * 0, which it does only after a verified snapshot is renamed into place, so the time is that of the last good
  * snapshot. A CronJob that never succeeded counts from its creation (`kube_cronjob_created`). Whether Longhorn then
- * copied the claim off the cluster has no metric here: the README's snapshot runbook checks the backups.
+ * copied the claim off the cluster has no metric here: the snapshot runbook (docs/backups.md) checks the backups.
  */
 export class VaultSnapshotAlerts extends Construct {
   /** The alerts' names, warning first. */
@@ -80,7 +80,7 @@ export class VaultSnapshotAlerts extends Construct {
       // Absorbs a kube-state-metrics restart; the age itself already says how long.
       for: '5m',
       labels: { severity },
-      annotations: { summary, description, runbook: `README.md#${alert.toLowerCase()}` },
+      annotations: { summary, description, runbook: `docs/alerts.md#${alert.toLowerCase()}` },
     });
     new PrometheusRule(this, 'rule', {
       metadata: { name, namespace, labels: { ...labels }, annotations: crdObjectAnnotations() },

@@ -61,7 +61,7 @@ export interface VaultSnapshotCronProps extends ScriptCronJobOptions {
   /**
    * Whether a Longhorn RecurringJob backs the claim up to Longhorn's backup target, which is how the snapshots leave
    * the cluster. It needs Longhorn's setting `allow-recurring-job-while-volume-detached` on: the claim is attached
-   * only while the job runs (see the README).
+   * only while the job runs (see docs/backups.md).
    * @default true
    */
   readonly longhornBackup?: boolean;

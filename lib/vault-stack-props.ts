@@ -29,8 +29,8 @@ export interface VaultStackProps extends VaultStorageProps {
   readonly namespace?: string;
 
   /**
-   * How the UI is exposed. 'ingress-nginx': VaultStack renders an Ingress for ingress-nginx (retired; see the README's
-   * "Exposing the UI"), with the props below. 'none': VaultStack renders no Ingress, and the UI is exposed by
+   * How the UI is exposed. 'ingress-nginx': VaultStack renders an Ingress for ingress-nginx (retired; see
+   * docs/ui.md), with the props below. 'none': VaultStack renders no Ingress, and the UI is exposed by
    * VaultTraefikIngress or VaultHttpRoute (each in a folder of its own), or not at all; the Ingress props are refused.
    * @default 'ingress-nginx'
    */

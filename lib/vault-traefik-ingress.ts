@@ -16,7 +16,7 @@ export interface VaultTraefikIngressProps {
 
   /**
    * Client CIDR blocks allowed through (LAN and VPN ranges), rendered as a Traefik Middleware with `ipAllowList`; any
-   * other client gets 403. Traefik must see the client's address (see the README's "Does the controller see the
+   * other client gets 403. Traefik must see the client's address (see docs/ui.md, "Does the controller see the
    * client's address?"). To open the UI to every client, give `['0.0.0.0/0', '::/0']`; an empty list is refused.
    * @default - the private ranges: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 and fc00::/7
    */

@@ -10,7 +10,8 @@
 import { Budget } from './common/budget';
 import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, HttpResponse } from './common/http';
-import { KubeApi, kubeApi, KubeError, malformed } from './common/kube';
+import { outcomeOf, RunError } from './common/failure';
+import { KubeApi, kubeApi, malformed } from './common/kube';
 import { log, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
@@ -149,7 +150,7 @@ export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any
   try {
     await kube.create(`/api/v1/namespaces/${DEFAULTS.eventNamespace}/events`, body, `event ${DEFAULTS.eventNamespace}/${event.name}`);
   } catch (error) {
-    if ((error as KubeError).status === 409) return;
+    if (error instanceof RunError && error.status === 409) return;
     log(`could not record the event ${event.reason} on clustersecretstore ${s.storeName}: ${reason(error)}`);
   }
 }
@@ -271,8 +272,7 @@ export function recovery(
       }, now());
       return finished(`vault ready, ${degraded}: ESO re-checked it after the wake-up at ${iso(woke.at)} and it is still not ready; fix the cause: ${cause}`, 2);
     } catch (error) {
-      const message = reason(error);
-      return (error as KubeError).fatal ? finished(message, 2) : retry(message);
+      return outcomeOf(error);
     }
   };
   return { attempt };

@@ -4,9 +4,10 @@
 // the next run retries); 2 a human is needed (not initialized, no or rejected shares, a malformed setting).
 import { readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
+import { needsHuman, outcomeOf } from './common/failure';
 import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, HttpResponse } from './common/http';
-import { log, redact, reason } from './common/log';
+import { log, redact } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readRetrySettings, readString, RetrySettings } from './common/settings';
@@ -47,7 +48,7 @@ export function readShares(dir: string, secretName: string): Share[] {
   try {
     names = readdirSync(dir).sort();
   } catch (error) {
-    throw new Error(`cannot read unseal keys from ${dir} (${(error as NodeJS.ErrnoException).code}): mount the Secret ${secretName} there`);
+    throw needsHuman(`cannot read unseal keys from ${dir} (${(error as NodeJS.ErrnoException).code}): mount the Secret ${secretName} there`);
   }
   const shares: Share[] = [];
   for (const name of names.filter((n) => !n.startsWith('.'))) {
@@ -58,7 +59,7 @@ export function readShares(dir: string, secretName: string): Share[] {
     redact(value);
     shares.push({ name, value });
   }
-  if (shares.length === 0) throw new Error(`no unseal keys in ${dir}: the Secret ${secretName} is missing or empty`);
+  if (shares.length === 0) throw needsHuman(`no unseal keys in ${dir}: the Secret ${secretName} is missing or empty`);
   return shares;
 }
 
@@ -94,19 +95,16 @@ function readAnswer(answer: HttpResponse, call: string, secretName: string): Ans
 }
 
 /** One attempt: port, seal status, then the shares until Vault reports unsealed. */
-export async function attemptUnseal(vault: VaultApi, loadShares: () => Share[], secretName: string = DEFAULTS.unsealSecretName): Promise<Outcome> {
+export async function attemptUnseal(
+  vault: VaultApi, loadShares: () => Share[], secretName: string = DEFAULTS.unsealSecretName, say: (line: string) => void = log,
+): Promise<Outcome> {
   try {
     await vault.checkPort();
     const first = readAnswer(await vault.sealStatus(), 'GET /v1/sys/seal-status', secretName);
     if ('outcome' in first) return first.outcome;
     if (!first.status.sealed) return finished(`vault at ${vault.addr} is unsealed`);
 
-    let shares: Share[];
-    try {
-      shares = distinct(loadShares());
-    } catch (error) {
-      return finished(reason(error), 2);
-    }
+    const shares = distinct(loadShares());
     if (shares.length < first.status.t) {
       // Sending them could never unseal, and resetting would wipe a human's progress of unsealing by hand.
       return finished(
@@ -117,7 +115,7 @@ export async function attemptUnseal(vault: VaultApi, loadShares: () => Share[], 
       // Someone else's attempt (a human's mistyped share) would make this run's shares complete a bad set.
       const reset = readAnswer(await vault.unseal({ reset: true }), 'PUT /v1/sys/unseal (reset)', secretName);
       if ('outcome' in reset) return reset.outcome;
-      log(`vault held unseal progress ${first.status.progress} of ${first.status.t} from an earlier attempt: reset it`);
+      say(`vault held unseal progress ${first.status.progress} of ${first.status.t} from an earlier attempt: reset it`);
     }
     let status = first.status;
     for (const [index, share] of shares.entries()) {
@@ -137,7 +135,7 @@ export async function attemptUnseal(vault: VaultApi, loadShares: () => Share[], 
       `vault is still sealed after all ${shares.length} shares (progress ${status.progress} of ${status.t}): `
       + `the Secret ${secretName} holds fewer distinct shares than the threshold`, 2);
   } catch (error) {
-    return retry(reason(error));
+    return outcomeOf(error);
   }
 }
 

@@ -24,7 +24,7 @@ const SOURCES = [
   { option: 'prometheus-operator', file: 'prometheusrules-v0.93.0.yaml', kinds: ['PrometheusRule'] },
   // The UI's exposures other than ingress-nginx: Gateway API's HTTPRoute (only v1, the version the constructs write;
   // v1beta1 is still served), Traefik's Middleware, Envoy Gateway's SecurityPolicy and ClientTrafficPolicy (the latter
-  // for the README's client-address snippet, which a test validates).
+  // for the client-address snippet of docs/ui.md, which a test validates).
   { option: 'gateway-api', file: 'gateway-api-v1.6.1-httproutes.yaml', kinds: ['HTTPRoute'], versions: ['v1'] },
   { option: 'traefik', file: 'traefik-v3.7.9-middlewares.yaml', kinds: ['Middleware'] },
   { option: 'envoy-security-policy', file: 'envoy-gateway-v1.9.0-securitypolicies.yaml', kinds: ['SecurityPolicy'] },

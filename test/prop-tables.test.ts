@@ -16,35 +16,41 @@ const DOCS = [
 
 interface Prop { readonly name: string; readonly defaultText?: string }
 
-/** Every exported `<Construct>Props` interface of lib/ whose construct lib/index.ts exports, with its props and @default. */
+/**
+ * Every exported `<Construct>Props` interface of lib/ whose construct lib/index.ts exports, with its props (those of the
+ * interfaces it extends included) and their @default. Read from the syntax alone: a type checker would load every
+ * package and generated class the library imports, for nothing.
+ */
 function propsInterfaces(): Map<string, Prop[]> {
-  // The library's public constructs: the classes of the modules lib/index.ts re-exports.
   const index = readFileSync(join(root, 'lib', 'index.ts'), 'utf8');
-  const publicFiles = new Set([...index.matchAll(/from '\.\/([^']+)'/g)].map((m) => join(root, 'lib', `${m[1]}.ts`)));
-  const files = readdirSync(join(root, 'lib')).filter((f) => f.endsWith('.ts')).map((f) => join(root, 'lib', f));
-  const program = ts.createProgram(files, { strict: true, skipLibCheck: true, noEmit: true });
-  const checker = program.getTypeChecker();
+  const publicFiles = new Set([...index.matchAll(/from '\.\/([^']+)'/g)].map((m) => `${m[1]}.ts`));
   const exported = (node: ts.Node) => ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
   const classes = new Set<string>();
-  for (const file of publicFiles) {
-    ts.forEachChild(program.getSourceFile(file)!, (node) => {
-      if (ts.isClassDeclaration(node) && node.name && exported(node)) classes.add(node.name.text);
-    });
-  }
-  const found = new Map<string, Prop[]>();
-  for (const file of files) {
-    ts.forEachChild(program.getSourceFile(file)!, (node) => {
-      if (!ts.isInterfaceDeclaration(node) || !exported(node) || !node.name.text.endsWith('Props')) return;
-      const construct = node.name.text.replace(/Props$/, '');
-      if (!classes.has(construct)) return;
-      const props = checker.getPropertiesOfType(checker.getTypeAtLocation(node)).map((symbol) => {
-        const tag = symbol.getJsDocTags(checker).find((t) => t.name === 'default');
-        return { name: symbol.name, defaultText: tag ? ts.displayPartsToString(tag.text).trim() : undefined };
+  const interfaces = new Map<string, { props: Prop[]; bases: string[]; exported: boolean }>();
+  for (const file of readdirSync(join(root, 'lib')).filter((f) => f.endsWith('.ts'))) {
+    const source = ts.createSourceFile(file, readFileSync(join(root, 'lib', file), 'utf8'), ts.ScriptTarget.ES2022, true);
+    ts.forEachChild(source, (node) => {
+      if (ts.isClassDeclaration(node) && node.name && exported(node) && publicFiles.has(file)) classes.add(node.name.text);
+      if (!ts.isInterfaceDeclaration(node)) return;
+      const props = node.members.filter(ts.isPropertySignature).map((member) => {
+        const tag = ts.getJSDocTags(member).find((t) => t.tagName.text === 'default');
+        const text = typeof tag?.comment === 'string' ? tag.comment : ts.getTextOfJSDocComment(tag?.comment);
+        return { name: member.name.getText(source), defaultText: text?.trim() };
       });
-      found.set(construct, props);
+      const bases = (node.heritageClauses ?? []).flatMap((h) => h.types.map((t) => t.expression.getText(source)));
+      interfaces.set(node.name.text, { props, bases, exported: !!exported(node) });
     });
   }
-  return found;
+  const allProps = (name: string): Prop[] => {
+    const found = interfaces.get(name);
+    return found ? [...found.bases.flatMap(allProps), ...found.props] : [];
+  };
+  const result = new Map<string, Prop[]>();
+  for (const [name, { exported: isExported }] of interfaces) {
+    const construct = name.replace(/Props$/, '');
+    if (name.endsWith('Props') && isExported && classes.has(construct)) result.set(construct, allProps(name));
+  }
+  return result;
 }
 
 /** The rows of the tables whose header's first cell is `<construct> prop`: the props each row names, and its text. */

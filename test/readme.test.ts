@@ -1,22 +1,24 @@
-import { readFileSync } from 'fs';
+import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import * as YAML from 'yaml';
 import { root } from '../build/bundle';
 import { Manifest, schemaErrors } from './support/manifests';
 import { celErrors } from './support/cel';
 
-// The README's own YAML for the cluster, checked like the synthesized objects: an example a reader copies must apply.
+// The docs' own YAML for the cluster (the README and the pages of docs/), checked like the synthesized objects: an
+// example a reader copies must apply.
 
-const README = readFileSync(join(root, 'README.md'), 'utf8');
+const DOCS = [join(root, 'README.md'), ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(root, 'docs', f))]
+  .map((file) => readFileSync(file, 'utf8')).join('\n');
 
-/** The fenced YAML blocks of the README that hold a `kind`, dedented (a block inside a list item is indented). */
+/** The fenced YAML blocks of the docs that hold a `kind`, dedented (a block inside a list item is indented). */
 function yamlBlocks(kind: string): string[] {
-  return [...README.matchAll(/^( *)```yaml\n([\s\S]*?)^\1```/gm)]
+  return [...DOCS.matchAll(/^( *)```yaml\n([\s\S]*?)^\1```/gm)]
     .map(([, indent, body]) => body.split('\n').map((line) => line.slice(indent.length)).join('\n'))
     .filter((body) => new RegExp(`^kind: ${kind}$`, 'm').test(body));
 }
 
-describe('the README\'s ClientTrafficPolicy for the client address behind a load balancer', () => {
+describe('the docs\' ClientTrafficPolicy for the client address behind a load balancer', () => {
   const blocks = yamlBlocks('ClientTrafficPolicy');
 
   test('is there, once', () => {

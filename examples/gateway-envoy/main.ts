@@ -1,12 +1,12 @@
 // The seed's homelab with the UI exposed through Gateway API on Envoy Gateway: an HTTPRoute on the operator's Gateway,
 // guarded by an Envoy Gateway SecurityPolicy (default Deny, Allow for the LAN and VPN ranges).
-// Copy this file over main.ts to use it (fix the import path back to './lib'); see the README's "Exposing the UI".
+// Copy this file over main.ts to use it (fix the import path back to './lib'); see docs/ui.md.
 import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBackup, VaultHttpRoute, VaultStack } from '../../lib';
 
 // This homelab's own values. Another homelab changes these, and the app secrets at the bottom; everything else has
-// generic defaults (see the README for every prop).
+// generic defaults (see docs/ for every prop).
 const site = {
   host: 'vault.in.alybadawy.com',
   // The Gateway the UI attaches to, and its HTTPS listener (whose certificate covers host). It is in another namespace
@@ -24,7 +24,7 @@ const site = {
 
 /**
  * The homelab, as one cdk8s App per folder of dist/: GitOps syncs each folder on its own, so a missing CRD or app
- * namespace holds back only its folder (see the README's "Point GitOps at dist/"). Each chart is a file in its folder.
+ * namespace holds back only its folder (see docs/from-zero.md, "Point GitOps at dist/"). Each chart is a file in its folder.
  */
 export function buildApps(outdir = 'dist'): App[] {
   const apps: App[] = [];

@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import { Budget } from './budget';
 import { describeAnswer, request } from './http';
+import { needsHuman, notYet, RunError } from './failure';
 import { redact } from './log';
 
 // A minimal in-cluster Kubernetes client: a bearer token, the cluster's CA, JSON over HTTPS, each call bounded.
@@ -23,41 +24,27 @@ export interface KubeApi {
   create(path: string, body: unknown, what: string): Promise<any>;
 }
 
-/**
- * An answer the run cannot recover from by waiting: no token, no permission, no such object. The message names the
- * resource; `fatal` tells the caller to stop instead of retrying.
- */
-export interface KubeError extends Error {
-  fatal: boolean;
-  /** The API's HTTP status, when it answered with an error. */
-  status?: number;
-}
-
-function kubeError(message: string, fatal: boolean, status?: number): KubeError {
-  return Object.assign(new Error(message), { fatal, status });
-}
-
 /** An answer that is not the API's (or not the object asked for): a failed call, retried, never taken as a state. */
-export function malformed(call: string, why: string): KubeError {
-  return kubeError(`${call} answered ${why}: not the API's answer`, false);
+export function malformed(call: string, why: string): RunError {
+  return notYet(`${call} answered ${why}: not the API's answer`);
 }
 
 /**
  * The API server refuses a write when an admission webhook with `failurePolicy: Fail` cannot be called: ESO's webhook
  * is down. Waiting is the cure; the message names the webhook.
  */
-function webhookDown(name: string, message: string): KubeError | undefined {
+function webhookDown(name: string, message: string): RunError | undefined {
   const webhook = /failed calling webhook "([^"]+)"/.exec(message)?.[1];
   if (!webhook) return undefined;
   const whose = webhook.endsWith('external-secrets.io') ? 'ESO\'s webhook is down; it admits every change to ESO\'s objects' : 'an admission webhook is down';
-  return kubeError(`${name} was refused: the admission webhook ${webhook} is not answering (${whose}): the next run tries again`, false, 500);
+  return notYet(`${name} was refused: the admission webhook ${webhook} is not answering (${whose}): the next run tries again`, 500);
 }
 
 function readFile(path: string, what: string, variable: string): string {
   try {
     return readFileSync(path, 'utf8').trim();
   } catch (error) {
-    throw kubeError(`cannot read the ${what} at ${path} (${(error as NodeJS.ErrnoException).code}): set ${variable} or mount it`, true);
+    throw needsHuman(`cannot read the ${what} at ${path} (${(error as NodeJS.ErrnoException).code}): set ${variable} or mount it`);
   }
 }
 
@@ -85,7 +72,8 @@ export function kubeApi(settings: KubeSettings): KubeApi {
     const down = webhookDown(name, String(answer.json?.message ?? ''));
     if (down) throw down;
     const detail = answer.json?.message ? `: ${answer.json.message}` : '';
-    throw kubeError(`${name} answered HTTP ${answer.status}${detail}`, [401, 403, 404].includes(answer.status), answer.status);
+    // No token, no permission, no such object: waiting does not cure them.
+    throw new RunError(`${name} answered HTTP ${answer.status}${detail}`, [401, 403, 404].includes(answer.status) ? 2 : 1, answer.status);
   };
   return {
     get: (path, what) => call('GET', path, what),

@@ -30,10 +30,16 @@ export function vaultApi(addr: string, budget: Budget): VaultApi {
   };
 }
 
-/** Vault's own error text from a response, on one line. */
-export function vaultErrors(response: HttpResponse): string {
+/** Vault's own error text from a response, on one line; undefined when it gave none. */
+export function vaultErrorText(response: HttpResponse): string | undefined {
   const errors = response.json?.errors;
-  return Array.isArray(errors) && errors.length > 0 ? `: ${errors.join('; ')}` : '';
+  return Array.isArray(errors) && errors.length > 0 ? errors.join('; ') : undefined;
+}
+
+/** Vault's own error text as a suffix of a message (`: <text>`), or nothing. */
+export function vaultErrors(response: HttpResponse): string {
+  const text = vaultErrorText(response);
+  return text === undefined ? '' : `: ${text}`;
 }
 
 /** Whether an answer says the server has not been initialized (older Vaults: HTTP 400; newer: initialized false). */

@@ -111,18 +111,18 @@ describe('VaultAlerts defaults', () => {
     ]);
   });
 
-  test('every alert has a severity, a summary and description of what is wrong, and a runbook in the README', () => {
-    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  test('every alert has a severity, a summary and description of what is wrong, and a runbook in docs/alerts.md', () => {
+    const page = readFileSync(join(__dirname, '..', '..', 'docs', 'alerts.md'), 'utf8');
     for (const r of rules) {
       expect(['critical', 'warning']).toContain(r.labels.severity);
       expect(Object.keys(r.labels)).toEqual(['severity']);
       expect(r.annotations.summary.length).toBeGreaterThan(30);
       expect(r.annotations.description.length).toBeGreaterThan(60);
       const anchor = r.alert.toLowerCase();
-      expect(r.annotations.runbook).toBe(`README.md#${anchor}`);
+      expect(r.annotations.runbook).toBe(`docs/alerts.md#${anchor}`);
       expect(r.annotations.runbook_url).toBeUndefined();
-      // The README's alerts table has a row with this anchor, which says what to do.
-      expect(readme).toContain(`<a id="${anchor}"></a>${r.alert}`);
+      // The alerts page's table has a row with this anchor, which says what to do.
+      expect(page).toContain(`<a id="${anchor}"></a>${r.alert}`);
     }
   });
 

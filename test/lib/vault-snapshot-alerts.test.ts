@@ -31,7 +31,7 @@ test('a warning and a critical alert on the age of the last good snapshot, from 
   for (const r of rules) {
     expect(parse(r.expr)).toEqual({ errors: 0, metrics: ['kube_cronjob_status_last_successful_time', 'kube_cronjob_created'] });
     expect(r.expr).toContain('kube_cronjob_status_last_successful_time{namespace="security", cronjob="vault-raft-snapshot"}');
-    expect(r.annotations.runbook).toBe(`README.md#${r.alert.toLowerCase()}`);
+    expect(r.annotations.runbook).toBe(`docs/alerts.md#${r.alert.toLowerCase()}`);
   }
   expect(rules[0].expr).toMatch(/\) > 10800$/);
   expect(rules[1].expr).toMatch(/\) > 93600$/);

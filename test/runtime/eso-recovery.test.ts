@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { needsHuman } from '../../runtime/common/failure';
 import { KubeApi, kubeApi } from '../../runtime/common/kube';
 import { HttpResponse } from '../../runtime/common/http';
 import { VaultApi } from '../../runtime/common/vault';
@@ -41,7 +42,7 @@ function kube(objects: Record<string, any>, patchError?: Error): KubeApi & { pat
   };
 }
 const healthy: HttpResponse = { status: 200, json: { initialized: true, sealed: false, standby: false } };
-const fatal = (message: string) => Object.assign(new Error(message), { fatal: true });
+const fatal = (message: string) => needsHuman(message, 403);
 const said: string[] = [];
 const attempt = (v: VaultApi, k: KubeApi) => recovery(settings, v, k, () => NOW, (line) => said.push(line)).attempt();
 
@@ -138,6 +139,6 @@ test('an https API URL needs the cluster CA: a missing one is a fatal error nami
   writeFileSync(tokenFile, 'token');
   const api = kubeApi({ url: 'https://127.0.0.1:1', tokenFile, caFile: '/nonexistent/ca.crt', budget: runBudget(1000, 5000) });
   await expect(api.get('/api', 'api')).rejects.toMatchObject({
-    fatal: true, message: 'cannot read the cluster CA at /nonexistent/ca.crt (ENOENT): set KUBE_CA_FILE or mount it',
+    exitCode: 2, message: 'cannot read the cluster CA at /nonexistent/ca.crt (ENOENT): set KUBE_CA_FILE or mount it',
   });
 });

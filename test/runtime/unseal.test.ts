@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { needsHuman } from '../../runtime/common/failure';
 import { HttpResponse } from '../../runtime/common/http';
 import { VaultApi } from '../../runtime/common/vault';
 import { attemptUnseal, readShares, readUnsealSettings, Share } from '../../runtime/unseal';
@@ -79,8 +80,10 @@ describe('attemptUnseal', () => {
 
   test('progress the run did not make: reset first, then the shares', async () => {
     const vault = api({ sealStatus: [sealed(1, 2)], unseal: [sealed(0, 2), sealed(1, 2), unsealed()] });
-    expect(await attemptUnseal(vault, shares('a', 'b'))).toMatchObject({ done: true, exitCode: 0 });
+    const said: string[] = [];
+    expect(await attemptUnseal(vault, shares('a', 'b'), 'vault-unseal-key', (line) => said.push(line))).toMatchObject({ done: true, exitCode: 0 });
     expect(vault.sent).toEqual([{ reset: true }, 'a', 'b']);
+    expect(said).toEqual(['vault held unseal progress 1 of 2 from an earlier attempt: reset it']);
   });
 
   test.each<[string, HttpResponse]>([
@@ -114,7 +117,7 @@ describe('attemptUnseal', () => {
 
   test('no shares: done, exit 2', async () => {
     const vault = api({ sealStatus: [sealed()] });
-    const outcome = await attemptUnseal(vault, () => { throw new Error('no unseal keys in /keys'); });
+    const outcome = await attemptUnseal(vault, () => { throw needsHuman('no unseal keys in /keys'); });
     expect(outcome).toEqual({ done: true, exitCode: 2, message: 'no unseal keys in /keys' });
   });
 });

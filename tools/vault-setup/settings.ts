@@ -53,6 +53,7 @@ export interface Connection {
   readonly addr: string;
   readonly token: string;
   readonly timeoutMs: number;
+  /** PEM certificates to trust for an https VAULT_ADDR (VAULT_CACERT). */
   readonly ca?: string;
 }
 

@@ -2,6 +2,8 @@
 // what to do. The token travels only in the X-Vault-Token header and is registered for redaction by the caller.
 import { HttpResponse, request } from '../../runtime/common/http';
 import { reason } from '../../runtime/common/log';
+import { vaultErrorText } from '../../runtime/common/vault';
+import { Connection } from './settings';
 
 export interface VaultClient {
   readonly addr: string;
@@ -14,12 +16,8 @@ export interface VaultClient {
   write(method: 'POST' | 'PUT', path: string, body: unknown): Promise<void>;
 }
 
-export interface VaultClientSettings {
-  readonly addr: string;
-  readonly token: string;
-  readonly timeoutMs: number;
-  /** PEM certificates to trust for an https VAULT_ADDR (VAULT_CACERT). */
-  readonly ca?: string;
+/** How to reach Vault (the settings read it), and the port-forward to name when it cannot be reached. */
+export interface VaultClientSettings extends Connection {
   /** The port-forward to start when Vault cannot be reached, named from dist/ (see port-forward.ts). */
   readonly portForward?: string;
 }
@@ -31,10 +29,6 @@ export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-function vaultErrors(response: HttpResponse): string {
-  const errors = response.json?.errors;
-  return Array.isArray(errors) && errors.length > 0 ? errors.join('; ') : 'no detail';
-}
 
 /** An answer that is neither a success nor (where allowed) a 404, as one line; `status` tells a 403 from the rest. */
 export class VaultAnswerError extends Error {
@@ -44,7 +38,7 @@ export class VaultAnswerError extends Error {
 }
 
 export function answerError(addr: string, name: string, response: HttpResponse): VaultAnswerError {
-  const detail = vaultErrors(response);
+  const detail = vaultErrorText(response) ?? 'no detail';
   if (response.status === 503 && /sealed/i.test(detail)) return sealedError(addr);
   if (response.status === 403) {
     return new VaultAnswerError(`vault denied ${name} (HTTP 403 ${detail}): the token is wrong, expired or lacks this permission; run \`vault login\` with an admin token`, 403);
