@@ -28,7 +28,7 @@ export function checkSourceRanges(prop: string, value: readonly string[] | undef
 /**
  * A Traefik Middleware with `ipAllowList`: any other client gets 403. An Ingress names it in the annotation
  * `traefik.ingress.kubernetes.io/router.middlewares` (`<namespace>-<name>@kubernetescrd`), an HTTPRoute in an
- * ExtensionRef filter; while it is missing Traefik serves no route (Ingress) or answers 500 (HTTPRoute): closed.
+ * ExtensionRef filter; while it is missing Traefik drops the router (404 for the host): closed.
  */
 export function traefikAllowList(scope: Construct, id: string, target: AllowListTarget): Middleware {
   return new Middleware(scope, id, {

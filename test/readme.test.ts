@@ -25,12 +25,13 @@ describe('the docs\' ClientTrafficPolicy for the client address behind a load ba
     expect(blocks).toHaveLength(1);
   });
 
-  // The block's commented alternative (the PROXY protocol) is checked too, in place of clientIPDetection.
+  // The block's commented alternative (X-Forwarded-For) is checked too, in place of the PROXY protocol.
+  const uncommented = () => blocks[0].replace(/^( *)# (clientIPDetection:|  xForwardedFor:|    numTrustedHops: .*)$/gm, '$1$2');
   const variants: Array<[string, () => Manifest]> = [
-    ['as written (X-Forwarded-For)', () => YAML.parse(blocks[0])],
-    ['with its PROXY protocol alternative', () => {
-      const alternative = YAML.parse(blocks[0].replace(/^ *# (proxyProtocol: .*)$/m, '  $1'));
-      delete alternative.spec.clientIPDetection;
+    ['as written (the PROXY protocol)', () => YAML.parse(blocks[0])],
+    ['with its X-Forwarded-For alternative', () => {
+      const alternative = YAML.parse(uncommented());
+      delete alternative.spec.proxyProtocol;
       return alternative;
     }],
   ];
@@ -41,9 +42,11 @@ describe('the docs\' ClientTrafficPolicy for the client address behind a load ba
     expect(celErrors([m])).toEqual([]);
   });
 
-  test('the alternative uncomments into spec.proxyProtocol, and two client-address sources at once would be refused', () => {
-    const both = YAML.parse(blocks[0].replace(/^ *# (proxyProtocol: .*)$/m, '  $1'));
+  test('as written it trusts no header; the alternative uncomments into clientIPDetection; two sources at once are refused', () => {
+    expect(YAML.parse(blocks[0]).spec.clientIPDetection).toBeUndefined();
+    const both = YAML.parse(uncommented());
     expect(both.spec.proxyProtocol).toEqual({});
+    expect(both.spec.clientIPDetection).toEqual({ xForwardedFor: { numTrustedHops: 1 } });
     both.spec.clientIPDetection.customHeader = { name: 'X-Real-IP' };
     expect(celErrors([both])).toEqual([expect.stringMatching(/^ClientTrafficPolicy\/client-address \.spec\.clientIPDetection: /)]);
   });
