@@ -8,6 +8,12 @@ import { checkArray, checkCidr } from './checks';
 // filter (GEP-735 was declined), so each implementation gets its own object; an implementation without one here is
 // the operator's to guard.
 
+/** The labels of the objects that expose the UI. */
+export const UI_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'ui' };
+
+/** Where Traefik's pods run on k3s, which installs it in kube-system. */
+export const K3S_TRAEFIK_NAMESPACE = 'kube-system';
+
 /** Where an allowlist object goes and what it guards. */
 export interface AllowListTarget {
   /** The allowlist object's name. */

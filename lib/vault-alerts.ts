@@ -211,7 +211,7 @@ function checkProps(props: VaultAlertsProps) {
 
   // With Raft, one pod down is a warning and a lost majority or no active node critical (lib/vault-raft-alerts.ts).
   const raft = vault.storage === 'raft'
-    ? raftAlerts({ namespace: vaultNamespace, statefulSet: statefulSetName, activeService: vault.activeServiceName ?? 'vault-active', for: notReadyFor })
+    ? raftAlerts({ namespace: vaultNamespace, statefulSet: statefulSetName, activeService: vault.clientServiceName, for: notReadyFor })
     : undefined;
   const alerts: Alert[] = [
     ...(raft ?? [{

@@ -1,20 +1,21 @@
 import { Construct } from 'constructs';
 import { HttpRoute, HttpRouteSpecRulesFilters, HttpRouteSpecRulesFiltersType, HttpRouteSpecRulesMatchesPathType } from '../imports/gateway.networking.k8s.io';
 import { crdObjectAnnotations } from './gitops';
-import { checkSourceRanges, envoyAllowList, traefikAllowList } from './ui-allowlist';
+import { checkSourceRanges, envoyAllowList, K3S_TRAEFIK_NAMESPACE, traefikAllowList, UI_LABELS } from './ui-allowlist';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain } from './checks';
 import { checkKnownProps, KnownProps } from './known-props';
-import { PRIVATE_RANGES, VaultStack } from './vault-stack';
+import { checkVault, IVault } from './vault';
+import { PRIVATE_RANGES } from './vault-stack';
 
 /** The Gateway API implementations this project renders the allowlist for, and the namespace of their proxies. */
-const ENFORCED = { 'traefik': 'kube-system', 'envoy-gateway': 'envoy-gateway-system' } as const;
+const ENFORCED = { 'traefik': K3S_TRAEFIK_NAMESPACE, 'envoy-gateway': 'envoy-gateway-system' } as const;
 type Enforced = keyof typeof ENFORCED;
 const isEnforced = (implementation: string): implementation is Enforced => Object.keys(ENFORCED).includes(implementation);
 
 export interface VaultHttpRouteProps {
-  /** The VaultStack whose UI is exposed, through its Service; its `exposure` must be 'none'. */
-  readonly vault: VaultStack;
+  /** The Vault whose UI is exposed, through its Service; its `exposure` must be 'none'. */
+  readonly vault: IVault;
 
   /** The name of the Gateway the route attaches to (a site value: the operator's Gateway). */
   readonly gatewayName: string;
@@ -68,7 +69,7 @@ const KNOWN_PROPS: KnownProps<VaultHttpRouteProps> = {
 
 function checkProps(props: VaultHttpRouteProps) {
   checkKnownProps('VaultHttpRoute', props, KNOWN_PROPS);
-  if (!(props.vault instanceof VaultStack)) invalid('VaultHttpRoute vault', typeof props.vault, 'a VaultStack');
+  checkVault('VaultHttpRoute vault', props.vault);
   if (props.vault.exposure !== 'none') {
     invalid('VaultHttpRoute vault', props.vault.node.path, 'a VaultStack with exposure: "none" (otherwise it renders its own ingress-nginx Ingress)');
   }
@@ -114,7 +115,7 @@ export class VaultHttpRoute extends Construct {
     this.proxyNamespace = proxyNamespace;
     props.vault.allowClient({ description: `the UI, through the Gateway's proxies (${implementation})`, namespace: proxyNamespace });
     this.routeName = name;
-    const labels = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'ui' };
+    const labels = { ...UI_LABELS };
     const allowList = { name: `${name}-allowlist`, namespace: vault.namespace, ranges, labels };
 
     // The allowlist first: ArgoCD applies it a wave earlier, and `kubectl apply -f` in file order.
@@ -134,7 +135,7 @@ export class VaultHttpRoute extends Construct {
         rules: [{
           matches: [{ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: '/' } }],
           ...(filters.length > 0 && { filters }),
-          backendRefs: [{ name: vault.activeServiceName ?? vault.serviceName, port: vault.port }],
+          backendRefs: [{ name: vault.clientServiceName, port: vault.port }],
         }],
       },
     });

@@ -1,18 +1,19 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { checkSourceRanges, traefikAllowList } from './ui-allowlist';
+import { K3S_TRAEFIK_NAMESPACE, UI_LABELS, checkSourceRanges, traefikAllowList } from './ui-allowlist';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain, checkMetadataMap } from './checks';
 import { checkKnownProps, KnownProps } from './known-props';
-import { PRIVATE_RANGES, TLS_SECRET_NAME, VaultStack } from './vault-stack';
+import { checkVault, IVault } from './vault';
+import { PRIVATE_RANGES, TLS_SECRET_NAME } from './vault-stack';
 
 const MIDDLEWARES = 'traefik.ingress.kubernetes.io/router.middlewares';
 const ENTRYPOINTS = 'traefik.ingress.kubernetes.io/router.entrypoints';
 const ROUTER_TLS = 'traefik.ingress.kubernetes.io/router.tls';
 
 export interface VaultTraefikIngressProps {
-  /** The VaultStack whose UI is exposed; its `exposure` must be 'none' (it renders no Ingress of its own then). */
-  readonly vault: VaultStack;
+  /** The Vault whose UI is exposed; its `exposure` must be 'none' (it renders no Ingress of its own then). */
+  readonly vault: IVault;
 
   /**
    * Client CIDR blocks allowed through (LAN and VPN ranges), rendered as a Traefik Middleware with `ipAllowList`; any
@@ -61,7 +62,7 @@ const KNOWN_PROPS: KnownProps<VaultTraefikIngressProps> = {
 
 function checkProps(props: VaultTraefikIngressProps) {
   checkKnownProps('VaultTraefikIngress', props, KNOWN_PROPS);
-  if (!(props.vault instanceof VaultStack)) invalid('VaultTraefikIngress vault', typeof props.vault, 'a VaultStack');
+  checkVault('VaultTraefikIngress vault', props.vault);
   if (props.vault.exposure !== 'none') {
     invalid('VaultTraefikIngress vault', props.vault.node.path, 'a VaultStack with exposure: "none" (otherwise it renders its own ingress-nginx Ingress)');
   }
@@ -80,7 +81,7 @@ function checkProps(props: VaultTraefikIngressProps) {
     ingressClassName: checkDnsSubdomain('VaultTraefikIngress ingressClassName', props.ingressClassName ?? 'traefik'),
     // Traefik entry point names are free-form, but a comma would split the annotation's list.
     entryPoint: checkDnsLabel('VaultTraefikIngress entryPoint', props.entryPoint ?? 'websecure'),
-    proxyNamespace: checkDnsLabel('VaultTraefikIngress proxyNamespace', props.proxyNamespace ?? 'kube-system'),
+    proxyNamespace: checkDnsLabel('VaultTraefikIngress proxyNamespace', props.proxyNamespace ?? K3S_TRAEFIK_NAMESPACE),
   };
 }
 
@@ -102,7 +103,7 @@ export class VaultTraefikIngress extends Construct {
     const { vault } = props;
     this.proxyNamespace = proxyNamespace;
     props.vault.allowClient({ description: 'the UI, through Traefik', namespace: proxyNamespace });
-    const labels = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'ui' };
+    const labels = { ...UI_LABELS };
 
     traefikAllowList(this, 'allowlist', { name: this.middlewareName, namespace: vault.namespace, ranges, labels });
 
@@ -127,7 +128,7 @@ export class VaultTraefikIngress extends Construct {
             paths: [{
               path: '/',
               pathType: 'Prefix',
-              backend: { service: { name: vault.activeServiceName ?? vault.serviceName, port: { number: vault.port } } },
+              backend: { service: { name: vault.clientServiceName, port: { number: vault.port } } },
             }],
           },
         }],

@@ -28,6 +28,14 @@ export interface IVault extends IConstruct {
   readonly podUrls?: string[];
   /** With Raft, the Service that selects the active node (`vault-active: "true"`). */
   readonly activeServiceName?: string;
+  /** The public host name of the UI and API. */
+  readonly host: string;
+  /** The port of Vault's Services (plain HTTP). */
+  readonly port: number;
+  /** The Service clients reach Vault through: the active node's with Raft. */
+  readonly clientServiceName: string;
+  /** How the UI is exposed: by the VaultStack's own ingress-nginx Ingress, or ('none') by another construct. */
+  readonly exposure: 'ingress-nginx' | 'none';
   /** Lets a client reach Vault's API port. */
   allowClient(client: VaultClient): void;
 }

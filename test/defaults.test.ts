@@ -4,8 +4,8 @@ import { root } from '../build/bundle';
 
 // Each default is defined once and read everywhere: the literal of a default appears in exactly one line of code
 // (comments and doc comments are documentation, not definitions) across lib/, runtime/, scripts/ and main.ts.
-const SOURCES = ['lib', 'runtime', 'scripts'].flatMap((dir) => (readdirSync(join(root, dir), { recursive: true }) as string[])
-  .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).map((f) => join(root, dir, f))).concat(join(root, 'main.ts'));
+const SOURCES = ['lib', 'runtime', 'tools', 'build', 'scripts', 'examples'].flatMap((dir) => (readdirSync(join(root, dir), { recursive: true }) as string[])
+  .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('dist')).map((f) => join(root, dir, f))).concat(join(root, 'main.ts'));
 
 /** The code lines quoting `literal`, as `file:line`, with comments removed. */
 function definitions(literal: string): string[] {
@@ -19,7 +19,8 @@ function definitions(literal: string): string[] {
 
 test.each([
   'security', 'k8s-secrets', 'vault-0', 'eso-reader', 'eso-vault-auth', 'vault-tls', 'vault-unseal-key', 'vault-auto-unseal',
-  'kube-prometheus-stack', 'node:24.11.0-alpine3.22', 'hashicorp/vault:2.0.4', 'cluster.local',
+  'kube-prometheus-stack', 'node:24.11.0-alpine3.22', 'hashicorp/vault:2.0.4', 'cluster.local', 'envoy-gateway-system',
+  '10.0.0.0/8',
 ])('the default %s is written once', (literal) => {
   expect(definitions(literal)).toHaveLength(1);
 });

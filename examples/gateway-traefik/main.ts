@@ -12,14 +12,11 @@ const site = {
   // The Gateway the UI attaches to, and its HTTPS listener (whose certificate covers host): the Traefik chart's Gateway
   // on k3s. It is in another namespace than Vault's, so its listener's allowedRoutes must admit Vault's namespace.
   gateway: { name: 'traefik-gateway', namespace: 'kube-system', listener: 'websecure' },
-  // The LAN and the VPN: the private ranges.
-  allowedSourceRanges: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+  // The UI's allowed clients are the default: the private ranges (the LAN and the VPN).
   // The existing claim: its name, class and size must stay what they are in the cluster.
   claimName: 'vault-data-lh',
   storageClassName: 'longhorn',
   storageSize: '10Gi',
-  // kube-prometheus-stack selects PrometheusRules by its Helm release's label.
-  alertLabels: { release: 'kube-prometheus-stack' },
 };
 
 /**
@@ -43,7 +40,7 @@ export function buildApps(outdir = 'dist'): App[] {
     storageClassName: site.storageClassName,
     storageSize: site.storageSize,
   });
-  new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
+  const unseal = new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
   // dist/ui: the UI's HTTPRoute and its allowlist; needs the Gateway API and Traefik CRDs.
   new VaultHttpRoute(new Chart(folder('ui'), 'vault-ui'), 'vault-ui', {
     vault,
@@ -51,15 +48,14 @@ export function buildApps(outdir = 'dist'): App[] {
     gatewayNamespace: site.gateway.namespace,
     listenerName: site.gateway.listener,
     implementation: 'traefik',
-    allowedSourceRanges: site.allowedSourceRanges,
   });
   // dist/eso: needs ESO's CRDs.
   const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { vault });
-  new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
+  const recovery = new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
   // Drop this line on a cluster without Longhorn's RecurringJob CRD.
   new VaultBackup(new Chart(core, 'vault-backup'), 'vault-backup', { vault });
   // dist/alerts: needs prometheus-operator's CRDs; drop this line without them.
-  new VaultAlerts(new Chart(folder('alerts'), 'vault-alerts'), 'vault-alerts', { vault, store, labels: site.alertLabels });
+  new VaultAlerts(new Chart(folder('alerts'), 'vault-alerts'), 'vault-alerts', { vault, store, unseal, recovery });
 
   // dist/apps: one ExternalSecret per app secret, read from secret/<path> in Vault, in the app's namespace.
   const secrets = new Chart(folder('apps'), 'app-secrets');

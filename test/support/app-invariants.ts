@@ -48,6 +48,15 @@ export function appInvariants(build: BuildApps, committedDir: string): void {
   const fresh = synthTo(build);
   const manifests = parseTree(fresh);
 
+  test('when it has alerts, every CronJob it runs is watched by them (failing, suspended, not running)', () => {
+    const rules = manifests.filter((m) => m.kind === 'PrometheusRule').flatMap((m) => m.spec.groups.flatMap((g: any) => g.rules));
+    if (rules.length === 0) return;
+    for (const cron of manifests.filter((m) => m.kind === 'CronJob')) {
+      const watched = rules.filter((r: any) => String(r.expr).includes(`cronjob="${cron.metadata.name}"`) && String(r.expr).includes(`namespace="${cron.metadata.namespace}"`));
+      expect({ cronJob: cron.metadata.name, watched: watched.length > 0 }).toEqual({ cronJob: cron.metadata.name, watched: true });
+    }
+  });
+
   test('two syntheses give the same bytes', () => {
     expect(synthTo(build)).toEqual(fresh);
   });
