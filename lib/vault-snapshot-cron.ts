@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { RecurringJob, RecurringJobSpecTask } from '../imports/longhorn.io';
-import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from '../runtime/raft-snapshot/env';
+import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from '../runtime/common/snapshot-variables';
 import { ENV } from '../runtime/common/variables';
 import { crdObjectAnnotations } from './gitops';
 import { bundleRuntime } from './runtime-bundle';

@@ -17,7 +17,7 @@ import { finished, Outcome, retry } from './common/retry';
 import { Env, readInteger, readRetrySettings, readSeconds, readString, RetrySettings } from './common/settings';
 import { readVaultAddr, vaultErrors } from './common/vault';
 import { isNotASnapshot } from './raft-snapshot/archive';
-import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from './raft-snapshot/env';
+import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from './common/snapshot-variables';
 import { SnapshotSink } from './raft-snapshot/sink';
 import { listSnapshots, openTemporary, prune, publish, removeLeftovers, snapshotName, spaceProblem } from './raft-snapshot/store';
 

@@ -1,3 +1,4 @@
+import { notYet } from './failure';
 import * as http from 'http';
 import * as https from 'https';
 import { Transform, Writable } from 'stream';
@@ -48,7 +49,7 @@ export function download(url: string, options: DownloadOptions): Promise<Downloa
         reject(outcome.error);
       }
     };
-    const fail = (why: string) => settle({ error: new Error(`${options.name} ${why}`) });
+    const fail = (why: string) => settle({ error: notYet(`${options.name} ${why}`) });
     const req = client.request(target, { method: 'GET', headers: { ...options.headers }, ca: options.ca, agent: false });
     const deadline = setTimeout(() => fail(`did not finish within ${options.deadlineMs / 1000} s`), options.deadlineMs);
     let stall: NodeJS.Timeout | undefined;

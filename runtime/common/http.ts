@@ -1,3 +1,4 @@
+import { notYet } from './failure';
 import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
@@ -50,7 +51,7 @@ export function request(url: string, options: RequestOptions): Promise<HttpRespo
         req.destroy();
       }
     };
-    const fail = (why: string) => settle({ error: new Error(`${options.name} ${why}`) });
+    const fail = (why: string) => settle({ error: notYet(`${options.name} ${why}`) });
     const req = client.request(target, { method: options.method ?? 'GET', headers, ca: options.ca, agent: false });
     const timer = setTimeout(() => fail(`got no answer within ${options.timeoutMs / 1000} s`), options.timeoutMs);
     req.on('error', (error: NodeJS.ErrnoException) => fail(`failed: ${error.code ?? error.message}`));
@@ -101,8 +102,8 @@ export function checkPort(url: string, timeoutMs: number): Promise<void> {
       if (error) reject(error);
       else resolve();
     };
-    socket.setTimeout(timeoutMs, () => done(new Error(`port ${host}:${port} did not answer within ${timeoutMs / 1000} s`)));
+    socket.setTimeout(timeoutMs, () => done(notYet(`port ${host}:${port} did not answer within ${timeoutMs / 1000} s`)));
     socket.once('connect', () => done());
-    socket.once('error', (error: NodeJS.ErrnoException) => done(new Error(`port ${host}:${port} is unreachable: ${error.code ?? error.message}`)));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(notYet(`port ${host}:${port} is unreachable: ${error.code ?? error.message}`)));
   });
 }

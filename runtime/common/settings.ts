@@ -1,10 +1,11 @@
 // Settings come from environment variables only; a malformed one ends the run at once with a message naming it.
+import { needsHuman } from './failure';
 import { DEFAULTS, ENV } from './variables';
 
 export type Env = Record<string, string | undefined>;
 
 function invalid(name: string, value: string, expected: string): never {
-  throw new Error(`invalid ${name}: got ${JSON.stringify(value)}, expected ${expected}`);
+  throw needsHuman(`invalid ${name}: got ${JSON.stringify(value)}, expected ${expected}`);
 }
 
 /** A URL, such as VAULT_ADDR; returned without a trailing slash. */

@@ -1,5 +1,5 @@
-// The snapshot script's own environment, beside the shared names of common/env.ts (which every script bundles): the
-// script reads these names and lib/vault-snapshot-cron.ts writes them.
+// The snapshot script's own environment, beside the shared names of variables.ts (which every script bundles): the
+// script reads these names, lib/vault-snapshot-cron.ts writes them and vault-setup derives the role from them.
 
 export const SNAPSHOT_ENV = {
   authMount: 'VAULT_AUTH_MOUNT',
