@@ -1,98 +1,20 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, relative } from 'path';
 import * as YAML from 'yaml';
-import { App } from 'cdk8s';
 import { buildApps } from '../main';
 import { root } from '../build/bundle';
-import { checkApps, summary, synthesize } from '../build/synthesize';
-import { Manifest, schemaErrors } from './support/manifests';
-import { podSecurityViolations, podTemplates } from './support/pod-security';
+import { summary } from '../build/synthesize';
+import { appInvariants, synthTo as synthTree } from './support/app-invariants';
 import { Run, runNode } from './support/run-script';
-import { celErrors } from './support/cel';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
 // app secret (or another homelab's values) needs no test edit. The constructs' own tests pin their output.
 
-function readTree(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const f of (readdirSync(dir, { recursive: true }) as string[]).filter((name) => name.endsWith('.yaml')).sort()) {
-    files[f] = readFileSync(join(dir, f), 'utf8');
-  }
-  return files;
-}
+// The invariants every app holds (main.ts's and each example's), on main.ts's synthesis and its committed dist/.
+describe('main.ts', () => appInvariants(buildApps, join(root, 'dist')));
 
-function synthTo(build: (outdir: string) => App[] = buildApps): Record<string, string> {
-  const dir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
-  synthesize(build, dir);
-  const files = readTree(dir);
-  rmSync(dir, { recursive: true, force: true });
-  return files;
-}
-
-const fresh = synthTo();
-const manifests = Object.values(fresh).flatMap((yaml) => YAML.parseAllDocuments(yaml).map((d) => d.toJSON())) as Manifest[];
-
-test('two syntheses give the same bytes', () => {
-  expect(synthTo()).toEqual(fresh);
-});
-
-test('the committed dist/ equals a fresh synthesis (run `npm run synth` and commit dist/ if this fails)', () => {
-  const committed = readTree(join(root, 'dist'));
-  expect(Object.keys(committed)).toEqual(Object.keys(fresh));
-  for (const name of Object.keys(fresh)) expect({ name, yaml: committed[name] }).toEqual({ name, yaml: fresh[name] });
-});
-
-test('names in the output are stable, never hashed', () => {
-  const names = manifests.map((m) => m.metadata.name);
-  expect(names.length).toBeGreaterThan(0);
-  for (const name of names) expect(name).not.toMatch(/-c8[0-9a-f]{6,}$/);
-});
-
-test('every pod passes Pod Security restricted, but for an AppArmor profile main.ts sets on purpose', () => {
-  const pods = podTemplates(manifests);
-  expect(pods.length).toBeGreaterThan(0);
-  for (const p of pods) {
-    const violations = podSecurityViolations(p.metadata, p.spec, 'restricted').filter((v) => !/: AppArmor \S+$/.test(v));
-    expect([p.what, violations]).toEqual([p.what, []]);
-  }
-});
-
-test('every custom resource satisfies its CRD\'s CEL rules, after the schema\'s defaults', () => {
-  expect(celErrors(manifests)).toEqual([]);
-});
-
-test('every synthesized object is valid against its API or CRD schema, strictly', () => {
-  expect(schemaErrors(manifests)).toEqual([]);
-});
-
-test('no two objects share kind, namespace and name, and no two ExternalSecrets write one Secret', () => {
-  expect(checkApps(buildApps(mkdtempSync(join(tmpdir(), 'apps-'))))).toEqual([]);
-});
-
-test('every ExternalSecret reads through a ClusterSecretStore that dist/ defines', () => {
-  const stores = manifests.filter((m) => m.kind === 'ClusterSecretStore').map((m) => m.metadata.name);
-  for (const es of manifests.filter((m) => m.kind === 'ExternalSecret')) {
-    expect({ es: es.metadata.name, kind: es.spec.secretStoreRef.kind, known: stores.includes(es.spec.secretStoreRef.name) })
-      .toEqual({ es: es.metadata.name, kind: 'ClusterSecretStore', known: true });
-  }
-});
-
-test('synthesizes no Secret: secret values live in Vault, and the unseal Secret is provided by a human', () => {
-  expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
-});
-
-test('every claim is kept by GitOps, whatever its name: never pruned, never deleted with the Application', () => {
-  const claims = manifests.filter((m) => m.kind === 'PersistentVolumeClaim');
-  expect(claims.length).toBeGreaterThan(0);
-  for (const claim of claims) {
-    expect(claim.metadata.annotations).toMatchObject({
-      'argocd.argoproj.io/sync-options': expect.stringMatching(/(^|,)Prune=false(,|$)/),
-      'kustomize.toolkit.fluxcd.io/prune': 'disabled',
-    });
-    expect(claim.metadata.annotations['argocd.argoproj.io/sync-options']).toMatch(/(^|,)Delete=false(,|$)/);
-  }
-});
+const fresh = synthTree(buildApps);
 
 test('dist/ is one folder per GitOps unit: vault/ needs no CRD, apps/ holds only ExternalSecrets and the Roles on them', () => {
   const kindsIn = (folder: string) => Object.entries(fresh).filter(([f]) => f.startsWith(`${folder}/`))
@@ -101,42 +23,6 @@ test('dist/ is one folder per GitOps unit: vault/ needs no CRD, apps/ holds only
   for (const apiVersion of kindsIn('vault')) expect(apiVersion).toMatch(/^(v1|(apps|batch|rbac\.authorization\.k8s\.io|networking\.k8s\.io|longhorn\.io)\/v\w+)$/);
   // The ExternalSecrets, and the recovery job's Roles on them beside them (a missing app namespace holds back only apps/).
   for (const apiVersion of kindsIn('apps')) expect(apiVersion).toMatch(/^(external-secrets\.io|rbac\.authorization\.k8s\.io)\/v1$/);
-});
-
-describe('GitOps annotations: present where needed, and with values the tools accept', () => {
-  const annotations = (m: Manifest): Record<string, string> => m.metadata.annotations ?? {};
-  // ArgoCD's documented sync options (argo-cd docs, user-guide/sync-options.md) as these manifests use them.
-  const KNOWN_SYNC_OPTIONS = ['Prune=false', 'Delete=false', 'SkipDryRunOnMissingResource=true'];
-  const CRD_GROUPS = /^(external-secrets\.io|longhorn\.io|monitoring\.coreos\.com|gateway\.networking\.k8s\.io|traefik\.io|gateway\.envoyproxy\.io)\//;
-
-  test('sync options are known ArgoCD options, waves are whole numbers, Flux prune is only ever disabled', () => {
-    for (const m of manifests) {
-      const a = annotations(m);
-      const what = `${m.kind}/${m.metadata.name}`;
-      for (const option of (a['argocd.argoproj.io/sync-options'] ?? '').split(',').filter(Boolean)) {
-        expect({ what, option, known: KNOWN_SYNC_OPTIONS.includes(option) }).toEqual({ what, option, known: true });
-      }
-      if (a['argocd.argoproj.io/sync-wave'] !== undefined) expect({ what, wave: a['argocd.argoproj.io/sync-wave'] }).toEqual({ what, wave: expect.stringMatching(/^-?\d+$/) });
-      if (a['kustomize.toolkit.fluxcd.io/prune'] !== undefined) expect(a['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
-    }
-  });
-
-  test('every object whose kind comes from an operator\'s CRD lets ArgoCD skip its dry run while the CRD is missing', () => {
-    const crdObjects = manifests.filter((m) => CRD_GROUPS.test(m.apiVersion));
-    expect(crdObjects.length).toBeGreaterThan(0);
-    for (const m of crdObjects) {
-      expect({ what: `${m.kind}/${m.metadata.name}`, options: annotations(m)['argocd.argoproj.io/sync-options'] })
-        .toEqual({ what: `${m.kind}/${m.metadata.name}`, options: expect.stringMatching(/(^|,)SkipDryRunOnMissingResource=true(,|$)/) });
-    }
-  });
-
-  test('every ExternalSecret is applied in a later wave than its store', () => {
-    const wave = (m: Manifest) => Number(annotations(m)['argocd.argoproj.io/sync-wave'] ?? 0);
-    const stores = new Map(manifests.filter((m) => m.kind === 'ClusterSecretStore').map((m) => [m.metadata.name, wave(m)]));
-    for (const es of manifests.filter((m) => m.kind === 'ExternalSecret')) {
-      expect(wave(es)).toBeGreaterThan(stores.get(es.spec.secretStoreRef.name)!);
-    }
-  });
 });
 
 /** Kills a synth run after this long: a hang, not a speed check (a run takes about a second). */

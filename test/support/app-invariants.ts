@@ -6,6 +6,7 @@ import { App } from 'cdk8s';
 import { checkApps, synthesize } from '../../build/synthesize';
 import { CRD_SCHEMAS_FILE, Manifest, schemaErrors } from './manifests';
 import { celErrors } from './cel';
+import { podSecurityViolations, podTemplates } from './pod-security';
 
 /** A homelab app as main.ts and each example export it: one cdk8s App per folder of its output. */
 export type BuildApps = (outdir: string) => App[];
@@ -54,6 +55,15 @@ export function appInvariants(build: BuildApps, committedDir: string): void {
     for (const cron of manifests.filter((m) => m.kind === 'CronJob')) {
       const watched = rules.filter((r: any) => String(r.expr).includes(`cronjob="${cron.metadata.name}"`) && String(r.expr).includes(`namespace="${cron.metadata.namespace}"`));
       expect({ cronJob: cron.metadata.name, watched: watched.length > 0 }).toEqual({ cronJob: cron.metadata.name, watched: true });
+    }
+  });
+
+  test('every pod passes Pod Security restricted, but for an AppArmor profile the app sets on purpose', () => {
+    const pods = podTemplates(manifests);
+    expect(pods.length).toBeGreaterThan(0);
+    for (const p of pods) {
+      const violations = podSecurityViolations(p.metadata, p.spec, 'restricted').filter((v) => !/: AppArmor \S+$/.test(v));
+      expect([p.what, violations]).toEqual([p.what, []]);
     }
   });
 
