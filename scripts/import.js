@@ -119,6 +119,12 @@ async function main() {
   });
   if (result.status !== 0) throw new Error(`cdk8s import exited with ${result.status ?? result.signal}`);
   fs.writeFileSync(path.join(work, 'out', SCHEMAS_FILE), `${JSON.stringify(sorted, null, 2)}\n`);
+  // The generated modules' own bodies are cdk8s's, not ours to check, and checking their 45,000 lines was most of the
+  // type-check's time: `@ts-nocheck` skips that, while their declarations still type every use in lib/.
+  for (const name of fs.readdirSync(path.join(work, 'out')).filter((n) => n.endsWith('.ts'))) {
+    const file = path.join(work, 'out', name);
+    fs.writeFileSync(file, `// @ts-nocheck\n${fs.readFileSync(file, 'utf8')}`);
+  }
 
   // imports/ holds exactly what was generated: stale modules of kinds no longer imported go.
   const imports = path.join(root, 'imports');
