@@ -127,6 +127,23 @@ test('a joining pod: not initialized until it finds the leader, then initialized
   expect(keysSent(c.vaults['vault-2'])).toEqual(shares.slice(0, 3));
 });
 
+test('a joining pod that unseals in the background: the full set accepted, sealed, progress 0; polled, not blamed on the shares', async () => {
+  const c = await pods(sealed, sealed, { ...sealed, joinAfterRequests: 1, backgroundUnsealMs: 700 });
+  const run = await unseal(c, { RETRY_WINDOW_SECONDS: '10', RETRY_INTERVAL_SECONDS: '0.2', RUN_DEADLINE_SECONDS: '20' });
+  expectRun(run, 0);
+  expect(run.stdout).toContain('vault-2: unsealed with 3 shares (it finished unsealing in the background)\n');
+  expect(run.stdout + run.stderr).not.toMatch(/fewer distinct shares|a human is needed/);
+  expect(keysSent(c.vaults['vault-2'])).toEqual(shares.slice(0, 3));
+});
+
+test('a background unseal that outlasts the run: exit 1 (not yet), never exit 2', async () => {
+  const c = await pods({ ...sealed, backgroundUnsealMs: 60_000 });
+  const run = await unseal(c, { RUN_DEADLINE_SECONDS: '3' });
+  expectRun(run, 1);
+  expect(run.stderr).toMatch(/vault-0: vault at \S+ accepted 3 shares and is still unsealing in the background|vault-0: accepted 3 shares and is still unsealing in the background/);
+  expect(keysSent(c.vaults['vault-0'])).toEqual(shares.slice(0, 3));
+});
+
 test('no pod initialized, every pod exists: the cluster never was; exit 2 asking for vault operator init, no share sent', async () => {
   const uninitialized = { ...sealed, initialized: false };
   const c = await pods(uninitialized, uninitialized, uninitialized);
