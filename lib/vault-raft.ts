@@ -186,6 +186,9 @@ export function raftStatefulSetSpec(n: RaftNames, s: RaftSettings, claim: { stor
   return {
     replicas: n.replicas,
     podManagementPolicy: 'Parallel',
+    // Ready is not caught up: a restarted standby is ready once unsealed, then still replays the leader's log. The
+    // rolling update waits this long after ready before restarting the next pod, so two are never behind at once.
+    minReadySeconds: 30,
     updateStrategy: s.updateStrategy === 'OnDelete' ? { type: 'OnDelete' } : { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
     // Deleting or scaling down the StatefulSet never deletes a pod's data.
     persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },

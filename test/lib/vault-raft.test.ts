@@ -52,6 +52,8 @@ test('the StatefulSet: three pods started in parallel, rolled one at a time, a c
   expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/vault/data' });
   expect(manifests.filter((m) => m.kind === 'PersistentVolumeClaim')).toEqual([]);
   expect(find(raft({ updateStrategy: 'OnDelete' }).manifests, 'StatefulSet', 'vault').spec.updateStrategy).toEqual({ type: 'OnDelete' });
+  // A rolling update waits 30 s after a pod is ready before the next: time for the restarted standby to catch up.
+  expect(sts.spec.minReadySeconds).toBe(30);
 });
 
 test('pods on different nodes, required by default, preferred by prop', () => {
@@ -180,6 +182,7 @@ test.each<[string, Partial<VaultStackProps>, RegExp]>([
   ['an unknown storage', { storage: 'consul' as any }, /invalid VaultStack storage: got "consul", expected "file" or "raft"/],
   ['replicas with file storage', { storage: 'file', replicas: 3 }, /invalid VaultStack replicas: got 3, expected nothing with storage "file"/],
   ['an unknown anti-affinity', { podAntiAffinity: 'soft' as any }, /invalid VaultStack podAntiAffinity: got "soft"/],
+  ['a claimName with Raft storage', { claimName: 'vault-data-lh' }, /invalid VaultStack claimName: got "vault-data-lh", expected nothing with storage "raft": each pod's claim comes from the StatefulSet's template/],
 ])('refuses %s', (_name, props, message) => {
   expect(() => raft(props)).toThrow(message);
 });
