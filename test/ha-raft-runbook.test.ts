@@ -38,3 +38,28 @@ test('no manifest of the example sets spec.suspend, so GitOps would never resume
   for (const job of jobs) expect(job.spec.suspend).toBeUndefined();
   expect(readme).not.toMatch(/GitOps re-applies the CronJobs unsuspended/);
 });
+
+test('an alert reading kube_endpoint_address says which kube-state-metrics it needs (older ones lack it: it would always fire)', () => {
+  const rules = YAML.parseAllDocuments(readFileSync(join(root, 'examples', 'ha-raft', 'dist', 'alerts', 'vault-alerts.k8s.yaml'), 'utf8'))
+    .map((d) => d.toJSON()).filter((o) => o?.kind === 'PrometheusRule')
+    .flatMap((r) => r.spec.groups.flatMap((g: any) => g.rules)).filter((r: any) => /\bkube_endpoint_address\b/.test(r.expr));
+  expect(rules.map((r: any) => r.alert)).toEqual(['VaultNoActiveNode']);
+  const alertsDoc = readFileSync(join(root, 'docs', 'alerts.md'), 'utf8');
+  for (const rule of rules) {
+    const row = alertsDoc.split('\n').find((line) => line.includes(`id="${rule.alert.toLowerCase()}"`));
+    expect(row).toMatch(/kube-state-metrics v2\.6\.0 or later/);
+  }
+});
+
+test('the docs state the off-site recovery point and when autopilot prunes a dead peer', () => {
+  const backups = readFileSync(join(root, 'docs', 'backups.md'), 'utf8');
+  const offSite = find(join(root, 'examples', 'ha-raft', 'dist', 'vault', 'vault-raft-snapshot.k8s.yaml'), 'RecurringJob');
+  // The off-site copy's schedule is daily, so the recovery point off-site is about a day, whatever the snapshot schedule.
+  expect(offSite.spec.cron).toMatch(/^\d+ \d+ \* \* \*$/);
+  expect(backups).toMatch(/The copy off-site is\s+daily[^.]*up to about 24 h of changes/);
+  expect(readFileSync(join(root, 'docs', 'vault.md'), 'utf8')).toMatch(/in a cluster at full size it never prunes a dead peer[^.]*; it acts only after a scale-down/);
+});
+
+function find(file: string, kind: string): any {
+  return YAML.parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON()).find((o) => o?.kind === kind);
+}
