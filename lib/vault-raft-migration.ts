@@ -25,6 +25,26 @@ const SOURCE_PATH = '/vault/file';
 const DESTINATION_PATH = '/vault/data';
 const CONFIG_PATH = '/vault/migrate';
 
+/** The line `vault operator migrate` prints only when it copied every key (command/operator_migrate.go). */
+export const MIGRATE_SUCCESS = 'Success! All of the keys have been migrated.';
+
+/**
+ * The Job's shell command. `vault operator migrate` exits 0 also when it stops early: on SIGTERM (an eviction, a drain)
+ * its copy loop returns errAbort and Run() turns that into exit 0, without the success line. So the exit status proves
+ * nothing: the command's output streams to the log as it comes (tee) and the Job fails unless the success line is in it.
+ */
+export function migrateCommand(configFile: string): string {
+  return [
+    'set -u',
+    'log="$HOME/migrate.log"',
+    `vault operator migrate -config=${configFile} 2>&1 | tee "$log"`,
+    `if grep -qF '${MIGRATE_SUCCESS}' "$log"; then exit 0; fi`,
+    `echo "vault operator migrate did not print '${MIGRATE_SUCCESS}': the copy is incomplete (stopped, killed or failed); `
+      + 'do not start Vault on this destination: delete the Job and the destination claim, then run the migration again" >&2',
+    'exit 1',
+  ].join('\n');
+}
+
 /** The `vault operator migrate` configuration: one source, one destination, pod 0's node id and cluster address. */
 export function migrateConfig(podName: string, clusterAddr: string): string {
   return [
@@ -109,8 +129,8 @@ export class VaultRaftMigration extends Construct {
               name: 'migrate',
               image: vault.image,
               imagePullPolicy: 'IfNotPresent',
-              // A first argument `vault` runs as given (the image's entrypoint adds nothing).
-              args: ['vault', 'operator', 'migrate', `-config=${CONFIG_PATH}/migrate.hcl`],
+              // A shell of the image, not its entrypoint: the success line decides the exit status (migrateCommand).
+              command: ['/bin/sh', '-c', migrateCommand(`${CONFIG_PATH}/migrate.hcl`)],
               env: [{ name: 'HOME', value: '/home/vault' }, { name: 'SKIP_SETCAP', value: 'true' }],
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
               volumeMounts: [

@@ -27,6 +27,8 @@ import { KnownProps } from './known-props';
 // - One claim per pod from volumeClaimTemplates (immutable), labelled with ONE fixed Longhorn group, so that
 //   VaultBackup's jobs apply by group and a later change of them never touches the template.
 
+export { checkRaftAddresses } from './vault-raft-check';
+
 export type VaultStorage = 'file' | 'raft';
 
 /** The props of VaultStack that choose the storage; VaultStackProps extends it. */
@@ -101,6 +103,8 @@ export const API_PORT = 8200;
 export const CLUSTER_PORT = 8201;
 /** The name of the pods' claims in volumeClaimTemplates: pod N's claim is `data-vault-N`. */
 export const CLAIM_TEMPLATE = 'data';
+/** The headless Service: its name is in every pod's DNS name, the StatefulSet's serviceName and each retry_join. */
+export const HEADLESS_SERVICE = 'vault-internal';
 /**
  * The one Longhorn recurring-job group on every Raft claim, fixed in the immutable template: VaultBackup's jobs join
  * it. Named for this project so that no other job joins it by chance.
@@ -164,20 +168,7 @@ export function raftConfig(n: RaftNames, apiAddr: string, dataPath: string): str
     'service_registration "kubernetes" {}',
     '',
   ].join('\n');
-  checkRaftAddresses(config, n);
   return config;
-}
-
-/**
- * Refuses a configuration whose Raft addresses do not match the Services: a retry_join to a host the headless Service
- * does not name never finds a peer, and the cluster never forms.
- */
-export function checkRaftAddresses(config: string, n: RaftNames): void {
-  const joins = [...config.matchAll(/leader_api_addr\s*=\s*"([^"]+)"/g)].map((m) => m[1]);
-  const expected = podUrls(n);
-  if (JSON.stringify(joins) !== JSON.stringify(expected)) {
-    invalid('VaultStack raft retry_join', joins, `one leader_api_addr per pod through the headless Service ${n.headlessService}: ${JSON.stringify(expected)}`);
-  }
 }
 
 /** The pod environment Raft needs, after which `$(VAULT_K8S_POD_NAME)` may be used. */
@@ -195,6 +186,9 @@ export function raftStatefulSetSpec(n: RaftNames, s: RaftSettings, claim: { stor
   return {
     replicas: n.replicas,
     podManagementPolicy: 'Parallel',
+    // Ready is not caught up: a restarted standby is ready once unsealed, then still replays the leader's log. The
+    // rolling update waits this long after ready before restarting the next pod, so two are never behind at once.
+    minReadySeconds: 30,
     updateStrategy: s.updateStrategy === 'OnDelete' ? { type: 'OnDelete' } : { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
     // Deleting or scaling down the StatefulSet never deletes a pod's data.
     persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
@@ -234,8 +228,9 @@ export function addRaftObjects(scope: Construct, n: RaftNames, labels: Record<st
       type: 'ClusterIP',
       selector: { ...labels, 'vault-active': 'true' },
       ports: [{ name: 'http', port: API_PORT, targetPort: k8s.IntOrString.fromNumber(API_PORT) }],
-      // As vault-helm: the label decides; readiness would add nothing but a delay.
-      publishNotReadyAddresses: true,
+      // Not ready means not served: a leader that died keeps its vault-active label (nothing is left to remove it), so
+      // only its readiness failing takes it out of the endpoints. A sealed pod is never active, so nothing is lost.
+      publishNotReadyAddresses: false,
     },
   });
   new k8s.KubeRole(scope, 'service-registration-role', {

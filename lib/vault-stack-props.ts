@@ -99,7 +99,8 @@ export interface VaultStackProps extends VaultStorageProps {
   /**
    * The name of the claim that holds Vault's data. On a running install this must be the existing claim's name: a new
    * name is a new, empty volume (the old claim stays, protected from pruning, but Vault starts uninitialized). Whatever
-   * the name, GitOps never prunes or deletes the claim.
+   * the name, GitOps never prunes or deletes the claim. File storage only: with Raft each pod's claim comes from the
+   * StatefulSet's template (`data-vault-N`), and setting this is refused.
    * @default 'vault-data'
    */
   readonly claimName?: string;
@@ -195,6 +196,7 @@ export function checkVaultStackProps(props: VaultStackProps) {
   }
   const allowedClients = (checkArray('VaultStack allowedClients', props.allowedClients, 'clients') ?? [])
     .map((c, i) => checkVaultClient(`VaultStack allowedClients[${i}]`, c));
+  if (props.storage === 'raft' && props.claimName !== undefined) invalid('VaultStack claimName', props.claimName, 'nothing with storage "raft": each pod\'s claim comes from the StatefulSet\'s template (data-vault-N)');
   return {
     raft: checkStorageProps(props),
     networkPolicy,

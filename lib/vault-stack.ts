@@ -4,8 +4,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { IVault } from './vault';
 import { VaultClient, VaultNetworkPolicy } from './vault-network-policy';
 import {
-  activeServiceUrl, addRaftObjects, CLAIM_TEMPLATE, CLUSTER_PORT, clusterAddr, podNames, podUrls, raftAffinity, RAFT_CLAIM_LABELS,
-  RaftClaim, raftConfig, raftEnv, RaftNames, raftStatefulSetSpec, VaultStorage,
+  activeServiceUrl, addRaftObjects, CLAIM_TEMPLATE, CLUSTER_PORT, clusterAddr, HEADLESS_SERVICE, podNames, podUrls, raftAffinity,
+  RAFT_CLAIM_LABELS, RaftClaim, raftConfig, raftEnv, RaftNames, raftStatefulSetSpec, VaultStorage, checkRaftAddresses,
 } from './vault-raft';
 import { validating } from '../build/prop-error';
 import { checkVaultStackProps, VaultStackProps } from './vault-stack-props';
@@ -28,10 +28,7 @@ const DATA_PATH = '/vault/data';
 const CONFIG_PATH = '/vault/config';
 const HOME_PATH = '/home/vault';
 
-/**
- * A single-node HashiCorp Vault: file storage on a Longhorn claim, plain HTTP on port 8200 inside the cluster and TLS
- * at ingress-nginx. Vault starts sealed; the Services publish the sealed pod so that it can be unsealed.
- */
+/** HashiCorp Vault on one file-storage claim or on Raft (a claim per pod); plain HTTP on 8200 inside, TLS at the edge. */
 export class VaultStack extends Construct implements IVault {
   /** The namespace that holds Vault. */
   public readonly namespace: string;
@@ -104,7 +101,7 @@ export class VaultStack extends Construct implements IVault {
     this.exposure = exposure;
     this.proxyNamespace = proxyNamespace;
     const names: RaftNames = {
-      statefulSet: 'vault', headlessService: 'vault-internal', activeService: 'vault-active', namespace, clusterDomain, replicas: raft?.replicas ?? 1,
+      statefulSet: 'vault', headlessService: HEADLESS_SERVICE, activeService: 'vault-active', namespace, clusterDomain, replicas: raft?.replicas ?? 1,
     };
     this.storage = raft ? 'raft' : 'file';
     this.replicas = names.replicas;
@@ -189,20 +186,20 @@ export class VaultStack extends Construct implements IVault {
       metadata: metadata(this.serviceName),
       spec: { type: 'ClusterIP', selector: labels, ports, publishNotReadyAddresses: true },
     });
-    new k8s.KubeService(this, 'headless-service', {
-      metadata: metadata('vault-internal'),
+    const headlessService = new k8s.KubeService(this, 'headless-service', {
+      metadata: metadata(HEADLESS_SERVICE),
       spec: { clusterIp: 'None', selector: labels, ports: [...ports, ...clusterPorts], publishNotReadyAddresses: true },
     });
     if (raft) addRaftObjects(this, names, labels, (name) => metadata(name), networkPolicy);
 
-    new k8s.KubeStatefulSet(this, 'statefulset', {
+    const statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: metadata(this.statefulSetName),
       spec: {
         replicas: 1,
         ...(raft && raftStatefulSetSpec(names, raft, { storageClassName, storageSize })),
         // Only replicas, template, updateStrategy, minReadySeconds, persistentVolumeClaimRetentionPolicy and
         // ordinals may ever change: every other field here must match a StatefulSet being adopted.
-        serviceName: 'vault-internal',
+        serviceName: HEADLESS_SERVICE,
         selector: { matchLabels: labels },
         template: {
           metadata: {
@@ -279,6 +276,8 @@ export class VaultStack extends Construct implements IVault {
         },
       },
     });
+    // Against what was rendered: the Service that publishes the pods, the StatefulSet's serviceName and replicas.
+    if (raft) checkRaftAddresses(this.config, { headlessService: headlessService.toJson(), statefulSet: statefulSet.toJson() }, clusterDomain);
 
     // Otherwise VaultTraefikIngress or VaultHttpRoute exposes the UI, from a folder of its own.
     if (exposure === 'ingress-nginx') {

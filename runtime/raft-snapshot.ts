@@ -102,6 +102,10 @@ export async function attemptSnapshot(s: SnapshotSettings, budget: Budget, now: 
   };
   try {
     for (const name of removeLeftovers(s.dir)) log(`removed ${name}, left by a run that did not finish`);
+    // Beyond SNAPSHOT_KEEP first: they go after this run's snapshot anyway, and a claim that is full only because of
+    // them (SNAPSHOT_KEEP just lowered) would otherwise never have room again: the prune below runs only after a success.
+    const beyondKeep = prune(s.dir, s.keep);
+    if (beyondKeep.length) log(`deleted ${beyondKeep.join(', ')}: beyond SNAPSHOT_KEEP ${s.keep}`);
     const space = spaceProblem(s.dir);
     if (space) return finished(space, 2);
     const auth = await login(s, budget);
@@ -135,7 +139,7 @@ export async function attemptSnapshot(s: SnapshotSettings, budget: Budget, now: 
     const { bytes, sha256, summary } = sink!.outcome;
     publish(s.dir, file.path, name, sha256);
     temporary = undefined;
-    const deleted = prune(s.dir, s.keep);
+    const deleted = [...beyondKeep, ...prune(s.dir, s.keep)];
     const kept = listSnapshots(s.dir).length;
     await request(`${s.vaultAddr}/v1/auth/token/revoke-self`, {
       name: 'POST /v1/auth/token/revoke-self', method: 'POST', headers: { 'x-vault-token': auth.token }, timeoutMs: Math.min(budget.leftMs(), 2000) || 1,

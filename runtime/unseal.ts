@@ -94,9 +94,29 @@ function readAnswer(answer: HttpResponse, call: string, secretName: string): Ans
   return { status };
 }
 
-/** One attempt: port, seal status, then the shares until Vault reports unsealed. */
+const BACKGROUND_POLL_MS = 500;
+/** What a run keeps after polling a background unseal: time to report and exit before its deadline. */
+const BACKGROUND_RESERVE_MS = 1000;
+
+/**
+ * Vault took a full set of shares and unseals in the background: seal-status turns unsealed when it is done. Polled
+ * while the run has time (`leftMs`); still sealed then is "not yet" (1), never the shares' fault.
+ */
+async function awaitBackgroundUnseal(vault: VaultApi, sent: number, leftMs: () => number, secretName: string): Promise<Outcome> {
+  while (leftMs() > BACKGROUND_POLL_MS + BACKGROUND_RESERVE_MS) {
+    await new Promise((resolve) => setTimeout(resolve, BACKGROUND_POLL_MS));
+    const answer = readAnswer(await vault.sealStatus(), 'GET /v1/sys/seal-status', secretName);
+    if ('outcome' in answer) return answer.outcome;
+    if (!answer.status.sealed) return finished(`vault at ${vault.addr} unsealed with ${sent} shares (it finished unsealing in the background)`);
+  }
+  return retry(`vault at ${vault.addr} accepted ${sent} shares and is still unsealing in the background `
+    + '(a Raft node finishing its join): not yet, the next attempt checks again');
+}
+
+/** One attempt: port, seal status, then the shares until Vault reports unsealed (or unseals in the background). */
 export async function attemptUnseal(
   vault: VaultApi, loadShares: () => Share[], secretName: string = DEFAULTS.unsealSecretName, say: (line: string) => void = log,
+  leftMs: () => number = () => 0,
 ): Promise<Outcome> {
   try {
     await vault.checkPort();
@@ -128,6 +148,9 @@ export async function attemptUnseal(
       if ('outcome' in next) return next.outcome;
       status = next.status;
       if (!status.sealed) return finished(`vault at ${vault.addr} unsealed with ${index + 1} of ${shares.length} shares`);
+      // A full set accepted (a bad one is a 400) and the progress back to 0, still sealed: a Raft node that has just
+      // joined unseals in the background and answers at once (vault/core.go unsealWithRaft). Not the shares' fault.
+      if (index + 1 >= status.t && status.progress === 0) return awaitBackgroundUnseal(vault, index + 1, leftMs, secretName);
     }
     // Leave no partial progress behind: a human unsealing by hand would otherwise complete this run's set.
     await vault.unseal({ reset: true }).catch(() => undefined);
@@ -142,7 +165,7 @@ export async function attemptUnseal(
 export function main(env: Env = process.env): Promise<number> {
   const seen = new Map<string, string>();
   return runScript(env, readUnsealSettings, (s, budget) => {
-    const unsealOne = (vault: VaultApi) => attemptUnseal(vault, () => readShares(s.keysDir, s.secretName), s.secretName);
+    const unsealOne = (vault: VaultApi) => attemptUnseal(vault, () => readShares(s.keysDir, s.secretName), s.secretName, log, () => budget.leftMs());
     return s.pods ? attemptUnsealPods(s.pods, budget, unsealOne, seen) : unsealOne(vaultApi(s.vaultAddr, budget));
   });
 }

@@ -8,11 +8,15 @@ import { isUninitialized, vaultApi, VaultApi } from '../common/vault';
 // Vault on Raft: every pod is sealed on its own after a restart and is unsealed on its own, with the same shares. The
 // job gets every pod's address (the headless Service's pod DNS names) and unseals each sealed pod, in parallel, inside
 // one run deadline. What it concludes of the whole:
-// - a pod whose name does not resolve does not exist (not scheduled, scaled down): reported, not a failure;
+// - a pod whose name does not exist (ENOTFOUND, ENODATA: not scheduled, scaled down, its volume not attached yet)
+//   is reported, not a failure of its own; a lookup that fails for now (EAI_AGAIN) or hangs is a retry (1);
 // - a pod that exists and does not answer (refused, hanging, a server error) is a failure the next run retries (1);
 // - a pod answering "not initialized" while a peer is initialized is a new node that has not joined yet (retry_join
 //   keeps trying; once it has found the leader it reports initialized and takes the same shares): retry (1);
-// - every pod answering "not initialized": the cluster was never initialized, a human must (2);
+// - every pod listed answering "not initialized": the cluster was never initialized, a human must (2); while a pod
+//   does not exist it may be the one holding the data (after the migration vault-0 has no address until its volume
+//   attaches), so "not initialized" on the others then is a retry (1) naming the missing pods, never advice to init;
+// - no pod exists at all: nothing is up yet, a retry (1), not "done";
 // - shares rejected, missing or too few (the single-pod rules, per pod): a human (2).
 // Exit 0 only when every pod that exists is unsealed.
 
@@ -48,7 +52,10 @@ type PodState =
   | { kind: 'uninitialized' }
   | { kind: 'done'; outcome: Outcome };
 
-/** Resolves when the name resolves; the error code when the name does not exist; throws on a lookup that hangs. */
+/**
+ * Resolves when the name resolves; the error code when the name does not exist (ENOTFOUND, ENODATA); throws on a
+ * lookup that fails for now (EAI_AGAIN: the resolver did not answer, as during a cold start) or hangs.
+ */
 function resolves(host: string, budget: Budget): Promise<string | undefined> {
   if (/^[\d.]+$|^\[/.test(host)) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
@@ -56,7 +63,8 @@ function resolves(host: string, budget: Budget): Promise<string | undefined> {
     lookup(host, (error) => {
       clearTimeout(timer);
       const code = (error as NodeJS.ErrnoException | null)?.code;
-      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') resolve(code);
+      if (code === 'ENOTFOUND' || code === 'ENODATA') resolve(code);
+      else if (code === 'EAI_AGAIN') reject(new Error(`the lookup of ${host} failed for now (EAI_AGAIN): DNS did not answer, retrying`));
       else if (error) reject(error);
       else resolve(undefined);
     });
@@ -109,11 +117,19 @@ export async function attemptUnsealPods(
   const existing = states.filter((s) => s.kind !== 'absent');
   const absent = pods.filter((_, i) => states[i].kind === 'absent').map((p) => p.name);
   const absentNote = absent.length ? ` (${absent.join(', ')} ${absent.length === 1 ? 'does' : 'do'} not exist)` : '';
-  if (existing.length === 0) return finished(`no Vault pod exists (no name resolves): nothing to unseal: ${pods.map((p) => p.name).join(', ')}`);
+  if (existing.length === 0) {
+    return retry(`no Vault pod exists yet (no name resolves): nothing to unseal before one is scheduled: ${pods.map((p) => p.name).join(', ')}`);
+  }
   if (states.some((s) => s.kind === 'done' && s.outcome.done && s.outcome.exitCode === 2)) {
     return finished(`a human is needed: ${list((s) => s.kind === 'done' && s.outcome.exitCode === 2)}`, 2);
   }
   const uninitialized = states.filter((s) => s.kind === 'uninitialized');
+  if (uninitialized.length === existing.length && absent.length > 0) {
+    // The missing pod may hold the data (its volume not attached yet): initializing here would start a second cluster.
+    return retry(`no pod that exists is initialized, and ${absent.join(', ')} ${absent.length === 1 ? 'does' : 'do'} not exist yet `
+      + `and may hold the data: wait for ${absent.length === 1 ? 'it' : 'them'} to start; do not run \`vault operator init\` `
+      + `unless every pod exists and reports not initialized; ${list(() => true)}`);
+  }
   if (uninitialized.length === existing.length) {
     return finished(`vault is not initialized on any pod: run \`vault operator init\` on one pod (the others join it), then store the unseal shares in the Secret; ${list(() => true)}`, 2);
   }

@@ -1,7 +1,10 @@
-import { readFileSync } from 'fs';
+import { spawnSync } from 'child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import * as YAML from 'yaml';
 import { VaultRaftMigration, VaultStack } from '../../lib';
+import { MIGRATE_SUCCESS } from '../../lib/vault-raft-migration';
 import { root } from '../../build/bundle';
 import { find, Manifest, synth } from '../support/manifests';
 
@@ -44,7 +47,10 @@ test('the configuration: one file source at the old claim, one Raft destination 
 });
 
 test('the Job runs vault operator migrate once, with both claims writable, as Vault\'s own user and image', () => {
-  expect(container.args).toEqual(['vault', 'operator', 'migrate', `-config=${mountOf('config').mountPath}/migrate.hcl`]);
+  expect(container.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+  expect(container.command[2]).toContain(`vault operator migrate -config=${mountOf('config').mountPath}/migrate.hcl 2>&1`);
+  expect(container.args).toBeUndefined();
+  expect(container.env).toContainEqual({ name: 'HOME', value: mountOf('home').mountPath });
   expect(mountOf('source').readOnly).toBeUndefined();
   expect(mountOf('destination').readOnly).toBeUndefined();
   expect(mountOf('config').readOnly).toBe(true);
@@ -56,15 +62,40 @@ test('the Job runs vault operator migrate once, with both claims writable, as Va
   expect(pod.restartPolicy).toBe('Never');
 });
 
-test('the migration lives beside dist/, never in it', () => {
-  const inDist = ['vault', 'eso', 'alerts', 'apps'].flatMap((folder) => {
-    try {
-      return readFileSync(join(root, 'examples', 'ha-raft', 'dist', folder, `${folder === 'vault' ? 'vault' : folder}.k8s.yaml`), 'utf8');
-    } catch {
-      return '';
-    }
-  }).join('\n');
-  expect(inDist).not.toContain('vault-migrate-to-raft');
+// The Job's own command, run by sh with a stand-in `vault` on PATH that prints what the real one prints and exits as
+// it does: `vault operator migrate` exits 0 also when SIGTERM stopped it mid-copy (errAbort), without the success line.
+function runJobCommand(output: string, exitCode: number): { status: number | null; stdout: string; stderr: string; args: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'migrate-'));
+  writeFileSync(join(dir, 'vault'), `#!/bin/sh\necho "$@" > "${dir}/args"\nprintf '%s\\n' "${output}"\nexit ${exitCode}\n`);
+  chmodSync(join(dir, 'vault'), 0o755);
+  const run = spawnSync('/bin/sh', ['-c', container.command[2]], {
+    env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir }, encoding: 'utf8', timeout: 10_000,
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr, args: readFileSync(join(dir, 'args'), 'utf8') };
+}
+
+test('the Job succeeds only when vault operator migrate printed its success line, its output streamed to the log', () => {
+  const copied = '[INFO]  copied key: path=core/seal-config';
+  const done = runJobCommand(`${copied}\n${MIGRATE_SUCCESS}`, 0);
+  expect(done).toMatchObject({ status: 0, stdout: `${copied}\n${MIGRATE_SUCCESS}\n`, stderr: '' });
+  expect(done.args).toBe(`operator migrate -config=${mountOf('config').mountPath}/migrate.hcl\n`);
+  // Evicted mid-copy: exit 0 from vault, no success line: the Job fails and says what to do.
+  const aborted = runJobCommand(copied, 0);
+  expect(aborted.status).toBe(1);
+  expect(aborted.stdout).toBe(`${copied}\n`);
+  expect(aborted.stderr).toMatch(/the copy is incomplete .*delete the Job and the destination claim/);
+  expect(runJobCommand('Error migrating: no space left on device', 2).status).toBe(1);
+});
+
+/** Every file under a folder, recursively: whatever GitOps might sync from it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+test('the migration lives beside dist/, never in it: no file anywhere under dist/ names it', () => {
+  const files = filesUnder(join(root, 'examples', 'ha-raft', 'dist'));
+  expect(files.some((f) => f.endsWith(join('vault', 'vault.k8s.yaml')))).toBe(true);
+  for (const file of files) expect({ file, names: readFileSync(file, 'utf8').includes('vault-migrate-to-raft') }).toEqual({ file, names: false });
   expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
 });
 

@@ -1,5 +1,6 @@
 import { UnsealCron, VaultBackup, VaultHttpRoute, VaultStack, VaultStackProps, VaultTraefikIngress } from '../../lib';
-import { checkRaftAddresses, raftConfig } from '../../lib/vault-raft';
+import { HEADLESS_SERVICE } from '../../lib/vault-raft';
+import { checkRaftAddresses } from '../../lib/vault-raft-check';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 const base = { host: 'vault.example.com', ingressControllerNamespace: 'kube-system' };
@@ -51,6 +52,8 @@ test('the StatefulSet: three pods started in parallel, rolled one at a time, a c
   expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/vault/data' });
   expect(manifests.filter((m) => m.kind === 'PersistentVolumeClaim')).toEqual([]);
   expect(find(raft({ updateStrategy: 'OnDelete' }).manifests, 'StatefulSet', 'vault').spec.updateStrategy).toEqual({ type: 'OnDelete' });
+  // A rolling update waits 30 s after a pod is ready before the next: time for the restarted standby to catch up.
+  expect(sts.spec.minReadySeconds).toBe(30);
 });
 
 test('pods on different nodes, required by default, preferred by prop', () => {
@@ -133,11 +136,43 @@ test('every object is valid against the Kubernetes 1.28 schemas', () => {
   expect(schemaErrors(manifests)).toEqual([]);
 });
 
-test('a retry_join that does not match the headless Service is refused', () => {
-  const names = { statefulSet: 'vault', headlessService: 'vault-internal', activeService: 'vault-active', namespace: 'security', clusterDomain: 'cluster.local', replicas: 3 };
-  expect(() => checkRaftAddresses(raftConfig(names, 'https://v', '/d'), names)).not.toThrow();
-  const wrong = raftConfig(names, 'https://v', '/d').replace('vault-2.vault-internal', 'vault-2.vault-headless');
-  expect(() => checkRaftAddresses(wrong, names)).toThrow(/invalid VaultStack raft retry_join: .*expected one leader_api_addr per pod through the headless Service vault-internal/);
+test('a retry_join, serviceName or headless Service that do not match each other as rendered are refused', () => {
+  const service = find(manifests, 'Service', 'vault-internal');
+  const statefulSet = find(manifests, 'StatefulSet', 'vault');
+  const config: string = find(manifests, 'ConfigMap', 'vault-config').data['vault.hcl'];
+  const rendered = { headlessService: service, statefulSet };
+  expect(() => checkRaftAddresses(config, rendered, 'cluster.local')).not.toThrow();
+  const check = (c: string, r: typeof rendered) => () => checkRaftAddresses(c, r, 'cluster.local');
+  // Each object alone differing from the others: the Service renamed, the StatefulSet pointing elsewhere, a retry_join
+  // to a host no Service publishes, one pod more than the joins name.
+  const renamed = { ...service, metadata: { ...service.metadata, name: 'vault-headless' } };
+  expect(check(config, { headlessService: renamed, statefulSet: { ...statefulSet, spec: { ...statefulSet.spec, serviceName: 'vault-headless' } } }))
+    .toThrow(/invalid VaultStack raft retry_join: .*expected one leader_api_addr per pod through the headless Service vault-headless/);
+  expect(check(config, { headlessService: service, statefulSet: { ...statefulSet, spec: { ...statefulSet.spec, serviceName: 'vault' } } }))
+    .toThrow(/invalid VaultStack StatefulSet serviceName: got "vault", expected the headless Service's name "vault-internal"/);
+  expect(check(config.replace('vault-2.vault-internal', 'vault-2.vault-headless'), rendered))
+    .toThrow(/invalid VaultStack raft retry_join: .*expected one leader_api_addr per pod through the headless Service vault-internal/);
+  expect(check(config, { headlessService: service, statefulSet: { ...statefulSet, spec: { ...statefulSet.spec, replicas: 5 } } }))
+    .toThrow(/invalid VaultStack raft retry_join/);
+  expect(check(config, { headlessService: { ...service, spec: { ...service.spec, clusterIP: undefined } }, statefulSet }))
+    .toThrow(/invalid VaultStack Service vault-internal: .*expected a headless Service/);
+});
+
+test('the headless Service, the StatefulSet\'s serviceName and every retry_join use one name', () => {
+  const statefulSet = find(manifests, 'StatefulSet', 'vault');
+  expect(statefulSet.spec.serviceName).toBe(HEADLESS_SERVICE);
+  expect(find(manifests, 'Service', HEADLESS_SERVICE).spec.clusterIP).toBe('None');
+  const config: string = find(manifests, 'ConfigMap', 'vault-config').data['vault.hcl'];
+  const hosts = [...config.matchAll(/leader_api_addr = "http:\/\/([^/:]+)/g)].map((m) => m[1].split('.')[1]);
+  expect(hosts).toEqual([HEADLESS_SERVICE, HEADLESS_SERVICE, HEADLESS_SERVICE]);
+});
+
+test('the active Service drops a pod that is not ready: a dead leader keeps its vault-active label, never its endpoint', () => {
+  const active = find(manifests, 'Service', 'vault-active');
+  expect(active.spec.selector['vault-active']).toBe('true');
+  expect(active.spec.publishNotReadyAddresses).toBe(false);
+  // The headless Service still publishes sealed (not ready) pods, for the unseal job and retry_join.
+  expect(find(manifests, 'Service', 'vault-internal').spec.publishNotReadyAddresses).toBe(true);
 });
 
 test.each<[string, Partial<VaultStackProps>, RegExp]>([
@@ -147,6 +182,7 @@ test.each<[string, Partial<VaultStackProps>, RegExp]>([
   ['an unknown storage', { storage: 'consul' as any }, /invalid VaultStack storage: got "consul", expected "file" or "raft"/],
   ['replicas with file storage', { storage: 'file', replicas: 3 }, /invalid VaultStack replicas: got 3, expected nothing with storage "file"/],
   ['an unknown anti-affinity', { podAntiAffinity: 'soft' as any }, /invalid VaultStack podAntiAffinity: got "soft"/],
+  ['a claimName with Raft storage', { claimName: 'vault-data-lh' }, /invalid VaultStack claimName: got "vault-data-lh", expected nothing with storage "raft": each pod's claim comes from the StatefulSet's template/],
 ])('refuses %s', (_name, props, message) => {
   expect(() => raft(props)).toThrow(message);
 });

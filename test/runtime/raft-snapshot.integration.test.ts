@@ -179,6 +179,27 @@ describe('what a human must fix: exit 2, nothing written', () => {
     expect(files(dir)).toEqual([last]);
   });
 
+  test('a claim full of snapshots beyond a lowered SNAPSHOT_KEEP: those are deleted first, then there is room', async () => {
+    const v = await vault();
+    const dir = newDir();
+    const old = [1, 2, 3, 4, 5].map((d) => `vault-raft-2026110${d}T000000Z.snap`);
+    for (const name of old) writeFileSync(join(dir, name), Buffer.alloc(1024 * 1024));
+    const claim = { FAKE_CLAIM_BYTES: String(5.5 * 1024 * 1024), NODE_OPTIONS: `--require ${join(__dirname, '..', 'support', 'fake-statfs.js')}` };
+    // Keeping five, the claim has no room for a sixth: nothing deleted, nothing downloaded.
+    const full = await snapshot(v.url, dir, { ...claim, SNAPSHOT_KEEP: '5' });
+    expectRun(full, 2, v);
+    expect(full.stderr).toMatch(/has 0\.5 MB free and the last snapshot took 1\.0 MB: lower SNAPSHOT_KEEP/);
+    expect(snapshots(dir)).toEqual(old);
+    // Lowered to two, as the message says: the three oldest go before the space check, and the snapshot is taken.
+    const lowered = await snapshot(v.url, dir, { ...claim, SNAPSHOT_KEEP: '2' });
+    expectRun(lowered, 0, v);
+    expect(lowered.stdout).toContain(`deleted ${old.slice(0, 3).join(', ')}: beyond SNAPSHOT_KEEP 2\n`);
+    const kept = snapshots(dir);
+    expect(kept).toHaveLength(2);
+    expect(kept[0]).toBe(old[4]);
+    expect(kept[1] > old[4]).toBe(true);
+  });
+
   test('the same claim with room: the snapshot is taken', async () => {
     const v = await vault();
     const dir = newDir();

@@ -70,11 +70,26 @@ test('a pod whose name does not resolve (not scheduled, scaled down) is reported
   expect(run.stdout).toMatch(/every pod that exists is unsealed: vault-0, vault-1 \(vault-2 does not exist\)\n$/);
 });
 
-test('no pod exists at all: nothing to unseal, exit 0 saying so', async () => {
+test('no pod exists at all: nothing is up yet, exit 1 (retry), never "done"', async () => {
   const c = await pods('absent', 'absent', 'absent');
   const run = await unseal(c);
-  expectRun(run, 0);
-  expect(run.stdout).toMatch(/no Vault pod exists \(no name resolves\): nothing to unseal/);
+  expectRun(run, 1);
+  expect(run.stderr).toMatch(/no Vault pod exists yet \(no name resolves\): nothing to unseal before one is scheduled: vault-0, vault-1, vault-2/);
+});
+
+test('a lookup that fails for now (EAI_AGAIN) is a retry, not a pod that does not exist', async () => {
+  const c = await pods('dns-again', 'dns-again', 'dns-again');
+  const run = await unseal(c);
+  expectRun(run, 1);
+  expect(run.stdout + run.stderr).not.toMatch(/does not exist|nothing to unseal/);
+  expect(run.stdout).toContain('vault-0: the lookup of vault-0.vault-internal.security.svc.cluster.local failed for now (EAI_AGAIN)');
+});
+
+test('EAI_AGAIN on one pod while the others are unsealed: exit 1, not "every pod that exists is unsealed"', async () => {
+  const c = await pods(sealed, sealed, 'dns-again');
+  const run = await unseal(c);
+  expectRun(run, 1);
+  expect(run.stderr).toMatch(/^not every pod is unsealed yet: vault-2: the lookup of \S+ failed for now \(EAI_AGAIN\)/m);
 });
 
 test('a pod that exists and refuses connections is a failure: the others are unsealed, exit 1 naming it', async () => {
@@ -112,12 +127,41 @@ test('a joining pod: not initialized until it finds the leader, then initialized
   expect(keysSent(c.vaults['vault-2'])).toEqual(shares.slice(0, 3));
 });
 
-test('no pod initialized: the cluster never was; exit 2 asking for vault operator init, no share sent', async () => {
+test('a joining pod that unseals in the background: the full set accepted, sealed, progress 0; polled, not blamed on the shares', async () => {
+  const c = await pods(sealed, sealed, { ...sealed, joinAfterRequests: 1, backgroundUnsealMs: 700 });
+  const run = await unseal(c, { RETRY_WINDOW_SECONDS: '10', RETRY_INTERVAL_SECONDS: '0.2', RUN_DEADLINE_SECONDS: '20' });
+  expectRun(run, 0);
+  expect(run.stdout).toContain('vault-2: unsealed with 3 shares (it finished unsealing in the background)\n');
+  expect(run.stdout + run.stderr).not.toMatch(/fewer distinct shares|a human is needed/);
+  expect(keysSent(c.vaults['vault-2'])).toEqual(shares.slice(0, 3));
+});
+
+test('a background unseal that outlasts the run: exit 1 (not yet), never exit 2', async () => {
+  const c = await pods({ ...sealed, backgroundUnsealMs: 60_000 });
+  const run = await unseal(c, { RUN_DEADLINE_SECONDS: '3' });
+  expectRun(run, 1);
+  expect(run.stderr).toMatch(/vault-0: vault at \S+ accepted 3 shares and is still unsealing in the background|vault-0: accepted 3 shares and is still unsealing in the background/);
+  expect(keysSent(c.vaults['vault-0'])).toEqual(shares.slice(0, 3));
+});
+
+test('no pod initialized, every pod exists: the cluster never was; exit 2 asking for vault operator init, no share sent', async () => {
   const uninitialized = { ...sealed, initialized: false };
-  const c = await pods(uninitialized, uninitialized, 'absent');
+  const c = await pods(uninitialized, uninitialized, uninitialized);
   const run = await unseal(c);
   expectRun(run, 2);
   expect(run.stderr).toMatch(/^vault is not initialized on any pod: run `vault operator init` on one pod/m);
+  for (const v of Object.values(c.vaults)) expect(keysSent(v)).toEqual([]);
+});
+
+test('the pod with the data has no DNS name yet, the new ones are not initialized: exit 1 naming it, never "init"', async () => {
+  // After the migration vault-0 holds the data; until its volume attaches it has no address, while vault-1 and
+  // vault-2 start on empty claims. Advising `vault operator init` here would make a second, empty cluster.
+  const uninitialized = { ...sealed, initialized: false };
+  const c = await pods('absent', uninitialized, uninitialized);
+  const run = await unseal(c);
+  expectRun(run, 1);
+  expect(run.stdout + run.stderr).not.toMatch(/run `vault operator init` on one pod/);
+  expect(run.stderr).toMatch(/^no pod that exists is initialized, and vault-0 does not exist yet and may hold the data: wait for it to start; do not run `vault operator init` unless every pod exists/m);
   for (const v of Object.values(c.vaults)) expect(keysSent(v)).toEqual([]);
 });
 

@@ -109,6 +109,25 @@ describe('attemptUnseal', () => {
     }
   });
 
+  test('a full set accepted and Vault still sealed with progress 0 (a Raft join unsealing in the background): polled until unsealed', async () => {
+    const vault = api({ sealStatus: [sealed(0, 3), sealed(0, 3), unsealed()], unseal: [sealed(1, 3), sealed(2, 3), sealed(0, 3)] });
+    expect(await attemptUnseal(vault, shares('a', 'b', 'c', 'd'), 'vault-unseal-key', () => undefined, () => 60_000)).toEqual({
+      done: true, exitCode: 0, message: 'vault at http://vault:8200 unsealed with 3 shares (it finished unsealing in the background)',
+    });
+    // The fourth share is never sent: it would start a new progress on a Vault that is already unsealing.
+    expect(vault.sent).toEqual(['a', 'b', 'c']);
+  });
+
+  test('a background unseal not done when the run has no time left: exit 1 (not yet), not the shares\' fault', async () => {
+    const vault = api({ sealStatus: [sealed(0, 3)], unseal: [sealed(1, 3), sealed(2, 3), sealed(0, 3)] });
+    const outcome = await attemptUnseal(vault, shares('a', 'b', 'c'));
+    expect(outcome).toEqual({
+      done: false, exitCode: 1,
+      message: 'vault at http://vault:8200 accepted 3 shares and is still unsealing in the background (a Raft node finishing its join): not yet, the next attempt checks again',
+    });
+    expect(vault.sent).toEqual(['a', 'b', 'c']);
+  });
+
   test('a share held under two keys is sent once', async () => {
     const vault = api({ sealStatus: [sealed(0, 2)], unseal: [sealed(1, 2), unsealed()] });
     expect(await attemptUnseal(vault, shares('a', 'a', 'b'))).toMatchObject({ done: true, exitCode: 0 });

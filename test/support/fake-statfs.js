@@ -1,10 +1,15 @@
 // Preloaded into a script under test (NODE_OPTIONS=--require): fs.statfsSync reports FAKE_FREE_BYTES free, so a full
-// claim can be tested without filling a disk.
+// claim can be tested without filling a disk. With FAKE_CLAIM_BYTES instead, the folder asked about is a claim of that
+// size: free is that less the bytes of the files in it now, so deleting a file frees its room as on a real claim.
 const fs = require('fs');
 
-const free = Number(process.env.FAKE_FREE_BYTES);
+const path = require('path');
+
+const claim = process.env.FAKE_CLAIM_BYTES === undefined ? undefined : Number(process.env.FAKE_CLAIM_BYTES);
+const used = (dir) => fs.readdirSync(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
 const real = fs.statfsSync;
-fs.statfsSync = function statfsSync(path, options) {
-  const stats = real(path, options);
+fs.statfsSync = function statfsSync(dir, options) {
+  const stats = real(dir, options);
+  const free = claim === undefined ? Number(process.env.FAKE_FREE_BYTES) : Math.max(0, claim - used(dir));
   return Object.assign(Object.create(Object.getPrototypeOf(stats)), stats, { bsize: 4096, bavail: Math.floor(free / 4096) });
 };

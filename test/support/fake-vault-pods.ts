@@ -5,8 +5,11 @@ import { closedPort, FakeVault, FakeVaultOptions } from './fake-vault';
 // Service's pod DNS names; the script under test resolves those names to 127.0.0.1 through fake-dns.js, and any
 // other name as one that does not exist.
 
-/** One pod: a FakeVault's options, `unreachable` (a name that resolves, a closed port) or `absent` (no DNS name). */
-export type PodSpec = FakeVaultOptions | 'unreachable' | 'absent';
+/**
+ * One pod: a FakeVault's options, `unreachable` (a name that resolves, a closed port), `absent` (no DNS name) or
+ * `dns-again` (its lookup fails for now: EAI_AGAIN).
+ */
+export type PodSpec = FakeVaultOptions | 'unreachable' | 'absent' | 'dns-again';
 
 export interface FakePods {
   /** The running stand-ins, by pod name (none for unreachable or absent pods). */
@@ -22,9 +25,11 @@ export async function startPods(specs: PodSpec[]): Promise<FakePods> {
   const vaults: Record<string, FakeVault> = {};
   const urls: string[] = [];
   const resolvable: string[] = [];
+  const temporary: string[] = [];
   for (const [i, spec] of specs.entries()) {
     const name = `vault-${i}`;
-    if (spec === 'absent') {
+    if (spec === 'dns-again') temporary.push(host(name));
+    if (spec === 'absent' || spec === 'dns-again') {
       urls.push(`http://${host(name)}:8200`);
       continue;
     }
@@ -41,6 +46,7 @@ export async function startPods(specs: PodSpec[]): Promise<FakePods> {
     env: {
       VAULT_PODS: urls.join(','),
       FAKE_DNS_LOOPBACK: resolvable.join(','),
+      FAKE_DNS_TEMPORARY: temporary.join(','),
       NODE_OPTIONS: `--require ${join(__dirname, 'fake-dns.js')}`,
     },
     stop: async () => { await Promise.all(Object.values(vaults).map((v) => v.stop())); },

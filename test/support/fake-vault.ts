@@ -35,6 +35,12 @@ export interface FakeVaultOptions {
   readonly joinAfterRequests?: number;
   /** `storage_type` in seal-status. */
   readonly storageType?: string;
+  /**
+   * A Raft node that has just joined: the share completing a valid set is answered at once with sealed true, progress
+   * 0, and the node turns unsealed this many ms later (vault/core.go unsealWithRaft unseals in a goroutine;
+   * http/sys_seal.go answers with the seal status of that moment).
+   */
+  readonly backgroundUnsealMs?: number;
 }
 
 /**
@@ -121,6 +127,10 @@ export class FakeVault extends LoopbackServer {
     const valid = [...this.submitted].every((k) => (this.options.shares ?? []).includes(k));
     this.submitted.clear();
     if (!valid) return send(400, { errors: ['Unseal failed, invalid key'] });
+    if (this.options.backgroundUnsealMs !== undefined) {
+      setTimeout(() => { this.sealed = false; }, this.options.backgroundUnsealMs).unref();
+      return send(200, this.status());
+    }
     this.sealed = false;
     send(200, this.status());
   }
