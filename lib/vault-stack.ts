@@ -24,6 +24,8 @@ const KEEP_ANNOTATIONS: Readonly<Record<string, string>> = {
 
 const PORT = 8200;
 const CONTAINER = 'vault';
+/** Vault's ServiceAccount, which the Kubernetes auth method reviews tokens with. */
+const SERVICE_ACCOUNT = 'vault';
 const DATA_PATH = '/vault/data';
 const CONFIG_PATH = '/vault/config';
 const HOME_PATH = '/home/vault';
@@ -69,8 +71,6 @@ export class VaultStack extends Construct implements IVault {
   public readonly serviceName = 'vault';
   /** The port of Vault's Services (plain HTTP). */
   public readonly port = PORT;
-  /** The name of Vault's pod, the StatefulSet's only one. */
-  public readonly podName = 'vault-0';
   /** Vault's in-cluster URL for clients, for example `http://vault.security.svc.cluster.local:8200`; the active node's with Raft. */
   public readonly serviceUrl: string;
   /** Vault's public URL, which is also its `api_addr`. */
@@ -101,7 +101,7 @@ export class VaultStack extends Construct implements IVault {
     this.exposure = exposure;
     this.proxyNamespace = proxyNamespace;
     const names: RaftNames = {
-      statefulSet: 'vault', headlessService: HEADLESS_SERVICE, activeService: 'vault-active', namespace, clusterDomain, replicas: raft?.replicas ?? 1,
+      statefulSet: this.statefulSetName, headlessService: HEADLESS_SERVICE, activeService: 'vault-active', namespace, clusterDomain, replicas: raft?.replicas ?? 1,
     };
     this.storage = raft ? 'raft' : 'file';
     this.replicas = names.replicas;
@@ -158,13 +158,13 @@ export class VaultStack extends Construct implements IVault {
       });
     }
 
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata('vault') });
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata(SERVICE_ACCOUNT) });
 
     // Vault's Kubernetes auth method reviews the tokens of External Secrets Operator with this.
     new k8s.KubeClusterRoleBinding(this, 'auth-delegator', {
       metadata: { name: 'vault-server-binding', labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-      subjects: [{ kind: 'ServiceAccount', name: 'vault', namespace }],
+      subjects: [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace }],
     });
 
     new k8s.KubeConfigMap(this, 'config', { metadata: metadata('vault-config'), data: { 'vault.hcl': this.config } });
@@ -212,7 +212,7 @@ export class VaultStack extends Construct implements IVault {
           },
           spec: {
             ...(raft && { affinity: raftAffinity(raft, labels) }),
-            serviceAccountName: 'vault',
+            serviceAccountName: SERVICE_ACCOUNT,
             terminationGracePeriodSeconds: 10,
             // The Service named vault would otherwise inject VAULT_PORT and friends into Vault's own environment.
             enableServiceLinks: false,
