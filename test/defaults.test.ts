@@ -18,7 +18,7 @@ function definitions(literal: string): string[] {
 }
 
 test.each([
-  'security', 'k8s-secrets', 'vault-0', 'eso-reader', 'eso-vault-auth', 'vault-tls', 'vault-unseal-key', 'vault-auto-unseal',
+  'security', 'k8s-secrets', 'eso-reader', 'eso-vault-auth', 'vault-tls', 'vault-unseal-key', 'vault-auto-unseal',
   'kube-prometheus-stack', 'node:24.11.0-alpine3.22', 'hashicorp/vault:2.0.4', 'cluster.local', 'envoy-gateway-system',
   '10.0.0.0/8',
 ])('the default %s is written once', (literal) => {
