@@ -33,6 +33,14 @@ export async function runScript<S extends RetrySettings>(
   return outcome.exitCode;
 }
 
+/** main's exit code; a main that throws is exit 1 with the reason on one line. */
+export function settle(main: () => Promise<number>): Promise<number> {
+  return main().catch((error) => {
+    logError(`unexpected error: ${reason(error)}`);
+    return 1;
+  });
+}
+
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /**
@@ -53,12 +61,8 @@ export function start(main: () => Promise<number>): void {
     logError('the run ended without an outcome (a call never settled): exiting 1; the next run tries again');
     process.exit(1);
   });
-  main().then((code) => {
+  void settle(main).then((code) => {
     settled = true;
     process.exit(code);
-  }, (error) => {
-    settled = true;
-    logError(`unexpected error: ${reason(error)}`);
-    process.exit(1);
   });
 }

@@ -5,7 +5,7 @@ import { join } from 'path';
 import { FakeKube, FakeKubeOptions } from '../support/fake-kube';
 import { FakeVault, FakeVaultOptions } from '../support/fake-vault';
 import { HostileAnswer, HostileServer } from '../support/hostile-server';
-import { Run, runNode, RunOptions, scriptFromDist, until } from '../support/run-script';
+import { ProcessRunOptions, Run, runNode, scriptFromDist, until } from '../support/run-script';
 
 // The bundled script exactly as dist/ ships it, run as a real process against loopback stand-ins for Vault and the
 // Kubernetes API, faithful or hostile.
@@ -42,7 +42,7 @@ async function hostile(answer: HostileAnswer): Promise<HostileServer> {
   return h;
 }
 
-function recover(vault: { url: string }, api: { url: string }, env: Record<string, string> = {}, onSpawn?: RunOptions['onSpawn']): Promise<Run> {
+function recover(vault: { url: string }, api: { url: string }, env: Record<string, string> = {}, onSpawn?: ProcessRunOptions['onSpawn']): Promise<Run> {
   // 5 s per call: far above a loopback answer, even with the other scenarios' processes running; the hang tests set
   // their own bound.
   return runNode(script, {

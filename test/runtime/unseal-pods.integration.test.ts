@@ -1,26 +1,31 @@
 import { randomBytes } from 'crypto';
 import { FakeVault } from '../support/fake-vault';
 import { FakePods, PodSpec, startPods } from '../support/fake-vault-pods';
-import { Run, runNode, scriptFromDist, secretDir } from '../support/run-script';
+import { main } from '../../runtime/unseal';
+import { runInProcess } from '../support/run-in-process';
+import { Run, secretDir } from '../support/run-script';
 
-// The bundled unseal script as dist/ ships it, given every pod of a Raft cluster (VAULT_PODS): loopback stand-ins for
-// pods that are sealed, unsealed, unreachable, absent (no DNS name), not yet joined, or joining.
-const script = scriptFromDist('vault-auto-unseal-script');
+// The unseal script's main, run in this process (run-in-process.ts), given every pod of a Raft cluster (VAULT_PODS):
+// loopback stand-ins for pods that are sealed, unsealed, unreachable, absent (no DNS name), not yet joined, or joining.
+// Pod names resolve through fake-dns.js. The bundle as dist/ ships it runs as a process in unseal.integration.test.ts.
 const share = () => randomBytes(33).toString('base64');
 const shares = [share(), share(), share(), share(), share()];
 const keys = { key1: shares[0], key2: shares[1], key3: shares[2] };
 const sealed = { shares, threshold: 3 };
 
-let cluster: FakePods | undefined;
-afterEach(async () => { await cluster?.stop(); cluster = undefined; });
+// The scenarios run concurrently (most of their time is spent waiting), each against a cluster of its own.
+const clusters: FakePods[] = [];
+afterAll(() => Promise.all(clusters.map((c) => c.stop())));
 
 async function pods(...specs: PodSpec[]): Promise<FakePods> {
-  cluster = await startPods(specs);
+  const cluster = await startPods(specs);
+  clusters.push(cluster);
   return cluster;
 }
 
 function unseal(c: FakePods, env: Record<string, string> = {}, secret: Record<string, string> = keys): Promise<Run> {
-  return runNode(script, { ...c.env, VAULT_UNSEAL_KEYS_DIR: secretDir(secret), VAULT_TIMEOUT_SECONDS: '1', RETRY_WINDOW_SECONDS: '0', ...env });
+  const vars = { ...c.env, VAULT_UNSEAL_KEYS_DIR: secretDir(secret), VAULT_TIMEOUT_SECONDS: '1', RETRY_WINDOW_SECONDS: '0', ...env };
+  return runInProcess(main, vars, { fakeDns: vars });
 }
 
 function expectRun(run: Run, code: number): void {
@@ -31,7 +36,7 @@ function expectRun(run: Run, code: number): void {
 
 const keysSent = (v: FakeVault) => v.received.filter((r) => r.path === '/v1/sys/unseal').map((r) => r.body.key ?? r.body);
 
-test('three sealed pods: each unsealed on its own with the shares, each named in the log; exit 0', async () => {
+test.concurrent('three sealed pods: each unsealed on its own with the shares, each named in the log; exit 0', async () => {
   const c = await pods(sealed, sealed, sealed);
   const run = await unseal(c);
   expectRun(run, 0);
@@ -43,7 +48,7 @@ test('three sealed pods: each unsealed on its own with the shares, each named in
   expect(run.stdout).toMatch(/\nevery pod that exists is unsealed: vault-0, vault-1, vault-2\n$/);
 });
 
-test('in parallel: every pod is asked before any answers', async () => {
+test.concurrent('in parallel: every pod is asked before any answers', async () => {
   const slow = { ...sealed, delayMs: 400 };
   const c = await pods(slow, slow, slow);
   const run = await unseal(c, { VAULT_TIMEOUT_SECONDS: '5' });
@@ -53,7 +58,7 @@ test('in parallel: every pod is asked before any answers', async () => {
   expect(Math.max(...firstAsked)).toBeLessThan(Math.min(...firstAnswered));
 });
 
-test('only the sealed pods get shares: an unsealed one is left alone', async () => {
+test.concurrent('only the sealed pods get shares: an unsealed one is left alone', async () => {
   const c = await pods({ ...sealed, sealed: false }, sealed, sealed);
   const run = await unseal(c);
   expectRun(run, 0);
@@ -62,7 +67,7 @@ test('only the sealed pods get shares: an unsealed one is left alone', async () 
   expect(c.vaults['vault-1'].sealed || c.vaults['vault-2'].sealed).toBe(false);
 });
 
-test('a pod whose name does not resolve (not scheduled, scaled down) is reported, not a failure', async () => {
+test.concurrent('a pod whose name does not resolve (not scheduled, scaled down) is reported, not a failure', async () => {
   const c = await pods(sealed, sealed, 'absent');
   const run = await unseal(c);
   expectRun(run, 0);
@@ -70,14 +75,14 @@ test('a pod whose name does not resolve (not scheduled, scaled down) is reported
   expect(run.stdout).toMatch(/every pod that exists is unsealed: vault-0, vault-1 \(vault-2 does not exist\)\n$/);
 });
 
-test('no pod exists at all: nothing is up yet, exit 1 (retry), never "done"', async () => {
+test.concurrent('no pod exists at all: nothing is up yet, exit 1 (retry), never "done"', async () => {
   const c = await pods('absent', 'absent', 'absent');
   const run = await unseal(c);
   expectRun(run, 1);
   expect(run.stderr).toMatch(/no Vault pod exists yet \(no name resolves\): nothing to unseal before one is scheduled: vault-0, vault-1, vault-2/);
 });
 
-test('a lookup that fails for now (EAI_AGAIN) is a retry, not a pod that does not exist', async () => {
+test.concurrent('a lookup that fails for now (EAI_AGAIN) is a retry, not a pod that does not exist', async () => {
   const c = await pods('dns-again', 'dns-again', 'dns-again');
   const run = await unseal(c);
   expectRun(run, 1);
@@ -85,14 +90,14 @@ test('a lookup that fails for now (EAI_AGAIN) is a retry, not a pod that does no
   expect(run.stdout).toContain('vault-0: the lookup of vault-0.vault-internal.security.svc.cluster.local failed for now (EAI_AGAIN)');
 });
 
-test('EAI_AGAIN on one pod while the others are unsealed: exit 1, not "every pod that exists is unsealed"', async () => {
+test.concurrent('EAI_AGAIN on one pod while the others are unsealed: exit 1, not "every pod that exists is unsealed"', async () => {
   const c = await pods(sealed, sealed, 'dns-again');
   const run = await unseal(c);
   expectRun(run, 1);
   expect(run.stderr).toMatch(/^not every pod is unsealed yet: vault-2: the lookup of \S+ failed for now \(EAI_AGAIN\)/m);
 });
 
-test('a pod that exists and refuses connections is a failure: the others are unsealed, exit 1 naming it', async () => {
+test.concurrent('a pod that exists and refuses connections is a failure: the others are unsealed, exit 1 naming it', async () => {
   const c = await pods(sealed, 'unreachable', sealed);
   const run = await unseal(c);
   expectRun(run, 1);
@@ -101,7 +106,7 @@ test('a pod that exists and refuses connections is a failure: the others are uns
   expect(run.stderr).toMatch(/^not every pod is unsealed yet: vault-1: port vault-1\.vault-internal\.security\.svc\.cluster\.local:\d+ is unreachable: ECONNREFUSED/m);
 });
 
-test('a pod that hangs is a failure after the timeout; the others are unsealed meanwhile', async () => {
+test.concurrent('a pod that hangs is a failure after the timeout; the others are unsealed meanwhile', async () => {
   const c = await pods(sealed, { hang: true }, sealed);
   const run = await unseal(c, { VAULT_TIMEOUT_SECONDS: '0.3' });
   expectRun(run, 1);
@@ -110,7 +115,7 @@ test('a pod that hangs is a failure after the timeout; the others are unsealed m
   expect(run.stderr).toMatch(/vault-1: GET \/v1\/sys\/seal-status got no answer within 0\.3 s/);
 });
 
-test('a pod not initialized while its peers are: a new node not joined yet, no share sent to it, exit 1 (retry, do not page)', async () => {
+test.concurrent('a pod not initialized while its peers are: a new node not joined yet, no share sent to it, exit 1 (retry, do not page)', async () => {
   const c = await pods(sealed, sealed, { ...sealed, initialized: false });
   const run = await unseal(c);
   expectRun(run, 1);
@@ -119,7 +124,7 @@ test('a pod not initialized while its peers are: a new node not joined yet, no s
   expect(c.vaults['vault-0'].sealed).toBe(false);
 });
 
-test('a joining pod: not initialized until it finds the leader, then initialized and sealed, unsealed with the same shares', async () => {
+test.concurrent('a joining pod: not initialized until it finds the leader, then initialized and sealed, unsealed with the same shares', async () => {
   const c = await pods(sealed, sealed, { ...sealed, joinAfterRequests: 1 });
   const run = await unseal(c, { RETRY_WINDOW_SECONDS: '10', RETRY_INTERVAL_SECONDS: '0.2' });
   expectRun(run, 0);
@@ -127,7 +132,7 @@ test('a joining pod: not initialized until it finds the leader, then initialized
   expect(keysSent(c.vaults['vault-2'])).toEqual(shares.slice(0, 3));
 });
 
-test('a joining pod that unseals in the background: the full set accepted, sealed, progress 0; polled, not blamed on the shares', async () => {
+test.concurrent('a joining pod that unseals in the background: the full set accepted, sealed, progress 0; polled, not blamed on the shares', async () => {
   const c = await pods(sealed, sealed, { ...sealed, joinAfterRequests: 1, backgroundUnsealMs: 700 });
   const run = await unseal(c, { RETRY_WINDOW_SECONDS: '10', RETRY_INTERVAL_SECONDS: '0.2', RUN_DEADLINE_SECONDS: '20' });
   expectRun(run, 0);
@@ -136,7 +141,7 @@ test('a joining pod that unseals in the background: the full set accepted, seale
   expect(keysSent(c.vaults['vault-2'])).toEqual(shares.slice(0, 3));
 });
 
-test('a background unseal that outlasts the run: exit 1 (not yet), never exit 2', async () => {
+test.concurrent('a background unseal that outlasts the run: exit 1 (not yet), never exit 2', async () => {
   const c = await pods({ ...sealed, backgroundUnsealMs: 60_000 });
   const run = await unseal(c, { RUN_DEADLINE_SECONDS: '3' });
   expectRun(run, 1);
@@ -144,7 +149,7 @@ test('a background unseal that outlasts the run: exit 1 (not yet), never exit 2'
   expect(keysSent(c.vaults['vault-0'])).toEqual(shares.slice(0, 3));
 });
 
-test('no pod initialized, every pod exists: the cluster never was; exit 2 asking for vault operator init, no share sent', async () => {
+test.concurrent('no pod initialized, every pod exists: the cluster never was; exit 2 asking for vault operator init, no share sent', async () => {
   const uninitialized = { ...sealed, initialized: false };
   const c = await pods(uninitialized, uninitialized, uninitialized);
   const run = await unseal(c);
@@ -153,7 +158,7 @@ test('no pod initialized, every pod exists: the cluster never was; exit 2 asking
   for (const v of Object.values(c.vaults)) expect(keysSent(v)).toEqual([]);
 });
 
-test('the pod with the data has no DNS name yet, the new ones are not initialized: exit 1 naming it, never "init"', async () => {
+test.concurrent('the pod with the data has no DNS name yet, the new ones are not initialized: exit 1 naming it, never "init"', async () => {
   // After the migration vault-0 holds the data; until its volume attaches it has no address, while vault-1 and
   // vault-2 start on empty claims. Advising `vault operator init` here would make a second, empty cluster.
   const uninitialized = { ...sealed, initialized: false };
@@ -165,27 +170,27 @@ test('the pod with the data has no DNS name yet, the new ones are not initialize
   for (const v of Object.values(c.vaults)) expect(keysSent(v)).toEqual([]);
 });
 
-test('not initialized here, unreachable there: cannot tell a new cluster from a lost leader, so retry (exit 1)', async () => {
+test.concurrent('not initialized here, unreachable there: cannot tell a new cluster from a lost leader, so retry (exit 1)', async () => {
   const c = await pods('unreachable', { ...sealed, initialized: false });
   const run = await unseal(c);
   expectRun(run, 1);
 });
 
-test('shares one pod rejects: exit 2, a human is needed', async () => {
+test.concurrent('shares one pod rejects: exit 2, a human is needed', async () => {
   const c = await pods(sealed, { shares: [share(), share(), share()], threshold: 3 }, sealed);
   const run = await unseal(c);
   expectRun(run, 2);
   expect(run.stderr).toMatch(/^a human is needed: .*vault-1: vault rejected the 3 shares submitted: Unseal failed, invalid key/m);
 });
 
-test('fewer shares than the threshold: exit 2, nothing sent to any pod', async () => {
+test.concurrent('fewer shares than the threshold: exit 2, nothing sent to any pod', async () => {
   const c = await pods(sealed, sealed);
   const run = await unseal(c, {}, { key1: shares[0] });
   expectRun(run, 2);
   for (const v of Object.values(c.vaults)) expect(keysSent(v)).toEqual([]);
 });
 
-test('a malformed VAULT_PODS (two URLs of one pod): exit 2 naming it, before any call', async () => {
+test.concurrent('a malformed VAULT_PODS (two URLs of one pod): exit 2 naming it, before any call', async () => {
   const c = await pods(sealed);
   const url = c.env.VAULT_PODS;
   const run = await unseal(c, { VAULT_PODS: `${url},${url}` });

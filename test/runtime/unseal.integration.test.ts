@@ -1,16 +1,20 @@
 import { randomBytes } from 'crypto';
 import { closedPort, FakeVault, FakeVaultOptions } from '../support/fake-vault';
 import { HostileAnswer, HostileServer } from '../support/hostile-server';
-import { Run, runNode, RunOptions, scriptFromDist, secretDir, until } from '../support/run-script';
+import { main } from '../../runtime/unseal';
+import { runInProcess } from '../support/run-in-process';
+import { ProcessRunOptions, Run, runNode, scriptFromDist, secretDir, until } from '../support/run-script';
 
-// The bundled script exactly as dist/ ships it, run as a real process against loopback stand-ins for Vault: a
-// faithful one, and hostile ones that end answers early, switch protocols, never stop, or are not Vault at all.
+// The script against loopback stand-ins for Vault: a faithful one, and hostile ones that end answers early, switch
+// protocols, never stop, or are not Vault at all. The scenarios run its main in this process (run-in-process.ts);
+// the bundle exactly as dist/ ships it runs as a real process where the process matters (its exit, a signal).
 const script = scriptFromDist('vault-auto-unseal-script');
 const share = () => randomBytes(33).toString('base64');
 const shares = [share(), share(), share(), share(), share()];
 
-let servers: Array<FakeVault | HostileServer> = [];
-afterEach(async () => { await Promise.all(servers.map((s) => s.stop())); servers = []; });
+// The scenarios run concurrently (most of their time is spent waiting), each against servers of its own.
+const servers: Array<FakeVault | HostileServer> = [];
+afterAll(() => Promise.all(servers.map((s) => s.stop())));
 
 async function start(options: FakeVaultOptions): Promise<FakeVault> {
   const v = await new FakeVault(options).start();
@@ -24,10 +28,17 @@ async function hostile(answer: HostileAnswer): Promise<HostileServer> {
   return h;
 }
 
-function unseal(addr: string, keys: Record<string, string>, env: Record<string, string> = {}, onSpawn?: RunOptions['onSpawn']): Promise<Run> {
-  return runNode(script, {
-    VAULT_ADDR: addr, VAULT_UNSEAL_KEYS_DIR: secretDir(keys), VAULT_TIMEOUT_SECONDS: '1', RETRY_WINDOW_SECONDS: '0', ...env,
-  }, { onSpawn });
+function variables(addr: string, keys: Record<string, string>, env: Record<string, string>): Record<string, string> {
+  return { VAULT_ADDR: addr, VAULT_UNSEAL_KEYS_DIR: secretDir(keys), VAULT_TIMEOUT_SECONDS: '1', RETRY_WINDOW_SECONDS: '0', ...env };
+}
+
+function unseal(addr: string, keys: Record<string, string>, env: Record<string, string> = {}): Promise<Run> {
+  return runInProcess(main, variables(addr, keys, env));
+}
+
+/** The bundle as dist/ ships it, as the CronJob's container runs it. */
+function unsealProcess(addr: string, keys: Record<string, string>, env: Record<string, string> = {}, onSpawn?: ProcessRunOptions['onSpawn']): Promise<Run> {
+  return runNode(script, variables(addr, keys, env), { onSpawn });
 }
 
 /** What every run must show: its exit code, its outcome as its last line, and no share in its output. */
@@ -41,7 +52,7 @@ function expectRun(run: Run, code: number): void {
 const sent = (v: FakeVault) => v.received.filter((r) => r.path === '/v1/sys/unseal').map((r) => r.body);
 const keysSent = (v: FakeVault) => sent(v).map((b) => b.key);
 
-test('already unsealed: exits 0 at once without sending a share', async () => {
+test.concurrent('already unsealed: exits 0 at once without sending a share', async () => {
   const v = await start({ sealed: false, shares: shares.slice(0, 1) });
   const run = await unseal(v.url, { key: shares[0] });
   expectRun(run, 0);
@@ -49,7 +60,7 @@ test('already unsealed: exits 0 at once without sending a share', async () => {
   expect(v.received.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/sys/seal-status']);
 });
 
-test('sealed with one share: sends it and exits 0 once Vault reports unsealed', async () => {
+test.concurrent('sealed with one share: sends it and exits 0 once Vault reports unsealed', async () => {
   const v = await start({ shares: shares.slice(0, 1), threshold: 1 });
   const run = await unseal(v.url, { 'unseal-key': shares[0] });
   expectRun(run, 0);
@@ -58,7 +69,7 @@ test('sealed with one share: sends it and exits 0 once Vault reports unsealed', 
   expect(run.stdout).toMatch(/unsealed with 1 of 1 shares\n$/);
 });
 
-test('sealed with three of five shares: sends the three, in key order', async () => {
+test.concurrent('sealed with three of five shares: sends the three, in key order', async () => {
   const v = await start({ shares, threshold: 3 });
   const run = await unseal(v.url, { key3: shares[2], key1: shares[0], key2: shares[1] });
   expectRun(run, 0);
@@ -66,7 +77,7 @@ test('sealed with three of five shares: sends the three, in key order', async ()
   expect(v.sealed).toBe(false);
 });
 
-test('a Secret with all five shares: stops sending once the threshold unseals', async () => {
+test.concurrent('a Secret with all five shares: stops sending once the threshold unseals', async () => {
   const v = await start({ shares, threshold: 3 });
   const run = await unseal(v.url, Object.fromEntries(shares.map((s, i) => [`key${i + 1}`, `${s}\n`])));
   expectRun(run, 0);
@@ -74,7 +85,7 @@ test('a Secret with all five shares: stops sending once the threshold unseals', 
   expect(run.stdout).toMatch(/unsealed with 3 of 5 shares/);
 });
 
-test('fewer distinct shares than the threshold: exits 2 saying so, and leaves a human\'s progress alone', async () => {
+test.concurrent('fewer distinct shares than the threshold: exits 2 saying so, and leaves a human\'s progress alone', async () => {
   const v = await start({ shares, threshold: 3, progress: [shares[4]] });
   const run = await unseal(v.url, { key1: shares[0], key2: shares[1], key3: shares[0] });
   expectRun(run, 2);
@@ -82,7 +93,7 @@ test('fewer distinct shares than the threshold: exits 2 saying so, and leaves a 
   expect(run.stderr).toMatch(/holds 2 distinct shares and vault needs 3: nothing sent, nothing reset/);
 });
 
-test('stale progress from someone else\'s attempt: resets it first, says so, then unseals', async () => {
+test.concurrent('stale progress from someone else\'s attempt: resets it first, says so, then unseals', async () => {
   const typo = share();
   const v = await start({ shares, threshold: 2, progress: [typo] });
   const run = await unseal(v.url, { key1: shares[0], key2: shares[1] });
@@ -92,7 +103,7 @@ test('stale progress from someone else\'s attempt: resets it first, says so, the
   expect(run.stdout + run.stderr).not.toContain(typo);
 });
 
-test('shares of another Vault: exits 2 blaming the set, not one key', async () => {
+test.concurrent('shares of another Vault: exits 2 blaming the set, not one key', async () => {
   const v = await start({ shares: shares.slice(0, 3), threshold: 2 });
   const [other1, other2] = [share(), share()];
   const run = await unseal(v.url, { key1: shares[0], key2: other1, key3: other2 });
@@ -102,7 +113,7 @@ test('shares of another Vault: exits 2 blaming the set, not one key', async () =
   expect(keysSent(v)).toEqual([shares[0], other1]);
 });
 
-test('a share Vault can reject alone (not hex or base64): exits 2 naming that key, not the share', async () => {
+test.concurrent('a share Vault can reject alone (not hex or base64): exits 2 naming that key, not the share', async () => {
   const v = await start({ shares, threshold: 3 });
   const run = await unseal(v.url, { key1: shares[0], key2: 'not a share!', key3: shares[1] });
   expectRun(run, 2);
@@ -110,13 +121,13 @@ test('a share Vault can reject alone (not hex or base64): exits 2 naming that ke
   expect(run.stderr).not.toContain('not a share!');
 });
 
-test('port closed: exits 1 at once with the reason', async () => {
+test.concurrent('port closed: exits 1 at once with the reason', async () => {
   const run = await unseal(`http://127.0.0.1:${await closedPort()}`, { key: shares[0] });
   expectRun(run, 1);
   expect(run.stderr).toMatch(/^port 127\.0\.0\.1:\d+ is unreachable: ECONNREFUSED\n$/);
 });
 
-test('port open but HTTP hanging: gives up after the timeout and exits 1', async () => {
+test.concurrent('port open but HTTP hanging: gives up after the timeout and exits 1', async () => {
   const v = await start({ hang: true });
   const run = await unseal(v.url, { key: shares[0] }, { VAULT_TIMEOUT_SECONDS: '0.2' });
   expectRun(run, 1);
@@ -125,7 +136,7 @@ test('port open but HTTP hanging: gives up after the timeout and exits 1', async
   expect(sent(v)).toEqual([]);
 });
 
-test.each([[false], ['http-400' as const]])('not initialized (%s): never sends a share, exits 2 asking for vault operator init', async (initialized) => {
+test.concurrent.each([[false], ['http-400' as const]])('not initialized (%s): never sends a share, exits 2 asking for vault operator init', async (initialized) => {
   const v = await start({ initialized, shares });
   const run = await unseal(v.url, { key: shares[0] });
   expectRun(run, 2);
@@ -133,7 +144,7 @@ test.each([[false], ['http-400' as const]])('not initialized (%s): never sends a
   expect(sent(v)).toEqual([]);
 });
 
-test('HTTP 500: exits 1 with the status', async () => {
+test.concurrent('HTTP 500: exits 1 with the status', async () => {
   const v = await start({ failWith: 500 });
   const run = await unseal(v.url, { key: shares[0] });
   expectRun(run, 1);
@@ -141,7 +152,7 @@ test('HTTP 500: exits 1 with the status', async () => {
   expect(sent(v)).toEqual([]);
 });
 
-test('no key files: exits 2 without sending anything', async () => {
+test.concurrent('no key files: exits 2 without sending anything', async () => {
   const v = await start({ shares });
   const run = await unseal(v.url, {});
   expectRun(run, 2);
@@ -150,7 +161,7 @@ test('no key files: exits 2 without sending anything', async () => {
 });
 
 describe('a server that is not a working Vault: exit 1 with one line, never 0, no share sent', () => {
-  test.each<[string, HostileAnswer, RegExp]>([
+  test.concurrent.each<[string, HostileAnswer, RegExp]>([
     ['headers, then a clean close', 'headers-then-fin', /^GET \/v1\/sys\/seal-status failed: the connection closed before the answer was complete\n$/],
     ['part of the body, then a clean close', 'partial-body-then-fin', /^GET \/v1\/sys\/seal-status failed: the connection closed before the answer was complete\n$/],
     ['101 Switching Protocols', 'switching-protocols', /^GET \/v1\/sys\/seal-status answered HTTP 101 \(switching protocols\)/],
@@ -170,7 +181,7 @@ describe('a server that is not a working Vault: exit 1 with one line, never 0, n
   });
 });
 
-test('a slow Vault: the run stops at its deadline, exit 1, instead of running past the Job\'s', async () => {
+test.concurrent('a slow Vault: the run stops at its deadline, exit 1, instead of running past the Job\'s', async () => {
   // Six calls of 0.2 s each would take 1.2 s, each within the 5 s timeout; the run's deadline is 0.5 s.
   const v = await start({ shares, threshold: 5, delayMs: 200 });
   const run = await unseal(v.url, Object.fromEntries(shares.map((s, i) => [`key${i + 1}`, s])), {
@@ -182,9 +193,9 @@ test('a slow Vault: the run stops at its deadline, exit 1, instead of running pa
   expect(v.sealed).toBe(true);
 });
 
-test('SIGTERM (the Job\'s deadline): exits promptly, non-zero, naming the signal', async () => {
+test.concurrent('SIGTERM (the Job\'s deadline): exits promptly, non-zero, naming the signal', async () => {
   const v = await start({ hang: true });
-  const run = await unseal(v.url, { key: shares[0] }, { VAULT_TIMEOUT_SECONDS: '30', RUN_DEADLINE_SECONDS: '60', RETRY_WINDOW_SECONDS: '30' }, (child) => {
+  const run = await unsealProcess(v.url, { key: shares[0] }, { VAULT_TIMEOUT_SECONDS: '30', RUN_DEADLINE_SECONDS: '60', RETRY_WINDOW_SECONDS: '30' }, (child) => {
     void until(() => v.received.length > 0).then(() => child.kill('SIGTERM'));
   });
   expectRun(run, 143);
@@ -192,22 +203,22 @@ test('SIGTERM (the Job\'s deadline): exits promptly, non-zero, naming the signal
   expect(run.ms).toBeLessThan(15000); // far below the 30 s the hanging call would take: the signal ended the run
 });
 
-test('the port opening in the middle of a run: unseals in that run', async () => {
+test.concurrent('the port opening in the middle of a run: unseals in that run', async () => {
   const port = await closedPort();
   let v: FakeVault | undefined;
-  const run = await runNode(script, {
+  const run = await runInProcess(main, {
     VAULT_ADDR: `http://127.0.0.1:${port}`, VAULT_UNSEAL_KEYS_DIR: secretDir({ key: shares[0] }),
     VAULT_TIMEOUT_SECONDS: '1', RETRY_WINDOW_SECONDS: '15', RETRY_INTERVAL_SECONDS: '0.2',
-  }, { onSpawn: (child) => {
+  }, { onStart: (running) => {
     // Open the port once the run has logged that it is waiting for it.
-    child.stdout!.once('data', () => { void start({ shares: shares.slice(0, 1), port }).then((started) => { v = started; }); });
+    running.stdout.once('data', () => { void start({ shares: shares.slice(0, 1), port }).then((started) => { v = started; }); });
   } });
   expectRun(run, 0);
   expect(run.stdout).toMatch(/^waiting: port 127\.0\.0\.1:\d+ is unreachable: ECONNREFUSED\n.*unsealed with 1 of 1 shares\n$/);
   expect(keysSent(v!)).toEqual([shares[0]]);
 });
 
-test.each([
+test.concurrent.each([
   ['VAULT_TIMEOUT_SECONDS', 'abc', /invalid VAULT_TIMEOUT_SECONDS: got "abc", expected a number of seconds/],
   ['RETRY_WINDOW_SECONDS', '-1', /invalid RETRY_WINDOW_SECONDS: got "-1"/],
   ['RETRY_INTERVAL_SECONDS', '', /invalid RETRY_INTERVAL_SECONDS: got ""/],
@@ -218,4 +229,21 @@ test.each([
   expectRun(run, 2);
   expect(run.stderr).toMatch(message);
   expect(run.stdout).toBe('');
+});
+
+describe('the bundle as dist/ ships it, run by node as the CronJob runs it', () => {
+  test.concurrent('sealed with one share: sends it, exits 0 with its outcome on stdout', async () => {
+    const v = await start({ shares: shares.slice(0, 1), threshold: 1 });
+    const run = await unsealProcess(v.url, { 'unseal-key': shares[0] });
+    expectRun(run, 0);
+    expect(run.stdout).toMatch(/unsealed with 1 of 1 shares\n$/);
+    expect(v.sealed).toBe(false);
+  });
+
+  test.concurrent('a human needed: exit 2 with its reason on stderr, nothing sent', async () => {
+    const v = await start({ shares: shares.slice(0, 1) });
+    const run = await unsealProcess(v.url, {});
+    expectRun(run, 2);
+    expect(sent(v)).toEqual([]);
+  });
 });

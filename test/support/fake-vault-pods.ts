@@ -1,4 +1,3 @@
-import { join } from 'path';
 import { closedPort, FakeVault, FakeVaultOptions } from './fake-vault';
 
 // Several Vault pods of one Raft cluster on loopback, each a FakeVault on its own port, named as the headless
@@ -47,7 +46,6 @@ export async function startPods(specs: PodSpec[]): Promise<FakePods> {
       VAULT_PODS: urls.join(','),
       FAKE_DNS_LOOPBACK: resolvable.join(','),
       FAKE_DNS_TEMPORARY: temporary.join(','),
-      NODE_OPTIONS: `--require ${join(__dirname, 'fake-dns.js')}`,
     },
     stop: async () => { await Promise.all(Object.values(vaults).map((v) => v.stop())); },
   };

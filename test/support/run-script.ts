@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { Readable } from 'stream';
 import * as YAML from 'yaml';
 import { root } from '../../build/bundle';
 
@@ -41,21 +42,33 @@ export interface Run {
  */
 export const HANG_LIMIT_MS = 20000;
 
+/** A run under way: its output as it comes. */
+export interface Running {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+}
+
 export interface RunOptions {
+  /** Stops waiting for the run after this long: a hang, not a speed check. */
+  readonly limitMs?: number;
+  /** Gets the run as it starts, to watch its output. */
+  readonly onStart?: (running: Running) => void;
+}
+
+export interface ProcessRunOptions extends RunOptions {
   /** Arguments after the script. */
   readonly args?: string[];
-  /** Kills the process after this long: a hang, not a speed check. */
-  readonly limitMs?: number;
-  /** Gets the process as it starts, to signal it. */
+  /** Gets the process as it starts, to signal it or read its memory. */
   readonly onSpawn?: (child: ChildProcess) => void;
 }
 
 /** Runs the script with only `env` (and PATH), as the CronJob's container or an operator's shell runs it. */
-export function runNode(script: string, env: Record<string, string>, options: RunOptions = {}): Promise<Run> {
+export function runNode(script: string, env: Record<string, string>, options: ProcessRunOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const start = Date.now();
     const child = spawn(process.execPath, [script, ...(options.args ?? [])], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     options.onSpawn?.(child);
+    options.onStart?.({ stdout: child.stdout!, stderr: child.stderr! });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (c) => { stdout += c; });

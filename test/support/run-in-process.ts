@@ -1,0 +1,92 @@
+import { AsyncLocalStorage } from 'async_hooks';
+import type * as Dns from 'dns';
+import type * as Fs from 'fs';
+import { PassThrough } from 'stream';
+import { HANG_LIMIT_MS, Run, RunOptions } from './run-script';
+
+// A script's main run in the test's own process, for the scenario tables: a new Node.js process costs some 50 ms of CPU
+// here, and the suite runs hundreds of scenarios. What differs from `node <script>`: the run's output and the fakes of
+// fake-dns.js and fake-statfs.js are routed to it through an AsyncLocalStorage (so concurrent runs do not mix), and
+// there is no process to exit or to signal. `start` (signals, the empty event loop, the exit) and each script's bundle
+// as dist/ ships it are tested as processes with `runNode`.
+
+/** What one run sees in place of a process of its own. */
+interface RunContext {
+  readonly stdout: PassThrough;
+  readonly stderr: PassThrough;
+  readonly lookup?: typeof Dns.lookup;
+  readonly statfsSync?: typeof Fs.statfsSync;
+}
+
+/** Installed once per test process (test files share the streams and core modules; each has its own module copies). */
+const KEY = Symbol.for('homelab-secrets.run-in-process');
+type Shared = { current: AsyncLocalStorage<RunContext>; statfsSync: typeof Fs.statfsSync };
+
+// The modules themselves, not import's read-only views of them: the script's code calls through them.
+const dns: typeof Dns = require('dns');
+const fs: typeof Fs = require('fs');
+
+function shared(): Shared {
+  const holder = process as unknown as Record<symbol, Shared | undefined>;
+  const existing = holder[KEY];
+  if (existing) return existing;
+  const installed: Shared = { current: new AsyncLocalStorage<RunContext>(), statfsSync: fs.statfsSync };
+  holder[KEY] = installed;
+  const { current } = installed;
+  for (const name of ['stdout', 'stderr'] as const) {
+    const stream = process[name];
+    const write = stream.write;
+    stream.write = function routed(this: NodeJS.WriteStream, chunk: any, ...rest: any[]): boolean {
+      const run = current.getStore();
+      if (!run) return (write as any).apply(this, [chunk, ...rest]);
+      return run[name].write(chunk, ...rest);
+    } as typeof stream.write;
+  }
+  const lookup = dns.lookup;
+  (dns as any).lookup = function routed(this: unknown, ...args: any[]) {
+    return ((current.getStore()?.lookup ?? lookup) as any).apply(this, args);
+  };
+  (fs as any).statfsSync = function routed(this: unknown, ...args: any[]) {
+    return ((current.getStore()?.statfsSync ?? installed.statfsSync) as any).apply(this, args);
+  };
+  return installed;
+}
+
+export interface InProcessOptions extends RunOptions {
+  /** Names resolved as fake-dns.js resolves them in a process (its variables read from this env). */
+  readonly fakeDns?: Record<string, string>;
+  /** Free space as fake-statfs.js reports it in a process (its variables read from this env). */
+  readonly fakeStatfs?: Record<string, string>;
+}
+
+/**
+ * Runs `main` with `env` in this process and returns what `node <script>` would show: the exit code main settles
+ * with (a main that throws is exit 1 with the reason, as `start` makes it), and what it wrote. A run still going after
+ * `limitMs` is reported with code null (a hang; it cannot be killed, only abandoned).
+ */
+export async function runInProcess(main: (env: Record<string, string>) => Promise<number>, env: Record<string, string>, options: InProcessOptions = {}): Promise<Run> {
+  const { current, statfsSync } = shared();
+  const { settle } = require('../../runtime/common/main') as typeof import('../../runtime/common/main');
+  const context: RunContext = {
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    lookup: options.fakeDns && (require('./fake-dns.js').fakeLookup(options.fakeDns) as typeof Dns.lookup),
+    statfsSync: options.fakeStatfs && (require('./fake-statfs.js').fakeStatfsSync(options.fakeStatfs, statfsSync) as typeof Fs.statfsSync),
+  };
+  let stdout = '';
+  let stderr = '';
+  context.stdout.on('data', (c) => { stdout += c; });
+  context.stderr.on('data', (c) => { stderr += c; });
+  options.onStart?.({ stdout: context.stdout, stderr: context.stderr });
+  const start = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    current.run(context, () => settle(() => main({ ...env }))),
+    new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), options.limitMs ?? HANG_LIMIT_MS); }),
+  ]);
+  clearTimeout(timer);
+  const exitedAt = Date.now();
+  // Lets the last writes reach the strings, as a process's pipes are drained before its exit is reported.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { code, stdout, stderr, ms: exitedAt - start, exitedAt };
+}
