@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { root } from '../../build/bundle';
 import { FakeVaultApi } from '../support/fake-vault-api';
-import { bundleCli, CliRun, runCli } from '../support/run-cli';
+import { CliRun, runCli } from '../support/run-cli';
 
 // `vault-setup plan|apply` on the HA example's dist/: besides ESO's store, the snapshot job's role and policy (read on
 // sys/storage/raft/snapshot only) and autopilot (cleanup of dead servers, min_quorum = the StatefulSet's replicas).
@@ -13,13 +13,11 @@ const TOKEN = `hvs.${randomBytes(18).toString('base64url')}`;
 const HA_DIST = join(root, 'examples', 'ha-raft', 'dist');
 const EMPTY_HOME = mkdtempSync(join(tmpdir(), 'home-'));
 
-let cli: string;
-beforeAll(() => { cli = bundleCli(); });
 let vault: FakeVaultApi | undefined;
 afterEach(async () => { await vault?.stop(); vault = undefined; });
 
 const run = (v: FakeVaultApi, command: string, dist = HA_DIST): Promise<CliRun> =>
-  runCli(cli, [command, '--dist', dist], { HOME: EMPTY_HOME, VAULT_ADDR: v.url, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '2' });
+  runCli([command, '--dist', dist], { HOME: EMPTY_HOME, VAULT_ADDR: v.url, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '2' });
 const lines = (r: CliRun) => r.stdout.split('\n').filter((l) => l !== '');
 const top = (r: CliRun) => lines(r).filter((l) => !l.startsWith(' '));
 

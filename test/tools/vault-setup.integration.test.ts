@@ -6,11 +6,12 @@ import { homelabDist } from '../support/homelab-dist';
 import { readManifests } from '../../tools/vault-setup/manifests';
 import { FakeVaultApi } from '../support/fake-vault-api';
 import { closedPort } from '../support/fake-vault';
-import { bundleCli, CliRun, runCli, writeDist } from '../support/run-cli';
+import { bundleCli, CliRun, runCli, runCliProcess, writeDist } from '../support/run-cli';
 
-// `vault-setup plan|apply` as the operator runs it (the npm script's bundle, run by node) against a stateful loopback
-// stand-in for Vault's API. Every run checks its exit code, what Vault received, and that neither the token nor any
-// secret value reaches stdout or stderr.
+// `vault-setup plan|apply` against a stateful loopback stand-in for Vault's API: its main in this process (run-cli.ts),
+// and as the operator runs it (the npm script's bundle, run by node) for the first plan and apply of a fresh Vault.
+// Every run checks its exit code, what Vault received, and that neither the token nor any secret value reaches stdout
+// or stderr.
 
 const TOKEN = `hvs.${randomBytes(18).toString('base64url')}`;
 const value = () => `value-${randomBytes(12).toString('hex')}`;
@@ -45,7 +46,7 @@ const DERIVED_LINES = [
 let cli: string;
 beforeAll(() => { cli = bundleCli(); });
 
-// The scenarios run concurrently (most of their time is spent waiting on the CLI's processes), each against a Vault
+// The scenarios run concurrently (most of their time is spent waiting), each against a Vault
 // of its own; all are stopped when the file ends.
 const vaults: FakeVaultApi[] = [];
 afterAll(() => Promise.all(vaults.map((v) => v.stop())));
@@ -74,14 +75,17 @@ function configuredByHand(v: FakeVaultApi): FakeVaultApi {
   return v;
 }
 
-function vaultSetup(addr: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  // 5 s per call: far above a loopback answer, even with the other scenarios' processes running; the hang test sets its
-  // own bound.
-  return runCli(cli, args, { HOME: EMPTY_HOME, VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '5', ...env });
+/** vault-setup's main in this process; as the bundle the npm script runs, in a process of its own, when `asProcess`. */
+function vaultSetup(addr: string, args: string[], env: Record<string, string> = {}, asProcess = false): Promise<CliRun> {
+  // 5 s per call: far above a loopback answer, even with the other scenarios running; the hang test sets its own bound.
+  const vars = { HOME: EMPTY_HOME, VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '5', ...env };
+  return asProcess ? runCliProcess(cli, args, vars) : runCli(args, vars);
 }
 
 const plan = (v: FakeVaultApi, ...args: string[]) => vaultSetup(v.url, ['plan', '--dist', REAL_DIST, ...args]);
 const apply = (v: FakeVaultApi, ...args: string[]) => vaultSetup(v.url, ['apply', '--dist', REAL_DIST, ...args]);
+const planProcess = (v: FakeVaultApi) => vaultSetup(v.url, ['plan', '--dist', REAL_DIST], {}, true);
+const applyProcess = (v: FakeVaultApi) => vaultSetup(v.url, ['apply', '--dist', REAL_DIST], {}, true);
 
 /** Exit code, and no token or secret value in the output. The whole output shows when the code is wrong. */
 function expectRun(run: CliRun, code: number): void {
@@ -94,7 +98,8 @@ const sent = (v: FakeVaultApi) => v.writes.map((r) => `${r.method} ${r.path}`);
 
 test.concurrent('fresh vault: plan shows five creations (exit 2), apply makes them, the next plan is clean, a second apply writes nothing', async () => {
   const v = await start();
-  const first = await plan(v);
+  // The first plan and apply as the operator runs them: the bundle, in a process of its own.
+  const first = await planProcess(v);
   expectRun(first, 2);
   expect(lines(first).filter((l) => !l.startsWith(' '))).toEqual([
     'mount secret/ (kv v2): create',
@@ -111,7 +116,7 @@ test.concurrent('fresh vault: plan shows five creations (exit 2), apply makes th
   expect(first.stdout).toContain(DERIVED_LINES.map((l) => `  + ${l}`).join('\n'));
   expect(v.writes).toEqual([]);
 
-  const applied = await apply(v);
+  const applied = await applyProcess(v);
   expectRun(applied, 0);
   expect(sent(v)).toEqual([
     'POST /v1/sys/mounts/secret', 'POST /v1/sys/auth/kubernetes', 'POST /v1/auth/kubernetes/config',

@@ -1,9 +1,9 @@
 import { randomBytes } from 'crypto';
 import { FakeVaultApi } from '../support/fake-vault-api';
 import { closedPort } from '../support/fake-vault';
-import { bundleCli, CliRun, runCli, writeDist } from '../support/run-cli';
+import { CliRun, runCli, writeDist } from '../support/run-cli';
 
-// vault-setup as the operator runs it (the npm script's bundle) against the loopback stand-in for Vault's API, on what
+// vault-setup's main (in this process: run-cli.ts) against the loopback stand-in for Vault's API, on what
 // issue 14 asks of it: the role's audience from the store with a warning before it is added, no admin token over
 // plain http to another host, replacing writes that keep every setting Vault returned, and a port-forward hint that
 // names the Service from dist/.
@@ -28,10 +28,7 @@ function dist({ audiences, server = 'http://vault.security.svc.cluster.local:820
   return writeDist({ 'eso-store.k8s.yaml': [store], 'app-secrets.k8s.yaml': [es] });
 }
 
-let cli: string;
-beforeAll(() => { cli = bundleCli(); });
-
-// The scenarios run concurrently (most of their time is spent waiting on the CLI's processes), each against a Vault
+// The scenarios run concurrently (most of their time is spent waiting), each against a Vault
 // of its own; all are stopped when the file ends.
 const vaults: FakeVaultApi[] = [];
 afterAll(() => Promise.all(vaults.map((v) => v.stop())));
@@ -44,8 +41,8 @@ async function start(options: Partial<ConstructorParameters<typeof FakeVaultApi>
 }
 
 function vaultSetup(addr: string, args: string[]): Promise<CliRun> {
-  // 5 s per call: far above a loopback answer, even with the other scenarios' processes running.
-  return runCli(cli, args, { HOME: '/nonexistent', VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '5' });
+  // 5 s per call: far above a loopback answer, even with the other scenarios running.
+  return runCli(args, { HOME: '/nonexistent', VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '5' });
 }
 
 function expectRun(run: CliRun, code: number): void {
