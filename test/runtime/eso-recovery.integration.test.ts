@@ -5,10 +5,13 @@ import { join } from 'path';
 import { FakeKube, FakeKubeOptions } from '../support/fake-kube';
 import { FakeVault, FakeVaultOptions } from '../support/fake-vault';
 import { HostileAnswer, HostileServer } from '../support/hostile-server';
+import { main } from '../../runtime/eso-recovery';
+import { runInProcess } from '../support/run-in-process';
 import { ProcessRunOptions, Run, runNode, scriptFromDist, until } from '../support/run-script';
 
-// The bundled script exactly as dist/ ships it, run as a real process against loopback stand-ins for Vault and the
-// Kubernetes API, faithful or hostile.
+// The recovery script against loopback stand-ins for Vault and the Kubernetes API, faithful or hostile. The scenarios
+// run its main in this process (run-in-process.ts); the bundle exactly as dist/ ships it runs as a real process where
+// the process matters (its exit, a signal).
 const script = scriptFromDist('eso-recovery-script');
 const token = `eyJhbGciOiJSUzI1NiJ9.${randomBytes(24).toString('base64url')}`;
 const tokenFile = join(mkdtempSync(join(tmpdir(), 'sa-')), 'token');
@@ -20,7 +23,7 @@ const WAKE = 'eso-recovery/woken-at';
 /** A run that waits for ESO's verdict on the store it woke (the stand-in's ESO answers within 50 ms). */
 const WAITING = { RETRY_WINDOW_SECONDS: '10' };
 
-// The scenarios run concurrently (most of their time is spent waiting on the script's processes), each against
+// The scenarios run concurrently (most of their time is spent waiting), each against
 // stand-ins of its own; all are stopped when the file ends.
 const servers: Array<FakeVault | FakeKube | HostileServer> = [];
 afterAll(() => Promise.all(servers.map((s) => s.stop())));
@@ -42,13 +45,21 @@ async function hostile(answer: HostileAnswer): Promise<HostileServer> {
   return h;
 }
 
-function recover(vault: { url: string }, api: { url: string }, env: Record<string, string> = {}, onSpawn?: ProcessRunOptions['onSpawn']): Promise<Run> {
-  // 5 s per call: far above a loopback answer, even with the other scenarios' processes running; the hang tests set
-  // their own bound.
-  return runNode(script, {
+function variables(vault: { url: string }, api: { url: string }, env: Record<string, string>): Record<string, string> {
+  // 5 s per call: far above a loopback answer, even with the other scenarios running; the hang tests set their own bound.
+  return {
     VAULT_ADDR: vault.url, KUBE_API_URL: api.url, KUBE_TOKEN_FILE: tokenFile, KUBE_CA_FILE: '/nonexistent/ca.crt',
     ESO_EXTERNAL_SECRETS: EXTERNAL_SECRETS, VAULT_TIMEOUT_SECONDS: '5', RETRY_WINDOW_SECONDS: '0', RETRY_INTERVAL_SECONDS: '0.2', ...env,
-  }, { onSpawn });
+  };
+}
+
+function recover(vault: { url: string }, api: { url: string }, env: Record<string, string> = {}): Promise<Run> {
+  return runInProcess(main, variables(vault, api, env));
+}
+
+/** The bundle as dist/ ships it, as the CronJob's container runs it. */
+function recoverProcess(vault: { url: string }, api: { url: string }, env: Record<string, string> = {}, onSpawn?: ProcessRunOptions['onSpawn']): Promise<Run> {
+  return runNode(script, variables(vault, api, env), { onSpawn });
 }
 
 /** What every run must show: its exit code, its outcome as its last line, and no token in its output. */
@@ -335,7 +346,7 @@ test.concurrent('a slow API: the run stops at its deadline, exit 1', async () =>
 
 test.concurrent('SIGTERM (the Job\'s deadline): exits promptly, non-zero, naming the signal', async () => {
   const { vault, api } = await cluster({ sealed: false }, { hang: true });
-  const run = await recover(vault, api, { VAULT_TIMEOUT_SECONDS: '30', RUN_DEADLINE_SECONDS: '60' }, (child) => {
+  const run = await recoverProcess(vault, api, { VAULT_TIMEOUT_SECONDS: '30', RUN_DEADLINE_SECONDS: '60' }, (child) => {
     void until(() => api.received.length > 0).then(() => child.kill('SIGTERM'));
   });
   expectRun(run, 143);
@@ -354,4 +365,21 @@ test.concurrent.each([
   expectRun(run, 2);
   expect(run.stderr).toMatch(message);
   expect(api.received).toEqual([]);
+});
+
+describe('the bundle as dist/ ships it, run by node as the CronJob runs it', () => {
+  test.concurrent('a store degraded, Vault ready: wakes it, exits 0 with its outcome on stdout', async () => {
+    const { vault, api } = await cluster({ sealed: false }, {});
+    const run = await recoverProcess(vault, api, WAITING);
+    expectRun(run, 0);
+    expect(run.stdout).toMatch(/woke store k8s-secrets, Ready \d+\.\d s later; woke 2 ExternalSecrets not Ready/);
+    expectOnlyItsOwn(api);
+  });
+
+  test.concurrent('a human needed: exit 2 with its reason on stderr, nothing woken', async () => {
+    const { vault, api } = await cluster({ sealed: false }, { forbidPatch: true });
+    const run = await recoverProcess(vault, api);
+    expectRun(run, 2);
+    expect(run.stderr).toMatch(/^PATCH clustersecretstore k8s-secrets answered HTTP 403/);
+  });
 });
