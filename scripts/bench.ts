@@ -65,7 +65,7 @@ async function synthesis(): Promise<void> {
 async function tests(): Promise<void> {
   const npmTest = await repeat('npm', ['test', '--', '--silent']);
   console.log(`\ntests, median of ${runs} runs (wall seconds):`);
-  row('npm test (tsc --noEmit, then jest)', `${npmTest.seconds.toFixed(2)} (goal <= 12)`);
+  row('npm test (tsc --build, then jest)', `${npmTest.seconds.toFixed(2)} (goal <= 12)`);
 }
 
 async function unseal(): Promise<void> {

@@ -31,10 +31,12 @@ function installCodeCache() {
     if (typeof code !== 'string' || code.length < MIN_BYTES || options.cachedData || options.produceCachedData) {
       return compileFunction.call(this, code, params, options);
     }
-    const key = createHash('sha256').update(`${process.version}\0${options.filename}\0${(params || []).join(',')}\0`).update(code).digest('hex');
-    const file = path.join(CACHE_DIR, `${key}.bin`);
-    let cachedData = memory.get(key);
-    if (!cachedData) {
+    // This worker's last compile of the file first: comparing the source is cheaper than hashing it.
+    const name = `${options.filename}\0${(params || []).join(',')}`;
+    const last = memory.get(name);
+    let cachedData = last && last.code === code ? last.data : undefined;
+    const file = cachedData ? undefined : path.join(CACHE_DIR, `${createHash('sha1').update(`${process.version}\0${name}\0`).update(code).digest('hex')}.bin`);
+    if (file) {
       try {
         cachedData = fs.readFileSync(file);
       } catch {
@@ -44,13 +46,14 @@ function installCodeCache() {
     if (cachedData) {
       const fn = compileFunction.call(this, code, params, { ...options, cachedData });
       if (!fn.cachedDataRejected) {
-        memory.set(key, cachedData);
+        memory.set(name, { code, data: cachedData });
         return fn;
       }
     }
     const fn = compileFunction.call(this, code, params, { ...options, produceCachedData: true });
     if (fn.cachedData) {
-      memory.set(key, fn.cachedData);
+      memory.set(name, { code, data: fn.cachedData });
+      if (!file) return fn;
       try {
         fs.mkdirSync(CACHE_DIR, { recursive: true });
         const temporary = `${file}.${process.pid}.tmp`;
