@@ -3,9 +3,10 @@ module.exports = {
   testEnvironment: '<rootDir>/test/support/environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // Types are checked once by `tsc --noEmit` (part of `npm test`); ts-jest only transpiles.
+  // Types are checked once by `npm run typecheck` (part of `npm test`); ts-jest only transpiles.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', transpilation: true }] },
   testTimeout: 30000,
-  // The slow files mostly wait on child processes and loopback servers: two workers on two cores halve the wall time.
-  maxWorkers: 2,
+  // Four workers on two cores: the slowest files mostly wait on loopback servers and timers, and a worker's heap (and
+  // its collector's work) grows with every file it runs. Measured with `npm run bench -- test` (docs/development.md).
+  maxWorkers: 4,
 };

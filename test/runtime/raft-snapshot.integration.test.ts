@@ -107,9 +107,9 @@ test.concurrent('a slow but steady transfer completes: the stall bound is betwee
 });
 
 test.concurrent('a Vault that prepares a large snapshot before its first byte is waited for: the stall bound starts with the answer', async () => {
-  const v = await vault({ firstByteDelayMs: 600 });
+  const v = await vault({ firstByteDelayMs: 900 });
   const dir = newDir();
-  const run = await snapshot(v.url, dir, { STALL_SECONDS: '0.2' });
+  const run = await snapshot(v.url, dir, { STALL_SECONDS: '0.3' });
   expectRun(run, 0, v);
   expect(snapshots(dir)).toHaveLength(1);
 });
