@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'async_hooks';
 import type * as Dns from 'dns';
 import type * as Fs from 'fs';
 import { PassThrough } from 'stream';
+import { settle } from '../../runtime/common/main';
 import { HANG_LIMIT_MS, Run, RunOptions } from './run-script';
 
 // A script's main run in the test's own process, for the scenario tables: a new Node.js process costs some 50 ms of CPU
@@ -66,7 +67,6 @@ export interface InProcessOptions extends RunOptions {
  */
 export async function runInProcess(main: (env: Record<string, string>) => Promise<number>, env: Record<string, string>, options: InProcessOptions = {}): Promise<Run> {
   const { current, statfsSync } = shared();
-  const { settle } = require('../../runtime/common/main') as typeof import('../../runtime/common/main');
   const context: RunContext = {
     stdout: new PassThrough(),
     stderr: new PassThrough(),

@@ -3,6 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { buildSync } from 'esbuild';
 import { NODE_SCRIPT } from '../../../build/bundle';
+import { runBudget } from '../../../runtime/common/budget';
 import { runNode } from '../../support/run-script';
 
 /** A script whose main is `body`, bundled with the real `start` as the scripts in dist/ are. */
@@ -41,7 +42,6 @@ test.each([['SIGTERM', 143], ['SIGINT', 130]])('%s: exit %i at once, naming the 
 });
 
 test('runBudget: each call gets the smaller of the timeout and what the run has left, then none', async () => {
-  const { runBudget } = await import('../../../runtime/common/budget');
   let now = 0;
   const budget = runBudget(5000, 12000, () => now);
   expect(budget.callMs()).toBe(5000);
