@@ -1,0 +1,69 @@
+import { Chart } from 'cdk8s';
+import { EsoRecoveryCron, EsoStore, UnsealCron, VaultStack, VaultStackProps } from '../../lib';
+import { find, schemaErrors, synth } from '../support/manifests';
+import { podTemplates } from '../support/pod-security';
+
+// VaultNetworkPolicy as VaultStack makes it: the clients that register themselves (the CronJobs, ESO's controller),
+// the UI's namespace and the app's own allowedClients, and the props that shape it.
+function vault(props: Partial<VaultStackProps> = {}): void {
+  synth((chart: Chart) => { new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', ...props }); });
+}
+
+describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () => {
+  const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+  const homelab = (extra: Partial<VaultStackProps> = {}) => synth((chart: Chart) => {
+    const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', ...extra });
+    new UnsealCron(chart, 'unseal', { vault: v });
+    const store = new EsoStore(chart, 'store', { vault: v, esoRelease: 'eso' });
+    new EsoRecoveryCron(chart, 'recovery', { vault: v, store });
+  });
+
+  test('selects Vault\'s pods and admits port 8200 only from the UI\'s namespace and the clients the app declares', () => {
+    const out = homelab({ allowedClients: [{ description: 'a backup job', namespace: 'backup', podLabels: { app: 'restic' } }, { description: 'a host-network proxy', cidr: '192.168.1.0/24' }] });
+    const policy = find(out, 'NetworkPolicy', 'vault');
+    const sts = find(out, 'StatefulSet', 'vault');
+    expect(policy.metadata.namespace).toBe('security');
+    expect(matches(policy.spec.podSelector.matchLabels, sts.spec.template.metadata.labels)).toBe(true);
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.ingress).toHaveLength(1);
+    expect(policy.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8200 }]);
+    const ns = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
+    expect(policy.spec.ingress[0].from).toEqual([
+      { namespaceSelector: ns('ingress-nginx') },
+      { namespaceSelector: ns('backup'), podSelector: { matchLabels: { app: 'restic' } } },
+      { ipBlock: { cidr: '192.168.1.0/24' } },
+      { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'vault-auto-unseal', 'app.kubernetes.io/component': 'cronjob' } } },
+      { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'external-secrets', 'app.kubernetes.io/instance': 'eso' } } },
+      { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'eso-recovery', 'app.kubernetes.io/component': 'cronjob' } } },
+    ]);
+    expect(schemaErrors(out)).toEqual([]);
+  });
+
+  test('each CronJob\'s pods match the rule that admits them, and nothing admits every namespace', () => {
+    const out = homelab();
+    const from = find(out, 'NetworkPolicy', 'vault').spec.ingress[0].from;
+    for (const p of podTemplates(out).filter((t) => t.what.startsWith('CronJob'))) {
+      const admitted = from.some((f: any) => f.podSelector && f.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] === p.namespace
+        && matches(f.podSelector.matchLabels, p.metadata.labels));
+      expect([p.what, admitted]).toEqual([p.what, true]);
+    }
+    for (const f of from) expect(f.namespaceSelector ?? f.ipBlock).toBeDefined();
+  });
+
+  test('off on request: no policy, and no UI namespace needed', () => {
+    const out = homelab({ networkPolicy: false, ingressControllerNamespace: undefined });
+    expect(out.filter((m) => m.kind === 'NetworkPolicy')).toEqual([]);
+  });
+
+  test.each<[string, Partial<VaultStackProps>, RegExp]>([
+    ['no UI namespace', { ingressControllerNamespace: undefined }, /invalid VaultStack ingressControllerNamespace: got null, expected the namespace of the ingress controller that serves the UI \(such as "ingress-nginx"\), or networkPolicy: false/],
+    ['a UI namespace', { ingressControllerNamespace: 'Ingress' }, /invalid VaultStack ingressControllerNamespace: got "Ingress"/],
+    ['a client with neither namespace nor cidr', { allowedClients: [{ description: 'x' }] }, /invalid VaultStack allowedClients\[0\]: got \{"description":"x"\}, expected either namespace/],
+    ['a client without description', { allowedClients: [{ namespace: 'x' } as any] }, /invalid VaultStack allowedClients\[0\] description: got null/],
+    ['a client with a bad CIDR', { allowedClients: [{ description: 'x', cidr: '10.0.0.0' }] }, /invalid VaultStack allowedClients\[0\] cidr: got "10.0.0.0"/],
+    ['a misspelled client key', { allowedClients: [{ description: 'x', namespace: 'a', podlabels: {} } as any] }, /unknown prop "allowedClients\[0\].podlabels" \(did you mean "allowedClients\[0\].podLabels"\?\)/],
+    ['networkPolicy not a boolean', { networkPolicy: 'yes' as any }, /invalid VaultStack networkPolicy: got "yes", expected true or false/],
+  ])('rejects %s', (_case, props, message) => {
+    expect(() => vault(props)).toThrow(message);
+  });
+});
