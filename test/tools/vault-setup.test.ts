@@ -2,22 +2,16 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { root } from '../../build/bundle';
-import { homelabDist } from '../support/homelab-dist';
-import { applyItems } from '../../tools/vault-setup/apply';
-import { desiredConfig, KUBERNETES_HOST } from '../../tools/vault-setup/desired';
+import { realDist } from '../support/vault-setup-fixtures';
+import { desiredConfig } from '../../tools/vault-setup/desired';
 import { manifestsFrom, readManifests } from '../../tools/vault-setup/manifests';
-import { nameSet, normalUrl, ttlSeconds } from '../../tools/vault-setup/normalize';
-import { makePlan } from '../../tools/vault-setup/plan';
-import { deriveRules, diffLines, normalizedPolicy, parsePolicy, policyLines } from '../../tools/vault-setup/policy';
-import { parseArgs, readToken } from '../../tools/vault-setup/settings';
-import { kvKind, VaultState } from '../../tools/vault-setup/state';
-import { VaultClient } from '../../tools/vault-setup/vault-client';
+import { deriveRules, diffLines, policyLines } from '../../tools/vault-setup/policy';
 
-// Unit tests of vault-setup's pure parts: desired state from manifests, the derived policy, normalization and the
-// plan's comparisons. The CLI against a stand-in for Vault is in vault-setup.integration.test.ts.
+// Unit tests of what vault-setup wants, from the manifests alone: the stores and ExternalSecrets it reads, the desired
+// state and the policy it derives, and the dists it refuses. Comparing that with what Vault holds (normalization, the
+// plan), apply and the command line are in vault-setup.plan.test.ts; the CLI against a stand-in for Vault is in
+// vault-setup.integration.test.ts.
 
-// The seed's four secrets, from a fixture: the project's dist/ grows as apps are added to main.ts.
-const realDist = () => readManifests(homelabDist());
 /** The audiences the fixture's store asks for, as EsoStore writes them (none before it wrote any). */
 const realAudiences = (): string[] => realDist().find((d: any) => d.kind === 'ClusterSecretStore')!.spec.provider.vault.auth.kubernetes.serviceAccountRef.audiences ?? [];
 
@@ -190,165 +184,5 @@ describe('policy derivation', () => {
       'path "kv/data/b" { capabilities = ["read"] }',
       'path "kv/metadata/*" { capabilities = ["list", "read"] }',
     ]);
-  });
-});
-
-describe('normalization', () => {
-  test('a policy read back from vault in another layout, with comments, parses to the canonical lines', () => {
-    const text = `# written by hand
-path "secret/data/b" {
-  capabilities = [ "read" ]
-}
-/* a block comment */
-path "secret/metadata/*" { capabilities = ["read", "list",] }
-path "secret/data/b" { capabilities = ["read"] }   // again
-`;
-    expect(parsePolicy(text)).toEqual([
-      'path "secret/data/b" { capabilities = ["read"] }',
-      'path "secret/metadata/*" { capabilities = ["list", "read"] }',
-    ]);
-  });
-
-  test('a policy with anything but path/capabilities is compared line by line', () => {
-    const text = 'path "secret/data/a" {\n  capabilities = ["read"]\n  allowed_parameters = { "x" = [] }\n}\n';
-    expect(parsePolicy(text)).toBeUndefined();
-    expect(normalizedPolicy(text)).toEqual(['path "secret/data/a" {', 'capabilities = ["read"]', 'allowed_parameters = { "x" = [] }', '}']);
-  });
-
-  test('the policy diff: removed lines then added lines', () => {
-    expect(diffLines(['a', 'wide', 'b'], ['b', 'a', 'c'])).toEqual(['- wide', '+ c']);
-  });
-
-  test.each([
-    [3600, 3600], ['3600', 3600], ['1h', 3600], ['60m', 3600], ['1h30m', 5400], ['90s', 90], ['', undefined], ['soon', undefined], [undefined, undefined],
-  ])('ttl %p is %p seconds', (value, seconds) => {
-    expect(ttlSeconds(value)).toBe(seconds);
-  });
-
-  test('names as sorted sets; URLs without default port or trailing slash', () => {
-    expect(nameSet(['b', 'a', 'b'])).toEqual(['a', 'b']);
-    expect(nameSet(null)).toEqual([]);
-    expect(nameSet('a, b')).toEqual(['a', 'b']);
-    expect(normalUrl('https://kubernetes.default.svc:443/')).toBe(normalUrl(KUBERNETES_HOST));
-    expect(normalUrl('https://kubernetes.default.svc:6443')).not.toBe(normalUrl(KUBERNETES_HOST));
-  });
-
-  test.each([
-    [{ type: 'kv', options: { version: '2' } }, 'kv v2'], [{ type: 'kv-v2' }, 'kv v2'], [{ type: 'kv', options: null }, 'kv v1'],
-    [{ type: 'kv', options: { version: '1' } }, 'kv v1'], [{ type: 'generic' }, 'kv v1'], [{ type: 'transit' }, 'transit'],
-  ])('mount %p is %s', (entry, kind) => {
-    expect(kvKind(entry)).toBe(kind);
-  });
-});
-
-describe('plan against a state', () => {
-  const want = desiredConfig(manifestsFrom(realDist()));
-  // The role's audience as the fixture's store asks for it: set in Vault's state, so only the tested field drifts.
-  const audience = want.roles[0].audience === undefined ? {} : { audience: want.roles[0].audience };
-  const state = (overrides: Partial<VaultState> = {}): VaultState => ({
-    mounts: { 'secret/': { type: 'kv', options: { version: '2' } } },
-    auths: { 'kubernetes/': { type: 'kubernetes' } },
-    authConfigs: new Map([['kubernetes', { kubernetes_host: 'https://kubernetes.default.svc', disable_local_ca_jwt: false, token_reviewer_jwt_set: false }]]),
-    roles: new Map([['kubernetes/eso-reader', {
-      // As the README's manual `policies=eso-reader ttl=1h` left it: older field names, TTL in seconds, names reordered.
-      bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'],
-      policies: ['eso-reader'], token_policies: ['eso-reader'], ttl: 3600, token_ttl: 3600, ...audience,
-    }]]),
-    roleNames: new Map([['kubernetes', ['eso-reader', 'other-app']]]),
-    policies: new Map([['eso-reader', `${want.policies[0].lines.join('\n\n')}\n`]]),
-    policyNames: ['default', 'eso-reader', 'root', 'admin'],
-    secrets: new Map(),
-    ...overrides,
-  });
-
-  test("vault's normal form plans no change; other policies and roles are listed as not managed", () => {
-    const plan = makePlan(want, state());
-    expect(plan.items.map((i) => `${i.label}: ${i.state}`)).toEqual([
-      'mount secret/ (kv v2): in sync', 'auth kubernetes/: in sync', 'auth kubernetes/ config: in sync',
-      'policy eso-reader: in sync', 'role kubernetes/eso-reader: in sync',
-    ]);
-    expect(plan.unmanaged).toEqual(['policy admin', 'role kubernetes/other-app']);
-  });
-
-  test('a config with a reviewer JWT and a CA: the replacing write keeps the CA and says the JWT goes', () => {
-    const plan = makePlan(want, state({
-      authConfigs: new Map([['kubernetes', { kubernetes_host: 'https://10.0.0.1:6443', kubernetes_ca_cert: 'PEM', token_reviewer_jwt_set: true, issuer: '' }]]),
-    }));
-    const config = plan.items.find((i) => i.label === 'auth kubernetes/ config')!;
-    expect(config.state).toBe('change');
-    expect(config.details).toEqual([
-      `~ kubernetes_host: "https://10.0.0.1:6443" -> "${KUBERNETES_HOST}"`,
-      expect.stringMatching(/^- token_reviewer_jwt: vault never returns it, so this replacing write drops it/),
-    ]);
-    // Every field read back goes back but the managed ones and the read-only token_reviewer_jwt_set.
-    expect(config.write?.body).toEqual({ kubernetes_ca_cert: 'PEM', issuer: '', kubernetes_host: KUBERNETES_HOST, disable_local_ca_jwt: false });
-  });
-
-  test('a role with another TTL and an extra policy: one change line each, the write sends every managed field', () => {
-    const plan = makePlan(want, state({
-      roles: new Map([['kubernetes/eso-reader', { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: ['eso-reader', 'admin'], token_ttl: 86400, ...audience }]]),
-    }));
-    const role = plan.items.find((i) => i.label === 'role kubernetes/eso-reader')!;
-    expect(role.details).toEqual(['~ token_policies: ["admin", "eso-reader"] -> ["eso-reader"]', '~ token_ttl: 86400 (24h) -> 3600 (1h)']);
-    expect(role.write).toEqual({
-      method: 'POST', path: '/v1/auth/kubernetes/role/eso-reader',
-      body: { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: ['eso-reader'], token_ttl: 3600, ...audience },
-    });
-  });
-
-  test('secrets: missing, missing fields by name, ok', () => {
-    const plan = makePlan(want, state({
-      secrets: new Map<string, Record<string, unknown> | undefined>([
-        ['data secret/postgres-secret', { POSTGRES_USER: null }],
-        ['data secret/grafana-admin', { 'admin-user': null, 'admin-password': null }],
-      ]),
-    }));
-    expect(plan.secrets.map((s) => [s.label, s.state, s.missingFields])).toEqual([
-      ['secret secret/authentik-db', 'missing', []],
-      ['secret secret/authentik-secret', 'missing', []],
-      ['secret secret/grafana-admin', 'ok', []],
-      ['secret secret/postgres-secret', 'missing fields', ['POSTGRES_PASSWORD']],
-    ]);
-  });
-});
-
-test('apply stops at the first failed write and names what it wrote before', async () => {
-  const written: string[] = [];
-  const vault: VaultClient = {
-    addr: 'http://vault', sealStatus: async () => ({ status: 200, json: {} }), read: async () => undefined, list: async () => [],
-    write: async (method, path) => {
-      if (path.includes('role')) throw new Error('POST /v1/auth/kubernetes/role/eso-reader answered HTTP 500 (internal error)');
-      written.push(`${method} ${path}`);
-    },
-  };
-  const plan = makePlan(desiredConfig(manifestsFrom(realDist())), {
-    mounts: {}, auths: {}, authConfigs: new Map(), roles: new Map(), roleNames: new Map(), policies: new Map(), policyNames: [], secrets: new Map(),
-  });
-  await expect(applyItems(vault, plan.items)).rejects.toThrow(
-    'apply stopped at role kubernetes/eso-reader: POST /v1/auth/kubernetes/role/eso-reader answered HTTP 500 (internal error) '
-    + '(written before it: mount secret/ (kv v2): created, auth kubernetes/: created, auth kubernetes/ config: created, policy eso-reader: created)');
-  expect(written).toHaveLength(4);
-});
-
-describe('command line and token', () => {
-  test.each([
-    [['plan'], { command: 'plan', help: false }],
-    [['apply', '--dist', '/x/dist'], { command: 'apply', distDir: '/x/dist' }],
-    [['--dist=/y', 'plan'], { command: 'plan', distDir: '/y' }],
-    [['--help'], { help: true }],
-  ])('%p parses', (argv, expected) => {
-    expect(parseArgs(argv)).toMatchObject(expected);
-  });
-
-  test.each([[[]], [['destroy']], [['plan', 'apply']], [['plan', '--dist']]])('%p is refused', (argv) => {
-    expect(() => parseArgs(argv)).toThrow(/missing the command|unexpected argument|--dist needs a directory/);
-  });
-
-  test('VAULT_TOKEN first, else $HOME/.vault-token, else one clear error', () => {
-    const home = mkdtempSync(join(tmpdir(), 'home-'));
-    expect(() => readToken({ HOME: home })).toThrow(`no vault token: run \`vault login\` (it writes ${home}/.vault-token) or set VAULT_TOKEN`);
-    writeFileSync(join(home, '.vault-token'), 'from-file\n');
-    expect(readToken({ HOME: home })).toBe('from-file');
-    expect(readToken({ HOME: home, VAULT_TOKEN: 'from-env' })).toBe('from-env');
   });
 });

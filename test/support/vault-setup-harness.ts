@@ -1,0 +1,100 @@
+import { randomBytes } from 'crypto';
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { readManifests } from '../../tools/vault-setup/manifests';
+import { FakeVaultApi } from './fake-vault-api';
+import { homelabDist } from './homelab-dist';
+import { CliRun, runCli, runCliProcess } from './run-cli';
+
+// What vault-setup's integration files share: `vault-setup plan|apply` run against the loopback stand-in for Vault's
+// API (fake-vault-api.ts), the seed's four secrets and their values, and Vault as the README's manual commands leave
+// it. The token and the values are random, so that a run can prove it printed none of them.
+
+export const TOKEN = `hvs.${randomBytes(18).toString('base64url')}`;
+const value = () => `value-${randomBytes(12).toString('hex')}`;
+export const VALUES = {
+  pgUser: value(), pgPassword: value(), authentikDb: value(), authentikSecret: value(), grafana: value(),
+};
+// The seed's four secrets, from a fixture: the project's dist/ grows as apps are added to main.ts.
+export const REAL_DIST = homelabDist();
+export const EMPTY_HOME = mkdtempSync(join(tmpdir(), 'home-'));
+/** The role's audience as the fixture's store asks for it (EsoStore's audience), or none. */
+export const AUDIENCE: { audience?: string } = (() => {
+  const store = readManifests(REAL_DIST).find((d: any) => d.kind === 'ClusterSecretStore')!;
+  const [audience] = store.spec.provider.vault.auth.kubernetes.serviceAccountRef.audiences ?? [];
+  return audience === undefined ? {} : { audience };
+})();
+
+/** What `vault kv put` would have written for the homelab's four secrets. */
+export const HOMELAB_SECRETS = () => ({
+  'postgres-secret': { data: { POSTGRES_USER: VALUES.pgUser, POSTGRES_PASSWORD: VALUES.pgPassword } },
+  'authentik-db': { data: { password: VALUES.authentikDb } },
+  'authentik-secret': { data: { secret_key: VALUES.authentikSecret } },
+  'grafana-admin': { data: { 'admin-password': VALUES.grafana } },
+});
+
+export const DERIVED_LINES = [
+  'path "secret/data/authentik-db" { capabilities = ["read"] }',
+  'path "secret/data/authentik-secret" { capabilities = ["read"] }',
+  'path "secret/data/grafana-admin" { capabilities = ["read"] }',
+  'path "secret/data/postgres-secret" { capabilities = ["read"] }',
+];
+
+export type StartVault = (options?: Partial<ConstructorParameters<typeof FakeVaultApi>[0]>) => Promise<FakeVaultApi>;
+
+/**
+ * Starts Vaults for the calling test file, and registers in it the afterAll that stops them when the file ends. The
+ * scenarios run concurrently (most of their time is spent waiting), each against a Vault of its own. The list is this
+ * call's, not the module's: the file that starts servers owns their cleanup, rather than an import's side effect.
+ */
+export function vaultsForThisFile(): StartVault {
+  const vaults: FakeVaultApi[] = [];
+  afterAll(() => Promise.all(vaults.map((v) => v.stop())));
+  return async (options = {}) => {
+    const vault = await new FakeVaultApi({ token: TOKEN, ...options }).start();
+    vaults.push(vault);
+    return vault;
+  };
+}
+
+/**
+ * Vault as the README's manual commands left it, with the derived policy laid out by hand: Vault's normal forms
+ * (kv-v2 read back as kv + version 2, `ttl=1h` read back as 3600, the host's default port) must plan no change.
+ */
+export function configuredByHand(v: FakeVaultApi): FakeVaultApi {
+  v.byHand('POST', 'sys/mounts/secret', { type: 'kv-v2' });
+  v.byHand('POST', 'sys/auth/kubernetes', { type: 'kubernetes' });
+  v.byHand('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://kubernetes.default.svc' });
+  v.byHand('PUT', 'sys/policies/acl/eso-reader', {
+    policy: DERIVED_LINES.map((l) => l.replace('{ capabilities', '{\n  capabilities').replace(' }', '\n}'))
+      .reverse().join('\n\n'),
+  });
+  v.byHand('POST', 'auth/kubernetes/role/eso-reader', {
+    bound_service_account_names: 'eso-vault-auth', bound_service_account_namespaces: 'security', policies: 'eso-reader',
+    ttl: '1h', ...AUDIENCE,
+  });
+  Object.assign(v.kv.secret, HOMELAB_SECRETS());
+  return v;
+}
+
+/** vault-setup's main in this process; given the npm script's bundle, that bundle in a process of its own. */
+export function vaultSetup(
+  addr: string, args: string[], env: Record<string, string> = {}, bundle?: string,
+): Promise<CliRun> {
+  // 5 s per call: far above a loopback answer, even with the other scenarios running; the hang test sets its own bound.
+  const vars = { HOME: EMPTY_HOME, VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '5', ...env };
+  return bundle ? runCliProcess(bundle, args, vars) : runCli(args, vars);
+}
+
+export const plan = (v: FakeVaultApi, ...args: string[]) => vaultSetup(v.url, ['plan', '--dist', REAL_DIST, ...args]);
+export const apply = (v: FakeVaultApi, ...args: string[]) => vaultSetup(v.url, ['apply', '--dist', REAL_DIST, ...args]);
+
+/** Exit code, and no token or secret value in the output. The whole output shows when the code is wrong. */
+export function expectRun(run: CliRun, code: number): void {
+  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toMatchObject({ code });
+  for (const secret of [TOKEN, ...Object.values(VALUES)]) expect(run.stdout + run.stderr).not.toContain(secret);
+}
+
+export const lines = (run: CliRun) => run.stdout.split('\n').filter((l) => l !== '');
+export const sent = (v: FakeVaultApi) => v.writes.map((r) => `${r.method} ${r.path}`);
