@@ -81,8 +81,8 @@ test('no import cycle', () => {
   expect(cyclesOf(graph)).toEqual([]);
 });
 
-test('no source file much over 300 lines', () => {
-  const long = FILES.map((f) => [f, readFileSync(join(root, f), 'utf8').split('\n').length] as const).filter(([, n]) => n > 320);
+test('no source file much over 300 lines, the tests and their stand-ins included', () => {
+  const long = [...FILES, ...sources('test')].map((f) => [f, readFileSync(join(root, f), 'utf8').split('\n').length] as const).filter(([, n]) => n > 320);
   expect(long).toEqual([]);
 });
 
