@@ -86,6 +86,21 @@ test('no source file much over 300 lines, the tests and their stand-ins included
   expect(long).toEqual([]);
 });
 
+// The scripts' scenarios run their main in the test's process (test/support/run-in-process.ts), which sees what the
+// process would only through these doors: output through log.ts (which also redacts), the environment as main's
+// argument, the exit through start(). A console.log or a read of process.env elsewhere would pass unseen there.
+test('the scripts and vault-setup write only through runtime/common/log.ts and read the environment only as main\'s default', () => {
+  const allowed: Record<string, RegExp> = {
+    'runtime/common/log.ts': /^process\.std(out|err)\.write$/,
+    'runtime/common/main.ts': /^process\.exit$/,
+  };
+  const doors = [...sources('runtime'), ...sources('tools')].flatMap((file) => readFileSync(join(root, file), 'utf8').split('\n')
+    .flatMap((line, i) => [...line.matchAll(/\bconsole\.\w+|process\.(?:std(?:out|err)\.write|std(?:out|err)|env|exit(?:Code)?)\b/g)]
+      .filter((m) => !allowed[file]?.test(m[0]) && !(m[0] === 'process.env' && /^export (async )?function main\(.*env: Env = process\.env\)/.test(line)))
+      .map((m) => `${file}:${i + 1}: ${m[0]}`)));
+  expect(doors).toEqual([]);
+});
+
 test('the checks see an arrow up, an arrow across and a cycle when there is one', () => {
   const fake = new Map([
     ['runtime/common/a.ts', ['lib/b.ts']],

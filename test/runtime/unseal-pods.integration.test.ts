@@ -3,7 +3,7 @@ import { FakeVault } from '../support/fake-vault';
 import { FakePods, PodSpec, startPods } from '../support/fake-vault-pods';
 import { main } from '../../runtime/unseal';
 import { runInProcess } from '../support/run-in-process';
-import { Run, secretDir } from '../support/run-script';
+import { expectRun as expectRunOf, Run, secretDir } from '../support/run-script';
 
 // The unseal script's main, run in this process (run-in-process.ts), given every pod of a Raft cluster (VAULT_PODS):
 // loopback stand-ins for pods that are sealed, unsealed, unreachable, absent (no DNS name), not yet joined, or joining.
@@ -28,11 +28,7 @@ function unseal(c: FakePods, env: Record<string, string> = {}, secret: Record<st
   return runInProcess(main, vars, { fakeDns: vars });
 }
 
-function expectRun(run: Run, code: number): void {
-  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toMatchObject({ code });
-  expect((code === 0 ? run.stdout : run.stderr).endsWith('\n')).toBe(true);
-  for (const s of shares) expect(run.stdout + run.stderr).not.toContain(s);
-}
+const expectRun = (run: Run, code: number) => expectRunOf(run, code, shares);
 
 const keysSent = (v: FakeVault) => v.received.filter((r) => r.path === '/v1/sys/unseal').map((r) => r.body.key ?? r.body);
 

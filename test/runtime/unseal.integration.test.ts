@@ -3,7 +3,7 @@ import { closedPort, FakeVault, FakeVaultOptions } from '../support/fake-vault';
 import { HostileAnswer, HostileServer } from '../support/hostile-server';
 import { main } from '../../runtime/unseal';
 import { runInProcess } from '../support/run-in-process';
-import { ProcessRunOptions, Run, runNode, scriptFromDist, secretDir, until } from '../support/run-script';
+import { expectRun as expectRunOf, ProcessRunOptions, Run, runNode, scriptFromDist, secretDir, until } from '../support/run-script';
 
 // The script against loopback stand-ins for Vault: a faithful one, and hostile ones that end answers early, switch
 // protocols, never stop, or are not Vault at all. The scenarios run its main in this process (run-in-process.ts);
@@ -42,12 +42,7 @@ function unsealProcess(addr: string, keys: Record<string, string>, env: Record<s
 }
 
 /** What every run must show: its exit code, its outcome as its last line, and no share in its output. */
-function expectRun(run: Run, code: number): void {
-  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toMatchObject({ code });
-  // Exit 0 always comes with its final line on stdout; any other code with one on stderr.
-  expect((code === 0 ? run.stdout : run.stderr).endsWith('\n')).toBe(true);
-  for (const s of shares) expect(run.stdout + run.stderr).not.toContain(s);
-}
+const expectRun = (run: Run, code: number) => expectRunOf(run, code, shares);
 
 const sent = (v: FakeVault) => v.received.filter((r) => r.path === '/v1/sys/unseal').map((r) => r.body);
 const keysSent = (v: FakeVault) => sent(v).map((b) => b.key);

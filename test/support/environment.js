@@ -1,9 +1,11 @@
 // The suite's test environment: Jest's own Node.js environment, with V8's code cache for the modules Jest compiles.
 // Jest compiles every module again for each test file (each file has a registry of its own), and the compiler's
 // output is not reused: cdk8s-plus-28's generated k8s.js (2.6 MB) and the CRD imports were compiled in each of some
-// twenty files. Here each compile hands V8 the cached data of the last compile of the same source (V8 checks that the
-// source and its flags match and otherwise compiles afresh), kept in memory for this worker's later files and on disk
-// (node_modules/.cache) for the next run. Test code and its results are unchanged: only compile time is saved.
+// twenty files. Here each compile hands V8 the cached data of the last compile of the same source, kept in memory for
+// this worker's later files and on disk (node_modules/.cache) for the next run. V8 checks only the source's length and
+// its own flags before it trusts cached data, and would run the old code for a new source of the same length: so the
+// cache is found by the whole source (compared in memory, hashed on disk), never by name or length
+// (test/code-cache.test.ts). Test code and its results are unchanged: only compile time is saved.
 const { createHash } = require('crypto');
 const fs = require('fs');
 const path = require('path');

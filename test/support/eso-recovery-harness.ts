@@ -7,7 +7,7 @@ import { FakeVault, FakeVaultOptions } from './fake-vault';
 import { HostileAnswer, HostileServer } from './hostile-server';
 import { main } from '../../runtime/eso-recovery';
 import { runInProcess } from './run-in-process';
-import { ProcessRunOptions, Run, runNode, scriptFromDist } from './run-script';
+import { expectRun as expectRunOf, ProcessRunOptions, Run, runNode, scriptFromDist } from './run-script';
 
 // What the recovery script's integration tests share: loopback stand-ins for Vault and the Kubernetes API, and runs
 // of the script against them, its main in the test's process or the bundle as dist/ ships it.
@@ -70,9 +70,7 @@ export function recoverProcess(
 
 /** What every run must show: its exit code, its outcome as its last line, and no token in its output. */
 export function expectRun(run: Run, code: number): void {
-  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toMatchObject({ code });
-  expect((code === 0 ? run.stdout : run.stderr).endsWith('\n')).toBe(true);
-  expect(run.stdout + run.stderr).not.toContain(token);
+  expectRunOf(run, code, [token]);
 }
 
 export const patched = (api: FakeKube) => api.patches.map((p) => p.path.replace('/apis/external-secrets.io/v1/', ''));

@@ -19,7 +19,10 @@ interface RunContext {
   readonly statfsSync?: typeof Fs.statfsSync;
 }
 
-/** Installed once per test process (test files share the streams and core modules; each has its own module copies). */
+/**
+ * Installed once per jest worker: its test files share the output streams and the core modules, while each has a
+ * `process` object and module copies of its own, so the routing hangs on the dns module itself.
+ */
 const KEY = Symbol.for('homelab-secrets.run-in-process');
 type Shared = { current: AsyncLocalStorage<RunContext>; statfsSync: typeof Fs.statfsSync };
 
@@ -28,7 +31,7 @@ const dns: typeof Dns = require('dns');
 const fs: typeof Fs = require('fs');
 
 function shared(): Shared {
-  const holder = process as unknown as Record<symbol, Shared | undefined>;
+  const holder = dns as unknown as Record<symbol, Shared | undefined>;
   const existing = holder[KEY];
   if (existing) return existing;
   const installed: Shared = { current: new AsyncLocalStorage<RunContext>(), statfsSync: fs.statfsSync };

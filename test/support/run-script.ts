@@ -84,6 +84,20 @@ export function runNode(script: string, env: Record<string, string>, options: Pr
 }
 
 /**
+ * What every run of a script must show: its exit code; with `lastLine`, its outcome as its last line (on stdout for
+ * exit 0, on stderr otherwise); and none of `secrets` in its output, not even redacted. Runs in one test process share
+ * the scripts' redaction list, so a secret one run printed would come out as "[redacted]" because another run had
+ * registered it: no scenario prints a secret at all, so the word itself fails the test.
+ */
+export function expectRun(run: Run, code: number, secrets: string[], lastLine = true): void {
+  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toMatchObject({ code });
+  if (lastLine) expect((code === 0 ? run.stdout : run.stderr).endsWith('\n')).toBe(true);
+  const output = run.stdout + run.stderr;
+  for (const secret of secrets) expect(output).not.toContain(secret);
+  expect(output).not.toContain('[redacted]');
+}
+
+/**
  * A directory laid out as the kubelet mounts a Secret: the files live in a timestamped hidden directory, `..data`
  * links to it, and each key is a link through `..data`.
  */

@@ -14,7 +14,9 @@ module.exports = {
     });
     return { code, map };
   },
-  getCacheKey(source, filename) {
-    return createHash('sha256').update(self).update('\0').update(filename).update('\0').update(source).digest('hex');
+  // Jest instruments the output for coverage itself, and caches what it stored under this key: the key says whether.
+  getCacheKey(source, filename, options) {
+    return createHash('sha256').update(self).update('\0').update(filename).update('\0').update(String(options?.instrument))
+      .update('\0').update(options?.configString ?? '').update('\0').update(source).digest('hex');
   },
 };

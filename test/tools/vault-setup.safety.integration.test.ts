@@ -1,5 +1,6 @@
 import { randomBytes } from 'crypto';
 import { FakeVaultApi } from '../support/fake-vault-api';
+import { expectRun as expectRunOf } from '../support/run-script';
 import { closedPort } from '../support/fake-vault';
 import { CliRun, runCli, writeDist } from '../support/run-cli';
 
@@ -45,10 +46,7 @@ function vaultSetup(addr: string, args: string[]): Promise<CliRun> {
   return runCli(args, { HOME: '/nonexistent', VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SETUP_TIMEOUT_SECONDS: '5' });
 }
 
-function expectRun(run: CliRun, code: number): void {
-  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toMatchObject({ code });
-  expect(run.stdout + run.stderr).not.toContain(TOKEN);
-}
+const expectRun = (run: CliRun, code: number) => expectRunOf(run, code, [TOKEN], false);
 
 const lines = (run: CliRun) => run.stdout.split('\n').filter((l) => l !== '');
 
