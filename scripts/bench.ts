@@ -143,7 +143,7 @@ async function recovery(): Promise<void> {
 
 async function unsealPods(): Promise<void> {
   // Three sealed Raft pods whose ports open while a run waits (a cluster restarting): time from the last port opening to
-  // the run's exit with every pod unsealed. Pod names resolve to loopback through the fake-dns preload.
+  // the run's exit with every pod unsealed. Pod names resolve to loopback through test/support/fake-dns-preload.js.
   const script = scriptFromDist('vault-auto-unseal-script');
   const keys = secretDir({ key: 'c2hhcmUtMQ==' });
   const gaps: number[] = [];
@@ -152,7 +152,7 @@ async function unsealPods(): Promise<void> {
     const hosts = ports.map((_, n) => `vault-${n}.vault-internal.security.svc.cluster.local`);
     const running = measure(process.execPath, [script], {
       VAULT_PODS: hosts.map((h, n) => `http://${h}:${ports[n]}`).join(','), FAKE_DNS_LOOPBACK: hosts.join(','),
-      NODE_OPTIONS: `--require ${join(root, 'test', 'support', 'fake-dns.js')}`,
+      NODE_OPTIONS: `--require ${join(root, 'test', 'support', 'fake-dns-preload.js')}`,
       VAULT_UNSEAL_KEYS_DIR: keys, RETRY_INTERVAL_SECONDS: '3', RETRY_WINDOW_SECONDS: '40',
     });
     await new Promise((r) => setTimeout(r, 500 + (i * 2500) / runs));
