@@ -44,7 +44,7 @@ function variables(addr: string, dir: string, env: Record<string, string>): Reco
 
 function snapshot(addr: string, dir: string, env: Record<string, string> = {}): Promise<Run> {
   const vars = variables(addr, dir, env);
-  return runInProcess(main, vars, { fakeStatfs: 'FAKE_FREE_BYTES' in vars || 'FAKE_CLAIM_BYTES' in vars ? vars : undefined });
+  return runInProcess(main, vars, { fakeStatfs: 'FAKE_FREE_BYTES' in vars || 'FAKE_CLAIM_BYTES' in vars });
 }
 
 /** Every run: its exit code, its outcome as its last line, and neither the JWT nor the Vault token in its output. */

@@ -57,10 +57,12 @@ function shared(): Shared {
 }
 
 export interface InProcessOptions extends RunOptions {
-  /** Names resolved as fake-dns.js resolves them in a process (its variables read from this env). */
-  readonly fakeDns?: Record<string, string>;
-  /** Free space as fake-statfs.js reports it in a process (its variables read from this env). */
-  readonly fakeStatfs?: Record<string, string>;
+  /** Gets the run's output streams as it starts, to watch what it writes. */
+  readonly onStart?: (output: { stdout: PassThrough; stderr: PassThrough }) => void;
+  /** Resolves names as fake-dns.js does, from its variables in the run's env. */
+  readonly fakeDns?: boolean;
+  /** Reports free space as fake-statfs.js does, from its variables in the run's env. */
+  readonly fakeStatfs?: boolean;
 }
 
 /**
@@ -73,8 +75,8 @@ export async function runInProcess(main: (env: Record<string, string>) => Promis
   const context: RunContext = {
     stdout: new PassThrough(),
     stderr: new PassThrough(),
-    lookup: options.fakeDns && (require('./fake-dns.js').fakeLookup(options.fakeDns) as typeof Dns.lookup),
-    statfsSync: options.fakeStatfs && (require('./fake-statfs.js').fakeStatfsSync(options.fakeStatfs, statfsSync) as typeof Fs.statfsSync),
+    lookup: options.fakeDns ? (require('./fake-dns.js').fakeLookup(env) as typeof Dns.lookup) : undefined,
+    statfsSync: options.fakeStatfs ? (require('./fake-statfs.js').fakeStatfsSync(env, statfsSync) as typeof Fs.statfsSync) : undefined,
   };
   let stdout = '';
   let stderr = '';

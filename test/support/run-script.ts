@@ -2,7 +2,6 @@ import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { Readable } from 'stream';
 import * as YAML from 'yaml';
 import { root } from '../../build/bundle';
 
@@ -42,17 +41,9 @@ export interface Run {
  */
 export const HANG_LIMIT_MS = 20000;
 
-/** A run under way: its output as it comes. */
-export interface Running {
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-}
-
 export interface RunOptions {
   /** Stops waiting for the run after this long: a hang, not a speed check. */
   readonly limitMs?: number;
-  /** Gets the run as it starts, to watch its output. */
-  readonly onStart?: (running: Running) => void;
 }
 
 export interface ProcessRunOptions extends RunOptions {
@@ -68,7 +59,6 @@ export function runNode(script: string, env: Record<string, string>, options: Pr
     const start = Date.now();
     const child = spawn(process.execPath, [script, ...(options.args ?? [])], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     options.onSpawn?.(child);
-    options.onStart?.({ stdout: child.stdout!, stderr: child.stderr! });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (c) => { stdout += c; });
