@@ -6,6 +6,7 @@
 // its own flags before it trusts cached data, and would run the old code for a new source of the same length: so the
 // cache is found by the whole source (compared in memory, hashed on disk), never by name or length
 // (test/code-cache.test.ts). Test code and its results are unchanged: only compile time is saved.
+const { AsyncLocalStorage } = require('async_hooks');
 const { createHash } = require('crypto');
 const fs = require('fs');
 const path = require('path');
@@ -13,7 +14,7 @@ const vm = require('vm');
 const NodeEnvironment = require('jest-environment-node').TestEnvironment;
 
 const CACHE_DIR = path.join(__dirname, '..', '..', 'node_modules', '.cache', 'homelab-secrets', 'v8-code');
-/** Smaller sources compile faster than their cache file is read. */
+/** Smaller sources compile faster than their cache file is read: their cache is kept in memory only. */
 const MIN_BYTES = 8 * 1024;
 const MAX_ENTRIES = 500;
 
@@ -30,14 +31,15 @@ function installCodeCache() {
     // No cache yet.
   }
   vm.compileFunction = function cachedCompileFunction(code, params, options = {}) {
-    if (typeof code !== 'string' || code.length < MIN_BYTES || options.cachedData || options.produceCachedData) {
+    if (typeof code !== 'string' || options.cachedData || options.produceCachedData) {
       return compileFunction.call(this, code, params, options);
     }
     // This worker's last compile of the file first: comparing the source is cheaper than hashing it.
     const name = `${options.filename}\0${(params || []).join(',')}`;
     const last = memory.get(name);
     let cachedData = last && last.code === code ? last.data : undefined;
-    const file = cachedData ? undefined : path.join(CACHE_DIR, `${createHash('sha1').update(`${process.version}\0${name}\0`).update(code).digest('hex')}.bin`);
+    // On disk only for larger sources: a small one compiles faster than its cache file is read.
+    const file = cachedData || code.length < MIN_BYTES ? undefined : path.join(CACHE_DIR, `${createHash('sha1').update(`${process.version}\0${name}\0`).update(code).digest('hex')}.bin`);
     if (file) {
       try {
         cachedData = fs.readFileSync(file);
@@ -71,4 +73,32 @@ function installCodeCache() {
 
 installCodeCache();
 
-module.exports = NodeEnvironment;
+/**
+ * Jest 30's test runner (jest-circus) makes an AsyncLocalStorage in each test file and never disables it, and Node.js
+ * 20 hands every new promise and callback to each enabled one: a worker's twelfth file paid for the eleven before it.
+ * The ones a file enabled are disabled when it ends, when nothing of that file runs any more. (Node.js versions whose
+ * AsyncLocalStorage has no `_enable` do not pay per instance, and are left alone.)
+ */
+const enabledStorages = new Set();
+function recordEnabledStorages() {
+  const marker = Symbol.for('homelab-secrets.enabled-storages');
+  if (AsyncLocalStorage.prototype[marker] || typeof AsyncLocalStorage.prototype._enable !== 'function') return;
+  AsyncLocalStorage.prototype[marker] = true;
+  const enable = AsyncLocalStorage.prototype._enable;
+  AsyncLocalStorage.prototype._enable = function recordedEnable(...args) {
+    enabledStorages.add(this);
+    return enable.apply(this, args);
+  };
+}
+
+recordEnabledStorages();
+
+class TestEnvironment extends NodeEnvironment {
+  async teardown() {
+    for (const storage of enabledStorages) storage.disable();
+    enabledStorages.clear();
+    await super.teardown();
+  }
+}
+
+module.exports = TestEnvironment;
