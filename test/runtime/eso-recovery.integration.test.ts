@@ -6,7 +6,7 @@ import { until } from '../support/run-script';
 // The recovery script's wake-up against loopback stand-ins for Vault and the Kubernetes API: when it wakes the store
 // and the ExternalSecrets, when it leaves them alone, and the Events it records. The scenarios run its main in this
 // process (run-in-process.ts); APIs and Vaults that fail, and the bundle run as a process, are in
-// eso-recovery-failures.integration.test.ts.
+// eso-recovery-failures.integration.cases.ts.
 afterAll(stopServers);
 
 test.concurrent('all healthy: exits 0 at once, waking nothing, Vault not asked', async () => {

@@ -7,7 +7,7 @@ import { expectRun as expectRunOf, Run, secretDir } from '../support/run-script'
 
 // The unseal script's main, run in this process (run-in-process.ts), given every pod of a Raft cluster (VAULT_PODS):
 // loopback stand-ins for pods that are sealed, unsealed, unreachable, absent (no DNS name), not yet joined, or joining.
-// Pod names resolve through fake-dns.js. The bundle as dist/ ships it runs as a process in unseal.integration.test.ts.
+// Pod names resolve through fake-dns.js. The bundle as dist/ ships it runs as a process in unseal.integration.cases.ts.
 const share = () => randomBytes(33).toString('base64');
 const shares = [share(), share(), share(), share(), share()];
 const keys = { key1: shares[0], key2: shares[1], key3: shares[2] };

@@ -40,7 +40,7 @@ const annotations = (m: Manifest): Record<string, string> => m.metadata.annotati
 const groupOf = (m: Manifest) => (m.apiVersion.includes('/') ? m.apiVersion.split('/')[0] : '');
 
 /**
- * The invariants of a whole homelab app, whatever it declares (the ones test/main.test.ts checks on main.ts): its
+ * The invariants of a whole homelab app, whatever it declares (the ones test/apps/main.cases.ts checks on main.ts): its
  * committed output equals a fresh synthesis, byte for byte and twice; every object is valid against its schema; no
  * duplicate identities; every ExternalSecret has its store; no Secret; every claim kept; the GitOps annotations right.
  * Defines the tests in the calling describe block.

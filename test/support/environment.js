@@ -5,7 +5,7 @@
 // this worker's later files and on disk (node_modules/.cache) for the next run. V8 checks only the source's length and
 // its own flags before it trusts cached data, and would run the old code for a new source of the same length: so the
 // cache is found by the whole source (compared in memory, hashed on disk), never by name or length
-// (test/code-cache.test.ts). Test code and its results are unchanged: only compile time is saved.
+// (test/project/code-cache.cases.ts). Test code and its results are unchanged: only compile time is saved.
 const { AsyncLocalStorage } = require('async_hooks');
 const { createHash } = require('crypto');
 const fs = require('fs');

@@ -12,7 +12,7 @@ import { bundleCli, writeDist } from '../support/run-cli';
 // `vault-setup plan|apply` against a stateful loopback stand-in for Vault's API (vault-setup-harness.ts), on the way
 // it is meant to go: a fresh Vault's first plan and apply as the operator runs them (the npm script's bundle, run by
 // node), a Vault set up by hand, drift put back, and other dists. What it refuses and how it fails are in
-// vault-setup.failures.integration.test.ts. Every run checks its exit code, what Vault received, and that neither the
+// vault-setup.failures.integration.cases.ts. Every run checks its exit code, what Vault received, and that neither the
 // token nor any secret value reaches stdout or stderr.
 
 /** A CA as `kubectl config view --raw` shows one: the plugin refuses a CA without a PEM block. */

@@ -1,5 +1,5 @@
-import { Manifest } from './support/manifests';
-import { celErrors, escapeName, withDefaults } from './support/cel';
+import { Manifest } from '../support/manifests';
+import { celErrors, escapeName, withDefaults } from '../support/cel';
 
 // The CEL check itself: it fails objects that break a rule of their CRD (so its passes mean something), applies the
 // schema's defaults first as the API server does, and escapes names as Kubernetes does.

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
 import { dirname, join, relative, resolve } from 'path';
-import { root } from '../build/bundle';
+import { root } from '../../build/bundle';
+import { CASES_SUFFIX } from '../support/cases';
 
 // The house's mechanics: no import cycle (a type-only import counts: it says the lower file knows the higher one), no
 // arrow from a lower layer up, and no source file much over 300 lines. The layers, from the bottom:
@@ -111,4 +112,18 @@ test('the checks see an arrow up, an arrow across and a cycle when there is one'
   expect(badArrows(fake)).toEqual(['runtime/common/a.ts -> lib/b.ts', 'tools/c.ts -> runtime/unseal.ts']);
   expect(cyclesOf(fake)).toEqual(['runtime/common/a.ts -> lib/b.ts -> runtime/common/a.ts']);
   expect(graph.get('main.ts')).toEqual(expect.arrayContaining(['lib/index.ts']));
+});
+
+// A module of cases runs only when a jest file includes its folder (test/support/cases.ts): one in any other place
+// would never run, and nothing would say so.
+test('every module of cases is run: its folder is included by the jest file of the same name', () => {
+  const cases = sources('test').filter((f) => f.endsWith(CASES_SUFFIX));
+  expect(cases.length).toBeGreaterThan(0);
+  const unrun = cases.filter((file) => {
+    const folder = file.split('/')[1];
+    const jestFile = join(root, 'test', `${folder}.test.ts`);
+    return file.split('/').length < 3 || !existsSync(jestFile)
+      || !readFileSync(jestFile, 'utf8').includes(`includeCases(join(__dirname, '${folder}'))`);
+  });
+  expect(unrun).toEqual([]);
 });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import * as YAML from 'yaml';
-import { root } from '../build/bundle';
+import { root } from '../../build/bundle';
 
 // The HA example's migration runbook, read as an operator follows it: what one step suspends, a later step before the
 // unseal step resumes, because nothing else will (no manifest in dist/ owns spec.suspend).

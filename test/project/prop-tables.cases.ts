@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import * as ts from 'typescript';
-import { root } from '../build/bundle';
+import { root } from '../../build/bundle';
 
 // The docs' prop tables cannot drift from the code: each construct's table ("| <Construct> prop | ...") lists exactly the
 // props of its Props interface (inherited ones included), and a default the doc comment states as a plain value

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join, relative } from 'path';
-import { root } from '../build/bundle';
+import { root } from '../../build/bundle';
 
 // Each default is defined once and read everywhere: the literal of a default appears in exactly one line of code
 // (comments and doc comments are documentation, not definitions) across lib/, runtime/, scripts/ and main.ts.

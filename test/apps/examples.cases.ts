@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'fs';
 import { join } from 'path';
-import { root } from '../build/bundle';
-import { appInvariants, BuildApps } from './support/app-invariants';
+import { root } from '../../build/bundle';
+import { appInvariants, BuildApps } from '../support/app-invariants';
 
 // Every example, found by listing examples/: adding one needs no test edit. Each is a whole homelab app like main.ts,
 // and `npm run synth` writes its output to examples/<name>/dist/, committed and drift-checked like dist/.

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import * as YAML from 'yaml';
-import { root } from '../build/bundle';
-import { Manifest, schemaErrors } from './support/manifests';
-import { celErrors } from './support/cel';
+import { root } from '../../build/bundle';
+import { Manifest, schemaErrors } from '../support/manifests';
+import { celErrors } from '../support/cel';
 
 // The docs' own YAML for the cluster (the README and the pages of docs/), checked like the synthesized objects: an
 // example a reader copies must apply.

@@ -10,7 +10,7 @@ import { closedPort } from '../support/fake-vault';
 // `vault-setup plan|apply` against a stateful loopback stand-in for Vault's API (vault-setup-harness.ts), where it
 // must stop or warn: a kv v1 mount or another auth method it will not replace, missing secrets, a wrong or absent
 // token, a sealed, hanging or unreachable Vault, and bad arguments. Each is one clear message and its exit code, with
-// nothing written. The plan and apply flows are in vault-setup.integration.test.ts. Every run checks that neither the
+// nothing written. The plan and apply flows are in vault-setup.integration.cases.ts. Every run checks that neither the
 // token nor any secret value reaches stdout or stderr.
 
 const start = vaultsForThisFile();

@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as YAML from 'yaml';
-import { buildApps } from '../main';
-import { summary, synthesize } from '../build/synthesize';
+import { buildApps } from '../../main';
+import { summary, synthesize } from '../../build/synthesize';
 import {
   anchors, brokenLinks, docFiles, fencedBlocks, missingPaths, missingScripts, repeatedHeadings, ROOT,
-} from './support/docs';
+} from '../support/docs';
 
 // The README is a front page read in five minutes, and everything the docs name exists: the paths they quote, the npm
 // scripts they run, the pages and anchors they link to, the runbook each alert points at (issue 15 §7).

@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'os';
 import { join, relative } from 'path';
 import * as YAML from 'yaml';
-import { buildApps } from '../main';
-import { root } from '../build/bundle';
-import { summary } from '../build/synthesize';
-import { appInvariants, synthTo as synthTree } from './support/app-invariants';
-import { Run, runNode } from './support/run-script';
+import { buildApps } from '../../main';
+import { root } from '../../build/bundle';
+import { summary } from '../../build/synthesize';
+import { appInvariants, synthTo as synthTree } from '../support/app-invariants';
+import { Run, runNode } from '../support/run-script';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
 // app secret (or another homelab's values) needs no test edit. The constructs' own tests pin their output.

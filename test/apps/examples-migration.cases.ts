@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'fs';
 import { join } from 'path';
-import { root } from '../build/bundle';
-import { appInvariants, BuildApps } from './support/app-invariants';
+import { root } from '../../build/bundle';
+import { appInvariants, BuildApps } from '../support/app-invariants';
 
 // An example's one-off objects (examples/<name>/migration.ts, written to examples/<name>/migration/ beside its dist/)
 // are held to the same invariants as dist/: committed equals a fresh synthesis, deterministic, schema-valid.

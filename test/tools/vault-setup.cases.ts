@@ -9,8 +9,8 @@ import { deriveRules, diffLines, policyLines } from '../../tools/vault-setup/pol
 
 // Unit tests of what vault-setup wants, from the manifests alone: the stores and ExternalSecrets it reads, the desired
 // state and the policy it derives, and the dists it refuses. Comparing that with what Vault holds (normalization, the
-// plan), apply and the command line are in vault-setup.plan.test.ts; the CLI against a stand-in for Vault is in
-// vault-setup.integration.test.ts.
+// plan), apply and the command line are in vault-setup.plan.cases.ts; the CLI against a stand-in for Vault is in
+// vault-setup.integration.cases.ts.
 
 /** The audiences the fixture's store asks for, as EsoStore writes them (none before it wrote any). */
 const realAudiences = (): string[] => realDist().find((d: any) => d.kind === 'ClusterSecretStore')!.spec.provider.vault.auth.kubernetes.serviceAccountRef.audiences ?? [];

@@ -14,8 +14,8 @@ import { VaultClient } from '../../tools/vault-setup/vault-client';
 
 // Unit tests of how vault-setup compares what it wants with what Vault holds and acts on it: Vault's answers read back
 // in their normal forms, the plan's comparisons against a state, apply stopping at a failed write, and the command
-// line and token. The desired state and policy derived from the manifests are in vault-setup.test.ts; the CLI against
-// a stand-in for Vault is in vault-setup.integration.test.ts.
+// line and token. The desired state and policy derived from the manifests are in vault-setup.cases.ts; the CLI against
+// a stand-in for Vault is in vault-setup.integration.cases.ts.
 
 describe('normalization', () => {
   test('a policy read back from vault in another layout, with comments, parses to the canonical lines', () => {

@@ -1,0 +1,5 @@
+import { join } from 'path';
+import { includeCases } from './support/cases';
+
+// The tests of test/project/, in one jest file: see test/support/cases.ts.
+includeCases(join(__dirname, 'project'));

@@ -1,0 +1,5 @@
+import { join } from 'path';
+import { includeCases } from './support/cases';
+
+// The unit tests of test/runtime/, in one jest file: see test/support/cases.ts.
+includeCases(join(__dirname, 'runtime'));
