@@ -21,10 +21,12 @@ interface RunContext {
 
 /**
  * Installed once per jest worker: its test files share the output streams and the core modules, while each has a
- * `process` object and module copies of its own, so the routing hangs on the dns module itself.
+ * `process` object and module copies of its own, so the routing hangs on the dns module itself. The streams' `write`
+ * is wrapped again whenever something has since put another in its place (jest restores every spy when a file ends,
+ * to what it replaced, which can be the write from before the routing was installed).
  */
 const KEY = Symbol.for('homelab-secrets.run-in-process');
-type Shared = { current: AsyncLocalStorage<RunContext>; statfsSync: typeof Fs.statfsSync };
+type Shared = { current: AsyncLocalStorage<RunContext>; statfsSync: typeof Fs.statfsSync; routed: Map<NodeJS.WriteStream, unknown> };
 
 // The modules themselves, not import's read-only views of them: the script's code calls through them.
 const dns: typeof Dns = require('dns');
@@ -32,20 +34,26 @@ const fs: typeof Fs = require('fs');
 
 function shared(): Shared {
   const holder = dns as unknown as Record<symbol, Shared | undefined>;
-  const existing = holder[KEY];
-  if (existing) return existing;
-  const installed: Shared = { current: new AsyncLocalStorage<RunContext>(), statfsSync: fs.statfsSync };
-  holder[KEY] = installed;
-  const { current } = installed;
+  const installed = holder[KEY] ?? install(holder);
   for (const name of ['stdout', 'stderr'] as const) {
     const stream = process[name];
+    if (installed.routed.get(stream) === stream.write) continue;
     const write = stream.write;
-    stream.write = function routed(this: NodeJS.WriteStream, chunk: any, ...rest: any[]): boolean {
-      const run = current.getStore();
+    const routed = function routed(this: NodeJS.WriteStream, chunk: any, ...rest: any[]): boolean {
+      const run = installed.current.getStore();
       if (!run) return (write as any).apply(this, [chunk, ...rest]);
       return run[name].write(chunk, ...rest);
     } as typeof stream.write;
+    stream.write = routed;
+    installed.routed.set(stream, routed);
   }
+  return installed;
+}
+
+function install(holder: Record<symbol, Shared | undefined>): Shared {
+  const installed: Shared = { current: new AsyncLocalStorage<RunContext>(), statfsSync: fs.statfsSync, routed: new Map() };
+  holder[KEY] = installed;
+  const { current } = installed;
   const lookup = dns.lookup;
   (dns as any).lookup = function routed(this: unknown, ...args: any[]) {
     return ((current.getStore()?.lookup ?? lookup) as any).apply(this, args);
