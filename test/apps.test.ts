@@ -2,4 +2,9 @@ import { join } from 'path';
 import { includeCases } from './support/cases';
 
 // The tests of test/apps/, in one jest file: see test/support/cases.ts.
-includeCases(join(__dirname, 'apps'));
+includeCases(join(__dirname, 'apps'), {
+  'examples': () => require('./apps/examples.cases'),
+  'examples-migration': () => require('./apps/examples-migration.cases'),
+  'ha-raft-runbook': () => require('./apps/ha-raft-runbook.cases'),
+  'main': () => require('./apps/main.cases'),
+});

@@ -1,5 +1,25 @@
 import { join } from 'path';
 import { includeCases } from './support/cases';
 
-// The unit tests of test/lib/, in one jest file: see test/support/cases.ts.
-includeCases(join(__dirname, 'lib'));
+// The tests of test/lib/, in one jest file: see test/support/cases.ts.
+includeCases(join(__dirname, 'lib'), {
+  'app-secret': () => require('./lib/app-secret.cases'),
+  'checks': () => require('./lib/checks.cases'),
+  'eso-recovery-cron': () => require('./lib/eso-recovery-cron.cases'),
+  'eso-store': () => require('./lib/eso-store.cases'),
+  'script-cron-job': () => require('./lib/script-cron-job.cases'),
+  'unseal-cron': () => require('./lib/unseal-cron.cases'),
+  'unseal-cron-pods': () => require('./lib/unseal-cron-pods.cases'),
+  'vault-alerts': () => require('./lib/vault-alerts.cases'),
+  'vault-backup': () => require('./lib/vault-backup.cases'),
+  'vault-http-route': () => require('./lib/vault-http-route.cases'),
+  'vault-network-policy': () => require('./lib/vault-network-policy.cases'),
+  'vault-raft': () => require('./lib/vault-raft.cases'),
+  'vault-raft-alerts': () => require('./lib/vault-raft-alerts.cases'),
+  'vault-raft-migration': () => require('./lib/vault-raft-migration.cases'),
+  'vault-snapshot-alerts': () => require('./lib/vault-snapshot-alerts.cases'),
+  'vault-snapshot-cron': () => require('./lib/vault-snapshot-cron.cases'),
+  'vault-stack': () => require('./lib/vault-stack.cases'),
+  'vault-stack-exposure': () => require('./lib/vault-stack-exposure.cases'),
+  'vault-traefik-ingress': () => require('./lib/vault-traefik-ingress.cases'),
+});

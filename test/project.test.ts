@@ -2,4 +2,12 @@ import { join } from 'path';
 import { includeCases } from './support/cases';
 
 // The tests of test/project/, in one jest file: see test/support/cases.ts.
-includeCases(join(__dirname, 'project'));
+includeCases(join(__dirname, 'project'), {
+  'architecture': () => require('./project/architecture.cases'),
+  'cel': () => require('./project/cel.cases'),
+  'code-cache': () => require('./project/code-cache.cases'),
+  'defaults': () => require('./project/defaults.cases'),
+  'docs': () => require('./project/docs.cases'),
+  'prop-tables': () => require('./project/prop-tables.cases'),
+  'readme': () => require('./project/readme.cases'),
+});

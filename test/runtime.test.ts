@@ -1,5 +1,15 @@
 import { join } from 'path';
 import { includeCases } from './support/cases';
 
-// The unit tests of test/runtime/, in one jest file: see test/support/cases.ts.
-includeCases(join(__dirname, 'runtime'));
+// The tests of test/runtime/, in one jest file: see test/support/cases.ts.
+includeCases(join(__dirname, 'runtime'), {
+  'common/log': () => require('./runtime/common/log.cases'),
+  'common/main': () => require('./runtime/common/main.cases'),
+  'common/retry': () => require('./runtime/common/retry.cases'),
+  'common/settings': () => require('./runtime/common/settings.cases'),
+  'eso-recovery': () => require('./runtime/eso-recovery.cases'),
+  'eso-recovery-failures.integration': () => require('./runtime/eso-recovery-failures.integration.cases'),
+  'raft-snapshot-archive': () => require('./runtime/raft-snapshot-archive.cases'),
+  'unseal': () => require('./runtime/unseal.cases'),
+  'unseal.integration': () => require('./runtime/unseal.integration.cases'),
+});

@@ -1,5 +1,14 @@
 import { join } from 'path';
 import { includeCases } from './support/cases';
 
-// The unit tests of test/tools/, in one jest file: see test/support/cases.ts.
-includeCases(join(__dirname, 'tools'));
+// The tests of test/tools/, in one jest file: see test/support/cases.ts.
+includeCases(join(__dirname, 'tools'), {
+  'vault-setup': () => require('./tools/vault-setup.cases'),
+  'vault-setup-raft': () => require('./tools/vault-setup-raft.cases'),
+  'vault-setup-raft.integration': () => require('./tools/vault-setup-raft.integration.cases'),
+  'vault-setup.failures.integration': () => require('./tools/vault-setup.failures.integration.cases'),
+  'vault-setup.integration': () => require('./tools/vault-setup.integration.cases'),
+  'vault-setup.plan': () => require('./tools/vault-setup.plan.cases'),
+  'vault-setup.safety': () => require('./tools/vault-setup.safety.cases'),
+  'vault-setup.safety.integration': () => require('./tools/vault-setup.safety.integration.cases'),
+});

@@ -136,7 +136,9 @@ test('settings default to the in-cluster values and the seed\'s names; no Extern
 
 test('an https API URL needs the cluster CA: a missing one is a fatal error naming KUBE_CA_FILE', async () => {
   const tokenFile = join(mkdtempSync(join(tmpdir(), 'sa-')), 'token');
-  writeFileSync(tokenFile, 'token');
+  // A token's value is registered for redaction in this jest file's log module: a word such as "token" would be
+  // redacted from every later run's output.
+  writeFileSync(tokenFile, 'eyJhbGciOiJSUzI1NiJ9.ca-test-service-account');
   const api = kubeApi({ url: 'https://127.0.0.1:1', tokenFile, caFile: '/nonexistent/ca.crt', budget: runBudget(1000, 5000) });
   await expect(api.get('/api', 'api')).rejects.toMatchObject({
     exitCode: 2, message: 'cannot read the cluster CA at /nonexistent/ca.crt (ENOENT): set KUBE_CA_FILE or mount it',

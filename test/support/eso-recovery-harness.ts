@@ -23,7 +23,8 @@ export const WAKE = 'eso-recovery/woken-at';
 export const WAITING = { RETRY_WINDOW_SECONDS: '10' };
 
 // The scenarios run concurrently (most of their time is spent waiting), each against stand-ins of its own. Jest loads
-// this module once per test file, so the list is that file's; each file stops them in its afterAll.
+// this module once per jest file, so the list is that file's; each module of scenarios stops them in its afterAll
+// (stopping a stopped server does nothing).
 const servers: Array<FakeVault | FakeKube | HostileServer> = [];
 export const stopServers = () => Promise.all(servers.map((s) => s.stop()));
 

@@ -8,7 +8,7 @@ import { synthesize } from '../../build/synthesize';
 let dir: string | undefined;
 
 /**
- * A dist/ folder with the seed's four app secrets, synthesized once per test file from the constructs. Tests that
+ * A dist/ folder with the seed's four app secrets, synthesized once per jest file from the constructs. Tests that
  * need "this homelab's secrets" read it rather than the project's dist/, which grows as a user adds apps to main.ts.
  */
 export function homelabDist(): string {

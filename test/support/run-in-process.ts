@@ -21,46 +21,47 @@ interface RunContext {
 
 /**
  * Installed once per jest worker: its test files share the output streams and the core modules, while each has a
- * `process` object and module copies of its own, so the routing hangs on the dns module itself. The streams' `write`
- * is wrapped again whenever something has since put another in its place (jest restores every spy when a file ends,
- * to what it replaced, which can be the write from before the routing was installed).
+ * `process` object and module copies of its own, so the routing hangs on the dns module itself. Each door is routed
+ * again whenever something has since put another function in its place: jest restores every spy when a file ends, to
+ * what it replaced, which can be the function from before the routing.
  */
 const KEY = Symbol.for('homelab-secrets.run-in-process');
-type Shared = { current: AsyncLocalStorage<RunContext>; statfsSync: typeof Fs.statfsSync; routed: Map<NodeJS.WriteStream, unknown> };
+/** Marks the storage the test environment leaves enabled when a file ends (test/support/environment.js). */
+const WORKER_WIDE = Symbol.for('homelab-secrets.worker-wide');
+type Shared = { current: AsyncLocalStorage<RunContext>; routed: Map<string, unknown>; statfsSync: typeof Fs.statfsSync };
 
 // The modules themselves, not import's read-only views of them: the script's code calls through them.
 const dns: typeof Dns = require('dns');
 const fs: typeof Fs = require('fs');
 
-function shared(): Shared {
-  const holder = dns as unknown as Record<symbol, Shared | undefined>;
-  const installed = holder[KEY] ?? install(holder);
-  for (const name of ['stdout', 'stderr'] as const) {
-    const stream = process[name];
-    if (installed.routed.get(stream) === stream.write) continue;
-    const write = stream.write;
-    const routed = function routed(this: NodeJS.WriteStream, chunk: any, ...rest: any[]): boolean {
-      const run = installed.current.getStore();
-      if (!run) return (write as any).apply(this, [chunk, ...rest]);
-      return run[name].write(chunk, ...rest);
-    } as typeof stream.write;
-    stream.write = routed;
-    installed.routed.set(stream, routed);
-  }
-  return installed;
+function workerWide<T extends object>(storage: T): T {
+  return Object.defineProperty(storage, WORKER_WIDE, { value: true });
 }
 
-function install(holder: Record<symbol, Shared | undefined>): Shared {
-  const installed: Shared = { current: new AsyncLocalStorage<RunContext>(), statfsSync: fs.statfsSync, routed: new Map() };
-  holder[KEY] = installed;
+/** Puts `make(the function there now)` in `object[key]`, unless the routing put there last is still there. */
+function route(installed: Shared, label: string, object: any, key: string, make: (previous: any) => unknown): void {
+  if (installed.routed.get(label) === object[key]) return;
+  const routed = make(object[key]);
+  object[key] = routed;
+  installed.routed.set(label, routed);
+}
+
+function shared(): Shared {
+  const holder = dns as unknown as Record<symbol, Shared | undefined>;
+  const installed = holder[KEY] ?? (holder[KEY] = { current: workerWide(new AsyncLocalStorage<RunContext>()), routed: new Map(), statfsSync: fs.statfsSync });
   const { current } = installed;
-  const lookup = dns.lookup;
-  (dns as any).lookup = function routed(this: unknown, ...args: any[]) {
-    return ((current.getStore()?.lookup ?? lookup) as any).apply(this, args);
-  };
-  (fs as any).statfsSync = function routed(this: unknown, ...args: any[]) {
-    return ((current.getStore()?.statfsSync ?? installed.statfsSync) as any).apply(this, args);
-  };
+  for (const name of ['stdout', 'stderr'] as const) {
+    route(installed, `${name}.write`, process[name], 'write', (write) => function routed(this: unknown, chunk: any, ...rest: any[]): boolean {
+      const run = current.getStore();
+      return run ? run[name].write(chunk, ...rest) : write.apply(this, [chunk, ...rest]);
+    });
+  }
+  route(installed, 'dns.lookup', dns, 'lookup', (lookup) => function routed(this: unknown, ...args: any[]) {
+    return (current.getStore()?.lookup ?? lookup).apply(this, args);
+  });
+  route(installed, 'fs.statfsSync', fs, 'statfsSync', (statfsSync) => function routed(this: unknown, ...args: any[]) {
+    return (current.getStore()?.statfsSync ?? statfsSync).apply(this, args);
+  });
   return installed;
 }
 
