@@ -16,7 +16,7 @@ import { relative } from 'path';
 export const CASES_SUFFIX = '.cases.ts';
 
 /** Every module of cases under `dir` (its subfolders included), relative to it and without the suffix, in name order. */
-export function caseFiles(dir: string): string[] {
+function caseFiles(dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[])
     .map((f) => f.replace(/\\/g, '/'))
     .filter((f) => f.endsWith(CASES_SUFFIX))
