@@ -6,6 +6,8 @@ module.exports = {
   // Types are checked once by `npm run typecheck` (part of `npm test`); esbuild only strips them.
   transform: { '^.+\\.ts$': '<rootDir>/test/support/transform.js' },
   testTimeout: 30000,
+  // main.ts and the examples import the constructs by the package's own name (tsconfig.json's paths, which esbuild reads).
+  moduleNameMapper: { '^homelab-secrets$': '<rootDir>/lib/index.ts' },
   // Four workers on two cores: the slowest files mostly wait on loopback servers and timers, and a worker's heap (and
   // its collector's work) grows with every file it runs. Measured with `npm run bench -- test` (docs/development.md).
   maxWorkers: 4,

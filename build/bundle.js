@@ -88,7 +88,11 @@ function bundleText(name, options) {
   return fs.readFileSync(bundleFile(name, options), 'utf8');
 }
 
-/** How every bundle of this project is built: one CommonJS file for Node.js 20 or later. */
-const NODE_SCRIPT = Object.freeze({ platform: 'node', target: 'node20', format: 'cjs' });
+/**
+ * How every bundle of this project is built: one CommonJS file for Node.js 20 or later, in which the library is
+ * imported by the package's own name (as main.ts and the examples do, wherever they are: tsconfig.json's paths say the
+ * same for the type-checker, and esbuild skips tsconfig.json for an entry under node_modules).
+ */
+const NODE_SCRIPT = Object.freeze({ platform: 'node', target: 'node20', format: 'cjs', alias: Object.freeze({ 'homelab-secrets': './lib/index.ts' }) });
 
 module.exports = { bundleFile, bundleText, NODE_SCRIPT, root };

@@ -1,14 +1,15 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { join, relative, resolve } from 'path';
 import { ApiObject, App } from 'cdk8s';
-import { summaryLines } from './summary';
+import { extraFiles, summaryLines } from './summary';
 import { isPropError } from './prop-error';
 import { root } from './bundle';
 
 /** A file written to the output folder: its path in the folder and its number of objects. */
 export interface Written {
   readonly file: string;
-  readonly objects: number;
+  /** Undefined for a file that is not a manifest. */
+  readonly objects?: number;
 }
 
 /** What a synthesis wrote, and what its constructs say the operator must know (such as who may reach Vault). */
@@ -53,7 +54,9 @@ export function checkApps(apps: App[]): string[] {
   return errors;
 }
 
-function countObjects(text: string): number {
+/** The number of objects in a manifest; undefined for another file (such as a runbook). */
+function countObjects(file: string, text: string): number | undefined {
+  if (!file.endsWith('.yaml')) return undefined;
   return text.trim() === '' ? 0 : (text.match(/^---$/gm) ?? []).length + 1;
 }
 
@@ -80,23 +83,28 @@ export function synthesize(build: (outdir: string) => App[], outdir: string): Sy
     const apps = build(staging);
     const errors = checkApps(apps);
     if (errors.length > 0) throw Object.assign(new Error(errors.join('\n')), { propError: true });
-    for (const app of apps) app.synth();
+    for (const app of apps) {
+      app.synth();
+      // The folder the app's files end up in, as the user sees it: relative to the project, after the rename below.
+      const folder = relative(root, join(resolve(outdir), relative(resolve(staging), resolve(app.outdir)))).replace(/\\/g, '/');
+      for (const file of extraFiles(app)) writeFileSync(join(app.outdir, file.name), file.produce(folder));
+    }
     notes = apps.flatMap((app) => summaryLines(app));
     rmSync(outdir, { recursive: true, force: true });
     renameSync(staging, outdir);
   } finally {
     if (existsSync(staging)) rmSync(staging, { recursive: true, force: true });
   }
-  return { files: listFiles(outdir).map((file) => ({ file, objects: countObjects(readFileSync(join(outdir, file), 'utf8')) })), notes };
+  return { files: listFiles(outdir).map((file) => ({ file, objects: countObjects(file, readFileSync(join(outdir, file), 'utf8')) })), notes };
 }
 
 /** What synthesis prints: each file with its number of objects, then what the constructs say. */
 export function summary(outdir: string, { files, notes }: Synthesis): string {
   const width = Math.max(...files.map((w) => w.file.length));
-  const total = files.reduce((sum, w) => sum + w.objects, 0);
+  const total = files.reduce((sum, w) => sum + (w.objects ?? 0), 0);
   return [
     `wrote ${outdir}/: ${files.length} files, ${total} objects`,
-    ...files.map((w) => `  ${w.file.padEnd(width)}  ${String(w.objects).padStart(3)}`),
+    ...files.map((w) => (w.objects === undefined ? `  ${w.file}` : `  ${w.file.padEnd(width)}  ${String(w.objects).padStart(3)}`)),
     ...notes,
   ].join('\n');
 }

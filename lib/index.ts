@@ -10,3 +10,4 @@ export * from './vault-snapshot-alerts';
 export * from './vault-raft-migration';
 export * from './vault-traefik-ingress';
 export * from './vault-http-route';
+export * from './homelab';

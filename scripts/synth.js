@@ -4,7 +4,9 @@
 // several times faster than ts-node, which type-checks on every run (`npm test` type-checks instead).
 // `node scripts/synth.js [ENTRY]` synthesizes another entry that exports buildApps, as the tests do.
 // `node scripts/synth.js --all` (what `npm run synth` runs) synthesizes main.ts into dist/ and then each example,
-// examples/<name>/main.ts into examples/<name>/dist/, from one bundle; `cdk8s synth` writes only dist/.
+// examples/<name>/main.ts into examples/<name>/dist/, from one bundle; `cdk8s synth` writes only dist/. An entry that
+// also exports buildMigration (one-off objects, such as the move to Raft) has it written to migration/ beside its
+// output folder, never inside it, where GitOps would apply it on every sync.
 // A wrong prop prints one line (which construct, what is wrong) and exits 1, leaving that output folder as it was; an
 // unexpected error prints its stack.
 const fs = require('fs');
@@ -18,16 +20,14 @@ function exampleEntries() {
   return fs.readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, 'main.ts')))
     .map((e) => e.name).sort()
-    .flatMap((name) => [
-      { entry: `examples/${name}/main.ts`, outdir: `examples/${name}/dist` },
-      // One-off objects beside dist/, never in it (such as a migration): examples/<name>/migration.ts, if present.
-      ...(fs.existsSync(path.join(dir, name, 'migration.ts')) ? [{ entry: `examples/${name}/migration.ts`, outdir: `examples/${name}/migration` }] : []),
-    ]);
+    .map((name) => ({ entry: `examples/${name}/main.ts`, outdir: `examples/${name}/dist` }));
 }
 
 const all = process.argv[2] === '--all';
 const entry = (all ? 'main.ts' : process.argv[2] ?? 'main.ts').replace(/\\/g, '/');
 const targets = [{ entry, outdir: process.env.CDK8S_OUTDIR ?? 'dist' }, ...(all ? exampleEntries() : [])];
+/** The folder beside an output folder that receives an entry's one-off objects. */
+const migrationOf = (outdir) => path.join(path.dirname(outdir), 'migration');
 const name = all ? 'synth-all' : `synth-${entry.replace(/[^A-Za-z0-9]+/g, '-')}`;
 
 /** What is in `outdir` now: the message never claims what did not happen (`cdk8s synth` empties it before the app runs). */
@@ -56,7 +56,7 @@ try {
   file = bundleFile(name, {
   stdin: {
     contents: [
-      ...targets.map((t, i) => `export { buildApps as buildApps${i} } from './${t.entry.replace(/\.ts$/, '')}';`),
+      ...targets.map((t, i) => `export * as entry${i} from './${t.entry.replace(/\.ts$/, '')}';`),
       `export { isPropError, summary, synthesize } from './build/synthesize';`,
       '',
     ].join('\n'),
@@ -78,20 +78,27 @@ try {
 process.chdir(root);
 const bundle = require(file);
 const { isPropError, summary, synthesize } = bundle;
-targets.forEach(({ outdir }, i) => {
+const runs = targets.flatMap((target, i) => {
+  const module = bundle[`entry${i}`];
+  return [
+    { entry: target.entry, outdir: target.outdir, build: module.buildApps },
+    ...(typeof module.buildMigration === 'function' ? [{ entry: target.entry, outdir: migrationOf(target.outdir), build: module.buildMigration }] : []),
+  ];
+});
+for (const { entry: entryFile, outdir, build } of runs) {
   try {
-    const written = synthesize(bundle[`buildApps${i}`], path.resolve(root, outdir));
+    const written = synthesize(build, path.resolve(root, outdir));
     console.log(summary(outdir, written));
   } catch (error) {
     // Two constructs with one id in one scope, as when a `new AppSecret(...)` is pasted twice.
     const twice = /^There is already a Construct with name '([^']+)' in (\w+)(?: \[([^\]]*)\])?/.exec(error?.message ?? '');
     if (twice) {
-      const line = secondUse(targets[i].entry, twice[1]);
-      const where = line ? `${targets[i].entry}:${line}` : targets[i].entry;
+      const line = secondUse(entryFile, twice[1]);
+      const where = line ? `${entryFile}:${line}` : entryFile;
       const scope = twice[3] ? `the scope ${twice[3]}` : 'the app';
       fail(outdir, [`${where}: a second construct with the id '${twice[1]}' in ${scope}: give it another id (the second argument of new ...)`]);
     }
     if (!isPropError(error)) throw error;
     fail(outdir, error.message.split('\n'));
   }
-});
+}

@@ -1,14 +1,16 @@
 // The seed's homelab with the UI exposed through Gateway API on Envoy Gateway: an HTTPRoute on the operator's Gateway,
 // guarded by an Envoy Gateway SecurityPolicy (default Deny, Allow for the LAN and VPN ranges).
-// Copy this file over main.ts to use it (fix the import path back to './lib'); see docs/ui.md.
-import { join } from 'path';
+// Copy this file over main.ts to use it, and keep your site values; see docs/ui.md.
 import { App, Chart } from 'cdk8s';
-import { AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBackup, VaultHttpRoute, VaultStack } from '../../lib';
+import { AppSecret, homelab, HomelabProps, VaultHttpRoute } from 'homelab-secrets';
 
 // This homelab's own values. Another homelab changes these, and the app secrets at the bottom; everything else has
 // generic defaults (see docs/ for every prop).
 const site = {
   host: 'vault.in.alybadawy.com',
+  // Vault's namespace, and ESO's (where its Helm release runs and the ServiceAccount it logs in to Vault with lives).
+  vaultNamespace: 'security',
+  esoNamespace: 'security',
   // The Gateway the UI attaches to, and its HTTPS listener (whose certificate covers host). It is in another namespace
   // than Vault's, so its listener's allowedRoutes must admit Vault's namespace.
   gateway: { name: 'homelab', namespace: 'gateway', listener: 'https' },
@@ -19,28 +21,22 @@ const site = {
   storageSize: '10Gi',
 };
 
-/**
- * The homelab, as one cdk8s App per folder of dist/: GitOps syncs each folder on its own, so a missing CRD or app
- * namespace holds back only its folder (see docs/from-zero.md, "Point GitOps at dist/"). Each chart is a file in its folder.
- */
-export function buildApps(outdir = 'dist'): App[] {
-  const apps: App[] = [];
-  const folder = (name: string) => {
-    apps.push(new App({ outdir: join(outdir, name) }));
-    return apps[apps.length - 1];
-  };
-
-  // dist/vault: Vault, its auto-unseal, ESO recovery and the claim's backups (Longhorn is a prerequisite anyway).
-  const core = folder('vault');
-  const vault = new VaultStack(new Chart(core, 'vault'), 'vault', {
+/** The homelab with the UI through Gateway API: the HTTPRoute in dist/ui/ below, not an ingress-nginx Ingress. */
+const props: HomelabProps = {
+  vault: {
     host: site.host,
-    // The UI is exposed by the HTTPRoute in dist/ui/ below, not by an ingress-nginx Ingress.
+    namespace: site.vaultNamespace,
     exposure: 'none',
     claimName: site.claimName,
     storageClassName: site.storageClassName,
     storageSize: site.storageSize,
-  });
-  const unseal = new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
+  },
+  store: { namespace: site.esoNamespace },
+};
+
+/** The homelab, as one cdk8s App per folder of dist/, like the top-level main.ts, with the UI's route in dist/ui. */
+export function buildApps(outdir = 'dist'): App[] {
+  const { apps, folder, secrets, store, vault } = homelab(outdir, props);
   // dist/ui: the UI's HTTPRoute and its SecurityPolicy; needs the Gateway API and Envoy Gateway CRDs.
   new VaultHttpRoute(new Chart(folder('ui'), 'vault-ui'), 'vault-ui', {
     vault,
@@ -49,16 +45,8 @@ export function buildApps(outdir = 'dist'): App[] {
     listenerName: site.gateway.listener,
     implementation: 'envoy-gateway',
   });
-  // dist/eso: needs ESO's CRDs.
-  const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { vault });
-  const recovery = new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
-  // Drop this line on a cluster without Longhorn's RecurringJob CRD.
-  new VaultBackup(new Chart(core, 'vault-backup'), 'vault-backup', { vault });
-  // dist/alerts: needs prometheus-operator's CRDs; drop this line without them.
-  new VaultAlerts(new Chart(folder('alerts'), 'vault-alerts'), 'vault-alerts', { vault, store, unseal, recovery });
 
   // dist/apps: one ExternalSecret per app secret, read from secret/<path> in Vault, in the app's namespace.
-  const secrets = new Chart(folder('apps'), 'app-secrets');
   new AppSecret(secrets, 'postgres-secret', {
     namespace: 'db',
     store,

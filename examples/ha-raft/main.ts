@@ -1,60 +1,45 @@
-import { join } from 'path';
-import { App, Chart } from 'cdk8s';
-import {
-  AppSecret, EsoRecoveryCron, EsoStore, UnsealCron, VaultAlerts, VaultBackup, VaultSnapshotAlerts, VaultSnapshotCron, VaultStack,
-  VaultStackProps,
-} from '../../lib';
+import { App } from 'cdk8s';
+import { AppSecret, homelab, homelabMigration, HomelabProps } from 'homelab-secrets';
 
 // The same homelab as the top-level main.ts, on three Vault pods with integrated storage (Raft), plus the hourly Raft
-// snapshots free Vault does not schedule. See README.md beside this file for when to choose it, and how to move the
-// seed's data from file storage.
-// The UI's TLS Secret (vault-tls) and its allowed clients (the private ranges: the LAN and the VPN) are the defaults.
-export const site = {
+// snapshots free Vault does not schedule. See README.md beside this file for when to choose it. Copied over the
+// top-level main.ts as it is (keep your site values), it writes this layout to dist/ and the one-off migration from
+// the file storage's claim, with its runbook, to migration/ beside it.
+const site = {
   host: 'vault.in.alybadawy.com',
+  // Vault's namespace, and ESO's (where its Helm release runs and the ServiceAccount it logs in to Vault with lives).
+  vaultNamespace: 'security',
+  esoNamespace: 'security',
   // The ingress controller's namespace: Vault's NetworkPolicy lets the UI's traffic in from there.
   ingressControllerNamespace: 'ingress-nginx',
+  // The file storage's claim, which the migration copies from (see migration/RUNBOOK.md once synthesized).
+  claimName: 'vault-data-lh',
   // Each pod's claim (data-vault-0, -1, -2) is made from these, once: the StatefulSet's claim template is immutable.
   storageClassName: 'longhorn',
   storageSize: '10Gi',
   // Three pods, one per node: three nodes at least (or podAntiAffinity: 'preferred').
   replicas: 3,
-  // The seed's claim, which migration/ copies from (see README.md).
-  seedClaimName: 'vault-data-lh',
 };
 
-/** Vault's props, shared with migration.ts so that the migration derives pod 0's claim and address from the same values. */
-export const vaultProps: VaultStackProps = {
-  host: site.host,
-  storage: 'raft',
-  replicas: site.replicas,
-  storageClassName: site.storageClassName,
-  storageSize: site.storageSize,
-  ingressControllerNamespace: site.ingressControllerNamespace,
+/** The homelab on Raft: the UI through ingress-nginx, and the app secrets below. */
+const props: HomelabProps = {
+  vault: {
+    host: site.host,
+    namespace: site.vaultNamespace,
+    storage: 'raft',
+    replicas: site.replicas,
+    storageClassName: site.storageClassName,
+    storageSize: site.storageSize,
+    ingressControllerNamespace: site.ingressControllerNamespace,
+  },
+  store: { namespace: site.esoNamespace },
 };
 
-/** The HA homelab, as one cdk8s App per folder of examples/ha-raft/dist/, like the top-level main.ts. */
-export function buildApps(outdir = join(__dirname, 'dist')): App[] {
-  const apps: App[] = [];
-  const folder = (name: string) => {
-    apps.push(new App({ outdir: join(outdir, name) }));
-    return apps[apps.length - 1];
-  };
+/** The HA homelab, as one cdk8s App per folder of dist/, like the top-level main.ts. */
+export function buildApps(outdir = 'dist'): App[] {
+  const { apps, secrets, store } = homelab(outdir, props);
 
-  // dist/vault: Vault on Raft, its auto-unseal of every pod, ESO recovery, the claims' backups and the snapshots.
-  const core = folder('vault');
-  const vault = new VaultStack(new Chart(core, 'vault'), 'vault', vaultProps);
-  const unseal = new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
-  const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { vault });
-  const recovery = new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
-  new VaultBackup(new Chart(core, 'vault-backup'), 'vault-backup', { vault });
-  const snapshots = new VaultSnapshotCron(new Chart(core, 'vault-raft-snapshot'), 'vault-raft-snapshot', { vault });
-  // dist/alerts: needs prometheus-operator's CRDs; release=kube-prometheus-stack by default.
-  const alerts = folder('alerts');
-  new VaultAlerts(new Chart(alerts, 'vault-alerts'), 'vault-alerts', { vault, store, unseal, recovery });
-  new VaultSnapshotAlerts(new Chart(alerts, 'vault-snapshot-alerts'), 'vault-snapshot-alerts', { snapshots });
-
-  // dist/apps: the same app secrets as the seed.
-  const secrets = new Chart(folder('apps'), 'app-secrets');
+  // dist/apps: one ExternalSecret per app secret, read from secret/<path> in Vault, in the app's namespace.
   new AppSecret(secrets, 'postgres-secret', {
     namespace: 'db',
     store,
@@ -68,4 +53,9 @@ export function buildApps(outdir = join(__dirname, 'dist')): App[] {
   new AppSecret(secrets, 'grafana-admin', { namespace: 'monitoring', store, dataFrom: [{ path: 'grafana-admin' }] });
 
   return apps;
+}
+
+/** The one-off move from the file storage's claim to pod 0's: migration/ beside dist/, never inside it. */
+export function buildMigration(outdir = 'migration'): App[] {
+  return homelabMigration(outdir, props, site.claimName);
 }

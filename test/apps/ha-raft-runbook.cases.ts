@@ -3,13 +3,15 @@ import { join } from 'path';
 import * as YAML from 'yaml';
 import { root } from '../../build/bundle';
 
-// The HA example's migration runbook, read as an operator follows it: what one step suspends, a later step before the
-// unseal step resumes, because nothing else will (no manifest in dist/ owns spec.suspend).
+// The HA example's migration runbook (written by synthesis beside the migration's manifests), read as an operator
+// follows it: what one step suspends, a later step before the unseal step resumes, because nothing else will (no
+// manifest in dist/ owns spec.suspend).
 const readme = readFileSync(join(root, 'examples', 'ha-raft', 'README.md'), 'utf8');
-const steps = readme.split(/\n(?=\d+\. \*\*)/);
+const runbook = readFileSync(join(root, 'examples', 'ha-raft', 'migration', 'RUNBOOK.md'), 'utf8');
+const steps = runbook.split(/\n(?=\d+\. \*\*)/);
 const stepIndex = (title: RegExp) => steps.findIndex((s) => title.test(s.split('\n')[0]));
 const patched = (step: string, suspend: boolean): string[] => {
-  const loops = [...step.matchAll(/for cj in ([\w -]+); do kubectl -n security patch cronjob "\$cj" -p '\{"spec":\{"suspend":(true|false)\}\}'/g)];
+  const loops = [...step.matchAll(/for cj in ([\w -]+); do kubectl -n [a-z0-9-]+ patch cronjob "\$cj" -p '\{"spec":\{"suspend":(true|false)\}\}'/g)];
   return loops.filter((m) => m[2] === String(suspend)).flatMap((m) => m[1].trim().split(/\s+/));
 };
 
@@ -26,7 +28,10 @@ test('every CronJob the runbook suspends is resumed by an explicit patch before 
   const unsealStep = stepIndex(/\*\*Unseal\*\*/);
   expect(unsealStep).toBeGreaterThan(0);
   const suspended = steps.slice(0, unsealStep).flatMap((s) => patched(s, true));
-  expect(suspended).toEqual(['vault-auto-unseal', 'eso-recovery']);
+  expect(suspended.length).toBeGreaterThan(0);
+  // Every CronJob the example runs but its Raft snapshots, which start after the move: those the file storage's layout runs.
+  const before = cronJobs(join(root, 'examples', 'ha-raft', 'dist')).map((j) => j.metadata.name).filter((name) => !/snapshot/.test(name));
+  expect([...suspended].sort()).toEqual(before.sort());
   const suspendStep = steps.findIndex((s) => patched(s, true).length > 0);
   const resumed = steps.slice(suspendStep + 1, unsealStep).flatMap((s) => patched(s, false));
   expect(resumed.sort()).toEqual([...suspended].sort());
@@ -34,9 +39,9 @@ test('every CronJob the runbook suspends is resumed by an explicit patch before 
 
 test('no manifest of the example sets spec.suspend, so GitOps would never resume a suspended CronJob', () => {
   const jobs = cronJobs(join(root, 'examples', 'ha-raft', 'dist'));
-  expect(jobs.map((j) => j.metadata.name)).toEqual(expect.arrayContaining(['vault-auto-unseal', 'eso-recovery']));
+  expect(jobs.length).toBeGreaterThan(0);
   for (const job of jobs) expect(job.spec.suspend).toBeUndefined();
-  expect(readme).not.toMatch(/GitOps re-applies the CronJobs unsuspended/);
+  expect(readme + runbook).not.toMatch(/GitOps re-applies the CronJobs unsuspended/);
 });
 
 test('an alert reading kube_endpoint_address says which kube-state-metrics it needs (older ones lack it: it would always fire)', () => {

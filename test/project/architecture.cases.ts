@@ -57,12 +57,12 @@ function sources(dir: string): string[] {
 
 const FILES = ['main.ts', ...['runtime', 'tools', 'build', 'lib', 'examples', 'scripts'].flatMap(sources)];
 
-/** The project files a file imports (static imports, `import type` and `require` of relative paths). */
+/** The project files a file imports (static imports, `import type` and `require` of relative paths, and of the library by the package's own name). */
 function importsOf(file: string): string[] {
   const text = readFileSync(join(root, file), 'utf8');
-  const specs = [...text.matchAll(/(?:from\s+|require\(\s*|import\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]);
+  const specs = [...text.matchAll(/(?:from\s+|require\(\s*|import\(\s*)['"](\.{1,2}\/[^'"]+|homelab-secrets)['"]/g)].map((m) => m[1]);
   return specs.flatMap((spec) => {
-    const base = relative(root, resolve(root, dirname(file), spec)).replace(/\\/g, '/');
+    const base = spec === 'homelab-secrets' ? 'lib/index.ts' : relative(root, resolve(root, dirname(file), spec)).replace(/\\/g, '/');
     const found = [base, `${base}.ts`, `${base}.js`, `${base}/index.ts`].find((f) => existsSync(join(root, f)) && statSync(join(root, f)).isFile());
     return found && !found.startsWith('imports/') && !found.startsWith('node_modules/') ? [found] : [];
   });

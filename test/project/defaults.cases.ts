@@ -3,9 +3,10 @@ import { join, relative } from 'path';
 import { root } from '../../build/bundle';
 
 // Each default is defined once and read everywhere: the literal of a default appears in exactly one line of code
-// (comments and doc comments are documentation, not definitions) across lib/, runtime/, scripts/ and main.ts.
-const SOURCES = ['lib', 'runtime', 'tools', 'build', 'scripts', 'examples'].flatMap((dir) => (readdirSync(join(root, dir), { recursive: true }) as string[])
-  .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('dist')).map((f) => join(root, dir, f))).concat(join(root, 'main.ts'));
+// (comments and doc comments are documentation, not definitions) across lib/, runtime/, tools/, build/ and scripts/.
+// main.ts and the examples are not searched: what they write are a homelab's site values, which may equal a default.
+const SOURCES = ['lib', 'runtime', 'tools', 'build', 'scripts'].flatMap((dir) => (readdirSync(join(root, dir), { recursive: true }) as string[])
+  .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('dist')).map((f) => join(root, dir, f)));
 
 /** The code lines quoting `literal`, as `file:line`, with comments removed. */
 function definitions(literal: string): string[] {

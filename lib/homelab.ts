@@ -1,0 +1,131 @@
+import { join, posix } from 'path';
+import { addFile } from '../build/summary';
+import { App, Chart } from 'cdk8s';
+import { invalid } from '../build/prop-error';
+import { EsoRecoveryCron } from './eso-recovery-cron';
+import { EsoStore, EsoStoreProps } from './eso-store';
+import { UnsealCron } from './unseal-cron';
+import { VaultAlerts, VaultAlertsProps } from './vault-alerts';
+import { VaultBackup, VaultBackupProps } from './vault-backup';
+import { raftMigrationRunbook } from './raft-migration-runbook';
+import { VaultRaftMigration } from './vault-raft-migration';
+import { VaultSnapshotAlerts } from './vault-snapshot-alerts';
+import { VaultSnapshotCron, VaultSnapshotCronProps } from './vault-snapshot-cron';
+import { VaultStack } from './vault-stack';
+import { VaultStackProps } from './vault-stack-props';
+
+// The homelab's composition, shared by main.ts and every example: each says only what differs (its site values, the
+// storage, how the UI is exposed, its app secrets), and a fix to the composition lands once.
+
+/** What one homelab says about its Vault and ESO: everything else is the constructs' defaults. */
+export interface HomelabProps {
+  /** Vault: its host, namespace, storage and claim (see VaultStack). */
+  readonly vault: VaultStackProps;
+
+  /**
+   * ESO's side of the store (see EsoStore), such as ESO's namespace.
+   * @default - EsoStore's defaults
+   */
+  readonly store?: Omit<EsoStoreProps, 'vault'>;
+
+  /**
+   * Longhorn's snapshots and backups of Vault's claims (VaultBackup) in dist/vault; `false` on a cluster without
+   * Longhorn's RecurringJob CRD.
+   * @default - VaultBackup's defaults
+   */
+  readonly backup?: Omit<VaultBackupProps, 'vault'> | false;
+
+  /**
+   * The alerts (VaultAlerts, and VaultSnapshotAlerts with Raft snapshots) in dist/alerts; `false` on a cluster without
+   * prometheus-operator's CRDs.
+   * @default - VaultAlerts' defaults
+   */
+  readonly alerts?: Omit<VaultAlertsProps, 'vault' | 'store' | 'unseal' | 'recovery'> | false;
+
+  /**
+   * Vault's own Raft snapshots, hourly (VaultSnapshotCron) in dist/vault: Raft storage only.
+   * @default - with storage 'raft', VaultSnapshotCron's defaults; none with file storage
+   */
+  readonly snapshots?: Omit<VaultSnapshotCronProps, 'vault'> | false;
+}
+
+/** The homelab's constructs, and its folders of dist/ (one cdk8s App each, which GitOps syncs on its own). */
+export interface Homelab {
+  /** The folders of dist/, in the order they were made, those made later by `folder` included: what `buildApps` returns. */
+  readonly apps: App[];
+  readonly vault: VaultStack;
+  readonly store: EsoStore;
+  readonly unseal: UnsealCron;
+  readonly recovery: EsoRecoveryCron;
+  readonly snapshots?: VaultSnapshotCron;
+  /** The chart of dist/apps: each AppSecret is made in it. */
+  readonly secrets: Chart;
+  /** A folder of dist/ of its own, made once, such as `ui` for the UI's route and its allowlist. */
+  folder(name: string): App;
+}
+
+/**
+ * The homelab, as one cdk8s App per folder of `outdir`: `vault` (Vault, its auto-unseal, ESO's recovery, the backups
+ * and snapshots: no CRD but Longhorn's), `eso` (the store: ESO's CRDs), `alerts` (prometheus-operator's CRDs) and `apps`
+ * (the ExternalSecrets: the apps' namespaces). GitOps syncs each folder on its own, so a missing CRD or app namespace
+ * holds back only its folder (see docs/from-zero.md, "Point GitOps at dist/").
+ */
+export function homelab(outdir: string, props: HomelabProps): Homelab {
+  // One array, shared with the caller: a folder made after homelab() returns is in it too.
+  const apps: App[] = [];
+  const byName = new Map<string, App>();
+  const folder = (name: string) => {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) invalid('homelab folder', name, 'a lowercase folder name such as "ui"');
+    if (!byName.has(name)) {
+      byName.set(name, new App({ outdir: join(outdir, name) }));
+      apps.push(byName.get(name)!);
+    }
+    return byName.get(name)!;
+  };
+
+  const core = folder('vault');
+  const vault = new VaultStack(new Chart(core, 'vault'), 'vault', props.vault);
+  const unseal = new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
+  const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { ...props.store, vault });
+  const recovery = new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
+  if (props.backup !== false) new VaultBackup(new Chart(core, 'vault-backup'), 'vault-backup', { ...props.backup, vault });
+  if (props.snapshots && vault.storage !== 'raft') invalid('homelab snapshots', props.snapshots, 'false or nothing with file storage: Raft snapshots need storage "raft"');
+  const snapshots = props.snapshots === false || vault.storage !== 'raft' ? undefined
+    : new VaultSnapshotCron(new Chart(core, 'vault-raft-snapshot'), 'vault-raft-snapshot', { ...props.snapshots, vault });
+  if (props.alerts !== false) {
+    const alerts = folder('alerts');
+    new VaultAlerts(new Chart(alerts, 'vault-alerts'), 'vault-alerts', { ...props.alerts, vault, store, unseal, recovery });
+    if (snapshots) new VaultSnapshotAlerts(new Chart(alerts, 'vault-snapshot-alerts'), 'vault-snapshot-alerts', { snapshots });
+  }
+  const secrets = new Chart(folder('apps'), 'app-secrets');
+  return { apps, vault, store, unseal, recovery, snapshots, secrets, folder };
+}
+
+/**
+ * The one-off objects that move a file-storage Vault's data to the Raft Vault of `props` (VaultRaftMigration), as one
+ * App at `outdir`: a folder beside dist/, never inside it, where GitOps would run the migration on every sync. The
+ * Raft VaultStack is built from the same props as dist/'s, in an App that is never synthesized, so pod 0's claim,
+ * node id and cluster address cannot drift from it; the runbook (RUNBOOK.md) is written beside the manifests.
+ */
+export function homelabMigration(outdir: string, props: HomelabProps, sourceClaimName: string): App[] {
+  const { vault, store, unseal, recovery } = homelab(join(outdir, '.unused'), props);
+  const app = new App({ outdir });
+  const migration = new VaultRaftMigration(new Chart(app, 'migration'), 'migration', { vault, sourceClaimName });
+  addFile(app, 'RUNBOOK.md', (folder) => raftMigrationRunbook({
+    namespace: vault.namespace,
+    sourceClaim: sourceClaimName,
+    statefulSet: vault.statefulSetName,
+    pods: vault.podNames,
+    podClaim: vault.raftClaim!.name,
+    job: migration.jobName,
+    // The file storage's app runs these two; the Raft one's snapshot job starts after the move.
+    cronJobs: [unseal.cronJobName, recovery.cronJobName],
+    activeService: vault.clientServiceName,
+    port: vault.port,
+    store: store.storeName,
+    kvPath: store.path,
+    dist: posix.join(posix.dirname(folder), 'dist'),
+    migration: folder,
+  }));
+  return [app];
+}
