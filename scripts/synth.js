@@ -12,6 +12,7 @@
 const fs = require('fs');
 const path = require('path');
 const { bundleFile, NODE_SCRIPT, root } = require('../build/bundle');
+const { refreshSample } = require('../build/readme-sample');
 
 /** The examples: each folder of examples/ that holds a main.ts, in name order. */
 function exampleEntries() {
@@ -85,10 +86,13 @@ const runs = targets.flatMap((target, i) => {
     ...(typeof module.buildMigration === 'function' ? [{ entry: target.entry, outdir: migrationOf(target.outdir), build: module.buildMigration }] : []),
   ];
 });
-for (const { entry: entryFile, outdir, build } of runs) {
+for (const [i, { entry: entryFile, outdir, build }] of runs.entries()) {
   try {
     const written = synthesize(build, path.resolve(root, outdir));
-    console.log(summary(outdir, written));
+    const printed = summary(outdir, written);
+    console.log(printed);
+    // `npm run synth`'s first output is dist/, which the front page shows.
+    if (all && i === 0 && refreshSample(root, printed)) console.log('README.md: its sample output now shows this');
   } catch (error) {
     // Two constructs with one id in one scope, as when a `new AppSecret(...)` is pasted twice.
     const twice = /^There is already a Construct with name '([^']+)' in (\w+)(?: \[([^\]]*)\])?/.exec(error?.message ?? '');

@@ -5,6 +5,7 @@ import { includeCases } from './support/cases';
 includeCases(join(__dirname, 'apps'), {
   'examples': () => require('./apps/examples.cases'),
   'examples-migration': () => require('./apps/examples-migration.cases'),
+  'fork': () => require('./apps/fork.cases'),
   'ha-raft-runbook': () => require('./apps/ha-raft-runbook.cases'),
   'main': () => require('./apps/main.cases'),
 });

@@ -7,6 +7,7 @@ includeCases(join(__dirname, 'lib'), {
   'checks': () => require('./lib/checks.cases'),
   'eso-recovery-cron': () => require('./lib/eso-recovery-cron.cases'),
   'eso-store': () => require('./lib/eso-store.cases'),
+  'homelab': () => require('./lib/homelab.cases'),
   'script-cron-job': () => require('./lib/script-cron-job.cases'),
   'unseal-cron': () => require('./lib/unseal-cron.cases'),
   'unseal-cron-pods': () => require('./lib/unseal-cron-pods.cases'),

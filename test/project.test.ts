@@ -10,4 +10,5 @@ includeCases(join(__dirname, 'project'), {
   'docs': () => require('./project/docs.cases'),
   'prop-tables': () => require('./project/prop-tables.cases'),
   'readme': () => require('./project/readme.cases'),
+  'readme-sample': () => require('./project/readme-sample.cases'),
 });

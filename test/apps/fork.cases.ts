@@ -1,0 +1,127 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, relative } from 'path';
+import * as YAML from 'yaml';
+import { root } from '../../build/bundle';
+import { Run, runNode } from '../support/run-script';
+
+// Another homelab adopts the project: it copies main.ts (or an example's, over main.ts, without editing its imports),
+// changes the site block's values and synthesizes. Whatever values this repository's main.ts holds today, the fork's
+// output names only the fork's: no object keeps the old namespace, host or claim (the bundled scripts' text aside,
+// whose defaults every CronJob overrides through its environment), and the migration's runbook neither.
+
+/** The site block's string values, by key, as `key: 'value'` lines of `const site = { ... };`. */
+export function siteValues(source: string): Map<string, string> {
+  const block = /^const site = \{\n([\s\S]*?)^\};/m.exec(source);
+  if (!block) throw new Error('no `const site = { ... };` block');
+  return new Map([...block[1].matchAll(/^ {2}(\w+): '([^']*)',/gm)].map(([, key, value]) => [key, value]));
+}
+
+/** A value for the fork that is none of the old ones (nor contains one). */
+const forkValue = (old: string, choices: string[]) => choices.find((c) => !c.includes(old) && !old.includes(c))!;
+const FORK_CHOICES: Record<string, string[]> = {
+  host: ['vault.fork.example.net', 'secrets.fork2.example.org'],
+  vaultNamespace: ['vault', 'hashicorp'],
+  esoNamespace: ['external-secrets', 'eso-system'],
+  claimName: ['fork-claim', 'vault-storage-2'],
+  ingressControllerNamespace: ['kube-system', 'traefik'],
+};
+
+/** The source with the site's values replaced by a fork's; returns it and the pairs replaced. */
+export function forked(source: string): { source: string; replaced: Array<[string, string, string]> } {
+  const replaced: Array<[string, string, string]> = [];
+  let out = source;
+  for (const [key, old] of siteValues(source)) {
+    if (!FORK_CHOICES[key]) continue;
+    const value = forkValue(old, FORK_CHOICES[key]);
+    out = out.replace(`  ${key}: '${old}',`, `  ${key}: '${value}',`);
+    replaced.push([key, old, value]);
+  }
+  return { source: out, replaced };
+}
+
+/** Every string value in `value`, keys left out (an annotation's key such as `container.apparmor.security...` is no name). */
+const stringValues = (value: unknown): string[] => (typeof value === 'string' ? [value]
+  : Array.isArray(value) ? value.flatMap(stringValues)
+    : value && typeof value === 'object' ? Object.values(value).flatMap(stringValues) : []);
+
+/** Every object written under `dir` as the text of its string values, ConfigMaps without their bundled scripts, by file. */
+function objectsUnder(dir: string): Array<{ file: string; json: string }> {
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.yaml')).flatMap((file) =>
+    YAML.parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((d) => {
+      const object = d.toJSON();
+      if (object.kind === 'ConfigMap') object.data = Object.fromEntries(Object.entries(object.data ?? {}).filter(([k]) => !k.endsWith('.js')));
+      return { file, json: stringValues(object).join('\n') };
+    }));
+}
+
+const escape = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Where `value` appears as a whole name, also inside a DNS name or URL (not inside a longer word: `securityContext`). */
+const names = (text: string, value: string) => new RegExp(`(?<![A-Za-z0-9-])${escape(value)}(?![A-Za-z0-9-])`).test(text);
+/**
+ * Whether `text` still names the site value of `key`. The ingress controller's namespace is often named after the
+ * product (ingress-nginx), which comments and notes name as a product: only its use as a namespace counts (a whole
+ * value, as in a namespaceSelector, or "namespace <name>" in what synthesis prints).
+ */
+const stillNames = (key: string, text: string, old: string) => (key === 'ingressControllerNamespace'
+  ? text.split('\n').includes(old) || new RegExp(`namespace ${escape(old)}(?![A-Za-z0-9-])`).test(text)
+  : names(text, old));
+
+const ENTRIES = join(root, 'node_modules', '.cache', 'homelab-secrets', 'test-entries');
+const APPS = [
+  { name: 'main.ts', file: join(root, 'main.ts') },
+  // The HA example copied over main.ts: it lands beside lib/ as main.ts does.
+  { name: 'examples/ha-raft/main.ts copied over main.ts', file: join(root, 'examples', 'ha-raft', 'main.ts') },
+].filter((a) => existsSync(a.file));
+
+describe.each(APPS)('a fork of $name with its own site values', ({ name, file }) => {
+  const { source, replaced } = forked(readFileSync(file, 'utf8'));
+  let run: Run & { outdir: string };
+
+  beforeAll(async () => {
+    mkdirSync(ENTRIES, { recursive: true });
+    const entry = join(ENTRIES, `fork-${name.replace(/\W+/g, '-')}.ts`);
+    writeFileSync(entry, source);
+    const outdir = join(mkdtempSync(join(tmpdir(), 'fork-')), 'dist');
+    const env = { ...process.env, CDK8S_OUTDIR: outdir } as Record<string, string>;
+    run = { ...await runNode(join(root, 'scripts', 'synth.js'), env, { args: [relative(root, entry)], limitMs: 60000 }), outdir };
+  }, 120000);
+
+  test('its site block holds the values a fork changes', () => {
+    expect(replaced.map(([key]) => key)).toEqual(expect.arrayContaining(['host', 'vaultNamespace', 'esoNamespace', 'ingressControllerNamespace']));
+  });
+
+  test('synthesizes, and no object names the old namespaces, host or claim', () => {
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    const written = [run.outdir, join(run.outdir, '..', 'migration')].filter(existsSync).flatMap(objectsUnder);
+    expect(written.length).toBeGreaterThan(10);
+    const stale = replaced.flatMap(([key, old]) => written.filter((o) => stillNames(key, o.json, old)).map((o) => `${o.file}: ${key} ${old}`));
+    expect(stale).toEqual([]);
+    // The fork's own values are there instead.
+    const all = written.map((o) => o.json).join('\n');
+    for (const [key, , value] of replaced.filter(([k]) => k !== 'claimName' || !/ha-raft/.test(name))) {
+      expect({ key, found: names(all, value) }).toEqual({ key, found: true });
+    }
+  });
+
+  test('what it prints and any runbook it writes name the fork\'s values only', () => {
+    const runbook = join(run.outdir, '..', 'migration', 'RUNBOOK.md');
+    const texts = [run.stdout, ...(existsSync(runbook) ? [readFileSync(runbook, 'utf8')] : [])];
+    const stale = replaced.flatMap(([key, old]) => texts.filter((t) => stillNames(key, t, old)).map((t) => `${key} ${old}: ${t.split('\n').find((l) => names(l, old))}`));
+    expect(stale).toEqual([]);
+    if (/ha-raft/.test(name)) expect(readFileSync(runbook, 'utf8')).toContain(`kubectl -n ${replaced.find(([k]) => k === 'vaultNamespace')![2]} `);
+  });
+});
+
+test('the fork\'s substitution replaces each site value, and the checks see a stale name', () => {
+  const { source, replaced } = forked("const site = {\n  host: 'vault.a.example.com',\n  vaultNamespace: 'vault',\n  storageSize: '10Gi',\n};\n");
+  expect(replaced).toEqual([['host', 'vault.a.example.com', 'vault.fork.example.net'], ['vaultNamespace', 'vault', 'hashicorp']]);
+  expect(source).toContain("  vaultNamespace: 'hashicorp',");
+  expect(names('{"namespace":"security"}', 'security')).toBe(true);
+  expect(names('{"securityContext":{}}', 'security')).toBe(false);
+  expect(names('"http://vault.security.svc"', 'security')).toBe(true);
+  expect(stillNames('ingressControllerNamespace', 'TLS ends at ingress-nginx\nkube-system', 'ingress-nginx')).toBe(false);
+  expect(stillNames('ingressControllerNamespace', 'every pod in namespace ingress-nginx (the UI)', 'ingress-nginx')).toBe(true);
+  expect(stillNames('ingressControllerNamespace', 'a\ningress-nginx\nb', 'ingress-nginx')).toBe(true);
+  expect(stringValues({ metadata: { annotations: { 'container.apparmor.security.beta.kubernetes.io/vault': 'unconfined' } } })).toEqual(['unconfined']);
+});

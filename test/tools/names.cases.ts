@@ -1,0 +1,67 @@
+import { execFileSync } from 'child_process';
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Chart } from 'cdk8s';
+import { homelab, HomelabProps, VaultHttpRoute } from '../../lib';
+import { synthesize } from '../../build/synthesize';
+import { root } from '../../build/bundle';
+import { readManifests } from '../../tools/vault-setup/manifests';
+import { assignments, NAMES, namesOf } from '../../tools/names/main';
+
+// `npm run -s names`: the names the docs' commands use, read from a dist/ folder, for any homelab's values.
+const PROPS: HomelabProps = {
+  vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', claimName: 'old-claim', ingressControllerNamespace: 'kube-system' },
+  store: { namespace: 'eso-system', storeName: 'lab-store' },
+};
+
+function dist(build: (outdir: string) => ReturnType<typeof homelab>['apps']): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'names-')), 'dist');
+  synthesize(build, dir);
+  return dir;
+}
+
+const file = dist((outdir) => homelab(outdir, PROPS).apps);
+
+test('file storage: Vault\'s and ESO\'s namespaces, the pod, the claim, the store and the host', () => {
+  expect(namesOf(readManifests(file))).toEqual({
+    VAULT_NS: 'hashicorp', VAULT_POD: 'vault-0', VAULT_CLAIM: 'old-claim', ESO_NS: 'eso-system', STORE: 'lab-store', VAULT_HOST: 'vault.lab.example.net',
+  });
+});
+
+test('Raft, with the UI on an HTTPRoute: pod 0\'s claim from the template, the route\'s host', () => {
+  const raft = dist((outdir) => {
+    const h = homelab(outdir, { ...PROPS, vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', storage: 'raft', exposure: 'none' } });
+    new VaultHttpRoute(new Chart(h.folder('ui'), 'vault-ui'), 'vault-ui', { vault: h.vault, gatewayName: 'gw', gatewayNamespace: 'gw', listenerName: 'https', implementation: 'envoy-gateway' });
+    return h.apps;
+  });
+  expect(namesOf(readManifests(raft))).toMatchObject({ VAULT_NS: 'hashicorp', VAULT_POD: 'vault-0', VAULT_CLAIM: 'data-vault-0', VAULT_HOST: 'vault.lab.example.net' });
+});
+
+test('a folder without Vault or a store: one line saying what to pass', () => {
+  const eso = join(file, 'eso');
+  expect(() => namesOf(readManifests(eso))).toThrow('expected one StatefulSet of Vault in the manifests, found 0: pass the folder npm run synth writes (--dist DIR)');
+  expect(() => namesOf(readManifests(join(file, 'vault')))).toThrow('no ClusterSecretStore reading Vault in the manifests');
+});
+
+test('as the docs use it: `eval "$(npm run -s names -- --dist DIR)"` sets every variable in a shell', () => {
+  const script = `eval "$(node scripts/names.js --dist '${file}')" && echo "${Object.keys(NAMES).map((k) => `$${k}`).join(' ')}"`;
+  const out = execFileSync('bash', ['-c', script], { cwd: root, encoding: 'utf8', timeout: 60000 });
+  expect(out.trim()).toBe('hashicorp vault-0 old-claim eso-system lab-store vault.lab.example.net');
+  expect(assignments(namesOf(readManifests(file)))[0]).toMatch(/^VAULT_NS='hashicorp' +# Vault's namespace$/);
+});
+
+test('a wrong argument or folder: exit 1, one line on stderr', () => {
+  const run = (args: string[]) => {
+    try {
+      execFileSync('node', ['scripts/names.js', ...args], { cwd: root, encoding: 'utf8', timeout: 60000, stdio: 'pipe' });
+      return { code: 0, stderr: '' };
+    } catch (error: any) {
+      return { code: error.status, stderr: String(error.stderr) };
+    }
+  };
+  expect(run(['--dits', 'x'])).toEqual({ code: 1, stderr: 'unknown arguments ["--dits","x"]: usage: npm run -s names [-- --dist DIR]\n' });
+  const missing = run(['--dist', join(file, 'nothing')]);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toMatch(/^\S+nothing: cannot read the manifests in \S+ \(ENOENT\): run `npm run synth`, or pass --dist DIR\n$/);
+});
