@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'os';
 import { join, relative } from 'path';
 import * as YAML from 'yaml';
-import { buildApps } from '../../main';
+import * as main from '../../main';
 import { root } from '../../build/bundle';
 import { summary } from '../../build/synthesize';
 import { appInvariants, synthTo as synthTree } from '../support/app-invariants';
@@ -11,8 +11,13 @@ import { Run, runNode } from '../support/run-script';
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
 // app secret (or another homelab's values) needs no test edit. The constructs' own tests pin their output.
 
+const { buildApps } = main;
+/** A main.ts copied from the HA example also exports its one-off move to Raft, written to migration/ beside dist/. */
+const { buildMigration } = main as { buildMigration?: typeof buildApps };
+
 // The invariants every app holds (main.ts's and each example's), on main.ts's synthesis and its committed dist/.
 describe('main.ts', () => appInvariants(buildApps, join(root, 'dist')));
+if (buildMigration) describe('main.ts\'s migration/', () => appInvariants(buildMigration, join(root, 'migration')));
 
 const fresh = synthTree(buildApps);
 
