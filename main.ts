@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { AppSecret, homelab, HomelabProps } from 'homelab-secrets';
+import { AppSecret, homelab, HomelabProps, VaultStorage } from 'homelab-secrets';
 
 // This homelab's own values. Another homelab changes these, and the app secrets at the bottom; everything else has
 // generic defaults (see docs/ for every prop). The UI's TLS Secret (vault-tls) and its allowed clients (the private
@@ -26,12 +26,10 @@ const props: HomelabProps = {
   vault: {
     host: site.host,
     namespace: site.vaultNamespace,
-    claimName: site.claimName,
-    storageClassName: site.storageClassName,
-    storageSize: site.storageSize,
+    storage: VaultStorage.file({ claimName: site.claimName, storageClassName: site.storageClassName, storageSize: site.storageSize }),
     appArmorProfile: site.vaultAppArmorProfile,
-    ingressControllerNamespace: site.ingressControllerNamespace,
   },
+  ingressNginx: { proxyNamespace: site.ingressControllerNamespace },
   store: { namespace: site.esoNamespace },
 };
 

@@ -11,6 +11,7 @@ import { raftMigrationRunbook } from './raft-migration-runbook';
 import { VaultRaftMigration } from './vault-raft-migration';
 import { VaultSnapshotAlerts } from './vault-snapshot-alerts';
 import { VaultSnapshotCron, VaultSnapshotCronProps } from './vault-snapshot-cron';
+import { VaultNginxIngress, VaultNginxIngressProps } from './vault-nginx-ingress';
 import { VaultStack } from './vault-stack';
 import { VaultStackProps } from './vault-stack-props';
 
@@ -21,6 +22,13 @@ import { VaultStackProps } from './vault-stack-props';
 export interface HomelabProps {
   /** Vault: its host, namespace, storage and claim (see VaultStack). */
   readonly vault: VaultStackProps;
+
+  /**
+   * The UI through ingress-nginx (VaultNginxIngress), beside Vault in dist/vault: it needs no CRD. Traefik's and
+   * Gateway API's exposures need theirs, so they go in a folder of their own (`folder('ui')`), made by the app.
+   * @default - none
+   */
+  readonly ingressNginx?: Omit<VaultNginxIngressProps, 'vault'>;
 
   /**
    * ESO's side of the store (see EsoStore), such as ESO's namespace.
@@ -84,7 +92,9 @@ export function homelab(outdir: string, props: HomelabProps): Homelab {
   };
 
   const core = folder('vault');
-  const vault = new VaultStack(new Chart(core, 'vault'), 'vault', props.vault);
+  const vaultChart = new Chart(core, 'vault');
+  const vault = new VaultStack(vaultChart, 'vault', props.vault);
+  if (props.ingressNginx) new VaultNginxIngress(vaultChart, 'ingress', { ...props.ingressNginx, vault });
   const unseal = new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
   const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { ...props.store, vault });
   const recovery = new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });

@@ -11,6 +11,12 @@ import { checkArray, checkCidr } from './checks';
 /** The labels of the objects that expose the UI. */
 export const UI_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'ui' };
 
+/** The Secret holding the UI's TLS certificate, whichever construct serves the UI. */
+export const TLS_SECRET_NAME = 'vault-tls';
+
+/** The private address ranges (RFC 1918 and IPv6 unique local addresses): the LAN and most VPNs. */
+export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
 /** Where Traefik's pods run on k3s, which installs it in kube-system. */
 export const K3S_TRAEFIK_NAMESPACE = 'kube-system';
 

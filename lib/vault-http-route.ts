@@ -1,12 +1,11 @@
 import { Construct } from 'constructs';
 import { HttpRoute, HttpRouteSpecRulesFilters, HttpRouteSpecRulesFiltersType, HttpRouteSpecRulesMatchesPathType } from '../imports/gateway.networking.k8s.io';
 import { crdObjectAnnotations } from './gitops';
-import { checkSourceRanges, envoyAllowList, K3S_TRAEFIK_NAMESPACE, traefikAllowList, UI_LABELS } from './ui-allowlist';
+import { checkSourceRanges, envoyAllowList, K3S_TRAEFIK_NAMESPACE, PRIVATE_RANGES, traefikAllowList, UI_LABELS } from './ui-allowlist';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain } from './checks';
 import { checkKnownProps, KnownProps } from './known-props';
 import { checkVault, IVault } from './vault';
-import { PRIVATE_RANGES } from './vault-stack';
 
 /** The Gateway API implementations this project renders the allowlist for, and the namespace of their proxies. */
 const ENFORCED = { 'traefik': K3S_TRAEFIK_NAMESPACE, 'envoy-gateway': 'envoy-gateway-system' } as const;
@@ -14,7 +13,7 @@ type Enforced = keyof typeof ENFORCED;
 const isEnforced = (implementation: string): implementation is Enforced => Object.keys(ENFORCED).includes(implementation);
 
 export interface VaultHttpRouteProps {
-  /** The Vault whose UI is exposed, through its Service; its `exposure` must be 'none'. */
+  /** The Vault whose UI is exposed, through its Service; nothing else may expose it. */
   readonly vault: IVault;
 
   /** The name of the Gateway the route attaches to (a site value: the operator's Gateway). */
@@ -70,9 +69,6 @@ const KNOWN_PROPS: KnownProps<VaultHttpRouteProps> = {
 function checkProps(props: VaultHttpRouteProps) {
   checkKnownProps('VaultHttpRoute', props, KNOWN_PROPS);
   checkVault('VaultHttpRoute vault', props.vault);
-  if (props.vault.exposure !== 'none') {
-    invalid('VaultHttpRoute vault', props.vault.node.path, 'a VaultStack with exposure: "none" (otherwise it renders its own ingress-nginx Ingress)');
-  }
   const implementation = checkDnsLabel('VaultHttpRoute implementation', props.implementation);
   const name = checkDnsSubdomain('VaultHttpRoute name', props.name ?? 'vault');
   const gatewayNamespace = checkDnsLabel('VaultHttpRoute gatewayNamespace', props.gatewayNamespace);
@@ -110,10 +106,14 @@ export class VaultHttpRoute extends Construct {
 
   constructor(scope: Construct, id: string, props: VaultHttpRouteProps) {
     super(scope, id);
-    const { implementation, ranges, name, gatewayName, gatewayNamespace, listenerName, proxyNamespace } = validating(this, () => checkProps(props));
+    const { implementation, ranges, name, gatewayName, gatewayNamespace, listenerName, proxyNamespace } = validating(this, () => {
+      const checked = checkProps(props);
+      props.vault.expose(this);
+      return checked;
+    });
     const { vault } = props;
     this.proxyNamespace = proxyNamespace;
-    props.vault.allowClient({ description: `the UI, through the Gateway's proxies (${implementation})`, namespace: proxyNamespace });
+    props.vault.allowClient({ description: `the UI, through the Gateway's proxies (${implementation})`, namespace: proxyNamespace }, this);
     this.routeName = name;
     const labels = { ...UI_LABELS };
     const allowList = { name: `${name}-allowlist`, namespace: vault.namespace, ranges, labels };

@@ -1,5 +1,5 @@
-import { Lazy } from 'cdk8s';
-import { Construct } from 'constructs';
+import { Chart, Lazy } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { addSummary } from '../build/summary';
 import { invalid } from '../build/prop-error';
@@ -95,9 +95,13 @@ export class VaultNetworkPolicy extends Construct {
     ]);
   }
 
-  /** Allows a client; the same one twice counts once. */
-  public allow(client: VaultClient): void {
+  /**
+   * Allows a client; the same one twice counts once. When `by` (the construct whose objects the client is) is in the
+   * policy's chart, the policy is written after its objects.
+   */
+  public allow(client: VaultClient, by?: IConstruct): void {
     const key = JSON.stringify(peer(client));
     if (!this.clients.some((c) => JSON.stringify(peer(c)) === key)) this.clients.push(client);
+    if (by && Chart.of(by) === Chart.of(this)) this.node.addDependency(by);
   }
 }

@@ -3,11 +3,11 @@ import { k8s } from 'cdk8s-plus-28';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsSubdomain, checkInteger } from './checks';
 import { checkKnownProps, KnownProps } from './known-props';
-import { VaultStack } from './vault-stack';
+import { checkVault, IVault } from './vault';
 
 export interface VaultRaftMigrationProps {
   /** The Raft VaultStack the data moves to: pod 0's claim, node id and cluster address come from it. */
-  readonly vault: VaultStack;
+  readonly vault: IVault;
   /** The claim of the file storage the data comes from (the seed's `vault-data-lh`). Required. */
   readonly sourceClaimName: string;
   /**
@@ -82,11 +82,10 @@ export class VaultRaftMigration extends Construct {
     super(scope, id);
     const { vault, source, deadline } = validating(this, () => {
       checkKnownProps('VaultRaftMigration', props, KNOWN_PROPS);
-      if (!(props.vault instanceof VaultStack) || props.vault.storage !== 'raft') {
-        invalid('VaultRaftMigration vault', props.vault instanceof VaultStack ? `storage "${props.vault.storage}"` : null, 'a VaultStack with storage "raft", the destination');
-      }
+      const vault = checkVault('VaultRaftMigration vault', props.vault);
+      if (vault.storage !== 'raft' || !vault.raftClaim) invalid('VaultRaftMigration vault', `storage "${vault.storage}"`, 'a VaultStack with storage "raft", the destination');
       const sourceClaim = checkDnsSubdomain('VaultRaftMigration sourceClaimName', props.sourceClaimName);
-      if (sourceClaim === props.vault.claimName) invalid('VaultRaftMigration sourceClaimName', sourceClaim, `another claim than the destination ${props.vault.claimName}`);
+      if (sourceClaim === vault.raftClaim.name) invalid('VaultRaftMigration sourceClaimName', sourceClaim, `another claim than the destination ${vault.raftClaim.name}`);
       return { vault: props.vault, source: sourceClaim, deadline: checkInteger('VaultRaftMigration deadlineSeconds', props.deadlineSeconds ?? 1800, 60, 86400) };
     });
     const claim = vault.raftClaim!;

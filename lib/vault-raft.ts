@@ -1,12 +1,10 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { addSummary } from '../build/summary';
-import { invalid } from '../build/prop-error';
-import { checkInteger } from './checks';
-import { KnownProps } from './known-props';
+import { VAULT_PORT as API_PORT } from '../runtime/common/variables';
 
-// Vault on integrated storage (Raft), as VaultStack renders it: pure functions for the configuration and the objects,
-// so that vault-stack.ts only chooses between file and Raft. Decided from vault-helm's HA mode (values.yaml
+// Vault on integrated storage (Raft), as VaultStorage.raft() renders it: pure functions for the configuration and the
+// objects. Decided from vault-helm's HA mode (values.yaml
 // server.ha.raft, server-statefulset.yaml, server-headless-service.yaml, server-discovery-role.yaml,
 // server-ha-active-service.yaml) and Vault's own source:
 // - node_id is the pod's name (VAULT_RAFT_NODE_ID), cluster_addr the pod's DNS name on 8201 (VAULT_CLUSTER_ADDR,
@@ -29,77 +27,13 @@ import { KnownProps } from './known-props';
 
 export { checkRaftAddresses } from './vault-raft-check';
 
-export type VaultStorage = 'file' | 'raft';
-
-/** The props of VaultStack that choose the storage; VaultStackProps extends it. */
-export interface VaultStorageProps {
-  /**
-   * Where Vault keeps its data: `file` on one claim (one pod), or `raft`, integrated storage replicated over
-   * `replicas` pods, each with its own claim. A running install cannot switch by changing this: see the migration
-   * runbook.
-   * @default 'file'
-   */
-  readonly storage?: VaultStorage;
-  /**
-   * The number of Vault pods with `raft`: odd, so that a majority exists (3 tolerates one pod down, 5 two).
-   * @default 3
-   */
-  readonly replicas?: number;
-  /**
-   * Allow `raft` with one replica, which has Raft's machinery and no redundancy (a lab, or the first step of a
-   * migration).
-   * @default false
-   */
-  readonly allowSingleRaftNode?: boolean;
-  /**
-   * How the pods spread over nodes: `required` (no two Vault pods on one node: a node's loss takes one pod) or
-   * `preferred` (a lab with fewer nodes than replicas).
-   * @default 'required'
-   */
-  readonly podAntiAffinity?: 'required' | 'preferred';
-  /**
-   * How a change of the pod template reaches the pods: `RollingUpdate` (one at a time, each unsealed by the job
-   * before the next) or `OnDelete` (a human deletes each pod, standbys first).
-   * @default 'RollingUpdate'
-   */
-  readonly updateStrategy?: 'RollingUpdate' | 'OnDelete';
-}
-
-export const STORAGE_KNOWN_PROPS: KnownProps<VaultStorageProps> = {
-  storage: true, replicas: true, allowSingleRaftNode: true, podAntiAffinity: true, updateStrategy: true,
-};
-
-/** The checked Raft settings; undefined for file storage. */
+/** The checked Raft settings (VaultStorage.raft's). */
 export interface RaftSettings {
   readonly replicas: number;
   readonly podAntiAffinity: 'required' | 'preferred';
   readonly updateStrategy: 'RollingUpdate' | 'OnDelete';
 }
 
-export function checkStorageProps(props: VaultStorageProps): RaftSettings | undefined {
-  const storage = props.storage ?? 'file';
-  if (storage !== 'file' && storage !== 'raft') invalid('VaultStack storage', storage, '"file" or "raft"');
-  if (storage === 'file') {
-    for (const prop of ['replicas', 'allowSingleRaftNode', 'podAntiAffinity', 'updateStrategy'] as const) {
-      if (props[prop] !== undefined) invalid(`VaultStack ${prop}`, props[prop], 'nothing with storage "file" (one pod on one claim): set storage: "raft"');
-    }
-    return undefined;
-  }
-  const replicas = checkInteger('VaultStack replicas', props.replicas ?? 3, 1, 7);
-  if (replicas % 2 === 0) {
-    invalid('VaultStack replicas', replicas, `an odd number: ${replicas} pods tolerate no more failures than ${replicas - 1}, and a split into two halves loses the majority`);
-  }
-  if (replicas === 1 && props.allowSingleRaftNode !== true) {
-    invalid('VaultStack replicas', 1, 'at least 3 with storage "raft" (one Raft node has no redundancy), or allowSingleRaftNode: true to mean it');
-  }
-  const antiAffinity = props.podAntiAffinity ?? 'required';
-  if (antiAffinity !== 'required' && antiAffinity !== 'preferred') invalid('VaultStack podAntiAffinity', antiAffinity, '"required" or "preferred"');
-  const updateStrategy = props.updateStrategy ?? 'RollingUpdate';
-  if (updateStrategy !== 'RollingUpdate' && updateStrategy !== 'OnDelete') invalid('VaultStack updateStrategy', updateStrategy, '"RollingUpdate" or "OnDelete"');
-  return { replicas, podAntiAffinity: antiAffinity, updateStrategy };
-}
-
-export const API_PORT = 8200;
 export const CLUSTER_PORT = 8201;
 /** The name of the pods' claims in volumeClaimTemplates: pod N's claim is `data-vault-N`. */
 export const CLAIM_TEMPLATE = 'data';

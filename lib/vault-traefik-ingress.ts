@@ -1,18 +1,17 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { K3S_TRAEFIK_NAMESPACE, UI_LABELS, checkSourceRanges, traefikAllowList } from './ui-allowlist';
+import { K3S_TRAEFIK_NAMESPACE, PRIVATE_RANGES, TLS_SECRET_NAME, UI_LABELS, checkSourceRanges, traefikAllowList } from './ui-allowlist';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain, checkMetadataMap } from './checks';
 import { checkKnownProps, KnownProps } from './known-props';
 import { checkVault, IVault } from './vault';
-import { PRIVATE_RANGES, TLS_SECRET_NAME } from './vault-stack';
 
 const MIDDLEWARES = 'traefik.ingress.kubernetes.io/router.middlewares';
 const ENTRYPOINTS = 'traefik.ingress.kubernetes.io/router.entrypoints';
 const ROUTER_TLS = 'traefik.ingress.kubernetes.io/router.tls';
 
 export interface VaultTraefikIngressProps {
-  /** The Vault whose UI is exposed; its `exposure` must be 'none' (it renders no Ingress of its own then). */
+  /** The Vault whose UI is exposed; nothing else may expose it. */
   readonly vault: IVault;
 
   /**
@@ -63,9 +62,6 @@ const KNOWN_PROPS: KnownProps<VaultTraefikIngressProps> = {
 function checkProps(props: VaultTraefikIngressProps) {
   checkKnownProps('VaultTraefikIngress', props, KNOWN_PROPS);
   checkVault('VaultTraefikIngress vault', props.vault);
-  if (props.vault.exposure !== 'none') {
-    invalid('VaultTraefikIngress vault', props.vault.node.path, 'a VaultStack with exposure: "none" (otherwise it renders its own ingress-nginx Ingress)');
-  }
   const ranges = checkSourceRanges('VaultTraefikIngress allowedSourceRanges', props.allowedSourceRanges) ?? [...PRIVATE_RANGES];
   if (ranges.length === 0) {
     invalid('VaultTraefikIngress allowedSourceRanges', [], 'at least one CIDR block (the Middleware enforces them); to allow every client give ["0.0.0.0/0", "::/0"]');
@@ -99,10 +95,14 @@ export class VaultTraefikIngress extends Construct {
 
   constructor(scope: Construct, id: string, props: VaultTraefikIngressProps) {
     super(scope, id);
-    const { ranges, annotations, tlsSecretName, ingressClassName, entryPoint, proxyNamespace } = validating(this, () => checkProps(props));
+    const { ranges, annotations, tlsSecretName, ingressClassName, entryPoint, proxyNamespace } = validating(this, () => {
+      const checked = checkProps(props);
+      props.vault.expose(this);
+      return checked;
+    });
     const { vault } = props;
     this.proxyNamespace = proxyNamespace;
-    props.vault.allowClient({ description: 'the UI, through Traefik', namespace: proxyNamespace });
+    props.vault.allowClient({ description: 'the UI, through Traefik', namespace: proxyNamespace }, this);
     const labels = { ...UI_LABELS };
 
     traefikAllowList(this, 'allowlist', { name: this.middlewareName, namespace: vault.namespace, ranges, labels });

@@ -2,42 +2,56 @@ import { IConstruct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { invalid } from '../build/prop-error';
 import { VaultClient } from './vault-network-policy';
+import { RaftClaim } from './vault-raft';
 
 /**
- * What the constructs around Vault need of it (VaultStack implements it): where it runs, how it is reached, what holds
- * its data, and a way to be let through its NetworkPolicy.
+ * What the constructs around Vault need of it (VaultStack implements it, and shows nothing more): where it runs, how
+ * it is reached, what holds its data, and the doors that let a client through its NetworkPolicy and the UI out.
  */
 export interface IVault extends IConstruct {
   /** The namespace of Vault's pods. */
   readonly namespace: string;
+  /** The public host name of the UI and API. */
+  readonly host: string;
+  /** The port of Vault's API, on its pods and Services (plain HTTP). */
+  readonly port: number;
   /**
    * Vault's in-cluster URL, reaching its pods sealed or not, such as `http://vault.security.svc.cluster.local:8200`;
    * with Raft, the active node's Service (`vault-active`).
    */
   readonly serviceUrl: string;
-  /** The name of Vault's StatefulSet. */
-  readonly statefulSetName: string;
-  /**
-   * The claim that holds Vault's data; its labels may be added to (Longhorn's recurring jobs select by them). None
-   * with Raft storage, whose pods' claims come from the StatefulSet's template.
-   */
-  readonly claim?: k8s.KubePersistentVolumeClaim;
-  /** Where Vault keeps its data: one pod on file storage (absent: file), or several pods on Raft. */
-  readonly storage?: 'file' | 'raft';
-  /** Each pod's URL through the headless Service, which publishes sealed pods (with Raft: one per pod). */
-  readonly podUrls?: string[];
-  /** With Raft, the Service that selects the active node (`vault-active: "true"`). */
-  readonly activeServiceName?: string;
-  /** The public host name of the UI and API. */
-  readonly host: string;
-  /** The port of Vault's Services (plain HTTP). */
-  readonly port: number;
   /** The Service clients reach Vault through: the active node's with Raft. */
   readonly clientServiceName: string;
-  /** How the UI is exposed: by the VaultStack's own ingress-nginx Ingress, or ('none') by another construct. */
-  readonly exposure: 'ingress-nginx' | 'none';
-  /** Lets a client reach Vault's API port. */
-  allowClient(client: VaultClient): void;
+  /** The name of Vault's StatefulSet. */
+  readonly statefulSetName: string;
+  /** The labels of Vault's pods, which its own objects carry too. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Vault's image: a job that runs Vault's own commands (a migration) uses the same. */
+  readonly image: string;
+  /** Where Vault keeps its data: one pod on file storage, or several pods on Raft. */
+  readonly storage: 'file' | 'raft';
+  /** The names of Vault's pods, pod 0 first. */
+  readonly podNames: string[];
+  /** Each pod's URL through the headless Service, which publishes sealed pods, in `podNames` order. */
+  readonly podUrls: string[];
+  /**
+   * The claim that holds Vault's data, with file storage; its labels may be added to (Longhorn's recurring jobs select
+   * by them). None with Raft, whose pods' claims come from the StatefulSet's template.
+   */
+  readonly claim?: k8s.KubePersistentVolumeClaim;
+  /** With Raft, pod 0's claim as the template makes it, and its cluster address: a migration's destination. */
+  readonly raftClaim?: RaftClaim;
+  readonly raftClusterAddr?: string;
+  /**
+   * Lets a client reach Vault's API port; `by` is the construct whose objects the client is, after which the
+   * NetworkPolicy is written when both are in one chart.
+   */
+  allowClient(client: VaultClient, by?: IConstruct): void;
+  /**
+   * Records the construct that exposes the UI (one only; a second is refused). `tlsEnd`, when given, names what ends
+   * TLS in front of Vault in its configuration's comment.
+   */
+  expose(by: IConstruct, tlsEnd?: string): void;
 }
 
 /** Checks at synthesis that `value` is a Vault construct (a name or URL in its place is refused), for `prop`. */

@@ -21,6 +21,6 @@ includeCases(join(__dirname, 'lib'), {
   'vault-snapshot-alerts': () => require('./lib/vault-snapshot-alerts.cases'),
   'vault-snapshot-cron': () => require('./lib/vault-snapshot-cron.cases'),
   'vault-stack': () => require('./lib/vault-stack.cases'),
-  'vault-stack-exposure': () => require('./lib/vault-stack-exposure.cases'),
+  'vault-nginx-ingress': () => require('./lib/vault-nginx-ingress.cases'),
   'vault-traefik-ingress': () => require('./lib/vault-traefik-ingress.cases'),
 });

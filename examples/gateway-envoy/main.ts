@@ -2,7 +2,7 @@
 // guarded by an Envoy Gateway SecurityPolicy (default Deny, Allow for the LAN and VPN ranges).
 // Copy this file over main.ts to use it, and keep your site values; see docs/ui.md.
 import { App, Chart } from 'cdk8s';
-import { AppSecret, homelab, HomelabProps, VaultHttpRoute } from 'homelab-secrets';
+import { AppSecret, homelab, HomelabProps, VaultHttpRoute, VaultStorage } from 'homelab-secrets';
 
 // This homelab's own values. Another homelab changes these, and the app secrets at the bottom; everything else has
 // generic defaults (see docs/ for every prop).
@@ -26,10 +26,7 @@ const props: HomelabProps = {
   vault: {
     host: site.host,
     namespace: site.vaultNamespace,
-    exposure: 'none',
-    claimName: site.claimName,
-    storageClassName: site.storageClassName,
-    storageSize: site.storageSize,
+    storage: VaultStorage.file({ claimName: site.claimName, storageClassName: site.storageClassName, storageSize: site.storageSize }),
   },
   store: { namespace: site.esoNamespace },
 };

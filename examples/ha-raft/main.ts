@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { AppSecret, homelab, homelabMigration, HomelabProps } from 'homelab-secrets';
+import { AppSecret, homelab, homelabMigration, HomelabProps, VaultStorage } from 'homelab-secrets';
 
 // The same homelab as the top-level main.ts, on three Vault pods with integrated storage (Raft), plus the hourly Raft
 // snapshots free Vault does not schedule. See README.md beside this file for when to choose it. Copied over the
@@ -31,13 +31,10 @@ const props: HomelabProps = {
   vault: {
     host: site.host,
     namespace: site.vaultNamespace,
-    storage: 'raft',
-    replicas: site.replicas,
-    storageClassName: site.storageClassName,
-    storageSize: site.storageSize,
+    storage: VaultStorage.raft({ replicas: site.replicas, storageClassName: site.storageClassName, storageSize: site.storageSize }),
     appArmorProfile: site.vaultAppArmorProfile,
-    ingressControllerNamespace: site.ingressControllerNamespace,
   },
+  ingressNginx: { proxyNamespace: site.ingressControllerNamespace },
   store: { namespace: site.esoNamespace },
 };
 

@@ -18,13 +18,16 @@ export const ENV = {
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/** Vault's API port: its listener's, its Services' and every URL's that reaches it. */
+export const VAULT_PORT = 8200;
+
 /** The namespace of Vault, ESO and the CronJobs unless a construct is told otherwise. */
 const NAMESPACE = 'security';
 
 /** What a script assumes when a variable is unset, and the constructs' defaults: each defined here only. */
 export const DEFAULTS = {
   namespace: NAMESPACE,
-  vaultAddr: `http://vault.${NAMESPACE}.svc.cluster.local:8200`,
+  vaultAddr: `http://vault.${NAMESPACE}.svc.cluster.local:${VAULT_PORT}`,
   timeoutSeconds: 5,
   retryWindowSeconds: 40,
   retryIntervalSeconds: 3,

@@ -64,13 +64,13 @@ describe('npm run synth, as a user runs it', () => {
     mkdirSync(entries, { recursive: true });
     const lib = relative(entries, join(root, 'lib')).replace(/\\/g, '/');
     for (const [name, { body }] of planned) {
-      writeFileSync(join(entries, `${name}.ts`), `import { App, Chart } from 'cdk8s';\nimport { AppSecret, EsoStore, VaultStack } from '${lib}';\n`
+      writeFileSync(join(entries, `${name}.ts`), `import { App, Chart } from 'cdk8s';\nimport { AppSecret, EsoStore, VaultNginxIngress, VaultStack } from '${lib}';\n`
         + `export function buildApps(outdir: string): App[] {\n  const app = new App({ outdir });\n  ${body}\n  return [app];\n}\n`);
     }
     await Promise.all([...planned].map(async ([name, { previous }]) => runs.set(name, await synth(name, previous))));
   }, SYNTH_HANG_LIMIT_MS * 2);
 
-  const good = synthEntry('good', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx' });`);
+  const good = synthEntry('good', `const c = new Chart(app, 'vault'); new VaultNginxIngress(c, 'ui', { vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), proxyNamespace: 'ingress-nginx' });`);
   test('says what it wrote: each file with its number of objects', () => {
     const run = good();
     expect(run.stderr).toBe('');
@@ -84,11 +84,11 @@ describe('npm run synth, as a user runs it', () => {
   // under the first, whole, and the exit code, stdout and the output folder's files and bytes are checked besides.
   const store = `const c = new Chart(app, 'apps'); const store = new EsoStore(c, 'store', { vault: new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', networkPolicy: false }) });`;
   const mistakes: Array<[string, string, string]> = [
-    ['a misspelled prop', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', storageclassName: 'x' } as any);`,
-      'vault/vault: invalid VaultStack: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
+    ['a misspelled prop', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', namepsace: 'x' } as any);`,
+      'vault/vault: invalid VaultStack: unknown prop "namepsace" (did you mean "namespace"?)'],
     ['a misspelled nested prop', `${store} new AppSecret(c, 'wiki', { namespace: 'wiki', store, data: [{ secretKey: 'A', path: 'wiki', proprety: 'a' }] } as any);`,
       'apps/wiki: invalid AppSecret wiki: unknown prop "data[0].proprety" (did you mean "data[0].property"?)'],
-    ['a wrong value', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault', ingressControllerNamespace: 'ingress-nginx' });`,
+    ['a wrong value', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault' });`,
       'vault/vault: invalid VaultStack host: got "vault", expected a lowercase fully qualified host name such as "vault.example.com"'],
     ['a duplicate object', `${store} new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] }); new AppSecret(c, 'wiki2', { name: 'wiki', namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`,
       'duplicate ExternalSecret wiki/wiki: defined by apps/wiki and by apps/wiki2; give one of them another name'],

@@ -11,7 +11,7 @@ function build(extra: Extra = {}): { recovery: Manifest[]; apps: Manifest[] } {
   const core = new Chart(app, 'core');
   const appsChart = new Chart(app, 'apps');
   const { vaultNamespace, storeNamespace, ...props } = extra;
-  const vault = new VaultStack(core, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', namespace: vaultNamespace });
+  const vault = new VaultStack(core, 'vault', { host: 'vault.example.com', namespace: vaultNamespace });
   const store = new EsoStore(core, 'store', { vault, namespace: storeNamespace });
   new AppSecret(appsChart, 'postgres', { namespace: 'db', store, dataFrom: [{ path: 'postgres' }] });
   const recoveryChart = new Chart(app, 'recovery');
@@ -116,7 +116,7 @@ test.each<[string, Record<string, unknown>, RegExp]>([
   ['a prop of the restart it no longer makes', { deployments: ['external-secrets'] }, /^test\/recovery: invalid EsoRecoveryCron: unknown prop "deployments"/],
 ])('rejects %s', (_case, props, message) => {
   expect(() => synth((chart) => {
-    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx' });
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com' });
     new EsoRecoveryCron(chart, 'recovery', { vault, store: new EsoStore(chart, 'store', { vault }), ...props } as EsoRecoveryCronProps);
   })).toThrow(message);
 });

@@ -3,17 +3,18 @@ import { tmpdir } from 'os';
 import { dirname, join, relative } from 'path';
 import * as YAML from 'yaml';
 import { Chart } from 'cdk8s';
-import { AppSecret, homelab, homelabMigration, HomelabProps, VaultHttpRoute } from '../../lib';
+import { AppSecret, homelab, homelabMigration, HomelabProps, VaultHttpRoute, VaultStorage } from '../../lib';
 import { synthesize } from '../../build/synthesize';
 import { root } from '../../build/bundle';
 
 // The composition main.ts and every example call: each folder of dist/ it makes, what a site value reaches, what can
 // be left out, and the migration's runbook in the app's own names. Test values of their own, never this homelab's.
 const FILE: HomelabProps = {
-  vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', claimName: 'old-claim', ingressControllerNamespace: 'kube-system' },
+  vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', storage: VaultStorage.file({ claimName: 'old-claim' }) },
+  ingressNginx: { proxyNamespace: 'kube-system' },
   store: { namespace: 'eso-system' },
 };
-const RAFT: HomelabProps = { ...FILE, vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', storage: 'raft', ingressControllerNamespace: 'kube-system' } };
+const RAFT: HomelabProps = { ...FILE, vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', storage: VaultStorage.raft() } };
 
 /** What a build writes: each file's objects, by path relative to the output folder. */
 function written(build: (outdir: string) => ReturnType<typeof homelabMigration>) {
@@ -25,7 +26,7 @@ function written(build: (outdir: string) => ReturnType<typeof homelabMigration>)
 
 test('one folder per GitOps unit: vault, eso, alerts and apps, and a folder made after it returns is in its apps', () => {
   const out = written((outdir) => {
-    const h = homelab(outdir, { ...FILE, vault: { ...FILE.vault, exposure: 'none', ingressControllerNamespace: undefined } });
+    const h = homelab(outdir, { ...FILE, ingressNginx: undefined });
     new AppSecret(h.secrets, 'wiki', { namespace: 'wiki', store: h.store, dataFrom: [{ path: 'wiki' }] });
     new VaultHttpRoute(new Chart(h.folder('ui'), 'vault-ui'), 'vault-ui', { vault: h.vault, gatewayName: 'gw', gatewayNamespace: 'gw', listenerName: 'https', implementation: 'envoy-gateway' });
     expect(h.folder('ui')).toBe(h.folder('ui'));
@@ -45,6 +46,16 @@ test('Vault\'s namespace reaches Vault and its unseal job; ESO\'s reaches the st
   const store = out.objects('eso/eso-store.k8s.yaml').find((o) => o.kind === 'ClusterSecretStore');
   expect(store.spec.provider.vault.server).toBe('http://vault.hashicorp.svc.cluster.local:8200');
   expect(store.spec.provider.vault.auth.kubernetes.serviceAccountRef.namespace).toBe('eso-system');
+});
+
+test('the UI through ingress-nginx goes beside Vault in dist/vault, its controller let through the NetworkPolicy', () => {
+  const out = written((outdir) => homelab(outdir, FILE).apps);
+  const vault = out.objects('vault/vault.k8s.yaml');
+  expect(vault.filter((o) => o.kind === 'Ingress').map((o) => o.spec.rules[0].host)).toEqual(['vault.lab.example.net']);
+  const policy = vault.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'vault');
+  expect(policy.spec.ingress[0].from[0]).toEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } });
+  // The policy follows the objects whose clients it admits.
+  expect(vault.map((o) => o.kind).slice(-2)).toEqual(['Ingress', 'NetworkPolicy']);
 });
 
 test('backups and alerts can be left out; Raft adds the snapshots and their alerts', () => {

@@ -3,14 +3,14 @@ import { VaultBackup, VaultBackupProps, VaultStack, VaultStackProps } from '../.
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 function backup(props: Partial<VaultBackupProps> = {}, vaultProps: Partial<VaultStackProps> = {}): Manifest[] {
-  return synth((chart) => new VaultBackup(chart, 'backup', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', ...vaultProps }), ...props }));
+  return synth((chart) => new VaultBackup(chart, 'backup', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', ...vaultProps }), ...props }));
 }
 
 /** The objects of the chart `vault`, as main.ts lays it out: VaultBackup in a chart of its own, or not at all. */
 function vaultChart(withBackup: boolean): Manifest[] {
   const app = Testing.app();
   const chart = new Chart(app, 'vault');
-  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx' });
+  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com' });
   if (withBackup) new VaultBackup(new Chart(app, 'vault-backup'), 'vault-backup', { vault });
   return Testing.synth(chart) as Manifest[];
 }

@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { PRIVATE_RANGES, VaultHttpRoute, VaultHttpRouteProps, VaultStack } from '../../lib';
+import { PRIVATE_RANGES, VaultHttpRoute, VaultHttpRouteProps, VaultNginxIngress, VaultStack } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 import { celErrors } from '../support/cel';
 
@@ -8,7 +8,7 @@ const GATEWAY = { gatewayName: 'homelab', gatewayNamespace: 'gateway', listenerN
 function route(props: Partial<VaultHttpRouteProps> & Pick<VaultHttpRouteProps, 'implementation'>): { manifests: Manifest[]; construct: VaultHttpRoute } {
   let construct!: VaultHttpRoute;
   const manifests = synth((chart: Chart) => {
-    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', exposure: 'none' });
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com' });
     construct = new VaultHttpRoute(chart, 'ui', { vault, ...GATEWAY, ...props });
   }).filter((m) => m.metadata.labels?.['app.kubernetes.io/component'] === 'ui');
   return { manifests, construct };
@@ -67,7 +67,7 @@ describe.each(['traefik', 'envoy-gateway'])('VaultHttpRoute on %s', (implementat
 
   test('an empty allowlist is refused with one line: this project renders the policy', () => {
     const message = error((c) => new VaultHttpRoute(c, 'ui', {
-      vault: new VaultStack(c, 'vault', { host: 'vault.example.com', exposure: 'none' }), ...GATEWAY, implementation, allowedSourceRanges: [],
+      vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), ...GATEWAY, implementation, allowedSourceRanges: [],
     }));
     expect(message).toBe(`test/ui: invalid VaultHttpRoute allowedSourceRanges: got [], expected at least one CIDR block for implementation "${implementation}", whose allowlist this project renders; to allow every client give ["0.0.0.0/0", "::/0"]`);
   });
@@ -111,7 +111,7 @@ describe('another implementation: no allowlist object, so an allowlist is refuse
     ['the default ranges, by omission', undefined, `allowedSourceRanges (not given: the default): got ${JSON.stringify(PRIVATE_RANGES)}`],
   ])('%s: refused with one line naming the prop, the value and what to do', (_case, allowedSourceRanges, start) => {
     const message = error((c) => new VaultHttpRoute(c, 'ui', {
-      vault: new VaultStack(c, 'vault', { host: 'vault.example.com', exposure: 'none' }), ...GATEWAY, implementation: 'istio',
+      vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), ...GATEWAY, implementation: 'istio',
       ...(allowedSourceRanges && { allowedSourceRanges }),
     }));
     expect(message).toBe(`test/ui: invalid VaultHttpRoute ${start}, expected [] for implementation "istio", which this project renders no allowlist for (only for "traefik" and "envoy-gateway"): attach your own source-address policy to the HTTPRoute security/vault, then set allowedSourceRanges: [] to say so`);
@@ -133,20 +133,22 @@ describe('proxyNamespace: where the pods that forward the UI\'s traffic run', ()
 
 describe('VaultHttpRoute rejects', () => {
   test.each<[string, (c: Chart) => void, string]>([
-    ['a VaultStack that still renders its ingress-nginx Ingress', (c) => new VaultHttpRoute(c, 'ui', {
-      vault: new VaultStack(c, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx' }), ...GATEWAY, implementation: 'traefik',
-    }), 'test/ui: invalid VaultHttpRoute vault: got "test/vault", expected a VaultStack with exposure: "none" (otherwise it renders its own ingress-nginx Ingress)'],
+    ['a Vault whose UI an Ingress exposes already', (c) => {
+      const vault = new VaultStack(c, 'vault', { host: 'vault.example.com' });
+      new VaultNginxIngress(c, 'ingress', { vault, proxyNamespace: 'ingress-nginx' });
+      new VaultHttpRoute(c, 'ui', { vault, ...GATEWAY, implementation: 'traefik' });
+    }, 'test/ui: invalid VaultHttpRoute vault: got "test/vault", expected a Vault whose UI nothing exposes yet: test/ingress does (expose it once)'],
     ['a misspelled prop', (c) => new VaultHttpRoute(c, 'ui', {
-      vault: new VaultStack(c, 'vault', { host: 'vault.example.com', exposure: 'none' }), ...GATEWAY, implementation: 'traefik', listnerName: 'x',
+      vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), ...GATEWAY, implementation: 'traefik', listnerName: 'x',
     } as any), 'test/ui: invalid VaultHttpRoute: unknown prop "listnerName" (did you mean "listenerName"?)'],
     ['a missing listener', (c) => new VaultHttpRoute(c, 'ui', {
-      vault: new VaultStack(c, 'vault', { host: 'vault.example.com', exposure: 'none' }), ...GATEWAY, listenerName: undefined, implementation: 'traefik',
+      vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), ...GATEWAY, listenerName: undefined, implementation: 'traefik',
     } as any), 'test/ui: invalid VaultHttpRoute listenerName: got undefined, expected a DNS-1123 subdomain (lowercase letters, digits, "-" and ".", at most 253 characters)'],
     ['an implementation that is not a name', (c) => new VaultHttpRoute(c, 'ui', {
-      vault: new VaultStack(c, 'vault', { host: 'vault.example.com', exposure: 'none' }), ...GATEWAY, implementation: 'Envoy Gateway',
+      vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), ...GATEWAY, implementation: 'Envoy Gateway',
     }), 'test/ui: invalid VaultHttpRoute implementation: got "Envoy Gateway", expected a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters)'],
     ['a range that is not a CIDR block', (c) => new VaultHttpRoute(c, 'ui', {
-      vault: new VaultStack(c, 'vault', { host: 'vault.example.com', exposure: 'none' }), ...GATEWAY, implementation: 'envoy-gateway', allowedSourceRanges: ['lan'],
+      vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), ...GATEWAY, implementation: 'envoy-gateway', allowedSourceRanges: ['lan'],
     }), 'test/ui: invalid VaultHttpRoute allowedSourceRanges: got "lan", expected a CIDR block such as "192.168.1.0/24" or "fd00::/8"'],
   ])('%s', (_case, build, message) => {
     expect(error(build)).toBe(message);

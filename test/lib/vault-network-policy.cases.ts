@@ -1,18 +1,19 @@
 import { Chart } from 'cdk8s';
-import { EsoRecoveryCron, EsoStore, UnsealCron, VaultStack, VaultStackProps } from '../../lib';
+import { EsoRecoveryCron, EsoStore, UnsealCron, VaultNginxIngress, VaultNginxIngressProps, VaultStack, VaultStackProps } from '../../lib';
 import { find, schemaErrors, synth } from '../support/manifests';
 import { podTemplates } from '../support/pod-security';
 
 // VaultNetworkPolicy as VaultStack makes it: the clients that register themselves (the CronJobs, ESO's controller),
 // the UI's namespace and the app's own allowedClients, and the props that shape it.
 function vault(props: Partial<VaultStackProps> = {}): void {
-  synth((chart: Chart) => { new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', ...props }); });
+  synth((chart: Chart) => { new VaultStack(chart, 'vault', { host: 'vault.example.com', ...props }); });
 }
 
 describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () => {
   const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
   const homelab = (extra: Partial<VaultStackProps> = {}) => synth((chart: Chart) => {
-    const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', ...extra });
+    const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', ...extra });
+    new VaultNginxIngress(chart, 'ui', { vault: v, proxyNamespace: 'ingress-nginx' });
     new UnsealCron(chart, 'unseal', { vault: v });
     const store = new EsoStore(chart, 'store', { vault: v, esoRelease: 'eso' });
     new EsoRecoveryCron(chart, 'recovery', { vault: v, store });
@@ -29,9 +30,9 @@ describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () =>
     expect(policy.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8200 }]);
     const ns = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
     expect(policy.spec.ingress[0].from).toEqual([
-      { namespaceSelector: ns('ingress-nginx') },
       { namespaceSelector: ns('backup'), podSelector: { matchLabels: { app: 'restic' } } },
       { ipBlock: { cidr: '192.168.1.0/24' } },
+      { namespaceSelector: ns('ingress-nginx') },
       { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'vault-auto-unseal', 'app.kubernetes.io/component': 'cronjob' } } },
       { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'external-secrets', 'app.kubernetes.io/instance': 'eso' } } },
       { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'eso-recovery', 'app.kubernetes.io/component': 'cronjob' } } },
@@ -50,14 +51,24 @@ describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () =>
     for (const f of from) expect(f.namespaceSelector ?? f.ipBlock).toBeDefined();
   });
 
-  test('off on request: no policy, and no UI namespace needed', () => {
-    const out = homelab({ networkPolicy: false, ingressControllerNamespace: undefined });
+  test('off on request: no policy', () => {
+    const out = homelab({ networkPolicy: false });
     expect(out.filter((m) => m.kind === 'NetworkPolicy')).toEqual([]);
   });
 
+  test('the UI\'s controller: its namespace is required, and its pods\' labels narrow the rule to them', () => {
+    const ui = (props: Partial<VaultNginxIngressProps>) => synth((chart: Chart) => {
+      new VaultNginxIngress(chart, 'ui', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com' }), ...props } as VaultNginxIngressProps);
+    });
+    expect(() => ui({})).toThrow('test/ui: invalid VaultNginxIngress proxyNamespace: got undefined, expected a DNS-1123 label');
+    expect(() => ui({ proxyNamespace: 'Ingress' })).toThrow('test/ui: invalid VaultNginxIngress proxyNamespace: got "Ingress"');
+    const labels = { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' };
+    expect(find(ui({ proxyNamespace: 'ingress-nginx', proxyPodLabels: labels }), 'NetworkPolicy', 'vault').spec.ingress[0].from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: { matchLabels: labels } },
+    ]);
+  });
+
   test.each<[string, Partial<VaultStackProps>, RegExp]>([
-    ['no UI namespace', { ingressControllerNamespace: undefined }, /invalid VaultStack ingressControllerNamespace: got null, expected the namespace of the ingress controller that serves the UI \(such as "ingress-nginx"\), or networkPolicy: false/],
-    ['a UI namespace', { ingressControllerNamespace: 'Ingress' }, /invalid VaultStack ingressControllerNamespace: got "Ingress"/],
     ['a client with neither namespace nor cidr', { allowedClients: [{ description: 'x' }] }, /invalid VaultStack allowedClients\[0\]: got \{"description":"x"\}, expected either namespace/],
     ['a client without description', { allowedClients: [{ namespace: 'x' } as any] }, /invalid VaultStack allowedClients\[0\] description: got null/],
     ['a client with a bad CIDR', { allowedClients: [{ description: 'x', cidr: '10.0.0.0' }] }, /invalid VaultStack allowedClients\[0\] cidr: got "10.0.0.0"/],

@@ -1,5 +1,5 @@
 import { parser } from '@prometheus-io/lezer-promql';
-import { EsoStore, UnsealCron, VaultAlerts, VaultStack } from '../../lib';
+import { EsoStore, UnsealCron, VaultAlerts, VaultStack, VaultStorage } from '../../lib';
 import { find, synth } from '../support/manifests';
 
 // The labels each metric carries, as kube-state-metrics documents them (docs/metrics/workload/statefulset-metrics.md,
@@ -13,7 +13,7 @@ const METRIC_LABELS: Record<string, string[]> = {
 
 function rules(storage: 'file' | 'raft'): any[] {
   const out = synth((chart) => {
-    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', networkPolicy: false, ...(storage === 'raft' && { storage }) });
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', networkPolicy: false, ...(storage === 'raft' && { storage: VaultStorage.raft() }) });
     const store = new EsoStore(chart, 'store', { vault });
     const unseal = new UnsealCron(chart, 'unseal', { vault });
     new VaultAlerts(chart, 'alerts', { vault, store, unseal });

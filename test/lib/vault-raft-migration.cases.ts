@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as YAML from 'yaml';
-import { VaultRaftMigration, VaultStack } from '../../lib';
+import { VaultRaftMigration, VaultStack, VaultStorage } from '../../lib';
 import { MIGRATE_SUCCESS } from '../../lib/vault-raft-migration';
 import { root } from '../../build/bundle';
 import { find, Manifest, synth } from '../support/manifests';
@@ -104,6 +104,6 @@ test('refuses a file-storage destination and a source that is the destination', 
     vault: new VaultStack(chart, 'vault', { host: 'v.example.com', networkPolicy: false }), sourceClaimName: 'vault-data-lh',
   }))).toThrow(/invalid VaultRaftMigration vault: got "storage \\"file\\"", expected a VaultStack with storage "raft"/);
   expect(() => synth((chart) => new VaultRaftMigration(chart, 'm', {
-    vault: new VaultStack(chart, 'vault', { host: 'v.example.com', networkPolicy: false, storage: 'raft' }), sourceClaimName: 'data-vault-0',
+    vault: new VaultStack(chart, 'vault', { host: 'v.example.com', networkPolicy: false, storage: VaultStorage.raft() }), sourceClaimName: 'data-vault-0',
   }))).toThrow(/invalid VaultRaftMigration sourceClaimName: got "data-vault-0", expected another claim than the destination data-vault-0/);
 });

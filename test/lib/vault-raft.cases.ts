@@ -1,13 +1,14 @@
-import { UnsealCron, VaultBackup, VaultHttpRoute, VaultStack, VaultStackProps, VaultTraefikIngress } from '../../lib';
+import { Chart } from 'cdk8s';
+import { RaftStorageProps, UnsealCron, VaultBackup, VaultHttpRoute, VaultStack, VaultStackProps, VaultStorage, VaultTraefikIngress } from '../../lib';
 import { HEADLESS_SERVICE } from '../../lib/vault-raft';
 import { checkRaftAddresses } from '../../lib/vault-raft-check';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
-const base = { host: 'vault.example.com', ingressControllerNamespace: 'kube-system' };
+const base = { host: 'vault.example.com' };
 
-function raft(props: Partial<VaultStackProps> = {}): { manifests: Manifest[]; vault: VaultStack } {
+function raft(storage: RaftStorageProps = {}, props: Partial<VaultStackProps> = {}): { manifests: Manifest[]; vault: VaultStack } {
   let vault!: VaultStack;
-  const manifests = synth((chart) => { vault = new VaultStack(chart, 'vault', { ...base, storage: 'raft', ...props }); });
+  const manifests = synth((chart) => { vault = new VaultStack(chart, 'vault', { ...base, storage: VaultStorage.raft(storage), ...props }); });
   return { manifests, vault };
 }
 
@@ -63,15 +64,14 @@ test('pods on different nodes, required by default, preferred by prop', () => {
   expect(preferred).toEqual({ podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] } });
 });
 
-test('Services: the headless one publishes sealed pods with both ports; the active one selects vault-active "true" and serves the UI', () => {
+test('Services: the headless one publishes sealed pods with both ports; the active one selects vault-active "true" and is the clients\'', () => {
   const headless = find(manifests, 'Service', 'vault-internal');
   expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
   expect(headless.spec.ports.map((p: any) => p.port)).toEqual([8200, 8201]);
   const active = find(manifests, 'Service', 'vault-active');
   expect(active.spec.selector).toEqual({ ...sts.spec.selector.matchLabels, 'vault-active': 'true' });
   expect(active.spec.ports.map((p: any) => p.port)).toEqual([8200]);
-  const ingress = find(manifests, 'Ingress', 'vault');
-  expect(ingress.spec.rules[0].http.paths[0].backend.service.name).toBe('vault-active');
+  expect(vault.clientServiceName).toBe('vault-active');
 });
 
 test('readiness: a healthy standby is ready (standbyok), a sealed pod is not', () => {
@@ -99,31 +99,30 @@ test('the pods reach each other on 8200 (retry_join) and 8201 (Raft, forwarding)
     ports: [{ protocol: 'TCP', port: 8200 }, { protocol: 'TCP', port: 8201 }],
     from: [{ podSelector: { matchLabels: sts.spec.selector.matchLabels } }],
   }]);
-  expect(raft({ networkPolicy: false }).manifests.some((m) => m.kind === 'NetworkPolicy')).toBe(false);
+  expect(raft({}, { networkPolicy: false }).manifests.some((m) => m.kind === 'NetworkPolicy')).toBe(false);
 });
 
-test('exposes what dependants need: storage, replicas, pod names and URLs, the active Service\'s URL, pod 0\'s claim', () => {
+test('exposes what dependants need: storage, pod names and URLs, the active Service\'s URL, pod 0\'s claim', () => {
   expect(vault.storage).toBe('raft');
-  expect(vault.replicas).toBe(3);
   expect(vault.podNames).toEqual(['vault-0', 'vault-1', 'vault-2']);
   expect(vault.podUrls).toEqual(urls);
-  expect(vault.activeServiceUrl).toBe('http://vault-active.security.svc.cluster.local:8200');
-  expect(vault.serviceUrl).toBe(vault.activeServiceUrl);
-  expect(vault.claimName).toBe('data-vault-0');
+  expect(vault.serviceUrl).toBe('http://vault-active.security.svc.cluster.local:8200');
+  expect(vault.clientServiceName).toBe('vault-active');
+  expect(vault.raftClaim?.name).toBe('data-vault-0');
   expect(vault.claim).toBeUndefined();
 });
 
 test('file storage stays one pod on one claim, with the same attributes', () => {
   let file!: VaultStack;
   const out = synth((chart) => { file = new VaultStack(chart, 'vault', base); });
-  expect([file.storage, file.replicas, file.podNames, file.serviceUrl]).toEqual(['file', 1, ['vault-0'], 'http://vault.security.svc.cluster.local:8200']);
+  expect([file.storage, file.podNames, file.serviceUrl, file.raftClaim]).toEqual(['file', ['vault-0'], 'http://vault.security.svc.cluster.local:8200', undefined]);
   expect(out.some((m) => m.kind === 'Role' || m.kind === 'PodDisruptionBudget')).toBe(false);
   expect(find(out, 'StatefulSet', 'vault').spec.volumeClaimTemplates).toBeUndefined();
 });
 
 test('the unseal job gets every pod; the backup jobs join the claims\' group and label no claim', () => {
   const out = synth((chart) => {
-    const v = new VaultStack(chart, 'vault', { ...base, storage: 'raft' });
+    const v = new VaultStack(chart, 'vault', { ...base, storage: VaultStorage.raft() });
     new UnsealCron(chart, 'unseal', { vault: v });
     new VaultBackup(chart, 'backup', { vault: v });
   });
@@ -175,24 +174,22 @@ test('the active Service drops a pod that is not ready: a dead leader keeps its 
   expect(find(manifests, 'Service', 'vault-internal').spec.publishNotReadyAddresses).toBe(true);
 });
 
-test.each<[string, Partial<VaultStackProps>, RegExp]>([
-  ['an even replica count', { replicas: 4 }, /invalid VaultStack replicas: got 4, expected an odd number/],
-  ['one Raft node without saying so', { replicas: 1 }, /invalid VaultStack replicas: got 1, expected at least 3 with storage "raft" .* or allowSingleRaftNode: true/],
-  ['more than 7', { replicas: 9 }, /invalid VaultStack replicas: got 9/],
-  ['an unknown storage', { storage: 'consul' as any }, /invalid VaultStack storage: got "consul", expected "file" or "raft"/],
-  ['replicas with file storage', { storage: 'file', replicas: 3 }, /invalid VaultStack replicas: got 3, expected nothing with storage "file"/],
-  ['an unknown anti-affinity', { podAntiAffinity: 'soft' as any }, /invalid VaultStack podAntiAffinity: got "soft"/],
-  ['a claimName with Raft storage', { claimName: 'vault-data-lh' }, /invalid VaultStack claimName: got "vault-data-lh", expected nothing with storage "raft": each pod's claim comes from the StatefulSet's template/],
+// Each storage's props are checked where it is made, VaultStorage.raft(...), with one line naming the prop.
+test.each<[string, RaftStorageProps, RegExp]>([
+  ['an even replica count', { replicas: 4 }, /invalid VaultStorage.raft replicas: got 4, expected an odd number/],
+  ['one Raft node without saying so', { replicas: 1 }, /invalid VaultStorage.raft replicas: got 1, expected at least 3 .* or allowSingleRaftNode: true/],
+  ['more than 7', { replicas: 9 }, /invalid VaultStorage.raft replicas: got 9/],
+  ['an unknown anti-affinity', { podAntiAffinity: 'soft' as any }, /invalid VaultStorage.raft podAntiAffinity: got "soft"/],
+  ['an unknown update strategy', { updateStrategy: 'Rolling' as any }, /invalid VaultStorage.raft updateStrategy: got "Rolling"/],
+  ['a storage class', { storageClassName: 'Longhorn' }, /invalid VaultStorage.raft storageClassName: got "Longhorn"/],
 ])('refuses %s', (_name, props, message) => {
   expect(() => raft(props)).toThrow(message);
 });
 
 test('the UI through Traefik or an HTTPRoute also goes to the active node with Raft', () => {
-  const out = synth((chart) => {
-    const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: 'raft', exposure: 'none' });
-    new VaultTraefikIngress(chart, 'traefik', { vault: v });
-    new VaultHttpRoute(chart, 'route', { vault: v, gatewayName: 'homelab', gatewayNamespace: 'gateway', listenerName: 'https', implementation: 'traefik' });
-  });
-  expect(find(out, 'Ingress', 'vault').spec.rules[0].http.paths[0].backend.service.name).toBe('vault-active');
-  expect(out.find((m) => m.kind === 'HTTPRoute')!.spec.rules[0].backendRefs[0].name).toBe('vault-active');
+  const expose = (ui: (chart: Chart, vault: VaultStack) => void) => synth((chart) => ui(chart, new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: VaultStorage.raft() })));
+  const traefik = expose((chart, vault) => new VaultTraefikIngress(chart, 'traefik', { vault }));
+  const route = expose((chart, vault) => new VaultHttpRoute(chart, 'route', { vault, gatewayName: 'homelab', gatewayNamespace: 'gateway', listenerName: 'https', implementation: 'traefik' }));
+  expect(find(traefik, 'Ingress', 'vault').spec.rules[0].http.paths[0].backend.service.name).toBe('vault-active');
+  expect(route.find((m) => m.kind === 'HTTPRoute')!.spec.rules[0].backendRefs[0].name).toBe('vault-active');
 });

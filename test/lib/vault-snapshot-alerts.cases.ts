@@ -1,10 +1,10 @@
 import { parser } from '@prometheus-io/lezer-promql';
-import { VaultSnapshotAlerts, VaultSnapshotAlertsProps, VaultSnapshotCron, VaultStack } from '../../lib';
+import { VaultSnapshotAlerts, VaultSnapshotAlertsProps, VaultSnapshotCron, VaultStack, VaultStorage } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 function alerts(props: Partial<VaultSnapshotAlertsProps> = {}, namespace = 'security'): Manifest[] {
   return synth((chart) => {
-    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: 'raft', networkPolicy: false });
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: VaultStorage.raft(), networkPolicy: false });
     const snapshots = new VaultSnapshotCron(chart, 'snapshots', { vault, namespace });
     new VaultSnapshotAlerts(chart, 'alerts', { snapshots, ...props });
   });

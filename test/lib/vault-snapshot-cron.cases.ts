@@ -1,11 +1,11 @@
-import { VaultSnapshotCron, VaultSnapshotCronProps, VaultStack } from '../../lib';
+import { VaultSnapshotCron, VaultSnapshotCronProps, VaultStack, VaultStorage } from '../../lib';
 import { bundleRuntime } from '../../lib/runtime-bundle';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 function snapshots(props: Partial<VaultSnapshotCronProps> = {}): { manifests: Manifest[]; construct: VaultSnapshotCron } {
   let construct!: VaultSnapshotCron;
   const manifests = synth((chart) => {
-    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: 'raft', networkPolicy: false });
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: VaultStorage.raft(), networkPolicy: false });
     construct = new VaultSnapshotCron(chart, 'snapshots', { vault, ...props });
   }).filter((m) => m.metadata.labels?.['app.kubernetes.io/name'] !== 'vault' && m.metadata.name !== 'vault-server-binding');
   return { manifests, construct };
@@ -82,12 +82,12 @@ test('exposes what dependants need: namespace, pod labels matching the pods, pol
 });
 
 test('refuses a VaultStack on file storage, which takes no Raft snapshot', () => {
-  expect(() => synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'x' }) })))
+  expect(() => synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com' }) })))
     .toThrow(/invalid VaultSnapshotCron vault: got "a VaultStack with storage \\"file\\"", expected a VaultStack with storage "raft"/);
 });
 
 test('follows the VaultStack\'s namespace and its active node\'s URL', () => {
-  const out = synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault', ingressControllerNamespace: 'ingress-nginx', storage: 'raft' }) }));
+  const out = synth((chart) => new VaultSnapshotCron(chart, 's', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault', storage: VaultStorage.raft() }) }));
   const c = find(out, 'CronJob', 'vault-raft-snapshot');
   // Vault's NetworkPolicy admits the job's pods.
   const from = find(out, 'NetworkPolicy', 'vault').spec.ingress[0].from;

@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { EsoRecoveryCron, EsoStore, UnsealCron, VaultStack, VaultStackProps } from '../../lib';
+import { EsoRecoveryCron, EsoStore, UnsealCron, VaultStack, VaultStackProps, VaultStorage } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 import { podSecurityViolations, podTemplates } from '../support/pod-security';
 
@@ -7,7 +7,7 @@ const KEEP_ANNOTATIONS = { 'argocd.argoproj.io/sync-options': 'Prune=false,Delet
 
 function vault(props: Partial<VaultStackProps> = {}): { stack: VaultStack; manifests: Manifest[] } {
   let stack!: VaultStack;
-  const manifests = synth((chart: Chart) => { stack = new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', ...props }); });
+  const manifests = synth((chart: Chart) => { stack = new VaultStack(chart, 'vault', { host: 'vault.example.com', ...props }); });
   return { stack, manifests };
 }
 
@@ -56,7 +56,7 @@ const container = pod.spec.containers[0];
 describe('VaultStack defaults', () => {
   test('synthesizes the expected objects under stable names, in namespace security', () => {
     expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual([
-      'ClusterRoleBinding/vault-server-binding', 'ConfigMap/vault-config', 'Ingress/vault', 'NetworkPolicy/vault',
+      'ClusterRoleBinding/vault-server-binding', 'ConfigMap/vault-config', 'NetworkPolicy/vault',
       'PersistentVolumeClaim/vault-data', 'Service/vault', 'Service/vault-internal', 'ServiceAccount/vault',
       'StatefulSet/vault',
     ]);
@@ -175,6 +175,7 @@ describe('VaultStack defaults', () => {
     expect(headless.spec.clusterIP).toBe('None');
     expect(container.ports).toEqual([{ name: 'http', containerPort: 8200, protocol: 'TCP' }]);
     expect(stack.serviceUrl).toBe('http://vault.security.svc.cluster.local:8200');
+    expect([stack.host, stack.port, stack.clientServiceName]).toEqual(['vault.example.com', 8200, 'vault']);
   });
 
   test('Vault\'s ServiceAccount may review tokens (system:auth-delegator)', () => {
@@ -184,50 +185,24 @@ describe('VaultStack defaults', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'vault', namespace: 'security' }]);
   });
 
-  test('the Ingress serves vault.example.com over TLS through nginx, to private address ranges only by default', () => {
-    const ingress = find(manifests, 'Ingress', 'vault');
-    expect(ingress.spec.ingressClassName).toBe('nginx');
-    expect(ingress.spec.tls).toEqual([{ hosts: ['vault.example.com'], secretName: 'vault-tls' }]);
-    expect(ingress.spec.rules[0].host).toBe('vault.example.com');
-    expect(ingress.spec.rules[0].http.paths[0].backend).toEqual({ service: { name: 'vault', port: { number: 8200 } } });
-    expect(ingress.metadata.annotations).toEqual({
-      'nginx.ingress.kubernetes.io/allowlist-source-range': '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
-    });
-  });
-
   test('defines no Namespace unless asked', () => {
     expect(manifests.some((m) => m.kind === 'Namespace')).toBe(false);
   });
 });
 
 describe('VaultStack props', () => {
-  test('source ranges restrict the Ingress', () => {
-    const ingress = find(vault({ allowedSourceRanges: ['192.168.1.0/24', 'fd00::/8'] }).manifests, 'Ingress', 'vault');
-    expect(ingress.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/allowlist-source-range': '192.168.1.0/24,fd00::/8' });
-    const open = find(vault({ allowedSourceRanges: ['0.0.0.0/0', '::/0'] }).manifests, 'Ingress', 'vault');
-    expect(open.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/allowlist-source-range': '0.0.0.0/0,::/0' });
-  });
-
-  test('ingressAnnotations reach the Ingress beside the source ranges, so cert-manager can issue the certificate', () => {
-    const ingress = find(vault({ ingressAnnotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' } }).manifests, 'Ingress', 'vault');
-    expect(ingress.metadata.annotations).toEqual({
-      'cert-manager.io/cluster-issuer': 'letsencrypt',
-      'nginx.ingress.kubernetes.io/allowlist-source-range': '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
-    });
-  });
-
   test('claimName names the claim, the volume the pod mounts, and stays protected from pruning', () => {
-    const { stack: s, manifests: m } = vault({ claimName: 'vault-data-lh' });
+    const { stack: s, manifests: m } = vault({ storage: VaultStorage.file({ claimName: 'vault-data-lh' }) });
     const claim = find(m, 'PersistentVolumeClaim', 'vault-data-lh');
     expect(claim.metadata.annotations).toEqual(KEEP_ANNOTATIONS);
     expect(find(m, 'StatefulSet', 'vault').spec.template.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'vault-data-lh' } });
-    expect(s.claimName).toBe('vault-data-lh');
+    expect(s.claim?.name).toBe('vault-data-lh');
   });
 
   test('createNamespace labels the namespace with the strictest level every pod the project puts there passes', () => {
     for (const [appArmorProfile, level] of [[undefined, 'restricted'], ['runtime/default', 'restricted'], ['unconfined', 'privileged']]) {
       const manifests = synth((chart: Chart) => {
-        const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', createNamespace: true, appArmorProfile });
+        const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', createNamespace: true, appArmorProfile });
         new UnsealCron(chart, 'unseal', { vault: v });
         const store = new EsoStore(chart, 'store', { vault: v });
         new EsoRecoveryCron(chart, 'recovery', { vault: v, store });
@@ -255,8 +230,8 @@ describe('VaultStack props', () => {
 
   test('every prop reaches the output', () => {
     const { stack: s, manifests: m } = vault({
-      image: 'hashicorp/vault:1.21.1', host: 'secrets.lan.example', tlsSecretName: 'secrets-tls', ingressClassName: 'internal',
-      storageClassName: 'longhorn-ssd', storageSize: '20Gi', cpuRequest: '250m', memoryRequest: '512Mi', clusterDomain: 'home.arpa',
+      image: 'hashicorp/vault:1.21.1', host: 'secrets.lan.example',
+      storage: VaultStorage.file({ storageClassName: 'longhorn-ssd', storageSize: '20Gi' }), cpuRequest: '250m', memoryRequest: '512Mi', clusterDomain: 'home.arpa',
     });
     const c = find(m, 'StatefulSet', 'vault').spec.template.spec.containers[0];
     expect(c.image).toBe('hashicorp/vault:1.21.1');
@@ -264,40 +239,30 @@ describe('VaultStack props', () => {
     expect(find(m, 'PersistentVolumeClaim', 'vault-data').spec).toMatchObject({
       storageClassName: 'longhorn-ssd', resources: { requests: { storage: '20Gi' } },
     });
-    const ingress = find(m, 'Ingress', 'vault');
-    expect(ingress.spec.ingressClassName).toBe('internal');
-    expect(ingress.spec.tls).toEqual([{ hosts: ['secrets.lan.example'], secretName: 'secrets-tls' }]);
     expect(find(m, 'ConfigMap', 'vault-config').data['vault.hcl']).toContain('api_addr = "https://secrets.lan.example"');
     expect(s.serviceUrl).toBe('http://vault.security.svc.home.arpa:8200');
   });
 
-  test.each<[string, Partial<VaultStackProps>, RegExp]>([
+  // A storage's props are checked where it is made (VaultStorage.file(...)): those cases make it inside the test.
+  test.each<[string, Partial<VaultStackProps> | (() => Partial<VaultStackProps>), RegExp]>([
     ['namespace', { namespace: 'Security' }, /invalid VaultStack namespace: got "Security", expected a DNS-1123 label/],
     ['image without tag', { image: 'hashicorp/vault' }, /invalid VaultStack image: got "hashicorp\/vault", expected an image pinned/],
     ['image latest', { image: 'hashicorp/vault:latest' }, /invalid VaultStack image: got "hashicorp\/vault:latest"/],
     ['host with a scheme', { host: 'https://vault.example.com' }, /invalid VaultStack host: got "https:\/\/vault.example.com", expected a lowercase fully qualified host name/],
-    ['single-label host', { host: 'vault', ingressControllerNamespace: 'ingress-nginx' }, /invalid VaultStack host: got "vault"/],
-    ['host in capitals', { host: 'Vault.Example.com', ingressControllerNamespace: 'ingress-nginx' }, /: invalid VaultStack host: got "Vault.Example.com", expected a lowercase fully qualified host name such as "vault.example.com"$/],
-    ['tls secret name', { tlsSecretName: 'Vault_TLS' }, /invalid VaultStack tlsSecretName: got "Vault_TLS"/],
-    ['ingress class', { ingressClassName: '' }, /invalid VaultStack ingressClassName: got ""/],
-    ['CIDR without prefix', { allowedSourceRanges: ['192.168.1.0'] }, /invalid VaultStack allowedSourceRanges: got "192.168.1.0", expected a CIDR block/],
-    ['CIDR prefix too long', { allowedSourceRanges: ['10.0.0.0/33'] }, /invalid VaultStack allowedSourceRanges: got "10.0.0.0\/33"/],
-    ['CIDR not an address', { allowedSourceRanges: ['lan/24'] }, /invalid VaultStack allowedSourceRanges: got "lan\/24"/],
-    ['no source range at all', { allowedSourceRanges: [] }, /invalid VaultStack allowedSourceRanges: got \[\], expected at least one CIDR block; to allow every client give \["0.0.0.0\/0", "::\/0"\]/],
-    ['storage class', { storageClassName: 'Longhorn' }, /invalid VaultStack storageClassName: got "Longhorn"/],
-    ['size without unit', { storageSize: 'ten' }, /invalid VaultStack storageSize: got "ten", expected a positive Kubernetes quantity/],
-    ['zero size', { storageSize: '0Gi' }, /invalid VaultStack storageSize: got "0Gi"/],
-    ['size with a wrong unit', { storageSize: '10GB' }, /invalid VaultStack storageSize: got "10GB"/],
+    ['single-label host', { host: 'vault' }, /invalid VaultStack host: got "vault"/],
+    ['host in capitals', { host: 'Vault.Example.com' }, /: invalid VaultStack host: got "Vault.Example.com", expected a lowercase fully qualified host name such as "vault.example.com"$/],
+    ['storage class', () => ({ storage: VaultStorage.file({ storageClassName: 'Longhorn' }) }), /invalid VaultStorage.file storageClassName: got "Longhorn"/],
+    ['size without unit', () => ({ storage: VaultStorage.file({ storageSize: 'ten' }) }), /invalid VaultStorage.file storageSize: got "ten", expected a positive Kubernetes quantity/],
+    ['zero size', () => ({ storage: VaultStorage.file({ storageSize: '0Gi' }) }), /invalid VaultStorage.file storageSize: got "0Gi"/],
+    ['size with a wrong unit', () => ({ storage: VaultStorage.file({ storageSize: '10GB' }) }), /invalid VaultStorage.file storageSize: got "10GB"/],
+    ['storage given as a name', { storage: 'raft' as any }, /invalid VaultStack storage: got "raft", expected VaultStorage.file\(\{ ... \}\) or VaultStorage.raft\(\{ ... \}\)/],
     ['cpu request', { cpuRequest: '-1' }, /invalid VaultStack cpuRequest: got "-1"/],
     ['memory request', { memoryRequest: '1 Gi' }, /invalid VaultStack memoryRequest: got "1 Gi"/],
     ['cluster domain', { clusterDomain: 'cluster.local.' }, /invalid VaultStack clusterDomain: got "cluster.local."/],
-    ['misspelled prop', { storageclassName: 'longhorn-ssd' } as any, /invalid VaultStack: unknown prop "storageclassName" \(did you mean "storageClassName"\?\)/],
-    ['claim name', { claimName: 'Vault Data' }, /invalid VaultStack claimName: got "Vault Data"/],
+    ['misspelled prop', { namepsace: 'vault' } as any, /invalid VaultStack: unknown prop "namepsace" \(did you mean "namespace"\?\)/],
+    ['claim name', () => ({ storage: VaultStorage.file({ claimName: 'Vault Data' }) }), /invalid VaultStorage.file claimName: got "Vault Data"/],
     ['AppArmor profile', { appArmorProfile: 'Unconfined' }, /invalid VaultStack appArmorProfile: got "Unconfined", expected "runtime\/default", "localhost\/<profile>" or "unconfined"/],
-    ['ingress annotation for the source ranges, by its old name', { ingressAnnotations: { 'nginx.ingress.kubernetes.io/whitelist-source-range': '0.0.0.0/0' } }, /invalid VaultStack ingressAnnotations: got "nginx.ingress.kubernetes.io\/whitelist-source-range"/],
-    ['one range instead of a list', { allowedSourceRanges: '10.0.0.0/8' as any }, /invalid VaultStack allowedSourceRanges: got "10.0.0.0\/8", expected a list of CIDR blocks/],
-    ['ingress annotation for the source ranges', { ingressAnnotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '0.0.0.0/0' } }, /invalid VaultStack ingressAnnotations: got "nginx.ingress.kubernetes.io\/allowlist-source-range", expected no source-range annotation here: set allowedSourceRanges/],
   ])('rejects a wrong %s', (_case, props, message) => {
-    expect(() => vault(props)).toThrow(message);
+    expect(() => vault(typeof props === 'function' ? props() : props)).toThrow(message);
   });
 });

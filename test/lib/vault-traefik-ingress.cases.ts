@@ -1,20 +1,24 @@
 import { Chart } from 'cdk8s';
-import { PRIVATE_RANGES, VaultStack, VaultTraefikIngress, VaultTraefikIngressProps } from '../../lib';
+import { PRIVATE_RANGES, VaultNginxIngress, VaultStack, VaultTraefikIngress, VaultTraefikIngressProps } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 import { celErrors } from '../support/cel';
 
 function exposure(props: Partial<VaultTraefikIngressProps> = {}): { manifests: Manifest[]; construct: VaultTraefikIngress } {
   let construct!: VaultTraefikIngress;
   const manifests = synth((chart: Chart) => {
-    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', exposure: 'none' });
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com' });
     construct = new VaultTraefikIngress(chart, 'ui', { vault, ...props });
   }).filter((m) => m.metadata.labels?.['app.kubernetes.io/component'] === 'ui');
   return { manifests, construct };
 }
 
-function error(props: Record<string, unknown>, vaultProps: Record<string, unknown>): string {
+function error(props: Record<string, unknown>, exposedAlready: boolean): string {
   try {
-    synth((c) => new VaultTraefikIngress(c, 'ui', { vault: new VaultStack(c, 'vault', { host: 'vault.example.com', ...(vaultProps.exposure !== 'none' && { ingressControllerNamespace: 'ingress-nginx' }), ...vaultProps }), ...props }));
+    synth((c) => {
+      const vault = new VaultStack(c, 'vault', { host: 'vault.example.com' });
+      if (exposedAlready) new VaultNginxIngress(c, 'ingress', { vault, proxyNamespace: 'ingress-nginx' });
+      new VaultTraefikIngress(c, 'ui', { vault, ...props });
+    });
   } catch (e) {
     return (e as Error).message;
   }
@@ -78,18 +82,18 @@ test('props reach the output: class, entry point, TLS Secret, more annotations; 
 });
 
 describe('VaultTraefikIngress rejects, with one line', () => {
-  test.each<[string, Record<string, unknown>, string, Record<string, unknown>]>([
+  test.each<[string, Record<string, unknown>, string, boolean]>([
     ['an empty allowlist', { allowedSourceRanges: [] },
-      'test/ui: invalid VaultTraefikIngress allowedSourceRanges: got [], expected at least one CIDR block (the Middleware enforces them); to allow every client give ["0.0.0.0/0", "::/0"]', { exposure: 'none' }],
+      'test/ui: invalid VaultTraefikIngress allowedSourceRanges: got [], expected at least one CIDR block (the Middleware enforces them); to allow every client give ["0.0.0.0/0", "::/0"]', false],
     ['a router annotation of its own', { annotations: { 'traefik.ingress.kubernetes.io/router.middlewares': 'default-open@kubernetescrd' } },
-      'test/ui: invalid VaultTraefikIngress annotations: got "traefik.ingress.kubernetes.io/router.middlewares", expected no router annotation here: allowedSourceRanges and entryPoint set them', { exposure: 'none' }],
+      'test/ui: invalid VaultTraefikIngress annotations: got "traefik.ingress.kubernetes.io/router.middlewares", expected no router annotation here: allowedSourceRanges and entryPoint set them', false],
     ['an entry point list', { entryPoint: 'web,websecure' },
-      'test/ui: invalid VaultTraefikIngress entryPoint: got "web,websecure", expected a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters)', { exposure: 'none' }],
+      'test/ui: invalid VaultTraefikIngress entryPoint: got "web,websecure", expected a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters)', false],
     ['a misspelled prop', { allowedSourceRange: ['10.0.0.0/8'] },
-      'test/ui: invalid VaultTraefikIngress: unknown prop "allowedSourceRange" (did you mean "allowedSourceRanges"?)', { exposure: 'none' }],
-    ['a VaultStack that still renders its ingress-nginx Ingress', {},
-      'test/ui: invalid VaultTraefikIngress vault: got "test/vault", expected a VaultStack with exposure: "none" (otherwise it renders its own ingress-nginx Ingress)', {}],
-  ])('%s', (_case, props, message, vaultProps) => {
-    expect(error(props, vaultProps)).toBe(message);
+      'test/ui: invalid VaultTraefikIngress: unknown prop "allowedSourceRange" (did you mean "allowedSourceRanges"?)', false],
+    ['a Vault whose UI an Ingress exposes already', {},
+      'test/ui: invalid VaultTraefikIngress vault: got "test/vault", expected a Vault whose UI nothing exposes yet: test/ingress does (expose it once)', true],
+  ])('%s', (_case, props, message, exposedAlready) => {
+    expect(error(props, exposedAlready)).toBe(message);
   });
 });

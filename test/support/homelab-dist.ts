@@ -16,7 +16,7 @@ export function homelabDist(): string {
   dir = join(mkdtempSync(join(tmpdir(), 'homelab-')), 'dist');
   synthesize((outdir) => {
     const app = new App({ outdir });
-    const vault = new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx' });
+    const vault = new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault.example.com' });
     const store = new EsoStore(new Chart(app, 'eso-store'), 'eso-store', { vault });
     const secrets = new Chart(app, 'app-secrets');
     new AppSecret(secrets, 'postgres-secret', {

@@ -4,7 +4,7 @@ import { Manifest } from './manifests';
 
 /** A VaultStack as the tests need one: the example host, and the UI's namespace its NetworkPolicy requires. */
 export function testVault(scope: Chart, props: Partial<VaultStackProps> = {}, id = 'vault'): VaultStack {
-  return new VaultStack(scope, id, { host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx', ...props });
+  return new VaultStack(scope, id, { host: 'vault.example.com', ...props });
 }
 
 /** The objects `build` adds to a chart of their own, beside a VaultStack in another chart (left out of the result). */

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Chart } from 'cdk8s';
-import { homelab, HomelabProps, VaultHttpRoute } from '../../lib';
+import { homelab, HomelabProps, VaultHttpRoute, VaultStorage } from '../../lib';
 import { synthesize } from '../../build/synthesize';
 import { root } from '../../build/bundle';
 import { readManifests } from '../../tools/vault-setup/manifests';
@@ -11,7 +11,8 @@ import { assignments, NAMES, namesOf } from '../../tools/names/main';
 
 // `npm run -s names`: the names the docs' commands use, read from a dist/ folder, for any homelab's values.
 const PROPS: HomelabProps = {
-  vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', claimName: 'old-claim', ingressControllerNamespace: 'kube-system' },
+  vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', storage: VaultStorage.file({ claimName: 'old-claim' }) },
+  ingressNginx: { proxyNamespace: 'kube-system' },
   store: { namespace: 'eso-system', storeName: 'lab-store' },
 };
 
@@ -31,7 +32,7 @@ test('file storage: Vault\'s and ESO\'s namespaces, the pod, the claim, the stor
 
 test('Raft, with the UI on an HTTPRoute: pod 0\'s claim from the template, the route\'s host', () => {
   const raft = dist((outdir) => {
-    const h = homelab(outdir, { ...PROPS, vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', storage: 'raft', exposure: 'none' } });
+    const h = homelab(outdir, { ...PROPS, ingressNginx: undefined, vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', storage: VaultStorage.raft() } });
     new VaultHttpRoute(new Chart(h.folder('ui'), 'vault-ui'), 'vault-ui', { vault: h.vault, gatewayName: 'gw', gatewayNamespace: 'gw', listenerName: 'https', implementation: 'envoy-gateway' });
     return h.apps;
   });
