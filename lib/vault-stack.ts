@@ -62,21 +62,8 @@ export class VaultStack extends Construct implements IVault {
     this.raftClusterAddr = storage.raftClusterAddr;
     const config = () => storage.config(this.exposedBy?.tlsEnd);
 
-    if (props.createNamespace) {
-      const level = p.appArmorProfile === 'unconfined' ? 'privileged' : 'restricted';
-      new k8s.KubeNamespace(this, 'namespace', {
-        // Removing the namespace would remove the claim with it. Every pod the project defines passes "restricted";
-        // AppArmor "unconfined" is forbidden from "baseline" up.
-        metadata: { name: p.namespace, annotations: { ...KEEP_ANNOTATIONS }, labels: { 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/warn': level } },
-      });
-    }
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata(SERVICE_ACCOUNT) });
-    // Vault's Kubernetes auth method reviews the tokens of External Secrets Operator with this.
-    new k8s.KubeClusterRoleBinding(this, 'auth-delegator', {
-      metadata: { name: 'vault-server-binding', labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-      subjects: [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: p.namespace }],
-    });
+    if (props.createNamespace) addNamespace(this, p.namespace, p.appArmorProfile);
+    addIdentity(this, metadata(SERVICE_ACCOUNT));
     new k8s.KubeConfigMap(this, 'config', { metadata: metadata(CONFIG_MAP), data: { 'vault.hcl': Lazy.any({ produce: config }) } });
     this.claim = storage.addData(this);
 
@@ -130,3 +117,23 @@ export class VaultStack extends Construct implements IVault {
 
 const DATA_PATH = '/vault/data';
 const CONFIG_MAP = 'vault-config';
+
+/** The Namespace, at the strictest Pod Security level Vault's pod passes, protected from pruning. */
+function addNamespace(scope: Construct, namespace: string, appArmorProfile?: string): void {
+  // Every pod the project defines passes "restricted"; AppArmor "unconfined" is forbidden from "baseline" up.
+  const level = appArmorProfile === 'unconfined' ? 'privileged' : 'restricted';
+  new k8s.KubeNamespace(scope, 'namespace', {
+    // Removing the namespace would remove the claim with it.
+    metadata: { name: namespace, annotations: { ...KEEP_ANNOTATIONS }, labels: { 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/warn': level } },
+  });
+}
+
+/** Vault's ServiceAccount, which may review tokens: Vault's Kubernetes auth method reviews ESO's tokens with it. */
+function addIdentity(scope: Construct, metadata: k8s.ObjectMeta): void {
+  new k8s.KubeServiceAccount(scope, 'service-account', { metadata });
+  new k8s.KubeClusterRoleBinding(scope, 'auth-delegator', {
+    metadata: { name: 'vault-server-binding', labels: metadata.labels },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+    subjects: [{ kind: 'ServiceAccount', name: metadata.name!, namespace: metadata.namespace }],
+  });
+}
