@@ -61,6 +61,8 @@ export interface RaftClaim {
 /** The names and addresses of a Raft cluster, derived once from the same values everywhere. */
 export interface RaftNames {
   readonly statefulSet: string;
+  /** The ServiceAccount Vault's pods run as, which labels its own pod through service registration. */
+  readonly serviceAccount: string;
   readonly headlessService: string;
   readonly activeService: string;
   readonly namespace: string;
@@ -174,7 +176,7 @@ export function addRaftObjects(scope: Construct, n: RaftNames, labels: Record<st
   new k8s.KubeRoleBinding(scope, 'service-registration-binding', {
     metadata: metadata(`${n.statefulSet}-service-registration`),
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${n.statefulSet}-service-registration` },
-    subjects: [{ kind: 'ServiceAccount', name: n.statefulSet, namespace: n.namespace }],
+    subjects: [{ kind: 'ServiceAccount', name: n.serviceAccount, namespace: n.namespace }],
   });
   const maxUnavailable = Math.floor((n.replicas - 1) / 2);
   // One pod: a budget of 0 would block every node drain; there is no majority to protect.

@@ -46,7 +46,7 @@ export class VaultStack extends Construct implements IVault {
     const metadata = (name: string) => ({ name, namespace: p.namespace, labels });
     const serviceName = NAME;
     const publicUrl = `https://${p.host}`;
-    const names = { statefulSet: NAME, headlessService: HEADLESS_SERVICE, activeService: 'vault-active', namespace: p.namespace, clusterDomain: p.clusterDomain, replicas: 1 };
+    const names = { statefulSet: NAME, serviceAccount: SERVICE_ACCOUNT, headlessService: HEADLESS_SERVICE, activeService: 'vault-active', namespace: p.namespace, clusterDomain: p.clusterDomain, replicas: 1 };
     const storage: BoundVaultStorage = validating(this, () => p.storage.bind({
       names, serviceName, publicUrl, dataPath: DATA_PATH, networkPolicy: p.networkPolicy, labels, metadata,
     }));

@@ -84,6 +84,8 @@ test('service registration\'s RBAC: get and patch of Vault\'s own pods, by name,
   expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], resourceNames: ['vault-0', 'vault-1', 'vault-2'], verbs: ['get', 'patch'] }]);
   const binding = find(manifests, 'RoleBinding', 'vault-service-registration');
   expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'vault', namespace: 'security' }]);
+  // The account the pods run as, whatever the StatefulSet is called.
+  expect(binding.subjects[0].name).toBe(pod.serviceAccountName);
   expect(binding.roleRef.name).toBe('vault-service-registration');
 });
 
