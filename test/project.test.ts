@@ -8,6 +8,7 @@ includeCases(join(__dirname, 'project'), {
   'code-cache': () => require('./project/code-cache.cases'),
   'defaults': () => require('./project/defaults.cases'),
   'docs': () => require('./project/docs.cases'),
+  'docs-names': () => require('./project/docs-names.cases'),
   'prop-tables': () => require('./project/prop-tables.cases'),
   'readme': () => require('./project/readme.cases'),
 });
