@@ -1,9 +1,12 @@
 import { execFile } from 'child_process';
-import { existsSync, readdirSync, readFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import { promisify } from 'util';
 import * as YAML from 'yaml';
+import { synthesize } from '../../build/synthesize';
 import { NAMES } from '../../tools/names/main';
+import { BuildApps } from '../support/app-invariants';
 import { docFiles, fencedBlocks, ROOT, shellCode, spelledOutNames, undefinedVariables } from '../support/docs';
 
 // Another homelab adopts the project by changing main.ts's site values and its app secrets (issue 22): the pages of
@@ -131,4 +134,32 @@ test('the checks catch a homelab\'s names spelled out, and a variable the page d
     'page.md:9: $VAULT_NS is not set on the page', 'page.md:9: $VAULT_CLAIM is not set on the page',
     'page.md:10: $APP is not set on the page', 'page.md:10: $STORE is not set on the page',
   ]);
+});
+
+/** The top-level folders `build` writes, synthesized into a scratch folder. */
+function foldersWritten(build: BuildApps): string[] {
+  const dir = join(mkdtempSync(join(tmpdir(), 'folders-')), 'dist');
+  try {
+    synthesize(build, dir);
+    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } finally {
+    rmSync(join(dir, '..'), { recursive: true, force: true });
+  }
+}
+
+/** The folders a section names neither as `dist/<folder>` nor as `` `<folder>` ``. */
+const unnamedFolders = (section: string, folders: Array<{ app: string; folder: string }>) =>
+  folders.filter(({ folder }) => !section.includes(`dist/${folder}`) && !section.includes(`\`${folder}\``));
+
+test('from-zero.md\'s "Point GitOps at dist/" names every folder main.ts or an example writes', () => {
+  const section = /^## Point GitOps at `dist\/`\n([\s\S]*?)(?=^## )/m.exec(text('docs/from-zero.md'))![1];
+  const builds: Array<[string, BuildApps]> = [
+    ['main.ts', require(join(ROOT, 'main.ts')).buildApps],
+    ...EXAMPLES.map((e): [string, BuildApps] => [`examples/${e}/main.ts`, require(join(ROOT, 'examples', e, 'main.ts')).buildApps]),
+  ];
+  const folders = builds.flatMap(([app, build]) => foldersWritten(build).map((folder) => ({ app, folder })));
+  expect(folders.filter(({ app }) => app === 'main.ts').map(({ folder }) => folder)).toEqual(expect.arrayContaining(['vault', 'eso', 'apps']));
+  expect(unnamedFolders(section, folders)).toEqual([]);
+  expect(unnamedFolders('Sync `vault`, then dist/eso/.', [{ app: 'a', folder: 'vault' }, { app: 'a', folder: 'eso' }, { app: 'b', folder: 'ui' }]))
+    .toEqual([{ app: 'b', folder: 'ui' }]);
 });
