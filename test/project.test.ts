@@ -9,6 +9,7 @@ includeCases(join(__dirname, 'project'), {
   'defaults': () => require('./project/defaults.cases'),
   'docs': () => require('./project/docs.cases'),
   'docs-names': () => require('./project/docs-names.cases'),
+  'docs-snippets': () => require('./project/docs-snippets.cases'),
   'prop-tables': () => require('./project/prop-tables.cases'),
   'readme': () => require('./project/readme.cases'),
 });
