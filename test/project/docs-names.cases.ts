@@ -63,7 +63,7 @@ function namesIn(dir: string): Record<string, string> {
 /** What the variables hold after `commands` ran in bash in the project's folder, with nothing set before. */
 async function runNote(commands: string): Promise<Record<string, string>> {
   const script = `unset ${VARIABLES.join(' ')}\n${commands}\nprintf '%s\\n' ${VARIABLES.map((v) => `"${v}=$${v}"`).join(' ')}`;
-  const { stdout } = await promisify(execFile)('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const { stdout } = await promisify(execFile)('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
   return Object.fromEntries(stdout.split('\n').filter((line) => /^\w+=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
 
