@@ -8,6 +8,8 @@ includeCases(join(__dirname, 'project'), {
   'code-cache': () => require('./project/code-cache.cases'),
   'defaults': () => require('./project/defaults.cases'),
   'docs': () => require('./project/docs.cases'),
+  'docs-names': () => require('./project/docs-names.cases'),
+  'docs-snippets': () => require('./project/docs-snippets.cases'),
   'prop-tables': () => require('./project/prop-tables.cases'),
   'readme': () => require('./project/readme.cases'),
   'readme-sample': () => require('./project/readme-sample.cases'),

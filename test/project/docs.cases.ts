@@ -1,4 +1,3 @@
-import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -98,18 +97,6 @@ test('every alert\'s runbook annotation names a page of the repository and an an
     const resolves = existsSync(join(ROOT, page)) && anchor === alert.toLowerCase() && anchors(text(page)).has(anchor);
     expect({ alert, runbook, resolves }).toEqual({ alert, runbook, resolves: true });
   }
-});
-
-test('the pages\' "Names" note reads the names it states from dist/, with commands that work', () => {
-  const notes = DOCS.map((doc) => ({ doc, note: /^> \*\*Names\.\*\*[\s\S]*?^> ```\n(?=\n)/m.exec(text(doc))?.[0] })).filter((n) => n.note);
-  expect(notes.length).toBeGreaterThanOrEqual(8);
-  // One note, the same on every page.
-  expect(new Set(notes.map((n) => n.note)).size).toBe(1);
-  const note = notes[0].note!.replace(/^> ?/gm, '');
-  const stated = /namespace `([^`]+)`, its claim `([^`]+)`, the\s+store `([^`]+)`/.exec(note)!.slice(1);
-  const commands = fencedBlocks(note, 'sh')[0].split('\n').filter((l) => l.trim() !== '').map((l) => l.replace(/ +#.*$/, ''));
-  const read = commands.map((command) => execFileSync('bash', ['-c', command], { cwd: ROOT, encoding: 'utf8' }).trim().replace(/^\w+: /, ''));
-  expect(read).toEqual(stated);
 });
 
 test('the front page\'s AppSecret statement is the one docs/secrets.md explains', () => {

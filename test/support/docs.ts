@@ -21,9 +21,9 @@ export function docFiles(root = ROOT): string[] {
   return ['README.md', ...examples, ...docs.sort()];
 }
 
-/** The text without its fenced code blocks (their lines blanked, so line numbers stay). */
+/** The text without its fenced code blocks, those in a blockquote too (their lines blanked, so line numbers stay). */
 export function prose(text: string): string {
-  return text.replace(/^( *)(```|~~~)[^\n]*\n[\s\S]*?^\1\2[ \t]*$/gm, (block) => block.replace(/[^\n]/g, ''));
+  return text.replace(/^((?:> ?)*)( *)(```|~~~)[^\n]*\n[\s\S]*?^\1\2\3[ \t]*$/gm, (block) => block.replace(/[^\n]/g, ''));
 }
 
 /** The fenced code blocks of a language ('sh', 'ts', ...), dedented. */
@@ -124,4 +124,154 @@ export function brokenLinks(root: string, doc: string, text: string, read = (fil
     else if (!anchors(path === '' ? text : read(file)).has(anchor)) problems.push(`${doc}: link ${target}: ${shown} has no anchor #${anchor}`);
   }
   return problems;
+}
+
+/** A piece of shell a page gives to run: a line of a `sh`/`bash` block (continuations joined), or an inline code span. */
+export interface ShellCode { readonly line: number; readonly code: string }
+
+/** The shell a page gives: each line of its `sh` and `bash` blocks (a `\` continuation joined), and each inline code span. */
+export function shellCode(text: string): ShellCode[] {
+  const found: ShellCode[] = [];
+  const lines = text.split('\n');
+  let fence: { indent: string; shell: boolean } | undefined;
+  let pending: ShellCode | undefined;
+  lines.forEach((line, i) => {
+    const opening = /^( *)```(\w*)/.exec(line);
+    if (!fence && opening) {
+      fence = { indent: opening[1], shell: ['sh', 'bash'].includes(opening[2]) };
+      return;
+    }
+    if (fence && new RegExp(`^${fence.indent}\`\`\`\\s*$`).test(line)) {
+      fence = undefined;
+      return;
+    }
+    if (!fence?.shell) return;
+    const start = pending?.line ?? i + 1;
+    const code = pending ? `${pending.code} ${line.trim()}` : line;
+    pending = /\\$/.test(code) ? { line: start, code: code.slice(0, -1) } : undefined;
+    if (!pending) found.push({ line: start, code });
+  });
+  const inline = prose(text);
+  for (const match of inline.matchAll(/`([^`]+)`/g)) {
+    found.push({ line: inline.slice(0, match.index).split('\n').length, code: match[1].replace(/\n/g, ' ') });
+  }
+  return found.sort((a, b) => a.line - b.line);
+}
+
+/** The words of one command, from `start` to the end of that command (an unquoted `|`, `;`, `&`, `)`, backtick or comment). */
+function commandWords(code: string, start: number): string[] {
+  const words: string[] = [];
+  let word = '';
+  let quote = '';
+  for (let i = start; i < code.length; i++) {
+    const c = code[i];
+    if (quote) {
+      if (c === quote) quote = '';
+      word += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      word += c;
+    } else if (/[|;&)`]/.test(c) || (c === '#' && word === '')) {
+      break;
+    } else if (/\s/.test(c)) {
+      if (word) words.push(word);
+      word = '';
+    } else {
+      word += c;
+    }
+  }
+  if (word) words.push(word);
+  return words;
+}
+
+/** What a command's argument names: a namespace, a claim, a store, or the GitOps app of dist/vault. */
+type Named = 'namespace' | 'claim' | 'store' | 'app';
+
+/** The arguments of a `kubectl`, `helm`, `argocd` or `flux` command that name a namespace, a claim, a store or an app. */
+export function namedArguments(words: string[]): Array<{ what: Named; value: string }> {
+  const [tool, ...args] = words;
+  const found: Array<{ what: Named; value: string }> = [];
+  const next = (i: number) => (args[i + 1] !== undefined && !args[i + 1].startsWith('-') ? args[i + 1] : undefined);
+  const add = (what: Named, value: string | undefined) => { if (value !== undefined) found.push({ what, value }); };
+  args.forEach((arg, i) => {
+    if (tool === 'kubectl' || tool === 'helm') {
+      if (arg === '-n' || arg === '--namespace') add('namespace', args[i + 1]);
+      const inline = /^(?:-n|--namespace)=(.+)$/.exec(arg);
+      if (inline) add('namespace', inline[1]);
+    }
+    if (tool === 'kubectl') {
+      if (/^(ns|namespaces?)$/.test(arg)) add('namespace', next(i));
+      if (/^(pvc|persistentvolumeclaims?)$/.test(arg)) add('claim', next(i));
+      if (/^clustersecretstores?(\.external-secrets\.io)?$/.test(arg)) add('store', next(i));
+      const slashed = /^(pvc|persistentvolumeclaims?|clustersecretstores?)(?:\.[\w.-]+)?\/(.+)$/.exec(arg);
+      if (slashed) add(slashed[1].startsWith('c') ? 'store' : 'claim', slashed[2]);
+    }
+    if (tool === 'argocd' && i === 1 && args[0] === 'app') add('app', next(i));
+    if (tool === 'flux' && i === 1 && /^(kustomization|ks)$/.test(arg)) add('app', next(i));
+  });
+  return found;
+}
+
+/** What each named argument may be: one of these variables of the "Names" note (or a page's `APP`), or a `<placeholder>`. */
+const VARIABLES: Record<Named, string[]> = {
+  namespace: ['VAULT_NS', 'ESO_NS'],
+  claim: ['VAULT_CLAIM'],
+  store: ['STORE'],
+  app: ['APP'],
+};
+
+/**
+ * Names that are the same in every homelab, so a command may spell them out: none is a site value of main.ts.
+ */
+export const FIXED: Record<Named, Set<string>> = {
+  namespace: new Set([
+    'longhorn-system', // Longhorn's own: its objects, and VaultBackup's RecurringJobs
+    'default', // where the API server keeps Events about a cluster-scoped object (the store's)
+    'argocd', 'flux-system', // the GitOps tools' own, where their Applications and Kustomizations live
+    'kube-system', // Kubernetes' own; where k3s runs Traefik
+    'envoy-gateway-system', // Envoy Gateway's own, where it runs its proxies' Services
+  ]),
+  claim: new Set(['vault-raft-snapshots']), // VaultSnapshotCron's claim, which no main.ts names (the construct's default)
+  store: new Set(),
+  app: new Set(),
+};
+
+/** Whether a word is one of the variables (`$X`, `"$X"`, `${X}`, `"${X}"`) or a `<placeholder>`. */
+function variableOrPlaceholder(value: string, variables: string[]): boolean {
+  const bare = value.replace(/^"(.*)"$/, '$1');
+  return /^<[^<>\s]+>$/.test(bare) || variables.some((v) => bare === `$${v}` || bare === `\${${v}}`);
+}
+
+/**
+ * Every namespace, claim, store and GitOps app a page's commands name is a variable (the "Names" note's, or the page's
+ * `APP`), a `<placeholder>`, or a name of every homelab (FIXED): never one homelab's value spelled out.
+ */
+export function spelledOutNames(doc: string, text: string): string[] {
+  const problems: string[] = [];
+  for (const { line, code } of shellCode(text)) {
+    for (const match of code.matchAll(/(?<=^|[\s(;&|`])(kubectl|helm|argocd|flux)(?=\s)/g)) {
+      for (const { what, value } of namedArguments(commandWords(code, match.index!))) {
+        if (variableOrPlaceholder(value, VARIABLES[what]) || FIXED[what].has(value)) continue;
+        const allowed = [...VARIABLES[what].map((v) => `$${v}`), '<placeholder>', ...FIXED[what]].join(', ');
+        problems.push(`${doc}:${line}: ${match[1]} names the ${what} ${value}: use one of ${allowed}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Variables the docs' commands may use without defining them: the tools' own settings, read from the environment. */
+const ENVIRONMENT = new Set(['VAULT_ADDR', 'VAULT_TOKEN', 'VAULT_CACERT', 'HOME', 'PATH', 'CDK8S_CHECK_UPGRADE', 'RUNS']);
+
+/** Every `$variable` a page's commands use is set on the page (by `defined`, an assignment, a `for`) or the environment's. */
+export function undefinedVariables(doc: string, text: string, defined: string[]): string[] {
+  const code = shellCode(text);
+  const set = new Set([...defined, ...ENVIRONMENT]);
+  for (const { code: c } of code) {
+    for (const [, name] of c.matchAll(/(?:^|[\s;(&|])(?:export\s+)?([A-Za-z_]\w*)=/g)) set.add(name);
+    for (const [, name] of c.matchAll(/\bfor\s+([A-Za-z_]\w*)\s+in\b/g)) set.add(name);
+  }
+  const problems = code.flatMap(({ line, code: c }) => [...c.replace(/'[^']*'/g, '').matchAll(/\$\{?([A-Za-z_]\w*)/g)]
+    .filter(([, name]) => !set.has(name)).map(([, name]) => `${doc}:${line}: $${name} is not set on the page`));
+  return [...new Set(problems)];
 }
