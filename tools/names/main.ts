@@ -18,13 +18,11 @@ export const NAMES = {
 
 export type Names = Record<keyof typeof NAMES, string>;
 
-/** The UI's host: the Ingress's, the HTTPRoute's or Traefik's; empty when nothing in the folder exposes the UI. */
-function hostOf(docs: Doc[]): string {
-  for (const doc of docs) {
-    const host = doc.kind === 'Ingress' ? doc.spec?.rules?.[0]?.host : doc.kind === 'HTTPRoute' ? doc.spec?.hostnames?.[0] : undefined;
-    if (typeof host === 'string') return host;
-  }
-  return '';
+/** The UI's host: the one in Vault's `VAULT_API_ADDR` (its api_addr, `https://<host>`), whatever exposes the UI. */
+function hostOf(vault: Doc): string {
+  const env = vault.spec?.template?.spec?.containers?.[0]?.env ?? [];
+  const apiAddr = env.find((e: Doc) => e.name === 'VAULT_API_ADDR')?.value;
+  return typeof apiAddr === 'string' ? new URL(apiAddr).hostname : '';
 }
 
 /** The names, read from the manifests; a folder without Vault's StatefulSet or a store is refused with what to do. */
@@ -43,7 +41,7 @@ export function namesOf(docs: Doc[]): Names {
     VAULT_CLAIM: claim ?? '',
     ESO_NS: stores[0].namespace,
     STORE: stores[0].name,
-    VAULT_HOST: hostOf(docs),
+    VAULT_HOST: hostOf(vault),
   };
 }
 
