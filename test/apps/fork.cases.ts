@@ -45,13 +45,21 @@ const stringValues = (value: unknown): string[] => (typeof value === 'string' ? 
   : Array.isArray(value) ? value.flatMap(stringValues)
     : value && typeof value === 'object' ? Object.values(value).flatMap(stringValues) : []);
 
-/** Every object written under `dir` as the text of its string values, ConfigMaps without their bundled scripts, by file. */
-function objectsUnder(dir: string): Array<{ file: string; json: string }> {
+/** The values of every field called `namespace` or `kubernetes.io/metadata.name` (a namespaceSelector's), at any depth. */
+const namespaceFields = (value: unknown): string[] => (Array.isArray(value) ? value.flatMap(namespaceFields)
+  : value && typeof value === 'object' ? Object.entries(value).flatMap(([k, v]) => (
+    (k === 'namespace' || k === 'kubernetes.io/metadata.name') && typeof v === 'string' ? [v] : namespaceFields(v)))
+    : []);
+
+/** An object written under `dir`, ConfigMaps without their bundled scripts: its string values, and its namespace fields. */
+interface Written { readonly file: string; readonly text: string; readonly namespaces: string[] }
+
+function objectsUnder(dir: string): Written[] {
   return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.yaml')).flatMap((file) =>
     YAML.parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((d) => {
       const object = d.toJSON();
       if (object.kind === 'ConfigMap') object.data = Object.fromEntries(Object.entries(object.data ?? {}).filter(([k]) => !k.endsWith('.js')));
-      return { file, json: stringValues(object).join('\n') };
+      return { file, text: stringValues(object).join('\n'), namespaces: namespaceFields(object) };
     }));
 }
 
@@ -59,13 +67,21 @@ const escape = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Where `value` appears as a whole name, also inside a DNS name or URL (not inside a longer word: `securityContext`). */
 const names = (text: string, value: string) => new RegExp(`(?<![A-Za-z0-9-])${escape(value)}(?![A-Za-z0-9-])`).test(text);
 /**
- * Whether `text` still names the site value of `key`. The ingress controller's namespace is often named after the
- * product (ingress-nginx), which comments and notes name as a product: only its use as a namespace counts (a whole
- * value, as in a namespaceSelector, or "namespace <name>" in what synthesis prints).
+ * Where `text` uses `namespace` as a namespace: a Service's DNS name (`.<ns>.svc`), a PromQL matcher, a kubectl
+ * argument, or "namespace <ns>" / "(<ns>)" in what synthesis prints. A namespace is often also the name of other
+ * things (a fork's `vault`, ESO's release `external-secrets`, the product ingress-nginx), so only these uses count.
  */
-const stillNames = (key: string, text: string, old: string) => (key === 'ingressControllerNamespace'
-  ? text.split('\n').includes(old) || new RegExp(`namespace ${escape(old)}(?![A-Za-z0-9-])`).test(text)
-  : names(text, old));
+const usesNamespace = (text: string, namespace: string) => {
+  const ns = escape(namespace);
+  return new RegExp(`\\.${ns}\\.svc\\b|namespace="${ns}"|(-n|--namespace[= ]) ?${ns}(?![A-Za-z0-9-])|namespace ${ns}(?![A-Za-z0-9-])|\\(${ns}\\)`).test(text);
+};
+const NAMESPACE_KEYS = new Set(['vaultNamespace', 'esoNamespace', 'ingressControllerNamespace']);
+
+/** Whether an object still names the site value of `key`. */
+const objectNames = (key: string, o: Written, old: string) => (NAMESPACE_KEYS.has(key)
+  ? o.namespaces.includes(old) || usesNamespace(o.text, old) : names(o.text, old));
+/** Whether printed text (synthesis' output, a runbook) still names it. */
+const textNames = (key: string, text: string, old: string) => (NAMESPACE_KEYS.has(key) ? usesNamespace(text, old) : names(text, old));
 
 const ENTRIES = join(root, 'node_modules', '.cache', 'homelab-secrets', 'test-entries');
 const APPS = [
@@ -95,10 +111,10 @@ describe.each(APPS)('a fork of $name with its own site values', ({ name, file })
     expect([run.code, run.stderr]).toEqual([0, '']);
     const written = [run.outdir, join(run.outdir, '..', 'migration')].filter(existsSync).flatMap(objectsUnder);
     expect(written.length).toBeGreaterThan(10);
-    const stale = replaced.flatMap(([key, old]) => written.filter((o) => stillNames(key, o.json, old)).map((o) => `${o.file}: ${key} ${old}`));
+    const stale = replaced.flatMap(([key, old]) => written.filter((o) => objectNames(key, o, old)).map((o) => `${o.file}: ${key} ${old}`));
     expect(stale).toEqual([]);
     // The fork's own values are there instead.
-    const all = written.map((o) => o.json).join('\n');
+    const all = written.map((o) => o.text).join('\n');
     for (const [key, , value] of replaced.filter(([k]) => k !== 'claimName' || !/ha-raft/.test(name))) {
       expect({ key, found: names(all, value) }).toEqual({ key, found: true });
     }
@@ -107,7 +123,7 @@ describe.each(APPS)('a fork of $name with its own site values', ({ name, file })
   test('what it prints and any runbook it writes name the fork\'s values only', () => {
     const runbook = join(run.outdir, '..', 'migration', 'RUNBOOK.md');
     const texts = [run.stdout, ...(existsSync(runbook) ? [readFileSync(runbook, 'utf8')] : [])];
-    const stale = replaced.flatMap(([key, old]) => texts.filter((t) => stillNames(key, t, old)).map((t) => `${key} ${old}: ${t.split('\n').find((l) => names(l, old))}`));
+    const stale = replaced.flatMap(([key, old]) => texts.filter((t) => textNames(key, t, old)).map((t) => `${key} ${old}: ${t.split('\n').find((l) => textNames(key, l, old))}`));
     expect(stale).toEqual([]);
     if (/ha-raft/.test(name)) expect(readFileSync(runbook, 'utf8')).toContain(`kubectl -n ${replaced.find(([k]) => k === 'vaultNamespace')![2]} `);
   });
@@ -120,8 +136,16 @@ test('the fork\'s substitution replaces each site value, and the checks see a st
   expect(names('{"namespace":"security"}', 'security')).toBe(true);
   expect(names('{"securityContext":{}}', 'security')).toBe(false);
   expect(names('"http://vault.security.svc"', 'security')).toBe(true);
-  expect(stillNames('ingressControllerNamespace', 'TLS ends at ingress-nginx\nkube-system', 'ingress-nginx')).toBe(false);
-  expect(stillNames('ingressControllerNamespace', 'every pod in namespace ingress-nginx (the UI)', 'ingress-nginx')).toBe(true);
-  expect(stillNames('ingressControllerNamespace', 'a\ningress-nginx\nb', 'ingress-nginx')).toBe(true);
+  expect(usesNamespace('"http://vault.security.svc"', 'security')).toBe(true);
+  expect(textNames('ingressControllerNamespace', 'TLS ends at ingress-nginx', 'ingress-nginx')).toBe(false);
+  expect(textNames('ingressControllerNamespace', 'every pod in namespace ingress-nginx (the UI)', 'ingress-nginx')).toBe(true);
+  expect(textNames('vaultNamespace', 'Vault (vault) accepts port 8200 only from:', 'vault')).toBe(true);
+  expect(textNames('vaultNamespace', 'kubectl -n vault get pods', 'vault')).toBe(true);
+  expect(textNames('vaultNamespace', 'pods app.kubernetes.io/name=vault-auto-unseal in namespace hashicorp', 'vault')).toBe(false);
+  const object = { file: 'f', text: 'http://vault.security.svc.cluster.local:8200\nvault', namespaces: ['hashicorp'] };
+  expect(objectNames('vaultNamespace', object, 'security')).toBe(true);
+  expect(objectNames('vaultNamespace', object, 'vault')).toBe(false);
+  expect(objectNames('vaultNamespace', { ...object, namespaces: ['vault'] }, 'vault')).toBe(true);
+  expect(namespaceFields({ metadata: { namespace: 'a' }, spec: { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'b' } } }] } })).toEqual(['a', 'b']);
   expect(stringValues({ metadata: { annotations: { 'container.apparmor.security.beta.kubernetes.io/vault': 'unconfined' } } })).toEqual(['unconfined']);
 });
