@@ -104,11 +104,12 @@ test.concurrent('a pod that exists and refuses connections is a failure: the oth
 
 test.concurrent('a pod that hangs is a failure after the timeout; the others are unsealed meanwhile', async () => {
   const c = await pods(sealed, { hang: true }, sealed);
-  const run = await unseal(c, { VAULT_TIMEOUT_SECONDS: '0.3' });
+  // The timeout bounds every call, the healthy pods' too: long enough for them on a busy machine.
+  const run = await unseal(c, { VAULT_TIMEOUT_SECONDS: '3' });
   expectRun(run, 1);
   expect(c.vaults['vault-0'].sealed).toBe(false);
   expect(c.vaults['vault-2'].sealed).toBe(false);
-  expect(run.stderr).toMatch(/vault-1: GET \/v1\/sys\/seal-status got no answer within 0\.3 s/);
+  expect(run.stderr).toMatch(/vault-1: GET \/v1\/sys\/seal-status got no answer within 3 s/);
 });
 
 test.concurrent('a pod not initialized while its peers are: a new node not joined yet, no share sent to it, exit 1 (retry, do not page)', async () => {
