@@ -129,7 +129,7 @@ export function homelabMigration(outdir: string, props: HomelabProps, sourceClai
     podClaim: vault.raftClaim!.name,
     job: migration.jobName,
     // The file storage's app runs these two; the Raft one's snapshot job starts after the move.
-    cronJobs: [unseal.cronJobName, recovery.cronJobName],
+    cronJobs: [unseal, recovery].map((job) => ({ name: job.cronJobName, namespace: job.namespace })),
     activeService: vault.clientServiceName,
     port: vault.port,
     store: store.storeName,

@@ -16,8 +16,8 @@ export interface RaftMigrationNames {
   readonly podClaim: string;
   /** The migration's Job (and its ConfigMap). */
   readonly job: string;
-  /** The CronJobs that run against Vault, suspended while it is stopped. */
-  readonly cronJobs: readonly string[];
+  /** The CronJobs that run against Vault, suspended while it is stopped, each in its namespace. */
+  readonly cronJobs: ReadonlyArray<{ readonly name: string; readonly namespace: string }>;
   /** The active node's Service and Vault's port. */
   readonly activeService: string;
   readonly port: number;
@@ -32,8 +32,8 @@ export interface RaftMigrationNames {
 /** RUNBOOK.md: from the file storage's one pod to the Raft pods, in order, and the way back. */
 export function raftMigrationRunbook(n: RaftMigrationNames): string {
   const ns = `kubectl -n ${n.namespace}`;
-  const cronJobs = n.cronJobs.join(' ');
-  const suspend = (value: boolean) => `for cj in ${cronJobs}; do ${ns} patch cronjob "$cj" -p '{"spec":{"suspend":${value}}}'; done`;
+  const suspend = (value: boolean) => n.cronJobs
+    .map((cj) => `kubectl -n ${cj.namespace} patch cronjob ${cj.name} -p '{"spec":{"suspend":${value}}}'`).join('\n   ');
   const lastPod = n.pods[n.pods.length - 1];
   return `<!-- Written by npm run synth from the app's own names: edit the app, not this file. -->
 # Moving Vault from file storage to Raft: the runbook

@@ -11,8 +11,8 @@ const runbook = readFileSync(join(root, 'examples', 'ha-raft', 'migration', 'RUN
 const steps = runbook.split(/\n(?=\d+\. \*\*)/);
 const stepIndex = (title: RegExp) => steps.findIndex((s) => title.test(s.split('\n')[0]));
 const patched = (step: string, suspend: boolean): string[] => {
-  const loops = [...step.matchAll(/for cj in ([\w -]+); do kubectl -n [a-z0-9-]+ patch cronjob "\$cj" -p '\{"spec":\{"suspend":(true|false)\}\}'/g)];
-  return loops.filter((m) => m[2] === String(suspend)).flatMap((m) => m[1].trim().split(/\s+/));
+  const patches = [...step.matchAll(/kubectl -n ([a-z0-9-]+) patch cronjob ([a-z0-9-]+) -p '\{"spec":\{"suspend":(true|false)\}\}'/g)];
+  return patches.filter((m) => m[3] === String(suspend)).map((m) => `${m[1]}/${m[2]}`);
 };
 
 function cronJobs(dir: string): any[] {
@@ -30,7 +30,7 @@ test('every CronJob the runbook suspends is resumed by an explicit patch before 
   const suspended = steps.slice(0, unsealStep).flatMap((s) => patched(s, true));
   expect(suspended.length).toBeGreaterThan(0);
   // Every CronJob the example runs but its Raft snapshots, which start after the move: those the file storage's layout runs.
-  const before = cronJobs(join(root, 'examples', 'ha-raft', 'dist')).map((j) => j.metadata.name).filter((name) => !/snapshot/.test(name));
+  const before = cronJobs(join(root, 'examples', 'ha-raft', 'dist')).map((j) => `${j.metadata.namespace}/${j.metadata.name}`).filter((name) => !/snapshot/.test(name));
   expect([...suspended].sort()).toEqual(before.sort());
   const suspendStep = steps.findIndex((s) => patched(s, true).length > 0);
   const resumed = steps.slice(suspendStep + 1, unsealStep).flatMap((s) => patched(s, false));

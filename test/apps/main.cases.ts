@@ -25,7 +25,7 @@ test('dist/ is one folder per GitOps unit: vault/ needs no CRD, apps/ holds only
   const kindsIn = (folder: string) => Object.entries(fresh).filter(([f]) => f.startsWith(`${folder}/`))
     .flatMap(([, yaml]) => YAML.parseAllDocuments(yaml).map((d) => d.toJSON().apiVersion as string));
   expect(kindsIn('vault').length).toBeGreaterThan(0);
-  for (const apiVersion of kindsIn('vault')) expect(apiVersion).toMatch(/^(v1|(apps|batch|rbac\.authorization\.k8s\.io|networking\.k8s\.io|longhorn\.io)\/v\w+)$/);
+  for (const apiVersion of kindsIn('vault')) expect(apiVersion).toMatch(/^(v1|(apps|batch|policy|rbac\.authorization\.k8s\.io|networking\.k8s\.io|longhorn\.io)\/v\w+)$/);
   // The ExternalSecrets, and the recovery job's Roles on them beside them (a missing app namespace holds back only apps/).
   for (const apiVersion of kindsIn('apps')) expect(apiVersion).toMatch(/^(external-secrets\.io|rbac\.authorization\.k8s\.io)\/v1$/);
 });

@@ -87,10 +87,12 @@ describe('the migration to Raft', () => {
   test('the runbook\'s commands use the app\'s names: its namespace, both claims, its pods, store and folders', () => {
     const commands = runbook.split('\n').filter((l) => /^\s*(kubectl|for cj|pv=|argocd|vault |export )/.test(l) || /`kubectl /.test(l));
     expect(commands.length).toBeGreaterThan(10);
-    for (const line of commands.filter((l) => /kubectl -n /.test(l) && !/longhorn-system/.test(l))) expect(line).toMatch(/kubectl -n hashicorp /);
+    for (const line of commands.filter((l) => /kubectl -n /.test(l) && !/longhorn-system|eso-recovery/.test(l))) expect(line).toMatch(/kubectl -n hashicorp /);
     expect(runbook).toContain('get pvc old-claim');
     expect(runbook).toContain('get pvc data-vault-0');
-    expect(runbook).toContain('for cj in vault-auto-unseal eso-recovery; do kubectl -n hashicorp patch cronjob');
+    // Each CronJob in its own namespace: the unseal job in Vault's, the recovery job in ESO's.
+    expect(runbook).toContain(`kubectl -n hashicorp patch cronjob vault-auto-unseal -p '{"spec":{"suspend":true}}'`);
+    expect(runbook).toContain(`kubectl -n eso-system patch cronjob eso-recovery -p '{"spec":{"suspend":true}}'`);
     expect(runbook).toContain('kubectl get clustersecretstore k8s-secrets');
     expect(runbook).toContain('vault-0, vault-1, vault-2');
     // The folders, relative to the repository's root: this one, and dist/ beside it.
