@@ -8,9 +8,10 @@
 // what it depended on, and while the stamp holds TypeScript is not loaded at all. The stamp hashes the bytes of every
 // project file the Program read (the entries and what they import; installed packages change only with the lock
 // files), the names in each of their folders (a file added beside them can change what an import resolves to),
-// tsconfig.json, the lock files, TypeScript's package.json, and this file. Content, not times: npm dates the files it
-// installs 1985. A failure is recorded too, so that running again unchanged prints the same lines at once. A check of
-// several entries also records each entry's own result, so that `cdk8s synth` after `npm run synth` checks nothing.
+// tsconfig.json, the lock files, TypeScript's package.json, and this file. Content, not times (npm dates the files it
+// installs 1985): a recorded stat only spares reading again bytes that cannot have changed. A failure is recorded too,
+// so that running again unchanged prints the same lines at once. A check of several entries also records each entry's
+// own result, so that `cdk8s synth` after `npm run synth` checks nothing.
 // Used by scripts/synth.js (`npm run synth`, `cdk8s synth`).
 const { createHash } = require('crypto');
 const fs = require('fs');
@@ -39,21 +40,42 @@ function listing(dir) {
   }
 }
 
-/** What a result depends on besides the project's sources; tsconfig.json's bytes are the ones the check parses. */
-function settings() {
-  const tsconfig = read('tsconfig.json');
-  const hash = createHash('sha256').update(self);
-  for (const file of ['package-lock.json', 'node_modules/.package-lock.json', path.relative(root, require.resolve('typescript/package.json'))]) {
-    hash.update(read(file) ?? '-').update('\0');
+/** A file's size, times and inode: every write sets its change time, which no tool sets back. */
+function statOf(file) {
+  try {
+    const stat = fs.statSync(path.resolve(root, file), { bigint: true });
+    return { key: `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}`, changedNs: stat.ctimeNs };
+  } catch {
+    return undefined;
   }
-  return { tsconfig, salt: hash.update(tsconfig ?? '-').digest('hex') };
 }
 
-/** The stamp of a result: `text(file)` is a file's bytes or text (undefined when it is gone), `names(dir)` a folder's. */
-function stamp(salt, entries, files, text, names) {
-  const hash = createHash('sha256').update(salt).update(JSON.stringify(entries));
-  for (const file of files) hash.update(`\0${file}\0`).update(text(file) ?? '-');
-  for (const dir of foldersOf(files)) hash.update(`\0${dir}/\0`).update(names(dir));
+const digest = (content) => (content === undefined ? '-' : createHash('sha256').update(content).digest('hex'));
+
+/**
+ * A file as a record keeps it: its name, the hash of `content` (what the check read), and its stat when it holds
+ * that content and was last written two seconds ago or more (a write in the same tick of the clock as the stat would
+ * leave the stat as it was).
+ */
+function described(file, content) {
+  const stat = statOf(file);
+  const bytes = read(file);
+  const same = content === undefined ? bytes === undefined : bytes !== undefined && bytes.equals(Buffer.from(content));
+  const settled = stat && stat.changedNs < BigInt(Date.now() - 2000) * 1000000n && statOf(file)?.key === stat.key;
+  return [file, digest(content), same && settled ? stat.key : null];
+}
+
+/**
+ * The hash of a recorded file's bytes now. Reading them all took 5 to 10 ms here, several times the stat: a file whose
+ * size, times and inode are those recorded holds the bytes it held then.
+ */
+const hashNow = ([file, hash, stat]) => (stat && statOf(file)?.key === stat ? hash : digest(read(file)));
+
+/** The stamp: `settings` and `files` as [name, hash of its bytes]; `names(dir)` the names in a folder of the files. */
+function stamp(entries, settings, files, names) {
+  const hash = createHash('sha256').update(self).update(JSON.stringify(entries));
+  for (const [file, fileHash] of [...settings, ...files]) hash.update(`\0${file}\0${fileHash}`);
+  for (const dir of foldersOf(files.map(([file]) => file))) hash.update(`\0${dir}/\0`).update(names(dir));
   return hash.digest('hex');
 }
 
@@ -71,28 +93,40 @@ function writeAtomically(file, text) {
   fs.renameSync(temporary, file);
 }
 
+function readRecord(entries) {
+  try {
+    const record = JSON.parse(fs.readFileSync(cacheFile(entries, '.json'), 'utf8'));
+    return Array.isArray(record.settings) && Array.isArray(record.files) ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The errors of `entries` (paths relative to the project root) and of what they import: none, or the first as
  * `file:line:column: message`, then how many more. TypeScript is loaded only when the stamp of the last result changed.
  */
 function typecheckEntries(entryPaths) {
   const entries = entryPaths.map(relativeName);
-  const { tsconfig, salt } = settings();
-  let previous;
-  try {
-    previous = JSON.parse(fs.readFileSync(cacheFile(entries, '.json'), 'utf8'));
-  } catch {
-    previous = undefined;
-  }
+  const previous = readRecord(entries);
   // Taken before the check: a folder changed while it runs leaves a stamp that no longer matches.
-  const before = new Map(foldersOf(previous?.files ?? []).map((dir) => [dir, listing(dir)]));
-  if (previous && stamp(salt, entries, previous.files, read, (dir) => before.get(dir)) === previous.key) return previous.errors;
+  const before = new Map(foldersOf((previous?.files ?? []).map(([file]) => file)).map((dir) => [dir, listing(dir)]));
+  if (previous) {
+    const now = (files) => files.map((recorded) => [recorded[0], hashNow(recorded)]);
+    if (stamp(entries, now(previous.settings), now(previous.files), (dir) => before.get(dir)) === previous.key) return previous.errors;
+  }
 
-  const { texts, results } = check(entries, tsconfig);
-  // The texts the Program checked, not the files as they are now: a file saved during the check is checked next time.
+  // Besides the sources: tsconfig.json (the check parses these bytes), the lock files and TypeScript's version.
+  const settings = ['tsconfig.json', 'package-lock.json', 'node_modules/.package-lock.json', relativeName(require.resolve('typescript/package.json'))]
+    .map((file) => [file, read(file)]);
+  const { texts, results } = check(entries, settings[0][1]);
+  // What the check read, not the files as they are now: a file saved during the check is checked next time.
+  const describedSettings = settings.map(([file, bytes]) => described(file, bytes));
+  const seen = new Map();
   for (const result of results) {
-    const key = stamp(salt, result.entries, result.files, (file) => texts.get(file), (dir) => before.get(dir) ?? listing(dir));
-    writeAtomically(cacheFile(result.entries, '.json'), JSON.stringify({ ...result, key }));
+    const files = result.files.map((file) => seen.get(file) ?? seen.set(file, described(file, texts.get(file))).get(file));
+    const key = stamp(result.entries, describedSettings, files, (dir) => before.get(dir) ?? listing(dir));
+    writeAtomically(cacheFile(result.entries, '.json'), JSON.stringify({ ...result, settings: describedSettings, files, key }));
   }
   return results[0].errors;
 }
