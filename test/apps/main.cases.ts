@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, relative } from 'path';
 import * as YAML from 'yaml';
@@ -50,12 +50,12 @@ describe('npm run synth, as a user runs it', () => {
     return () => runs.get(name)!;
   }
 
-  async function synth(name: string, previous: boolean): Promise<SynthRun> {
+  async function synth(name: string, previous: boolean, extraEnv: Record<string, string> = {}): Promise<SynthRun> {
     const entry = join(entries, `${name}.ts`);
     const outdir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
     mkdirSync(outdir);
     if (previous) writeFileSync(join(outdir, 'previous.k8s.yaml'), 'previous');
-    const env = { ...process.env, CDK8S_OUTDIR: outdir } as Record<string, string>;
+    const env = { ...process.env, CDK8S_OUTDIR: outdir, ...extraEnv } as Record<string, string>;
     return { ...await runNode(join(root, 'scripts', 'synth.js'), env, { args: [relative(root, entry)], limitMs: SYNTH_HANG_LIMIT_MS }), outdir };
   }
 
@@ -67,8 +67,17 @@ describe('npm run synth, as a user runs it', () => {
       writeFileSync(join(entries, `${name}.ts`), `import { App, Chart } from 'cdk8s';\nimport { AppSecret, EsoStore, VaultNginxIngress, VaultStack } from '${lib}';\n`
         + `export function buildApps(outdir: string): App[] {\n  const app = new App({ outdir });\n  ${body}\n  return [app];\n}\n`);
     }
-    await Promise.all([...planned].map(async ([name, { previous }]) => runs.set(name, await synth(name, previous))));
-  }, SYNTH_HANG_LIMIT_MS * 2);
+    // One type-check of all the entries first, which records each one's own result (build/typecheck-entries.js): their
+    // runs find it, instead of each loading TypeScript and checking lib/ (seventeen at once outlasted the hang limit on
+    // a busy two-core machine). The stamp's runs check for themselves.
+    const all = [...planned.keys()].map((name) => relative(root, join(entries, `${name}.ts`)));
+    const typecheck = `require(${JSON.stringify(join(root, 'build', 'typecheck-entries.js'))}).typecheckEntries(${JSON.stringify(all)})`;
+    const primed = await runNode('-e', { ...process.env } as Record<string, string>, { args: [typecheck], limitMs: SYNTH_HANG_LIMIT_MS });
+    if (primed.code !== 0) throw new Error(`the type-check of every entry failed: ${primed.stderr}`);
+    // The stamp's runs, in a folder of their own: their edits leave the other entries' bundle keys as they were.
+    mkdirSync(join(entries, 'stamp'), { recursive: true });
+    await Promise.all([...[...planned].map(async ([name, { previous }]) => { runs.set(name, await synth(name, previous)); }), stampRuns()]);
+  }, SYNTH_HANG_LIMIT_MS * 4);
 
   const good = synthEntry('good', `const c = new Chart(app, 'vault'); new VaultNginxIngress(c, 'ui', { vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), proxyNamespace: 'ingress-nginx' });`);
   test('says what it wrote: each file with its number of objects', () => {
@@ -104,6 +113,75 @@ describe('npm run synth, as a user runs it', () => {
       expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
       expect(readFileSync(join(run.outdir, 'previous.k8s.yaml'), 'utf8')).toBe('previous');
     });
+
+  // Type errors stop synthesis before the app runs (build/typecheck-entries.js): TypeScript's first error, its file,
+  // line and column, then how many more. The mistakes above cast their props `as any` to reach the constructs' checks.
+  const at = (name: string, where: string) => `node_modules/.cache/homelab-secrets/test-entries/${name}.ts:${where}`;
+  const vaultProps = `host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx'`;
+  const typeErrors: Array<[string, string, string]> = [
+    ['a misspelled key read from the site object', `const site = { host: 'vault.example.com' };\n  new VaultStack(new Chart(app, 'vault'), 'vault', { host: site.hots, ingressControllerNamespace: 'ingress-nginx' });`,
+      `6:65: Property 'hots' does not exist on type '{ host: string; }'.`],
+    ['a deleted declaration still used', `const c = new Chart(app, 'apps');\n  new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`,
+      '6:49: No value exists in scope for the shorthand property \'store\'. Either declare one or provide an initializer.'],
+    ['a prop of the wrong type', `new VaultStack(new Chart(app, 'vault'), 'vault', { ${vaultProps}, replicas: '3' });`,
+      '5:126: Type \'string\' is not assignable to type \'number\'.'],
+    ['two errors', `new VaultStack(new Chart(app, 'vault'), 'vault', { ${vaultProps}, replicas: '3' });\n  vault.node;`,
+      '5:126: Type \'string\' is not assignable to type \'number\'.\n  (and 1 more error)'],
+  ];
+  test.each(typeErrors.map(([name, body, message]) => [name, name.replace(/\W+/g, '-'), synthEntry(name.replace(/\W+/g, '-'), body), message] as const))(
+    '%s: TypeScript\'s first error with file, line and column, exit 1, the output folder untouched', (_name, entry, mistake, message) => {
+      const run = mistake();
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe(`synthesis failed, ${run.outdir}/ left as it was:\n  ${at(entry, message)}\n`);
+      expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
+      expect(readFileSync(join(run.outdir, 'previous.k8s.yaml'), 'utf8')).toBe('previous');
+    });
+
+  // Unused names are lint, not errors: deleting an optional line of main.ts leaves a local or an import unused.
+  const unused = synthEntry('unused', `const vault = new VaultStack(new Chart(app, 'vault'), 'vault', { ${vaultProps} });`);
+  test('an unused local (an optional line deleted) still synthesizes', () => {
+    const run = unused();
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
+  });
+
+  // The stamp (build/typecheck-entries.js): sources unchanged since the last check are not checked again, TypeScript
+  // not even loaded; an edit of a file the entry imports is. A preload reports whether the run read TypeScript. The
+  // entry uses only cdk8s, whose types check in a fraction of lib/'s time: two of its runs check on every `npm test`.
+  type WatchedRun = SynthRun & { typescript: string };
+  let stamp: Record<'first' | 'unchanged' | 'edited' | 'editedAgain', WatchedRun>;
+  async function watched(): Promise<WatchedRun> {
+    const loads = join(mkdtempSync(join(tmpdir(), 'typescript-loads-')), 'loads');
+    const preload = JSON.stringify(join(root, 'test', 'support', 'typescript-loads-preload.js'));
+    const run = await synth('stamp/main', true, { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`, TYPESCRIPT_LOADS_FILE: loads });
+    return { ...run, typescript: existsSync(loads) ? readFileSync(loads, 'utf8') : 'no report' };
+  }
+  async function stampRuns(): Promise<void> {
+    const dir = join(entries, 'stamp');
+    writeFileSync(join(dir, 'site.ts'), `export const site = { name: 'stamp' };\n`);
+    writeFileSync(join(dir, 'main.ts'), `import { ApiObject, App, Chart } from 'cdk8s';\nimport { site } from './site';\n`
+      + `export function buildApps(outdir: string): App[] {\n  const app = new App({ outdir });\n`
+      + `  new ApiObject(new Chart(app, 'stamp'), 'config', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: site.name } });\n  return [app];\n}\n`);
+    const first = await watched();
+    const unchanged = await watched();
+    writeFileSync(join(dir, 'site.ts'), `export const site: { name: string } = { name: 8200 };\n`);
+    const edited = await watched();
+    const editedAgain = await watched();
+    stamp = { first, unchanged, edited, editedAgain };
+  }
+  test('the stamp: unchanged sources do not load TypeScript, an edit of an imported file is checked, a failure is recorded', () => {
+    const { first, unchanged, edited, editedAgain } = stamp;
+    expect([first.stderr, first.code, first.stdout]).toEqual(['', 0, `wrote ${first.outdir}/: 1 files, 1 objects\n  stamp.k8s.yaml    1\n`]);
+    expect(unchanged).toMatchObject({ stderr: '', code: 0, typescript: 'not loaded' });
+    expect(unchanged.stdout).toBe(first.stdout.replace(first.outdir, unchanged.outdir));
+    const failed = (run: SynthRun) => `synthesis failed, ${run.outdir}/ left as it was:\n  ${at('stamp/site', '1:41: Type \'number\' is not assignable to type \'string\'.')}\n`;
+    expect(edited).toMatchObject({ stdout: '', stderr: failed(edited), code: 1, typescript: 'loaded' });
+    // The same failure again, without TypeScript.
+    expect(editedAgain).toMatchObject({ stdout: '', stderr: failed(editedAgain), code: 1, typescript: 'not loaded' });
+    for (const run of [edited, editedAgain]) expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
+  });
 
   const app = `new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`;
   const pastedTwice = synthEntry('pasted-twice', `${store}\n  ${app}\n  ${app}`);
