@@ -117,16 +117,16 @@ describe('npm run synth, as a user runs it', () => {
   // Type errors stop synthesis before the app runs (build/typecheck-entries.js): TypeScript's first error, its file,
   // line and column, then how many more. The mistakes above cast their props `as any` to reach the constructs' checks.
   const at = (name: string, where: string) => `node_modules/.cache/homelab-secrets/test-entries/${name}.ts:${where}`;
-  const vaultProps = `host: 'vault.example.com', ingressControllerNamespace: 'ingress-nginx'`;
+  const vaultProps = `host: 'vault.example.com'`;
   const typeErrors: Array<[string, string, string]> = [
-    ['a misspelled key read from the site object', `const site = { host: 'vault.example.com' };\n  new VaultStack(new Chart(app, 'vault'), 'vault', { host: site.hots, ingressControllerNamespace: 'ingress-nginx' });`,
+    ['a misspelled key read from the site object', `const site = { host: 'vault.example.com' };\n  new VaultStack(new Chart(app, 'vault'), 'vault', { host: site.hots });`,
       `6:65: Property 'hots' does not exist on type '{ host: string; }'.`],
     ['a deleted declaration still used', `const c = new Chart(app, 'apps');\n  new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`,
       '6:49: No value exists in scope for the shorthand property \'store\'. Either declare one or provide an initializer.'],
-    ['a prop of the wrong type', `new VaultStack(new Chart(app, 'vault'), 'vault', { ${vaultProps}, replicas: '3' });`,
-      '5:126: Type \'string\' is not assignable to type \'number\'.'],
-    ['two errors', `new VaultStack(new Chart(app, 'vault'), 'vault', { ${vaultProps}, replicas: '3' });\n  vault.node;`,
-      '5:126: Type \'string\' is not assignable to type \'number\'.\n  (and 1 more error)'],
+    ['a prop of the wrong type', `new VaultStack(new Chart(app, 'vault'), 'vault', { ${vaultProps}, networkPolicy: 'yes' });`,
+      '5:81: Type \'string\' is not assignable to type \'boolean | undefined\'.'],
+    ['two errors', `new VaultStack(new Chart(app, 'vault'), 'vault', { ${vaultProps}, networkPolicy: 'yes' });\n  vault.node;`,
+      '5:81: Type \'string\' is not assignable to type \'boolean | undefined\'.\n  (and 1 more error)'],
   ];
   test.each(typeErrors.map(([name, body, message]) => [name, name.replace(/\W+/g, '-'), synthEntry(name.replace(/\W+/g, '-'), body), message] as const))(
     '%s: TypeScript\'s first error with file, line and column, exit 1, the output folder untouched', (_name, entry, mistake, message) => {
