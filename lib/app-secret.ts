@@ -8,8 +8,7 @@ import {
 import { checkVaultPath, EsoStore } from './eso-store';
 import { crdObjectAnnotations, WAVES } from './gitops';
 import { invalid, validating } from '../build/prop-error';
-import { checkArray, checkDnsLabel, checkDnsSubdomain, checkDuration, checkMetadataMap } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
+import { checkDnsLabel, checkDnsSubdomain, checkDuration, checkMetadataMap } from './checks';
 
 // The allowed values are those of ESO's CRD, through the classes imported from it, so they cannot drift.
 export type DecodingStrategy = `${Decoding}`;
@@ -116,14 +115,6 @@ export interface AppSecretProps {
 
 const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 
-const STRATEGIES = { decodingStrategy: true, conversionStrategy: true, metadataPolicy: true } as const;
-const KNOWN_PROPS: KnownProps<AppSecretProps> = {
-  namespace: true, name: true, store: true, refreshInterval: true, targetName: true, creationPolicy: true,
-  deletionPolicy: true, targetLabels: true, targetAnnotations: true, forceSync: true,
-  data: { secretKey: true, path: true, property: true, ...STRATEGIES },
-  dataFrom: { path: true, ...STRATEGIES },
-};
-
 /** One ExternalSecret: the Secret an app needs, read from Vault through the store. */
 export class AppSecret extends Construct {
   /** The ExternalSecret's name. */
@@ -148,9 +139,7 @@ export class AppSecret extends Construct {
 function checkProps(id: string, props: AppSecretProps) {
   const name = checkDnsSubdomain('AppSecret name', props?.name ?? id);
   const what = `AppSecret ${name}`;
-  checkKnownProps(what, props, KNOWN_PROPS);
   const namespace = checkDnsLabel(`${what} namespace`, props.namespace);
-  if (!(props.store instanceof EsoStore)) invalid(`${what} store`, props.store ?? null, 'the EsoStore to read through (the construct, not its name)');
   const targetName = checkDnsSubdomain(`${what} targetName`, props.targetName ?? name);
   const refreshInterval = checkDuration(`${what} refreshInterval`, props.refreshInterval ?? '1h');
   const creationPolicy = oneOf(`${what} creationPolicy`, props.creationPolicy ?? 'Owner', Object.values(Creation));
@@ -162,8 +151,8 @@ function checkProps(id: string, props: AppSecretProps) {
   if (deletionPolicy === 'Merge' && creationPolicy === 'None') {
     invalid(`${what} deletionPolicy`, deletionPolicy, '"Retain" or "Delete" with creationPolicy "None"');
   }
-  const data = checkArray(`${what} data`, props.data, 'keys, such as [{ secretKey, path }]') ?? [];
-  const dataFrom = checkArray(`${what} dataFrom`, props.dataFrom, 'paths, such as [{ path }]') ?? [];
+  const data = props.data ?? [];
+  const dataFrom = props.dataFrom ?? [];
   if (data.length === 0 && dataFrom.length === 0) {
     invalid(`${what} data`, props.data ?? null, 'at least one key in data or one path in dataFrom');
   }

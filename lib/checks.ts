@@ -78,12 +78,6 @@ export function checkInteger(prop: string, value: number, min: number, max: numb
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 
-/** A list, as the prop's type says: a single value where a list belongs would otherwise fail later with a stack. */
-export function checkArray<T>(prop: string, value: readonly T[] | undefined, expected: string): readonly T[] | undefined {
-  if (value !== undefined && !Array.isArray(value)) invalid(prop, value, `a list of ${expected}`);
-  return value;
-}
-
 /** Label or annotation keys (`prefix/name`), and for labels their values too. */
 export function checkMetadataMap(prop: string, map: Record<string, string>, labels: boolean): Record<string, string> {
   if (map === null || typeof map !== 'object' || Array.isArray(map)) invalid(prop, map, 'a map of names to string values');

@@ -4,10 +4,9 @@ import { k8s } from 'cdk8s-plus-28';
 import { DEFAULTS, ENV } from '../runtime/common/variables';
 import { EsoStore, StoreReader } from './eso-store';
 import { bundleRuntime } from './runtime-bundle';
-import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
-import { invalid, validating } from '../build/prop-error';
-import { checkKnownProps, KnownProps } from './known-props';
-import { checkVault, IVault } from './vault';
+import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
+import { validating } from '../build/prop-error';
+import { IVault } from './vault';
 
 const NAME = 'eso-recovery';
 
@@ -21,13 +20,8 @@ export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
   readonly store: EsoStore;
 }
 
-const KNOWN_PROPS: KnownProps<EsoRecoveryCronProps> = { ...SCRIPT_OPTIONS, vault: true, store: true };
-
 function checkProps(props: EsoRecoveryCronProps) {
-  checkKnownProps('EsoRecoveryCron', props, KNOWN_PROPS);
-  const vault = checkVault('EsoRecoveryCron vault', props.vault);
-  if (!(props.store instanceof EsoStore)) invalid('EsoRecoveryCron store', props.store ?? null, 'the EsoStore to wake (the construct, not its name)');
-  return { settings: checkScriptOptions('EsoRecoveryCron', props, props.store.namespace), vault, store: props.store };
+  return { settings: checkScriptOptions('EsoRecoveryCron', props, props.store.namespace), vault: props.vault, store: props.store };
 }
 
 /**

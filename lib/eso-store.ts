@@ -3,11 +3,10 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
 import { invalid, validating } from '../build/prop-error';
-import { checkArray, checkDnsLabel, checkDnsSubdomain } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
+import { checkDnsLabel, checkDnsSubdomain } from './checks';
 import { DEFAULTS } from '../runtime/common/variables';
 import { crdObjectAnnotations, WAVES } from './gitops';
-import { checkVault, IVault } from './vault';
+import { IVault } from './vault';
 
 export interface EsoStoreProps {
   /**
@@ -100,20 +99,14 @@ export function checkVaultPath(prop: string, value: string): string {
   return value;
 }
 
-const KNOWN_PROPS: KnownProps<EsoStoreProps> = {
-  namespace: true, storeName: true, serviceAccountName: true, vault: true, path: true, kvVersion: true,
-  authMountPath: true, role: true, audience: true, namespaces: true, esoRelease: true,
-};
-
 function checkProps(props: EsoStoreProps) {
-  checkKnownProps('EsoStore', props, KNOWN_PROPS);
   const kvVersion = props.kvVersion ?? 'v2';
   if (kvVersion !== 'v1' && kvVersion !== 'v2') invalid('EsoStore kvVersion', kvVersion, '"v1" or "v2"');
   const role = props.role ?? 'eso-reader';
   if (typeof role !== 'string' || !/^[A-Za-z0-9_.@-]+$/.test(role)) invalid('EsoStore role', role, 'a Vault role name such as "eso-reader"');
   const audience = props.audience ?? 'vault';
   if (typeof audience !== 'string' || !/^[\x21-\x7e]{1,253}$/.test(audience)) invalid('EsoStore audience', audience, 'a token audience such as "vault" (printable, no spaces)');
-  const namespaces = (checkArray('EsoStore namespaces', props.namespaces, 'namespace names') ?? []).map((n) => checkDnsLabel('EsoStore namespaces', n));
+  const namespaces = (props.namespaces ?? []).map((n) => checkDnsLabel('EsoStore namespaces', n));
   return {
     audience,
     namespaces,
@@ -121,7 +114,7 @@ function checkProps(props: EsoStoreProps) {
     namespace: checkDnsLabel('EsoStore namespace', props.namespace ?? DEFAULTS.namespace),
     storeName: checkDnsSubdomain('EsoStore storeName', props.storeName ?? DEFAULTS.storeName),
     path: checkVaultPath('EsoStore path', props.path ?? 'secret'),
-    vault: checkVault('EsoStore vault', props.vault),
+    vault: props.vault,
     serviceAccountName: checkDnsSubdomain('EsoStore serviceAccountName', props.serviceAccountName ?? 'eso-vault-auth'),
     kvVersion,
     authMountPath: checkVaultPath('EsoStore authMountPath', props.authMountPath ?? 'kubernetes'),

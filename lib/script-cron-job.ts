@@ -3,7 +3,6 @@ import { k8s } from 'cdk8s-plus-28';
 import { DEFAULTS, ENV } from '../runtime/common/variables';
 import { invalid } from '../build/prop-error';
 import { checkCron, checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity } from './checks';
-import { KnownProps } from './known-props';
 
 /** A small official Node.js image, pinned; the scripts need only Node.js 20 or later. */
 export const NODE_IMAGE = 'node:24.11.0-alpine3.22';
@@ -68,12 +67,6 @@ export interface ScriptCronJobOptions {
    */
   readonly memoryLimit?: string;
 }
-
-/** The props of ScriptCronJobOptions, for the unknown-prop check of the constructs that take them. */
-export const SCRIPT_OPTIONS: KnownProps<ScriptCronJobOptions> = {
-  namespace: true, image: true, schedule: true, timeoutSeconds: true, retryWindowSeconds: true, retryIntervalSeconds: true,
-  cpuRequest: true, cpuLimit: true, memoryRequest: true, memoryLimit: true,
-};
 
 /**
  * What a construct running a longer script (a snapshot, not a minute's check) changes in the defaults of

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { SecurityPolicy, SecurityPolicySpecAuthorizationDefaultAction, SecurityPolicySpecAuthorizationRulesAction } from '../imports/gateway.envoyproxy.io';
 import { Middleware } from '../imports/traefik.io';
 import { crdObjectAnnotations, WAVES } from './gitops';
-import { checkArray, checkCidr } from './checks';
+import { checkCidr } from './checks';
 
 // The allowlist of the UI's client addresses, as each controller enforces it. Gateway API has no standard source-address
 // filter (GEP-735 was declined), so each implementation gets its own object; an implementation without one here is
@@ -34,7 +34,7 @@ export interface AllowListTarget {
 
 /** Allowed client CIDR blocks: a list of CIDR blocks, each checked; `undefined` when not given. */
 export function checkSourceRanges(prop: string, value: readonly string[] | undefined): string[] | undefined {
-  return checkArray(prop, value, 'CIDR blocks')?.map((range) => checkCidr(prop, range));
+  return value?.map((range) => checkCidr(prop, range));
 }
 
 /**

@@ -1,12 +1,11 @@
 import { Construct } from 'constructs';
 import { DEFAULTS, ENV } from '../runtime/common/variables';
 import { bundleRuntime } from './runtime-bundle';
-import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
+import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { VAULT_PODS } from '../runtime/unseal/pods';
 import { invalid, validating } from '../build/prop-error';
-import { checkArray, checkDnsSubdomain, checkHttpUrl } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
-import { checkVault, IVault } from './vault';
+import { checkDnsSubdomain, checkHttpUrl } from './checks';
+import { IVault } from './vault';
 
 const NAME = 'vault-auto-unseal';
 
@@ -30,11 +29,9 @@ export interface UnsealCronProps extends ScriptCronJobOptions {
   readonly podUrls?: string[];
 }
 
-const KNOWN_PROPS: KnownProps<UnsealCronProps> = { ...SCRIPT_OPTIONS, vault: true, unsealKeySecretName: true, podUrls: true };
-
 /** The pods' URLs: given, or the Raft Vault's; distinct pod names (the first label of each host). */
 function checkPodUrls(props: UnsealCronProps, vault: IVault): string[] | undefined {
-  const urls = checkArray('UnsealCron podUrls', props.podUrls, 'http(s) URLs of the Vault pods')
+  const urls = props.podUrls
     ?? (vault.storage === 'raft' ? vault.podUrls : undefined);
   if (urls === undefined) return undefined;
   if (urls.length === 0) invalid('UnsealCron podUrls', urls, 'at least one pod URL');
@@ -57,13 +54,11 @@ export class UnsealCron extends Construct {
   constructor(scope: Construct, id: string, props: UnsealCronProps) {
     super(scope, id);
     const { settings, vault, secretName, podUrls } = validating(this, () => {
-      checkKnownProps('UnsealCron', props, KNOWN_PROPS);
-      const checked = checkVault('UnsealCron vault', props?.vault);
       return {
-        vault: checked,
-        settings: checkScriptOptions('UnsealCron', props, checked.namespace),
+        vault: props.vault,
+        settings: checkScriptOptions('UnsealCron', props, props.vault.namespace),
         secretName: checkDnsSubdomain('UnsealCron unsealKeySecretName', props.unsealKeySecretName ?? DEFAULTS.unsealSecretName),
-        podUrls: checkPodUrls(props, checked),
+        podUrls: checkPodUrls(props, props.vault),
       };
     });
     this.namespace = settings.namespace;

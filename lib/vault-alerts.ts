@@ -7,9 +7,8 @@ import { raftAlerts } from './vault-raft-alerts';
 import { UnsealCron } from './unseal-cron';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain, checkDocumentUrl, checkMetadataMap, checkPromDuration, promDurationSeconds } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
 import { crdObjectAnnotations } from './gitops';
-import { checkVault, IVault } from './vault';
+import { IVault } from './vault';
 
 export interface VaultAlertsProps {
   /**
@@ -162,34 +161,18 @@ export class VaultAlerts extends Construct {
   }
 }
 
-const KNOWN_PROPS: KnownProps<VaultAlertsProps> = {
-  namespace: true, name: true, labels: true, runbookBaseUrl: true, vault: true, store: true, unseal: true, recovery: true,
-  notReadyFor: true, unsealFailingFor: true, humanNeededAfter: true, recoveryFailingFor: true,
-  notRunningAfter: true, suspendedFor: true, storeNotReadyFor: true, secretNotSyncedFor: true, metricsAbsentFor: true,
-};
-
 /** The labels kube-prometheus-stack's `ruleSelector` matches by default (its Helm release's name). */
 export const DEFAULT_RULE_LABELS: Readonly<Record<string, string>> = { release: 'kube-prometheus-stack' };
 
 /** Checks the props; returns the rule's metadata and its alerts. */
 function checkProps(props: VaultAlertsProps) {
-  checkKnownProps('VaultAlerts', props, KNOWN_PROPS);
   const namespace = checkDnsLabel('VaultAlerts namespace', props.namespace ?? 'monitoring');
   const name = checkDnsSubdomain('VaultAlerts name', props.name ?? 'vault-alerts');
   const labels = props.labels ?? { ...DEFAULT_RULE_LABELS };
-  if (!labels || typeof labels !== 'object' || Array.isArray(labels)) invalid('VaultAlerts labels', labels, 'a map of label names to values');
   checkMetadataMap('VaultAlerts labels', labels, true);
   const runbookBaseUrl = props.runbookBaseUrl === undefined ? undefined : checkDocumentUrl('VaultAlerts runbookBaseUrl', props.runbookBaseUrl);
 
-  const construct = <T>(prop: string, value: T | undefined, type: abstract new (...args: any[]) => T, optional: boolean): T | undefined => {
-    if (value === undefined && optional) return undefined;
-    if (!(value instanceof type)) invalid(`VaultAlerts ${prop}`, value ?? null, `the ${type.name} to watch (the construct, not its name)`);
-    return value;
-  };
-  const vault = checkVault('VaultAlerts vault', props.vault);
-  const store = construct('store', props.store, EsoStore, false)!;
-  const unseal = construct('unseal', props.unseal, UnsealCron, true);
-  const recovery = construct('recovery', props.recovery, EsoRecoveryCron, true);
+  const { vault, store, unseal, recovery } = props;
   const vaultNamespace = vault.namespace;
   const statefulSetName = vault.statefulSetName;
   const storeName = store.storeName;

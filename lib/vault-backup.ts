@@ -2,10 +2,9 @@ import { Construct } from 'constructs';
 import { RecurringJob, RecurringJobSpecTask } from '../imports/longhorn.io';
 import { invalid, validating } from '../build/prop-error';
 import { checkCron, checkDnsLabel, checkInteger } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
 import { crdObjectAnnotations } from './gitops';
 import { RAFT_BACKUP_GROUP } from './vault-raft';
-import { checkVault, IVault } from './vault';
+import { IVault } from './vault';
 
 export interface VaultBackupProps {
   /** The Vault whose claim the jobs apply to; the construct labels that claim. */
@@ -63,14 +62,7 @@ const MAX_JOB_NAME = 40;
 const SOURCE_LABEL = 'recurring-job.longhorn.io/source';
 const JOB_LABEL_PREFIX = 'recurring-job.longhorn.io/';
 
-const KNOWN_PROPS: KnownProps<VaultBackupProps> = {
-  vault: true, namespace: true, snapshotName: true, snapshotSchedule: true, snapshotRetain: true, backupName: true,
-  backupSchedule: true, backupRetain: true,
-};
-
 function checkProps(props: VaultBackupProps) {
-  checkKnownProps('VaultBackup', props, KNOWN_PROPS);
-  checkVault('VaultBackup vault', props?.vault);
   const namespace = checkDnsLabel('VaultBackup namespace', props.namespace ?? 'longhorn-system');
   const jobName = (prop: 'snapshotName' | 'backupName', fallback: string) => {
     const name = checkDnsLabel(`VaultBackup ${prop}`, props[prop] ?? fallback);

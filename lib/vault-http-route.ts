@@ -4,8 +4,7 @@ import { crdObjectAnnotations } from './gitops';
 import { checkSourceRanges, envoyAllowList, K3S_TRAEFIK_NAMESPACE, PRIVATE_RANGES, traefikAllowList, UI_LABELS } from './ui-allowlist';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
-import { checkVault, IVault } from './vault';
+import { IVault } from './vault';
 
 /** The Gateway API implementations this project renders the allowlist for, and the namespace of their proxies. */
 const ENFORCED = { 'traefik': K3S_TRAEFIK_NAMESPACE, 'envoy-gateway': 'envoy-gateway-system' } as const;
@@ -61,14 +60,7 @@ export interface VaultHttpRouteProps {
   readonly proxyNamespace?: string;
 }
 
-const KNOWN_PROPS: KnownProps<VaultHttpRouteProps> = {
-  vault: true, gatewayName: true, gatewayNamespace: true, listenerName: true, implementation: true, allowedSourceRanges: true,
-  name: true, proxyNamespace: true,
-};
-
 function checkProps(props: VaultHttpRouteProps) {
-  checkKnownProps('VaultHttpRoute', props, KNOWN_PROPS);
-  checkVault('VaultHttpRoute vault', props.vault);
   const implementation = checkDnsLabel('VaultHttpRoute implementation', props.implementation);
   const name = checkDnsSubdomain('VaultHttpRoute name', props.name ?? 'vault');
   const gatewayNamespace = checkDnsLabel('VaultHttpRoute gatewayNamespace', props.gatewayNamespace);

@@ -28,8 +28,7 @@ export interface VaultClient {
 
 /** Checks a client, in `prop` of a construct; returns it with its fields checked. */
 export function checkVaultClient(prop: string, client: VaultClient): VaultClient {
-  if (client === null || typeof client !== 'object') invalid(prop, client, 'a client such as { description, namespace, podLabels } or { description, cidr }');
-  if (typeof client.description !== 'string' || client.description.trim() === '') invalid(`${prop} description`, client.description ?? null, 'what the client is, such as "the backup job"');
+  if (client.description.trim() === '') invalid(`${prop} description`, client.description ?? null, 'what the client is, such as "the backup job"');
   if ((client.namespace === undefined) === (client.cidr === undefined)) {
     invalid(prop, client, 'either namespace (with podLabels, or every pod of it) or cidr');
   }

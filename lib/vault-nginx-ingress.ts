@@ -2,9 +2,8 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain, checkMetadataMap } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
 import { checkSourceRanges, PRIVATE_RANGES, TLS_SECRET_NAME } from './ui-allowlist';
-import { checkVault, IVault } from './vault';
+import { IVault } from './vault';
 
 export { PRIVATE_RANGES } from './ui-allowlist';
 
@@ -56,13 +55,8 @@ export interface VaultNginxIngressProps {
   readonly ingressClassName?: string;
 }
 
-const KNOWN_PROPS: KnownProps<VaultNginxIngressProps> = {
-  vault: true, proxyNamespace: true, proxyPodLabels: true, allowedSourceRanges: true, tlsSecretName: true, annotations: true, ingressClassName: true,
-};
-
 function checkProps(props: VaultNginxIngressProps) {
-  checkKnownProps('VaultNginxIngress', props, KNOWN_PROPS);
-  const vault = checkVault('VaultNginxIngress vault', props.vault);
+  const vault = props.vault;
   const ranges = checkSourceRanges('VaultNginxIngress allowedSourceRanges', props.allowedSourceRanges) ?? [...PRIVATE_RANGES];
   if (ranges.length === 0) invalid('VaultNginxIngress allowedSourceRanges', [], 'at least one CIDR block; to allow every client give ["0.0.0.0/0", "::/0"]');
   const annotations = checkMetadataMap('VaultNginxIngress annotations', props.annotations ?? {}, false);

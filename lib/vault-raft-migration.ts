@@ -2,8 +2,7 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsSubdomain, checkInteger } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
-import { checkVault, IVault } from './vault';
+import { IVault } from './vault';
 
 export interface VaultRaftMigrationProps {
   /** The Raft VaultStack the data moves to: pod 0's claim, node id and cluster address come from it. */
@@ -16,8 +15,6 @@ export interface VaultRaftMigrationProps {
    */
   readonly deadlineSeconds?: number;
 }
-
-const KNOWN_PROPS: KnownProps<VaultRaftMigrationProps> = { vault: true, sourceClaimName: true, deadlineSeconds: true };
 
 const NAME = 'vault-migrate-to-raft';
 const SOURCE_PATH = '/vault/file';
@@ -81,8 +78,7 @@ export class VaultRaftMigration extends Construct {
   constructor(scope: Construct, id: string, props: VaultRaftMigrationProps) {
     super(scope, id);
     const { vault, source, deadline } = validating(this, () => {
-      checkKnownProps('VaultRaftMigration', props, KNOWN_PROPS);
-      const vault = checkVault('VaultRaftMigration vault', props.vault);
+      const vault = props.vault;
       if (vault.storage !== 'raft' || !vault.raftClaim) invalid('VaultRaftMigration vault', `storage "${vault.storage}"`, 'a VaultStack with storage "raft", the destination');
       const sourceClaim = checkDnsSubdomain('VaultRaftMigration sourceClaimName', props.sourceClaimName);
       if (sourceClaim === vault.raftClaim.name) invalid('VaultRaftMigration sourceClaimName', sourceClaim, `another claim than the destination ${vault.raftClaim.name}`);

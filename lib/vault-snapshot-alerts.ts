@@ -3,7 +3,6 @@ import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/mo
 import { crdObjectAnnotations } from './gitops';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain, checkMetadataMap, checkPromDuration, promDurationSeconds } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
 import { DEFAULT_RULE_LABELS } from './vault-alerts';
 import { VaultSnapshotCron } from './vault-snapshot-cron';
 
@@ -37,13 +36,7 @@ export interface VaultSnapshotAlertsProps {
   readonly criticalAfter?: string;
 }
 
-const KNOWN_PROPS: KnownProps<VaultSnapshotAlertsProps> = {
-  snapshots: true, namespace: true, name: true, labels: true, warnAfter: true, criticalAfter: true,
-};
-
 function checkProps(props: VaultSnapshotAlertsProps) {
-  checkKnownProps('VaultSnapshotAlerts', props, KNOWN_PROPS);
-  if (!(props.snapshots instanceof VaultSnapshotCron)) invalid('VaultSnapshotAlerts snapshots', props.snapshots ?? null, 'a VaultSnapshotCron');
   const labels = checkMetadataMap('VaultSnapshotAlerts labels', props.labels ?? { ...DEFAULT_RULE_LABELS }, true);
   const warnAfter = checkPromDuration('VaultSnapshotAlerts warnAfter', props.warnAfter ?? '3h', 3600, 30 * 86400);
   const criticalAfter = checkPromDuration('VaultSnapshotAlerts criticalAfter', props.criticalAfter ?? '26h', 3600, 60 * 86400);

@@ -5,11 +5,10 @@ import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from '../runtime/common/snapshot-vari
 import { ENV } from '../runtime/common/variables';
 import { crdObjectAnnotations } from './gitops';
 import { bundleRuntime } from './runtime-bundle';
-import { checkScriptOptions, SCRIPT_OPTIONS, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
+import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { invalid, validating } from '../build/prop-error';
 import { checkCron, checkDnsLabel, checkDnsSubdomain, checkInteger, checkQuantity } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
-import { checkVault, IVault } from './vault';
+import { IVault } from './vault';
 
 export interface VaultSnapshotCronProps extends ScriptCronJobOptions {
   /**
@@ -86,15 +85,8 @@ export interface VaultSnapshotCronProps extends ScriptCronJobOptions {
 const NAME = 'vault-raft-snapshot';
 const MOUNT_PATH = SNAPSHOT_DEFAULTS.dir;
 
-const KNOWN_PROPS: KnownProps<VaultSnapshotCronProps> = {
-  ...SCRIPT_OPTIONS, vault: true, authMount: true, role: true, keep: true, claimName: true,
-  storageClassName: true, storageSize: true, deadlineSeconds: true, stallSeconds: true, longhornBackup: true,
-  backupSchedule: true, backupRetain: true, longhornNamespace: true,
-};
-
 function checkProps(props: VaultSnapshotCronProps) {
-  checkKnownProps('VaultSnapshotCron', props, KNOWN_PROPS);
-  const vault = checkVault('VaultSnapshotCron vault', props?.vault);
+  const vault = props.vault;
   if (vault.storage !== 'raft') {
     invalid('VaultSnapshotCron vault', `a VaultStack with storage "${vault.storage ?? 'file'}"`, 'a VaultStack with storage "raft": only Raft storage takes snapshots (the file backend is backed up by VaultBackup)');
   }

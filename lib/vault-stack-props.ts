@@ -1,7 +1,6 @@
 import { DEFAULTS } from '../runtime/common/variables';
 import { invalid } from '../build/prop-error';
-import { checkArray, checkDnsLabel, checkHostname, checkPinnedImage, checkQuantity } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
+import { checkDnsLabel, checkHostname, checkPinnedImage, checkQuantity } from './checks';
 import { checkVaultClient, VaultClient } from './vault-network-policy';
 import { VaultStorage } from './vault-storage';
 
@@ -87,26 +86,15 @@ export interface VaultStackProps {
   readonly allowedClients?: VaultClient[];
 }
 
-const KNOWN_PROPS: KnownProps<VaultStackProps> = {
-  host: true, namespace: true, createNamespace: true, appArmorProfile: true, image: true, storage: true,
-  cpuRequest: true, memoryRequest: true, clusterDomain: true, networkPolicy: true,
-  allowedClients: { description: true, namespace: true, podLabels: true, cidr: true },
-};
-
 /** Checks VaultStack's props; returns them with their defaults. */
 export function checkVaultStackProps(props: VaultStackProps) {
-  checkKnownProps('VaultStack', props, KNOWN_PROPS);
   const appArmorProfile = props.appArmorProfile;
   if (appArmorProfile !== undefined && (typeof appArmorProfile !== 'string' || !/^(runtime\/default|unconfined|localhost\/[^\s/]+)$/.test(appArmorProfile))) {
     invalid('VaultStack appArmorProfile', appArmorProfile, '"runtime/default", "localhost/<profile>" or "unconfined"');
   }
   const networkPolicy = props.networkPolicy ?? true;
-  if (typeof networkPolicy !== 'boolean') invalid('VaultStack networkPolicy', networkPolicy, 'true or false');
-  const allowedClients = (checkArray('VaultStack allowedClients', props.allowedClients, 'clients') ?? [])
+  const allowedClients = (props.allowedClients ?? [])
     .map((c, i) => checkVaultClient(`VaultStack allowedClients[${i}]`, c));
-  if (props.storage !== undefined && !(props.storage instanceof VaultStorage)) {
-    invalid('VaultStack storage', props.storage, 'VaultStorage.file({ ... }) or VaultStorage.raft({ ... })');
-  }
   return {
     storage: props.storage ?? VaultStorage.file(),
     networkPolicy,

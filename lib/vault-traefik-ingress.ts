@@ -3,8 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { K3S_TRAEFIK_NAMESPACE, PRIVATE_RANGES, TLS_SECRET_NAME, UI_LABELS, checkSourceRanges, traefikAllowList } from './ui-allowlist';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain, checkMetadataMap } from './checks';
-import { checkKnownProps, KnownProps } from './known-props';
-import { checkVault, IVault } from './vault';
+import { IVault } from './vault';
 
 const MIDDLEWARES = 'traefik.ingress.kubernetes.io/router.middlewares';
 const ENTRYPOINTS = 'traefik.ingress.kubernetes.io/router.entrypoints';
@@ -54,14 +53,7 @@ export interface VaultTraefikIngressProps {
   readonly proxyNamespace?: string;
 }
 
-const KNOWN_PROPS: KnownProps<VaultTraefikIngressProps> = {
-  vault: true, allowedSourceRanges: true, tlsSecretName: true, ingressClassName: true, entryPoint: true, annotations: true,
-  proxyNamespace: true,
-};
-
 function checkProps(props: VaultTraefikIngressProps) {
-  checkKnownProps('VaultTraefikIngress', props, KNOWN_PROPS);
-  checkVault('VaultTraefikIngress vault', props.vault);
   const ranges = checkSourceRanges('VaultTraefikIngress allowedSourceRanges', props.allowedSourceRanges) ?? [...PRIVATE_RANGES];
   if (ranges.length === 0) {
     invalid('VaultTraefikIngress allowedSourceRanges', [], 'at least one CIDR block (the Middleware enforces them); to allow every client give ["0.0.0.0/0", "::/0"]');

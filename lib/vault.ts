@@ -1,6 +1,5 @@
 import { IConstruct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { invalid } from '../build/prop-error';
 import { VaultClient } from './vault-network-policy';
 import { RaftClaim } from './vault-raft';
 
@@ -52,13 +51,4 @@ export interface IVault extends IConstruct {
    * TLS in front of Vault in its configuration's comment.
    */
   expose(by: IConstruct, tlsEnd?: string): void;
-}
-
-/** Checks at synthesis that `value` is a Vault construct (a name or URL in its place is refused), for `prop`. */
-export function checkVault(prop: string, value: unknown): IVault {
-  const v = value as Partial<IVault> | undefined;
-  const ok = typeof v === 'object' && v !== null && typeof v.node === 'object' && typeof v.serviceUrl === 'string'
-    && typeof v.namespace === 'string' && typeof v.allowClient === 'function';
-  if (!ok) invalid(prop, value ?? null, 'the VaultStack (the construct, not its name or URL)');
-  return v as IVault;
 }

@@ -106,13 +106,7 @@ describe('AppSecret rejects', () => {
     ['Merge with None', { creationPolicy: 'None', deletionPolicy: 'Merge' }, /invalid AppSecret app deletionPolicy: got "Merge", expected "Retain" or "Delete" with creationPolicy "None"/],
     ['an unknown creation policy', { creationPolicy: 'owner' as any }, /invalid AppSecret app creationPolicy: got "owner", expected one of "Owner", "Orphan", "Merge", "None", "CreateOrMerge"/],
     ['an unknown deletion policy', { deletionPolicy: 'Keep' as any }, /invalid AppSecret app deletionPolicy: got "Keep"/],
-    ['data that is not a list', { data: { secretKey: 'A', path: 'x' } } as any, /invalid AppSecret app data: got \{"secretKey":"A","path":"x"\}, expected a list of keys/],
-    ['a key of data that is not an object', { data: ['A'] } as any, /invalid AppSecret app data\[0\]: got "A", expected an object of props/],
     ['target labels that are not a map', { targetLabels: 'app=api' } as any, /invalid AppSecret app targetLabels: got "app=api", expected a map of names to string values/],
-    ['a prop one letter off a longer one', { dataFromm: [{ path: 'x' }] } as any, /invalid AppSecret app: unknown prop "dataFromm" \(did you mean "dataFrom"\?\)/],
-    ['a misspelled prop', { refresh: '15m' } as any, /invalid AppSecret app: unknown prop "refresh" \(did you mean "refreshInterval"\?\)/],
-    ['a misspelled key of data', { data: [{ secretKey: 'A', path: 'x', Property: 'a' }] as any }, /invalid AppSecret app: unknown prop "data\[0\].Property" \(did you mean "data\[0\].property"\?\)/],
-    ['a misspelled key of dataFrom', { dataFrom: [{ path: 'x', decoding: 'Base64' }] as any }, /invalid AppSecret app: unknown prop "dataFrom\[0\].decoding" \(did you mean "dataFrom\[0\].decodingStrategy"\?\)/],
     ['a path with a leading secret/', { data: [{ secretKey: 'A', path: 'secret/postgres-secret' }] }, /invalid AppSecret app path: got "secret\/postgres-secret", expected a path relative to the store's mount "secret" \(this would read secret\/secret\/postgres-secret\)/],
     ['a dataFrom path with a leading secret/', { dataFrom: [{ path: 'secret/grafana-admin' }] }, /invalid AppSecret app path: got "secret\/grafana-admin"/],
     ['a path with a leading /', { data: [{ secretKey: 'A', path: '/postgres-secret' }] }, /invalid AppSecret app path: got "\/postgres-secret", expected a relative Vault path/],
@@ -121,8 +115,6 @@ describe('AppSecret rejects', () => {
     ['a label value too long', { targetLabels: { team: 'x'.repeat(64) } }, /invalid AppSecret app targetLabels: got "x{64}"/],
     ['an annotation key with spaces', { targetAnnotations: { 'my note': 'x' } }, /invalid AppSecret app targetAnnotations: got "my note"/],
     ['an empty force-sync token', { forceSync: '' }, /invalid AppSecret app forceSync: got "", expected a token/],
-    ['a store given by its name', { store: 'my-other-store' as any }, /invalid AppSecret app store: got "my-other-store", expected the EsoStore to read through \(the construct, not its name\)$/],
-    ['no store', { store: undefined }, /invalid AppSecret app store: got null, expected the EsoStore/],
   ])('%s', (_case, props, message) => {
     expect(() => secret({ ...base, ...props } as Props)).toThrow(message);
   });

@@ -1,6 +1,4 @@
-import { isPropError } from '../../build/prop-error';
 import { checkCron, checkDocumentUrl, checkPromDuration, promDurationSeconds } from '../../lib/checks';
-import { checkKnownProps, KnownProps } from '../../lib/known-props';
 
 describe('checkCron', () => {
   test.each([
@@ -52,33 +50,4 @@ describe('checkDocumentUrl', () => {
       expect(() => checkDocumentUrl('X url', url)).toThrow(`invalid X url: got ${JSON.stringify(url)}, expected an http(s) URL without "#"`);
     },
   );
-});
-
-describe('checkKnownProps', () => {
-  interface Props { storageClassName?: string; refreshInterval?: string; data?: Array<{ secretKey: string; property?: string }>; labels?: Record<string, string> }
-  const known: KnownProps<Props> = { storageClassName: true, refreshInterval: true, data: { secretKey: true, property: true }, labels: true };
-
-  test.each<[string, object, string]>([
-    ['another case', { storageclassName: 'x' }, 'invalid Thing: unknown prop "storageclassName" (did you mean "storageClassName"?)'],
-    ['a prefix', { refresh: '1h' }, 'invalid Thing: unknown prop "refresh" (did you mean "refreshInterval"?)'],
-    ['a typo', { storageClasName: 'x' }, 'invalid Thing: unknown prop "storageClasName" (did you mean "storageClassName"?)'],
-    ['nothing close', { colour: 'blue' }, 'invalid Thing: unknown prop "colour"'],
-    ['a typo near a shorter name', { datas: [] }, 'invalid Thing: unknown prop "datas" (did you mean "data"?)'],
-    ['a nested typo', { data: [{ secretKey: 'A' }, { secretKey: 'B', proprety: 'b' }] }, 'invalid Thing: unknown prop "data[1].proprety" (did you mean "data[1].property"?)'],
-  ])('names %s and the closest known prop', (_case, props, message) => {
-    expect(() => checkKnownProps('Thing', props as Props, known)).toThrow(message);
-    try {
-      checkKnownProps('Thing', props as Props, known);
-    } catch (error) {
-      expect(isPropError(error)).toBe(true);
-    }
-  });
-
-  test('accepts every known prop, and free keys inside a map', () => {
-    expect(() => checkKnownProps('Thing', { storageClassName: 'a', data: [{ secretKey: 'A' }], labels: { anything: 'goes' } }, known)).not.toThrow();
-  });
-
-  test('props that are not an object', () => {
-    expect(() => checkKnownProps('Thing', 'vault.example.com' as unknown as Props, known)).toThrow('invalid Thing props: got "vault.example.com", expected an object of props');
-  });
 });

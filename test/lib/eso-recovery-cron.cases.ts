@@ -111,9 +111,6 @@ test('matches the snapshot (the script itself is checked against its bundle abov
 
 test.each<[string, Record<string, unknown>, RegExp]>([
   ['a schedule', { schedule: 'every minute' }, /invalid EsoRecoveryCron schedule: got "every minute"/],
-  ['a store given by name', { store: 'k8s-secrets' }, /invalid EsoRecoveryCron store: got "k8s-secrets", expected the EsoStore to wake \(the construct, not its name\)/],
-  ['a Vault given by address', { vault: 'http://vault:8200' }, /invalid EsoRecoveryCron vault: got "http:\/\/vault:8200", expected the VaultStack \(the construct, not its name or URL\)/],
-  ['a prop of the restart it no longer makes', { deployments: ['external-secrets'] }, /^test\/recovery: invalid EsoRecoveryCron: unknown prop "deployments"/],
 ])('rejects %s', (_case, props, message) => {
   expect(() => synth((chart) => {
     const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com' });

@@ -85,15 +85,8 @@ describe('EsoStore props', () => {
     ['role', { role: 'eso reader' }, /invalid EsoStore role: got "eso reader"/],
     ['audience', { audience: 'my vault' }, /invalid EsoStore audience: got "my vault", expected a token audience/],
     ['extra namespace', { namespaces: ['Apps'] }, /invalid EsoStore namespaces: got "Apps", expected a DNS-1123 label/],
-    ['namespaces not a list', { namespaces: 'apps' as any }, /invalid EsoStore namespaces: got "apps", expected a list of namespace names/],
-    ['misspelled prop', { storename: 'k8s-secrets' } as any, /invalid EsoStore: unknown prop "storename" \(did you mean "storeName"\?\)/],
   ])('rejects a wrong %s', (_case, props, message) => {
     expect(() => store(props)).toThrow(message);
-  });
-
-  test('rejects a Vault given by its URL or name, and a server prop', () => {
-    expect(() => store({ vault: 'http://vault:8200' as any })).toThrow(/invalid EsoStore vault: got "http:\/\/vault:8200", expected the VaultStack \(the construct, not its name or URL\)/);
-    expect(() => store({ server: 'http://other:8200' } as any)).toThrow(/invalid EsoStore: unknown prop "server"/);
   });
 });
 

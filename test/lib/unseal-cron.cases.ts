@@ -59,12 +59,8 @@ test('matches the snapshot (the script itself is checked against its bundle abov
 });
 
 test.each<[string, Partial<UnsealCronProps>, RegExp]>([
-  ['Vault given by its URL', { vault: 'http://vault:8200' as any }, /invalid UnsealCron vault: got "http:\/\/vault:8200", expected the VaultStack \(the construct, not its name or URL\)/],
-  ['vault address, a prop no more', { vaultAddr: 'http://vault:8200' } as any, /invalid UnsealCron: unknown prop "vaultAddr"/],
   ['secret name', { unsealKeySecretName: 'Vault_Unseal' }, /invalid UnsealCron unsealKeySecretName: got "Vault_Unseal"/],
   ['retry window', { retryWindowSeconds: 60 }, /invalid UnsealCron retryWindowSeconds: got 60/],
-  ['misspelled prop', { unsealKeySecret: 'keys' } as any, /invalid UnsealCron: unknown prop "unsealKeySecret" \(did you mean "unsealKeySecretName"\?\)/],
-  ['misspelled shared option', { timeout: 3 } as any, /invalid UnsealCron: unknown prop "timeout" \(did you mean "timeoutSeconds"\?\)/],
 ])('rejects a wrong %s', (_case, props, message) => {
   expect(() => unseal(props)).toThrow(message);
 });

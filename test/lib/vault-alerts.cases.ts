@@ -281,10 +281,6 @@ describe('VaultAlerts props', () => {
     ['labels that are not a map', { labels: ['release'] as unknown as Record<string, string> }, /invalid VaultAlerts labels: got \["release"\], expected a map/],
     ['runbook base URL with an anchor', { runbookBaseUrl: 'https://example.com/README.md#alerts' }, /invalid VaultAlerts runbookBaseUrl: got "https:\/\/example.com\/README.md#alerts", expected an http\(s\) URL without "#"/],
     ['runbook base URL without scheme', { runbookBaseUrl: 'example.com/README.md' }, /invalid VaultAlerts runbookBaseUrl: got "example.com\/README.md"/],
-    ['Vault given by name', { vault: 'vault' as any }, /invalid VaultAlerts vault: got "vault", expected the VaultStack \(the construct, not its name or URL\)/],
-    ['store given by name', { store: 'k8s-secrets' as any }, /invalid VaultAlerts store: got "k8s-secrets", expected the EsoStore to watch/],
-    ['unseal job given by name', { unseal: 'vault-auto-unseal' as any }, /invalid VaultAlerts unseal: got "vault-auto-unseal", expected the UnsealCron to watch/],
-    ['a name prop of the old API', { storeName: 'kv' } as any, /invalid VaultAlerts: unknown prop "storeName"/],
     ['not-ready duration', { notReadyFor: '10 minutes' }, /invalid VaultAlerts notReadyFor: got "10 minutes", expected a Prometheus duration/],
     ['unseal failing duration under a minute', { unsealFailingFor: '30s' }, /invalid VaultAlerts unsealFailingFor: got "30s", expected a Prometheus duration .* from 60s to 2592000s/],
     ['human-needed duration', { humanNeededAfter: '1h30' }, /invalid VaultAlerts humanNeededAfter: got "1h30"/],
@@ -295,7 +291,6 @@ describe('VaultAlerts props', () => {
     ['store duration', { storeNotReadyFor: '' }, /invalid VaultAlerts storeNotReadyFor: got ""/],
     ['secret duration', { secretNotSyncedFor: '30' }, /invalid VaultAlerts secretNotSyncedFor: got "30"/],
     ['metrics-absent duration', { metricsAbsentFor: '0m' }, /invalid VaultAlerts metricsAbsentFor: got "0m"/],
-    ['misspelled prop', { label: { release: 'x' } } as any, /invalid VaultAlerts: unknown prop "label" \(did you mean "labels"\?\)/],
   ])('rejects a wrong %s', (_case, props, message) => {
     expect(() => alerts(props)).toThrow(message);
   });

@@ -71,7 +71,6 @@ test.each<[string, Partial<VaultNginxIngressProps>, string]>([
   ['CIDR prefix too long', { allowedSourceRanges: ['10.0.0.0/33'] }, 'invalid VaultNginxIngress allowedSourceRanges: got "10.0.0.0/33"'],
   ['CIDR not an address', { allowedSourceRanges: ['lan/24'] }, 'invalid VaultNginxIngress allowedSourceRanges: got "lan/24"'],
   ['no source range at all', { allowedSourceRanges: [] }, 'invalid VaultNginxIngress allowedSourceRanges: got [], expected at least one CIDR block; to allow every client give ["0.0.0.0/0", "::/0"]'],
-  ['one range instead of a list', { allowedSourceRanges: '10.0.0.0/8' as any }, 'invalid VaultNginxIngress allowedSourceRanges: got "10.0.0.0/8", expected a list of CIDR blocks'],
   ['source-range annotation', { annotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '0.0.0.0/0' } }, 'invalid VaultNginxIngress annotations: got "nginx.ingress.kubernetes.io/allowlist-source-range", expected no source-range annotation here: set allowedSourceRanges'],
   ['source-range annotation by its old name', { annotations: { 'nginx.ingress.kubernetes.io/whitelist-source-range': '0.0.0.0/0' } }, 'invalid VaultNginxIngress annotations: got "nginx.ingress.kubernetes.io/whitelist-source-range"'],
 ])('rejects a wrong %s with one line', (_case, props, message) => {

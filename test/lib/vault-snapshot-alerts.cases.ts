@@ -50,7 +50,6 @@ test('valid against the PrometheusRule CRD schema', () => {
 
 test.each<[string, Partial<VaultSnapshotAlertsProps>, RegExp]>([
   ['a critical age not longer than the warning', { warnAfter: '6h', criticalAfter: '6h' }, /invalid VaultSnapshotAlerts criticalAfter: got "6h", expected a longer age than warnAfter \(6h\)/],
-  ['no snapshot CronJob', { snapshots: {} as any }, /invalid VaultSnapshotAlerts snapshots: got \{\}, expected a VaultSnapshotCron/],
 ])('refuses %s', (_name, props, message) => {
   expect(() => alerts(props)).toThrow(message);
 });

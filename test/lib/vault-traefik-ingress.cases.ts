@@ -89,8 +89,6 @@ describe('VaultTraefikIngress rejects, with one line', () => {
       'test/ui: invalid VaultTraefikIngress annotations: got "traefik.ingress.kubernetes.io/router.middlewares", expected no router annotation here: allowedSourceRanges and entryPoint set them', false],
     ['an entry point list', { entryPoint: 'web,websecure' },
       'test/ui: invalid VaultTraefikIngress entryPoint: got "web,websecure", expected a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters)', false],
-    ['a misspelled prop', { allowedSourceRange: ['10.0.0.0/8'] },
-      'test/ui: invalid VaultTraefikIngress: unknown prop "allowedSourceRange" (did you mean "allowedSourceRanges"?)', false],
     ['a Vault whose UI an Ingress exposes already', {},
       'test/ui: invalid VaultTraefikIngress vault: got "test/vault", expected a Vault whose UI nothing exposes yet: test/ingress does (expose it once)', true],
   ])('%s', (_case, props, message, exposedAlready) => {
