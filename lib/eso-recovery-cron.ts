@@ -1,12 +1,13 @@
 import { Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { DEFAULTS, ENV } from '../runtime/common/variables';
+import { ENV } from '../runtime/common/variables';
 import { EsoStore, StoreReader } from './eso-store';
 import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { validating } from '../build/prop-error';
 import { IVault } from './vault';
+import { RECOVERY_DEFAULTS, RECOVERY_ENV } from '../runtime/common/eso-recovery-variables';
 
 const NAME = 'eso-recovery';
 
@@ -61,7 +62,7 @@ export class EsoRecoveryCron extends Construct {
 
     // ESO's verdict on the store is a Warning Event about it, and the job's own Events say what it did: both live in
     // "default", the only namespace the API server accepts for an Event about a cluster-scoped object.
-    const eventNamespace = DEFAULTS.eventNamespace;
+    const eventNamespace = RECOVERY_DEFAULTS.eventNamespace;
     new k8s.KubeRole(this, 'event-recorder', {
       metadata: { name: `${NAME}-events`, namespace: eventNamespace, labels },
       rules: [{ apiGroups: [''], resources: ['events'], verbs: ['create', 'list'] }],
@@ -99,8 +100,8 @@ export class EsoRecoveryCron extends Construct {
       serviceAccountName: NAME,
       env: {
         [ENV.vaultAddr]: vault.serviceUrl,
-        [ENV.storeName]: store.storeName,
-        [ENV.externalSecrets]: Lazy.any({ produce: () => store.readers.map((r) => `${r.namespace}/${r.name}`).join(',') }),
+        [RECOVERY_ENV.storeName]: store.storeName,
+        [RECOVERY_ENV.externalSecrets]: Lazy.any({ produce: () => store.readers.map((r) => `${r.namespace}/${r.name}`).join(',') }),
       },
     });
     this.podLabels = job.podLabels;

@@ -7,6 +7,7 @@ import { checkDnsLabel, checkDnsSubdomain } from './checks';
 import { DEFAULTS } from '../runtime/common/variables';
 import { crdObjectAnnotations, WAVES } from './gitops';
 import { IVault } from './vault';
+import { RECOVERY_DEFAULTS } from '../runtime/common/eso-recovery-variables';
 
 export interface EsoStoreProps {
   /**
@@ -112,7 +113,7 @@ function checkProps(props: EsoStoreProps) {
     namespaces,
     esoRelease: checkDnsLabel('EsoStore esoRelease', props.esoRelease ?? 'external-secrets'),
     namespace: checkDnsLabel('EsoStore namespace', props.namespace ?? DEFAULTS.namespace),
-    storeName: checkDnsSubdomain('EsoStore storeName', props.storeName ?? DEFAULTS.storeName),
+    storeName: checkDnsSubdomain('EsoStore storeName', props.storeName ?? RECOVERY_DEFAULTS.storeName),
     path: checkVaultPath('EsoStore path', props.path ?? 'secret'),
     vault: props.vault,
     serviceAccountName: checkDnsSubdomain('EsoStore serviceAccountName', props.serviceAccountName ?? 'eso-vault-auth'),

@@ -1,11 +1,11 @@
 import { Construct } from 'constructs';
-import { DEFAULTS, ENV } from '../runtime/common/variables';
+import { ENV } from '../runtime/common/variables';
 import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
-import { VAULT_PODS } from '../runtime/unseal/pods';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsSubdomain, checkHttpUrl } from './checks';
 import { IVault } from './vault';
+import { UNSEAL_DEFAULTS, UNSEAL_ENV } from '../runtime/common/unseal-variables';
 
 const NAME = 'vault-auto-unseal';
 
@@ -57,7 +57,7 @@ export class UnsealCron extends Construct {
       return {
         vault: props.vault,
         settings: checkScriptOptions('UnsealCron', props, props.vault.namespace),
-        secretName: checkDnsSubdomain('UnsealCron unsealKeySecretName', props.unsealKeySecretName ?? DEFAULTS.unsealSecretName),
+        secretName: checkDnsSubdomain('UnsealCron unsealKeySecretName', props.unsealKeySecretName ?? UNSEAL_DEFAULTS.secretName),
         podUrls: checkPodUrls(props, props.vault),
       };
     });
@@ -68,11 +68,11 @@ export class UnsealCron extends Construct {
       name: NAME,
       script: bundleRuntime('unseal'),
       env: {
-        [ENV.vaultAddr]: vault.serviceUrl, [ENV.unsealKeysDir]: DEFAULTS.unsealKeysDir, [ENV.unsealSecretName]: secretName,
-        ...(podUrls && { [VAULT_PODS]: podUrls.join(',') }),
+        [ENV.vaultAddr]: vault.serviceUrl, [UNSEAL_ENV.keysDir]: UNSEAL_DEFAULTS.keysDir, [UNSEAL_ENV.secretName]: secretName,
+        ...(podUrls && { [UNSEAL_ENV.pods]: podUrls.join(',') }),
       },
       volumes: [{
-        mountPath: DEFAULTS.unsealKeysDir,
+        mountPath: UNSEAL_DEFAULTS.keysDir,
         // Optional, so that a missing Secret shows as a clear line in the job's log rather than a pod stuck creating.
         volume: { name: 'unseal-keys', secret: { secretName, defaultMode: 0o440, optional: true } },
       }],

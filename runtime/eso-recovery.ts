@@ -17,6 +17,7 @@ import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readList, readRetrySettings, readString, readUrl, RetrySettings } from './common/settings';
 import { readVaultAddr, VaultApi, vaultApi } from './common/vault';
+import { RECOVERY_DEFAULTS, RECOVERY_ENV } from './common/eso-recovery-variables';
 
 /** The project's own annotation: `force-sync` is written from Git by AppSecret, and GitOps would undo a job's value. */
 export const WAKE_ANNOTATION = 'eso-recovery/woken-at';
@@ -40,9 +41,9 @@ export interface RecoverySettings extends RetrySettings {
 export function readRecoverySettings(env: Env): RecoverySettings {
   return {
     vaultAddr: readVaultAddr(env),
-    storeName: readString(env, ENV.storeName, DEFAULTS.storeName, NAME),
+    storeName: readString(env, RECOVERY_ENV.storeName, RECOVERY_DEFAULTS.storeName, NAME),
     // Empty when no ExternalSecret reads through the store.
-    externalSecrets: (env[ENV.externalSecrets]?.trim() === '' ? [] : readList(env, ENV.externalSecrets, [], NAMESPACED)).map((item) => {
+    externalSecrets: (env[RECOVERY_ENV.externalSecrets]?.trim() === '' ? [] : readList(env, RECOVERY_ENV.externalSecrets, [], NAMESPACED)).map((item) => {
       const [namespace, name] = item.split('/');
       return { namespace, name };
     }),
@@ -108,7 +109,7 @@ interface Warning {
 async function storeWarnings(s: RecoverySettings, kube: KubeApi): Promise<Map<string, Warning>> {
   const selector = encodeURIComponent(`involvedObject.kind=ClusterSecretStore,involvedObject.name=${s.storeName},type=Warning`);
   const what = `events about clustersecretstore ${s.storeName}`;
-  const list = await kube.get(`/api/v1/namespaces/${DEFAULTS.eventNamespace}/events?fieldSelector=${selector}`, what);
+  const list = await kube.get(`/api/v1/namespaces/${RECOVERY_DEFAULTS.eventNamespace}/events?fieldSelector=${selector}`, what);
   if (list?.kind !== 'EventList' || !Array.isArray(list.items)) throw malformed(`GET ${what}`, 'something that is not an EventList');
   const warnings = new Map<string, Warning>();
   for (const e of list.items) {
@@ -138,7 +139,7 @@ export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any
   const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
   const body = {
     apiVersion: 'v1', kind: 'Event',
-    metadata: { name: event.name, namespace: DEFAULTS.eventNamespace },
+    metadata: { name: event.name, namespace: RECOVERY_DEFAULTS.eventNamespace },
     involvedObject: {
       apiVersion: store.apiVersion, kind: 'ClusterSecretStore', name: s.storeName,
       uid: store.metadata.uid, resourceVersion: store.metadata.resourceVersion,
@@ -148,7 +149,7 @@ export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any
     firstTimestamp: stamp, lastTimestamp: stamp, count: 1,
   };
   try {
-    await kube.create(`/api/v1/namespaces/${DEFAULTS.eventNamespace}/events`, body, `event ${DEFAULTS.eventNamespace}/${event.name}`);
+    await kube.create(`/api/v1/namespaces/${RECOVERY_DEFAULTS.eventNamespace}/events`, body, `event ${RECOVERY_DEFAULTS.eventNamespace}/${event.name}`);
   } catch (error) {
     if (error instanceof RunError && error.status === 409) return;
     log(`could not record the event ${event.reason} on clustersecretstore ${s.storeName}: ${reason(error)}`);

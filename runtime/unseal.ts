@@ -5,7 +5,6 @@
 import { readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { needsHuman, outcomeOf } from './common/failure';
-import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, HttpResponse } from './common/http';
 import { log, redact } from './common/log';
 import { runScript, start } from './common/main';
@@ -13,6 +12,7 @@ import { finished, Outcome, retry } from './common/retry';
 import { Env, readRetrySettings, readString, RetrySettings } from './common/settings';
 import { isUninitialized, readVaultAddr, SealStatus, sealStatus, VaultApi, vaultApi, vaultErrors } from './common/vault';
 import { attemptUnsealPods, Pod, readPods } from './unseal/pods';
+import { UNSEAL_DEFAULTS, UNSEAL_ENV } from './common/unseal-variables';
 
 export interface UnsealSettings extends RetrySettings {
   readonly vaultAddr: string;
@@ -27,8 +27,8 @@ export function readUnsealSettings(env: Env): UnsealSettings {
   return {
     vaultAddr: readVaultAddr(env),
     pods: readPods(env),
-    keysDir: readString(env, ENV.unsealKeysDir, DEFAULTS.unsealKeysDir),
-    secretName: readString(env, ENV.unsealSecretName, DEFAULTS.unsealSecretName),
+    keysDir: readString(env, UNSEAL_ENV.keysDir, UNSEAL_DEFAULTS.keysDir),
+    secretName: readString(env, UNSEAL_ENV.secretName, UNSEAL_DEFAULTS.secretName),
     ...readRetrySettings(env),
   };
 }
@@ -115,7 +115,7 @@ async function awaitBackgroundUnseal(vault: VaultApi, sent: number, leftMs: () =
 
 /** One attempt: port, seal status, then the shares until Vault reports unsealed (or unseals in the background). */
 export async function attemptUnseal(
-  vault: VaultApi, loadShares: () => Share[], secretName: string = DEFAULTS.unsealSecretName, say: (line: string) => void = log,
+  vault: VaultApi, loadShares: () => Share[], secretName: string = UNSEAL_DEFAULTS.secretName, say: (line: string) => void = log,
   leftMs: () => number = () => 0,
 ): Promise<Outcome> {
   try {

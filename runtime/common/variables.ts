@@ -1,5 +1,6 @@
-// The scripts' environment, defined once: the scripts read these names and the constructs in lib/ write them, so a
-// rename cannot reach one side only.
+// The environment every script shares (Vault's address, the retry timings, the Kubernetes API), defined once: the
+// scripts read these names and the constructs in lib/ write them, so a rename cannot reach one side only. Each script's
+// own names are in a file of its own beside this one (unseal-, eso-recovery-, snapshot-variables.ts).
 
 export const ENV = {
   vaultAddr: 'VAULT_ADDR',
@@ -7,10 +8,6 @@ export const ENV = {
   retryWindowSeconds: 'RETRY_WINDOW_SECONDS',
   retryIntervalSeconds: 'RETRY_INTERVAL_SECONDS',
   runDeadlineSeconds: 'RUN_DEADLINE_SECONDS',
-  unsealKeysDir: 'VAULT_UNSEAL_KEYS_DIR',
-  unsealSecretName: 'VAULT_UNSEAL_SECRET_NAME',
-  storeName: 'ESO_STORE_NAME',
-  externalSecrets: 'ESO_EXTERNAL_SECRETS',
   kubeApiUrl: 'KUBE_API_URL',
   kubeTokenFile: 'KUBE_TOKEN_FILE',
   kubeCaFile: 'KUBE_CA_FILE',
@@ -32,12 +29,6 @@ export const DEFAULTS = {
   retryWindowSeconds: 40,
   retryIntervalSeconds: 3,
   runDeadlineSeconds: 50,
-  unsealKeysDir: '/vault/unseal-keys',
-  unsealSecretName: 'vault-unseal-key',
-  storeName: 'k8s-secrets',
-  // An Event about a cluster-scoped object (the ClusterSecretStore) must be in "default": the API server refuses it in
-  // any other namespace (legacyValidateEvent), and Kubernetes' own recorders put such events there.
-  eventNamespace: 'default',
   kubeApiUrl: 'https://kubernetes.default.svc',
   kubeTokenFile: `${SA_DIR}/token`,
   kubeCaFile: `${SA_DIR}/ca.crt`,

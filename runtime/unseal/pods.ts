@@ -4,6 +4,7 @@ import { log, reason } from '../common/log';
 import { finished, Outcome, retry } from '../common/retry';
 import { Env, readUrl } from '../common/settings';
 import { isUninitialized, vaultApi, VaultApi } from '../common/vault';
+import { UNSEAL_ENV } from '../common/unseal-variables';
 
 // Vault on Raft: every pod is sealed on its own after a restart and is unsealed on its own, with the same shares. The
 // job gets every pod's address (the headless Service's pod DNS names) and unseals each sealed pod, in parallel, inside
@@ -20,8 +21,7 @@ import { isUninitialized, vaultApi, VaultApi } from '../common/vault';
 // - shares rejected, missing or too few (the single-pod rules, per pod): a human (2).
 // Exit 0 only when every pod that exists is unsealed.
 
-/** The pods' URLs, comma-separated (`VAULT_PODS`); when set, the job unseals each instead of `VAULT_ADDR`. */
-export const VAULT_PODS = 'VAULT_PODS';
+const VAULT_PODS = UNSEAL_ENV.pods;
 
 export interface Pod {
   /** The pod's name: the first label of its host name (vault-0 of vault-0.vault-internal...). */

@@ -1,0 +1,14 @@
+// The recovery script's own environment, beside the shared names of variables.ts: runtime/eso-recovery.ts reads these
+// names, lib/eso-recovery-cron.ts writes them, and the defaults are both sides' (the store's name is EsoStore's too).
+
+export const RECOVERY_ENV = {
+  storeName: 'ESO_STORE_NAME',
+  externalSecrets: 'ESO_EXTERNAL_SECRETS',
+} as const;
+
+export const RECOVERY_DEFAULTS = {
+  storeName: 'k8s-secrets',
+  // An Event about a cluster-scoped object (the ClusterSecretStore) must be in "default": the API server refuses it in
+  // any other namespace (legacyValidateEvent), and Kubernetes' own recorders put such events there.
+  eventNamespace: 'default',
+} as const;
