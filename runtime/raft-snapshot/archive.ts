@@ -2,8 +2,10 @@ import { createHash, Hash } from 'crypto';
 
 // Checks, while it streams, that a body is what Vault's GET sys/storage/raft/snapshot sends: a gzip-compressed tar
 // (hashicorp/raft-snapshot, archive.go and snapshot.go) holding meta.json (Raft's snapshot metadata), state.bin (the
-// data, meta.json's Size bytes) and SHA256SUMS (the SHA-256 of both), with SHA256SUMS.sealed beside it when Vault
-// sealed the sums. The data is hashed as it passes and never held: only the two small files are kept, capped.
+// data, meta.json's Size bytes), SHA256SUMS (the SHA-256 of both) and SHA256SUMS.sealed (the sums sealed by Vault's
+// barrier, which raft-snapshot's archive.go always writes; Vault's own client refuses an archive without it as
+// ErrIncompleteSnapshot, api/sys_raft.go, and a restore would too). The data is hashed as it passes and never held:
+// only the small files are kept, capped.
 
 const BLOCK = 512;
 /** The small members are a few hundred bytes; raft-snapshot itself reads at most 8 KB of each. */
@@ -172,7 +174,8 @@ export class SnapshotArchiveCheck {
   finish(): SnapshotSummary {
     if (this.member || this.header.length > 0 || this.padding > 0) notSnapshot('the tar archive ends in the middle of a member');
     if (!this.ended) notSnapshot('the tar archive has no end-of-archive block (cut short)');
-    for (const name of KNOWN.slice(0, 3)) if (!this.sizes.has(name)) notSnapshot(`no ${name} in the archive`);
+    for (const name of KNOWN) if (!this.sizes.has(name)) notSnapshot(`no ${name} in the archive`);
+    for (const name of ['SHA256SUMS', 'SHA256SUMS.sealed']) if (this.sizes.get(name) === 0) notSnapshot(`${name} is empty`);
     let meta: any;
     try {
       meta = JSON.parse(this.small.get('meta.json')!.toString('utf8'));

@@ -17,7 +17,7 @@ const pax = (records: Record<string, string>) => {
   return member('PaxHeaders/state.bin', body, 'x');
 };
 
-function archive(state: Buffer, options: { paxFor?: boolean; sums?: string } = {}): Buffer {
+function archive(state: Buffer, options: { paxFor?: boolean; sums?: string; sealed?: Buffer | null } = {}): Buffer {
   const meta = Buffer.from(JSON.stringify({ Index: 7, Term: 2, Size: state.length }));
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   const sums = Buffer.from(options.sums ?? `${sha(state)}  state.bin\n${sha(meta)}  meta.json\n`);
@@ -25,6 +25,7 @@ function archive(state: Buffer, options: { paxFor?: boolean; sums?: string } = {
     member('meta.json', meta),
     ...(options.paxFor ? [pax({ path: 'state.bin', size: String(state.length) }), member('ignored-name', state)] : [member('state.bin', state)]),
     member('SHA256SUMS', sums),
+    ...(options.sealed === null ? [] : [member('SHA256SUMS.sealed', options.sealed ?? Buffer.from('sealed by the barrier'))]),
     Buffer.alloc(1024),
   ]);
 }
@@ -47,6 +48,10 @@ test('a PAX header naming the next member is honoured', () => {
 test.each([
   ['a sum for another content', { sums: `${'1'.repeat(64)}  state.bin\n` }, /SHA256SUMS lists no sum for meta\.json|differs from SHA256SUMS/],
   ['a malformed SHA256SUMS', { sums: 'not a sum\n' }, /SHA256SUMS has a line that is not/],
+  ['an empty SHA256SUMS', { sums: '' }, /SHA256SUMS is empty/],
+  // Vault's client refuses it (ErrIncompleteSnapshot), so a restore from it would fail when it is needed.
+  ['an archive without SHA256SUMS.sealed', { sealed: null }, /no SHA256SUMS\.sealed in the archive/],
+  ['an empty SHA256SUMS.sealed', { sealed: Buffer.alloc(0) }, /SHA256SUMS\.sealed is empty/],
 ])('refuses %s', (_name, options, message) => {
   let error: unknown;
   try { check(archive(Buffer.from('abc'), options), 512); } catch (e) { error = e; }

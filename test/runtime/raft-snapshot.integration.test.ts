@@ -119,6 +119,8 @@ describe('a transfer that fails is never a file', () => {
     ['an HTML page with HTTP 200', { body: 'html' }, /not a Vault Raft snapshot: the body does not start as gzip does \(1f 8b\); nothing written\n$/],
     ['a sum that does not match', { shape: { dataBytes: 70_000, badSum: true } }, /the SHA-256 of state\.bin differs from SHA256SUMS \(corrupted\); nothing written\n$/],
     ['no SHA256SUMS', { shape: { dataBytes: 1000, noSums: true } }, /no SHA256SUMS in the archive; nothing written\n$/],
+    // Vault always writes it and its own client refuses an archive without it: such a file would fail the restore.
+    ['no SHA256SUMS.sealed', { shape: { dataBytes: 1000, noSealedSums: true } }, /no SHA256SUMS\.sealed in the archive; nothing written\n$/],
     ['a file a snapshot never holds', { shape: { dataBytes: 1000, extraFile: 'payload.sh' } }, /an unexpected file "payload\.sh" in the archive/],
   ] as const)('%s: exits 1, no snapshot, no temporary file', async (_name, options, message) => {
     const v = await vault({ shape: { dataBytes: 200_000 }, ...options } as Partial<FakeRaftSnapshotOptions>);

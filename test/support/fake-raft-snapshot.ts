@@ -41,6 +41,8 @@ export interface SnapshotShape {
   readonly badSum?: boolean;
   /** Leave SHA256SUMS out. */
   readonly noSums?: boolean;
+  /** Leave SHA256SUMS.sealed out (Vault always writes it; its client refuses an archive without it). */
+  readonly noSealedSums?: boolean;
   /** An extra file Vault never writes. */
   readonly extraFile?: string;
   /** gzip level: 0 (stored) generates a GiB quickly; Vault's data is encrypted and barely compresses anyway. */
@@ -77,6 +79,12 @@ export async function writeSnapshot(out: NodeJS.WritableStream, shape: SnapshotS
     await put(tarHeader('SHA256SUMS', text.length));
     await put(text);
     await put(pad(text.length));
+  }
+  if (!shape.noSealedSums) {
+    // The sums sealed by Vault's barrier: opaque bytes to anyone but Vault.
+    const sealed = randomBytes(97);
+    await put(tarHeader('SHA256SUMS.sealed', sealed.length));
+    await put(Buffer.concat([sealed, pad(sealed.length)]));
   }
   await put(Buffer.alloc(2 * BLOCK));
 }
