@@ -14,10 +14,10 @@ export interface VaultPodOptions {
   readonly storage: BoundVaultStorage;
   readonly serviceAccountName: string;
   readonly image: string;
-  readonly publicUrl: string;
   readonly appArmorProfile?: string;
   readonly cpuRequest: string;
   readonly memoryRequest: string;
+  readonly memoryLimit?: string;
   /** The ConfigMap holding `vault.hcl`, and its checksum, which rolls the pod when it changes. */
   readonly configMap: string;
   readonly checksum: string;
@@ -60,7 +60,6 @@ export function vaultPodSpec(o: VaultPodOptions): k8s.PodTemplateSpec {
           { name: 'SKIP_CHOWN', value: 'true' },
           { name: 'HOME', value: HOME_PATH },
           { name: 'VAULT_ADDR', value: `http://127.0.0.1:${VAULT_PORT}` },
-          { name: 'VAULT_API_ADDR', value: o.publicUrl },
           ...o.storage.env,
         ],
         ports: [{ name: 'http', containerPort: VAULT_PORT, protocol: 'TCP' }, ...o.storage.containerPorts],
@@ -73,12 +72,17 @@ export function vaultPodSpec(o: VaultPodOptions): k8s.PodTemplateSpec {
           timeoutSeconds: 3,
           failureThreshold: 2,
         },
-        resources: { requests: { cpu: k8s.Quantity.fromString(o.cpuRequest), memory: k8s.Quantity.fromString(o.memoryRequest) } },
+        resources: {
+          requests: { cpu: k8s.Quantity.fromString(o.cpuRequest), memory: k8s.Quantity.fromString(o.memoryRequest) },
+          ...(o.memoryLimit && { limits: { memory: k8s.Quantity.fromString(o.memoryLimit) } }),
+        },
+        ...(o.storage.lifecycle && { lifecycle: o.storage.lifecycle }),
         securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
         volumeMounts: [
           { name: 'data', mountPath: o.dataPath },
           { name: 'config', mountPath: CONFIG_PATH, readOnly: true },
           { name: 'home', mountPath: HOME_PATH },
+          ...o.storage.mounts,
         ],
       }],
       volumes: [

@@ -18,10 +18,11 @@ import { VAULT_PORT as API_PORT } from '../runtime/common/variables';
 // - podManagementPolicy Parallel (as vault-helm): after a full restart every pod starts at once; OrderedReady would
 //   hold vault-1 until vault-0 is ready, which needs it unsealed, and a vault-0 stuck on a dead node would keep the
 //   others from ever starting, and quorum with them. It is immutable: chosen once.
-// - updateStrategy RollingUpdate by default (vault-helm: OnDelete): a change in Git reaches the pods without a human;
-//   the controller replaces one pod at a time, highest ordinal first, and waits for it to be ready, which the unseal
-//   job makes it within about a minute, so a majority stays up throughout. OnDelete (a prop) hands the order to a human,
-//   for version upgrades that must go standbys first. Mutable.
+// - updateStrategy OnDelete, always (as vault-helm): without MaxUnavailableStatefulSet (beta only from Kubernetes 1.35)
+//   RollingUpdate with Parallel deletes the highest-ordinal outdated pod while another is sealed or Pending
+//   (kubernetes#96218; Parallel ignores minReadySeconds: #112066, #119234), which can drop quorum; and Vault's upgrade
+//   guide wants standbys first, the active node last. `npm run vault-rollout` replaces the pods in that order; the
+//   alert VaultUpdatePending says when an update waits for it.
 // - One claim per pod from volumeClaimTemplates (immutable), labelled with ONE fixed Longhorn group, so that
 //   VaultBackup's jobs apply by group and a later change of them never touches the template.
 
@@ -31,7 +32,6 @@ export { checkRaftAddresses } from './vault-raft-check';
 export interface RaftSettings {
   readonly replicas: number;
   readonly podAntiAffinity: 'required' | 'preferred';
-  readonly updateStrategy: 'RollingUpdate' | 'OnDelete';
 }
 
 export const CLUSTER_PORT = 8201;
@@ -79,12 +79,13 @@ export const activeServiceUrl = (n: RaftNames) => `http://${n.activeService}.${n
 export const clusterAddr = (n: RaftNames, pod: string) => `https://${podHost(n, pod)}:${CLUSTER_PORT}`;
 
 /** Vault's configuration for Raft; node_id and cluster_addr come from each pod's environment. */
-export function raftConfig(n: RaftNames, apiAddr: string, dataPath: string): string {
+export function raftConfig(n: RaftNames, dataPath: string): string {
   const config = [
     'ui = true',
     // Required with Raft since Vault 1.20; the container may not lock memory anyway (no IPC_LOCK).
     'disable_mlock = true',
-    `api_addr = "${apiAddr}"`,
+    '# api_addr is each pod\'s own address through the headless Service (VAULT_API_ADDR): a standby redirects the',
+    '# always-forwarded paths (snapshots, their restore) to the leader there, not through the public host\'s ingress.',
     '',
     '# TLS ends at the ingress; inside the cluster Vault speaks plain HTTP on 8200. Raft and request forwarding use',
     '# 8201, always TLS with certificates Vault makes itself.',
@@ -114,18 +115,20 @@ export function raftEnv(n: RaftNames): k8s.EnvVar[] {
     { name: 'VAULT_K8S_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: 'VAULT_RAFT_NODE_ID', value: '$(VAULT_K8S_POD_NAME)' },
     { name: 'VAULT_CLUSTER_ADDR', value: `https://$(VAULT_K8S_POD_NAME).${n.headlessService}.${n.namespace}.svc.${n.clusterDomain}:${CLUSTER_PORT}` },
+    // The pod's own address, as retry_join reaches it: a standby's redirects to the leader stay inside the cluster.
+    { name: 'VAULT_API_ADDR', value: `http://$(VAULT_K8S_POD_NAME).${n.headlessService}.${n.namespace}.svc.${n.clusterDomain}:${API_PORT}` },
   ];
 }
 
 /** The StatefulSet spec fields Raft sets; `labels` select Vault's pods. */
-export function raftStatefulSetSpec(n: RaftNames, s: RaftSettings, claim: { storageClassName: string; storageSize: string }) {
+export function raftStatefulSetSpec(n: RaftNames, claim: { storageClassName: string; storageSize: string }) {
   return {
     replicas: n.replicas,
     podManagementPolicy: 'Parallel',
     // Ready is not caught up: a restarted standby is ready once unsealed, then still replays the leader's log. The
     // rolling update waits this long after ready before restarting the next pod, so two are never behind at once.
     minReadySeconds: 30,
-    updateStrategy: s.updateStrategy === 'OnDelete' ? { type: 'OnDelete' } : { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+    updateStrategy: { type: 'OnDelete' },
     // Deleting or scaling down the StatefulSet never deletes a pod's data.
     persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
     volumeClaimTemplates: [{

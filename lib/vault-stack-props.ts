@@ -65,6 +65,12 @@ export interface VaultStackProps {
   readonly memoryRequest?: string;
 
   /**
+   * Memory limit of the Vault container.
+   * @default - 1Gi with Raft storage; none with file storage
+   */
+  readonly memoryLimit?: string;
+
+  /**
    * The cluster's DNS domain, used to build the in-cluster URL of Vault's Service.
    * @default 'cluster.local'
    */
@@ -105,6 +111,7 @@ export function checkVaultStackProps(props: VaultStackProps) {
     image: checkPinnedImage('VaultStack image', props.image ?? 'hashicorp/vault:2.0.4'),
     cpuRequest: checkQuantity('VaultStack cpuRequest', props.cpuRequest ?? '100m'),
     memoryRequest: checkQuantity('VaultStack memoryRequest', props.memoryRequest ?? '256Mi'),
+    memoryLimit: props.memoryLimit === undefined ? undefined : checkQuantity('VaultStack memoryLimit', props.memoryLimit),
     clusterDomain: checkHostname('VaultStack clusterDomain', props.clusterDomain ?? 'cluster.local'),
   };
 }

@@ -87,8 +87,8 @@ export class VaultStack extends Construct implements IVault {
         serviceName: HEADLESS_SERVICE,
         selector: { matchLabels: labels },
         template: vaultPodSpec({
-          labels, storage, serviceAccountName: SERVICE_ACCOUNT, image: p.image, publicUrl, appArmorProfile: p.appArmorProfile,
-          cpuRequest: p.cpuRequest, memoryRequest: p.memoryRequest, configMap: CONFIG_MAP, dataPath: DATA_PATH,
+          labels, storage, serviceAccountName: SERVICE_ACCOUNT, image: p.image, appArmorProfile: p.appArmorProfile,
+          cpuRequest: p.cpuRequest, memoryRequest: p.memoryRequest, memoryLimit: p.memoryLimit ?? storage.memoryLimit, configMap: CONFIG_MAP, dataPath: DATA_PATH,
           checksum: Lazy.any({ produce: () => createHash('sha256').update(config()).digest('hex') }),
         }),
       },

@@ -50,8 +50,15 @@ export interface BoundVaultStorage {
   readonly raftClusterAddr?: string;
   /** Vault's configuration file; `tlsEnd` names what ends TLS in front of Vault, when it is named. */
   config(tlsEnd?: string): string;
+  /** Vault's environment after VAULT_ADDR, its own api_addr (VAULT_API_ADDR) included. */
   readonly env: k8s.EnvVar[];
   readonly containerPorts: k8s.ContainerPort[];
+  /** Where the container mounts the mode's volumes (`volumes`), beside the data, the configuration and the home. */
+  readonly mounts: k8s.VolumeMount[];
+  /** What the container does before it stops: with several pods, a pause while the Services drop it. */
+  readonly lifecycle?: k8s.Lifecycle;
+  /** The container's memory limit, unless VaultStack's `memoryLimit` says otherwise. */
+  readonly memoryLimit?: string;
   /** More ports of the headless Service. */
   readonly peerPorts: k8s.ServicePort[];
   readonly volumes: k8s.Volume[];
@@ -103,12 +110,6 @@ export interface RaftStorageProps {
    * @default 'required'
    */
   readonly podAntiAffinity?: 'required' | 'preferred';
-  /**
-   * How a change of the pod template reaches the pods: `RollingUpdate` (one at a time, each unsealed by the job
-   * before the next) or `OnDelete` (a human deletes each pod, standbys first).
-   * @default 'RollingUpdate'
-   */
-  readonly updateStrategy?: 'RollingUpdate' | 'OnDelete';
   /**
    * The storage class of each pod's claim (`data-vault-N`), fixed once: the StatefulSet's claim template is immutable.
    * @default 'longhorn'
@@ -184,8 +185,10 @@ class FileStorage extends VaultStorage {
         '}',
         '',
       ].join('\n'),
-      env: [],
+      // The one pod's address is the public host's: a standby's redirect never happens.
+      env: [{ name: 'VAULT_API_ADDR', value: c.publicUrl }],
       containerPorts: [],
+      mounts: [],
       peerPorts: [],
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: this.claimName } }],
       statefulSetSpec: {},
@@ -221,10 +224,8 @@ class RaftStorage extends VaultStorage {
     }
     const podAntiAffinity = props.podAntiAffinity ?? 'required';
     if (podAntiAffinity !== 'required' && podAntiAffinity !== 'preferred') invalid('VaultStorage.raft podAntiAffinity', podAntiAffinity, '"required" or "preferred"');
-    const updateStrategy = props.updateStrategy ?? 'RollingUpdate';
-    if (updateStrategy !== 'RollingUpdate' && updateStrategy !== 'OnDelete') invalid('VaultStorage.raft updateStrategy', updateStrategy, '"RollingUpdate" or "OnDelete"');
     this.replicas = replicas;
-    this.settings = { replicas, podAntiAffinity, updateStrategy };
+    this.settings = { replicas, podAntiAffinity };
     this.storageClassName = checkDnsSubdomain('VaultStorage.raft storageClassName', props.storageClassName ?? STORAGE_CLASS);
     this.storageSize = checkQuantity('VaultStorage.raft storageSize', props.storageSize ?? STORAGE_SIZE);
   }
@@ -233,7 +234,7 @@ class RaftStorage extends VaultStorage {
     const names = { ...c.names, replicas: this.replicas };
     const pods = podNames(names);
     const claim = { storageClassName: this.storageClassName, storageSize: this.storageSize };
-    const config = raftConfig(names, c.publicUrl, c.dataPath);
+    const config = raftConfig(names, c.dataPath);
     return {
       kind: 'raft',
       podNames: pods,
@@ -245,10 +246,18 @@ class RaftStorage extends VaultStorage {
       config: () => config,
       env: raftEnv(names),
       containerPorts: [{ name: 'https-internal', containerPort: CLUSTER_PORT, protocol: 'TCP' }],
+      // A restore stages the upload with os.CreateTemp("", "snapshot") (raft-snapshot), i.e. in /tmp, on a read-only
+      // root: a writable volume there, sized for the largest snapshot, which never exceeds the data it is taken of.
+      mounts: [{ name: 'tmp', mountPath: '/tmp' }],
+      // The Services drop a terminating pod asynchronously: a pause shorter than the grace period (10 s), as vault-helm.
+      lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', 'sleep 5'] } } },
+      // Raft keeps its log and the FSM's indexes in memory beside BoltDB's mapped file (page cache, which the kernel
+      // reclaims first); a homelab's few MB of data run in a few hundred MB. The restore's temp file is on disk (/tmp).
+      memoryLimit: '1Gi',
       peerPorts: [{ name: 'https-internal', port: CLUSTER_PORT, targetPort: k8s.IntOrString.fromString('https-internal') }],
       // "data" is each pod's own claim, from volumeClaimTemplates.
-      volumes: [],
-      statefulSetSpec: raftStatefulSetSpec(names, this.settings, claim),
+      volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(this.storageSize) } }],
+      statefulSetSpec: raftStatefulSetSpec(names, claim),
       affinity: raftAffinity(this.settings, { ...c.labels }),
       addData: () => undefined,
       addObjects: (scope) => addRaftObjects(scope, names, { ...c.labels }, c.metadata, c.networkPolicy),

@@ -41,7 +41,7 @@ test('node_id is the pod name and cluster_addr the pod\'s DNS name on 8201, from
 });
 
 test('the StatefulSet: three pods started in parallel, rolled one at a time, a claim per pod from the template with one fixed backup group', () => {
-  expect(sts.spec).toMatchObject({ replicas: 3, podManagementPolicy: 'Parallel', serviceName: 'vault-internal', updateStrategy: { type: 'RollingUpdate' } });
+  expect(sts.spec).toMatchObject({ replicas: 3, podManagementPolicy: 'Parallel', serviceName: 'vault-internal', updateStrategy: { type: 'OnDelete' } });
   expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
   expect(sts.spec.volumeClaimTemplates).toHaveLength(1);
   const template = sts.spec.volumeClaimTemplates[0];
@@ -52,9 +52,37 @@ test('the StatefulSet: three pods started in parallel, rolled one at a time, a c
   expect(pod.volumes.map((v: any) => v.name)).not.toContain('data');
   expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/vault/data' });
   expect(manifests.filter((m) => m.kind === 'PersistentVolumeClaim')).toEqual([]);
-  expect(find(raft({ updateStrategy: 'OnDelete' }).manifests, 'StatefulSet', 'vault').spec.updateStrategy).toEqual({ type: 'OnDelete' });
-  // A rolling update waits 30 s after a pod is ready before the next: time for the restarted standby to catch up.
   expect(sts.spec.minReadySeconds).toBe(30);
+});
+
+test('rollouts keep quorum: OnDelete, so the controller never deletes a pod on its own (RaftStorageProps offers no other)', () => {
+  expect(sts.spec.updateStrategy).toEqual({ type: 'OnDelete' });
+});
+
+test('each pod is itself: its api_addr is its own address through the headless Service, not the public host', () => {
+  const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+  expect(env.VAULT_API_ADDR).toBe('http://$(VAULT_K8S_POD_NAME).vault-internal.security.svc.cluster.local:8200');
+  // Defined after the pod's name, which it refers to (Kubernetes expands only variables defined earlier).
+  const names = container.env.map((e: any) => e.name);
+  expect(names.indexOf('VAULT_API_ADDR')).toBeGreaterThan(names.indexOf('VAULT_K8S_POD_NAME'));
+  expect(names.filter((n: string) => n === 'VAULT_API_ADDR')).toHaveLength(1);
+  expect(config).not.toMatch(/^api_addr/m);
+  // The retry_join address of pod 0, with the pod's name put in: the same the peers use.
+  expect(env.VAULT_API_ADDR.replace('$(VAULT_K8S_POD_NAME)', 'vault-0')).toBe(urls[0]);
+});
+
+test('a restore can stage its upload: /tmp is a writable volume as large as the pod\'s claim; the root stays read-only', () => {
+  expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+  expect(container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+  expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage } });
+});
+
+test('a preStop pause shorter than the grace period, and a memory request and limit', () => {
+  const pause = Number(/sleep (\d+)/.exec(container.lifecycle.preStop.exec.command.join(' '))![1]);
+  expect(pause).toBeGreaterThan(0);
+  expect(pause).toBeLessThan(pod.terminationGracePeriodSeconds);
+  expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } });
+  expect(find(raft({}, { memoryLimit: '2Gi' }).manifests, 'StatefulSet', 'vault').spec.template.spec.containers[0].resources.limits).toEqual({ memory: '2Gi' });
 });
 
 test('pods on different nodes, required by default, preferred by prop', () => {
@@ -182,7 +210,6 @@ test.each<[string, RaftStorageProps, RegExp]>([
   ['one Raft node without saying so', { replicas: 1 }, /invalid VaultStorage.raft replicas: got 1, expected at least 3 .* or allowSingleRaftNode: true/],
   ['more than 7', { replicas: 9 }, /invalid VaultStorage.raft replicas: got 9/],
   ['an unknown anti-affinity', { podAntiAffinity: 'soft' as any }, /invalid VaultStorage.raft podAntiAffinity: got "soft"/],
-  ['an unknown update strategy', { updateStrategy: 'Rolling' as any }, /invalid VaultStorage.raft updateStrategy: got "Rolling"/],
   ['a storage class', { storageClassName: 'Longhorn' }, /invalid VaultStorage.raft storageClassName: got "Longhorn"/],
 ])('refuses %s', (_name, props, message) => {
   expect(() => raft(props)).toThrow(message);
