@@ -37,8 +37,9 @@ export interface Alert {
 }
 
 /** `metric{a="1", b="2"}`; the values are DNS names, checked, so they need no escaping. */
-export function selector(metric: string, matchers: Record<string, string>): string {
-  return `${metric}{${Object.entries(matchers).map(([k, v]) => `${k}="${v}"`).join(', ')}}`;
+export function selector(metric: string, matchers: Record<string, string>, regexMatchers: Record<string, string> = {}): string {
+  const all = [...Object.entries(matchers).map(([k, v]) => `${k}="${v}"`), ...Object.entries(regexMatchers).map(([k, v]) => `${k}=~"${v}"`)];
+  return `${metric}{${all.join(', ')}}`;
 }
 
 /** Vault's StatefulSet has fewer ready replicas than it wants (none wanted, such as during a restore, is not an alert). */

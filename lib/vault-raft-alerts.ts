@@ -4,10 +4,13 @@
 //   margin; the unseal job should fix a sealed pod within minutes.
 // - VaultQuorumLost (critical): fewer ready pods than a Raft majority (floor(n/2)+1): Raft cannot commit, Vault
 //   cannot serve.
-// - VaultNoActiveNode (critical): the active Service has no address, i.e. no pod carries vault-active="true" (Vault's
-//   service registration writes it; kube-state-metrics exports no pod labels by default, so the signal is the
-//   Service's Endpoints: kube_endpoint_info without any kube_endpoint_address, kube-state-metrics
-//   docs/metrics/service/endpoint-metrics.md). The UI and the ClusterSecretStore go through that Service.
+// - VaultNoActiveNode (critical): the active Service has no ready endpoint, i.e. no pod carries vault-active="true"
+//   (Vault's service registration writes it; kube-state-metrics exports no pod labels by default, so the signal is the
+//   Service's EndpointSlice, which kube-state-metrics v2.18 and later collect by default, and Endpoints no more: the
+//   slice `<service>-<5 characters>` exists in kube_endpointslice_info with no kube_endpointslice_endpoints series
+//   ready="true"; a slice with no endpoints emits none). The UI and the ClusterSecretStore go through that Service.
+// - VaultUpdatePending (warning): the StatefulSet's update revision has differed from its current one for an hour:
+//   with OnDelete the controller replaces no pod, so an update waits for `npm run vault-rollout`, with no other sign.
 // None fires while the StatefulSet wants no pod (scaled to 0 for a restore or a migration).
 import { Alert, selector } from './promql';
 
@@ -25,7 +28,10 @@ export function raftAlerts(o: RaftAlertsOptions): Alert[] {
   const wanted = `max by (namespace, statefulset) (${selector('kube_statefulset_replicas', sts)})`;
   const majority = `(floor(${wanted} / 2) + 1)`;
   const wantsPods = `${wanted} > 0`;
-  const ep = { namespace: o.namespace, endpoint: o.activeService };
+  // EndpointSlices are named after their Service with a generated 5-character suffix (generateName).
+  const activeSlice = { endpointslice: `${o.activeService}-[a-z0-9]{5}` };
+  const slice = selector('kube_endpointslice_info', { namespace: o.namespace }, activeSlice);
+  const readyEndpoints = selector('kube_endpointslice_endpoints', { namespace: o.namespace, ready: 'true' }, activeSlice);
   const where = `StatefulSet ${o.namespace}/${o.statefulSet}`;
   return [
     {
@@ -49,14 +55,26 @@ export function raftAlerts(o: RaftAlertsOptions): Alert[] {
     {
       name: 'VaultNoActiveNode',
       severity: 'critical',
-      expr: `max by (namespace, endpoint) (${selector('kube_endpoint_info', ep)})\nunless on (namespace, endpoint)\n`
-        + `max by (namespace, endpoint) (${selector('kube_endpoint_address', { ...ep, ready: 'true' })})\n`
+      expr: `max by (namespace) (${slice})\nunless on (namespace)\n`
+        + `max by (namespace) (${readyEndpoints})\n`
         + `and on (namespace)\nmax by (namespace) (${selector('kube_statefulset_replicas', sts)}) > 0`,
       for: o.for,
       summary: `No Vault pod has been active for ${o.for}: the Service ${o.activeService} has no endpoint.`,
       description: `Service ${o.namespace}/${o.activeService} selects the pod labelled vault-active="true", which Vault's `
         + 'service registration sets on the leader. Without one the UI and the ClusterSecretStore reach nothing, even if '
-        + 'pods are ready (no leader elected, or service registration cannot label pods: check its Role).',
+        + 'pods are ready (no leader elected, or service registration cannot label pods: check its Role). Needs '
+        + 'kube-state-metrics v2.18 or later (EndpointSlices collected by default).',
+    },
+    {
+      name: 'VaultUpdatePending',
+      severity: 'warning',
+      expr: `max by (namespace, statefulset, revision) (${selector('kube_statefulset_status_update_revision', sts)})\n`
+        + `unless on (namespace, statefulset, revision)\n`
+        + `max by (namespace, statefulset, revision) (${selector('kube_statefulset_status_current_revision', sts)})`,
+      for: '1h',
+      summary: 'An update of Vault\'s pods has waited for an hour: OnDelete replaces none by itself.',
+      description: `${where} has an update revision its pods do not run yet. With updateStrategy OnDelete nothing replaces `
+        + 'them until `npm run vault-rollout` does, standbys first and the active node last (see docs/rollout.md).',
     },
   ];
 }

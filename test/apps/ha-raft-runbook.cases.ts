@@ -44,15 +44,15 @@ test('no manifest of the example sets spec.suspend, so GitOps would never resume
   expect(readme + runbook).not.toMatch(/GitOps re-applies the CronJobs unsuspended/);
 });
 
-test('an alert reading kube_endpoint_address says which kube-state-metrics it needs (older ones lack it: it would always fire)', () => {
+test('an alert reading EndpointSlices says which kube-state-metrics it needs (v2.18 collects them by default, Endpoints no more)', () => {
   const rules = YAML.parseAllDocuments(readFileSync(join(root, 'examples', 'ha-raft', 'dist', 'alerts', 'vault-alerts.k8s.yaml'), 'utf8'))
     .map((d) => d.toJSON()).filter((o) => o?.kind === 'PrometheusRule')
-    .flatMap((r) => r.spec.groups.flatMap((g: any) => g.rules)).filter((r: any) => /\bkube_endpoint_address\b/.test(r.expr));
+    .flatMap((r) => r.spec.groups.flatMap((g: any) => g.rules)).filter((r: any) => /\bkube_endpointslice_endpoints\b/.test(r.expr));
   expect(rules.map((r: any) => r.alert)).toEqual(['VaultNoActiveNode']);
   const alertsDoc = readFileSync(join(root, 'docs', 'alerts.md'), 'utf8');
   for (const rule of rules) {
     const row = alertsDoc.split('\n').find((line) => line.includes(`id="${rule.alert.toLowerCase()}"`));
-    expect(row).toMatch(/kube-state-metrics v2\.6\.0 or later/);
+    expect(row).toMatch(/kube-state-metrics v2\.18 or later/);
   }
 });
 

@@ -56,7 +56,9 @@ function namesIn(dir: string): Record<string, string> {
     VAULT_CLAIM: claim,
     ESO_NS: store.spec.provider.vault.auth.kubernetes.serviceAccountRef.namespace,
     STORE: store.metadata.name,
-    VAULT_HOST: /^\s*api_addr\s*=\s*"https:\/\/([^"/:]+)/m.exec(config)![1],
+    // What exposes the UI names the host; with file storage, Vault's api_addr is the public URL too.
+    VAULT_HOST: all.find((m) => m.kind === 'Ingress')?.spec.rules[0].host ?? all.find((m) => m.kind === 'HTTPRoute')?.spec.hostnames[0]
+      ?? /^\s*api_addr\s*=\s*"https:\/\/([^"/:]+)/m.exec(config)?.[1] ?? '',
   };
 }
 

@@ -18,11 +18,15 @@ export const NAMES = {
 
 export type Names = Record<keyof typeof NAMES, string>;
 
-/** The UI's host: the one in Vault's `VAULT_API_ADDR` (its api_addr, `https://<host>`), whatever exposes the UI. */
-function hostOf(vault: Doc): string {
-  const env = vault.spec?.template?.spec?.containers?.[0]?.env ?? [];
-  const apiAddr = env.find((e: Doc) => e.name === 'VAULT_API_ADDR')?.value;
-  return typeof apiAddr === 'string' ? new URL(apiAddr).hostname : '';
+/**
+ * The UI's host: what exposes the UI names it (an Ingress, an HTTPRoute); else, with file storage, Vault's public
+ * `VAULT_API_ADDR` (`https://<host>`; with Raft each pod's is its own address). Empty when nothing names it.
+ */
+function hostOf(docs: Doc[], vault: Doc): string {
+  const exposed = docs.find((d) => d.kind === 'Ingress')?.spec?.rules?.[0]?.host ?? docs.find((d) => d.kind === 'HTTPRoute')?.spec?.hostnames?.[0];
+  if (typeof exposed === 'string') return exposed;
+  const apiAddr = (vault.spec?.template?.spec?.containers?.[0]?.env ?? []).find((e: Doc) => e.name === 'VAULT_API_ADDR')?.value;
+  return typeof apiAddr === 'string' && apiAddr.startsWith('https://') ? new URL(apiAddr).hostname : '';
 }
 
 /** The names, read from the manifests; a folder without Vault's StatefulSet or a store is refused with what to do. */
@@ -41,7 +45,7 @@ export function namesOf(docs: Doc[]): Names {
     VAULT_CLAIM: claim ?? '',
     ESO_NS: stores[0].namespace,
     STORE: stores[0].name,
-    VAULT_HOST: hostOf(vault),
+    VAULT_HOST: hostOf(docs, vault),
   };
 }
 
