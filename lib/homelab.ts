@@ -13,6 +13,7 @@ import { VaultSnapshotAlerts } from './vault-snapshot-alerts';
 import { VaultSnapshotCron, VaultSnapshotCronProps } from './vault-snapshot-cron';
 import { VaultNginxIngress, VaultNginxIngressProps } from './vault-nginx-ingress';
 import { VaultStack } from './vault-stack';
+import { VaultTelemetry, VaultTelemetryProps } from './vault-telemetry';
 import { VaultStackProps } from './vault-stack-props';
 
 // The homelab's composition, shared by main.ts and every example: each says only what differs (its site values, the
@@ -55,6 +56,13 @@ export interface HomelabProps {
    * @default - with storage 'raft', VaultSnapshotCron's defaults; none with file storage
    */
   readonly snapshots?: Omit<VaultSnapshotCronProps, 'vault'> | false;
+
+  /**
+   * Vault's own telemetry (VaultTelemetry) in dist/alerts: Prometheus scrapes Vault's metrics, two alerts watch
+   * autopilot's health and failure tolerance.
+   * @default - none
+   */
+  readonly telemetry?: Omit<VaultTelemetryProps, 'vault'>;
 }
 
 /** The homelab's constructs, and its folders of dist/ (one cdk8s App each, which GitOps syncs on its own). */
@@ -107,6 +115,7 @@ export function homelab(outdir: string, props: HomelabProps): Homelab {
     new VaultAlerts(new Chart(alerts, 'vault-alerts'), 'vault-alerts', { ...props.alerts, vault, store, unseal, recovery });
     if (snapshots) new VaultSnapshotAlerts(new Chart(alerts, 'vault-snapshot-alerts'), 'vault-snapshot-alerts', { snapshots });
   }
+  if (props.telemetry) new VaultTelemetry(new Chart(folder('alerts'), 'vault-telemetry'), 'vault-telemetry', { ...props.telemetry, vault });
   const secrets = new Chart(folder('apps'), 'app-secrets');
   return { apps, vault, store, unseal, recovery, snapshots, secrets, folder };
 }

@@ -9,6 +9,7 @@ export * from './vault-backup';
 export * from './vault-alerts';
 export * from './vault-snapshot-cron';
 export * from './vault-snapshot-alerts';
+export * from './vault-telemetry';
 export * from './vault-raft-migration';
 export * from './vault-traefik-ingress';
 export * from './vault-http-route';

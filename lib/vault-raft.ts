@@ -79,7 +79,7 @@ export const activeServiceUrl = (n: RaftNames) => `http://${n.activeService}.${n
 export const clusterAddr = (n: RaftNames, pod: string) => `https://${podHost(n, pod)}:${CLUSTER_PORT}`;
 
 /** Vault's configuration for Raft; node_id and cluster_addr come from each pod's environment. */
-export function raftConfig(n: RaftNames, dataPath: string): string {
+export function raftConfig(n: RaftNames, dataPath: string, listener: readonly string[] = [], tail: readonly string[] = []): string {
   const config = [
     'ui = true',
     // Required with Raft since Vault 1.20; the container may not lock memory anyway (no IPC_LOCK).
@@ -93,6 +93,7 @@ export function raftConfig(n: RaftNames, dataPath: string): string {
     `  address         = "[::]:${API_PORT}"`,
     `  cluster_address = "[::]:${CLUSTER_PORT}"`,
     '  tls_disable     = 1',
+    ...listener,
     '}',
     '',
     '# node_id is the pod name (VAULT_RAFT_NODE_ID); each pod tries every peer until one is the leader.',
@@ -104,6 +105,7 @@ export function raftConfig(n: RaftNames, dataPath: string): string {
     '# Labels each pod vault-active, vault-sealed, vault-initialized (VAULT_K8S_POD_NAME, VAULT_K8S_NAMESPACE).',
     'service_registration "kubernetes" {}',
     '',
+    ...tail,
   ].join('\n');
   return config;
 }

@@ -38,6 +38,7 @@ export class VaultStack extends Construct implements IVault {
   public readonly raftClusterAddr?: string;
   private readonly networkPolicy?: VaultNetworkPolicy;
   private exposedBy?: { path: string; tlsEnd?: string };
+  private telemetry = false;
 
   constructor(scope: Construct, id: string, props: VaultStackProps) {
     super(scope, id);
@@ -60,7 +61,7 @@ export class VaultStack extends Construct implements IVault {
     this.clientServiceName = storage.clientServiceName;
     this.raftClaim = storage.raftClaim;
     this.raftClusterAddr = storage.raftClusterAddr;
-    const config = () => storage.config(this.exposedBy?.tlsEnd);
+    const config = () => storage.config({ tlsEnd: this.exposedBy?.tlsEnd, ...telemetryConfig(this.telemetry) });
 
     if (props.createNamespace) addNamespace(this, p.namespace, p.appArmorProfile);
     addIdentity(this, metadata(SERVICE_ACCOUNT));
@@ -107,12 +108,29 @@ export class VaultStack extends Construct implements IVault {
     this.networkPolicy?.allow(client, by);
   }
 
+  public enableTelemetry(): void {
+    this.telemetry = true;
+  }
+
   public expose(by: IConstruct, tlsEnd?: string): void {
     if (this.exposedBy) {
       invalid(`${by.constructor.name} vault`, this.node.path, `a Vault whose UI nothing exposes yet: ${this.exposedBy.path} does (expose it once)`);
     }
     this.exposedBy = { path: by.node.path, tlsEnd };
   }
+}
+
+/**
+ * Vault's Prometheus metrics, when something scrapes them (VaultTelemetry): on the API listener without a token, and
+ * without the host name in the metric names (`disable_hostname`), so they are the documented ones
+ * (`vault_autopilot_healthy`, not `vault_<pod>_...`); kept 30 s, a scrape interval, after their last update.
+ */
+function telemetryConfig(enabled: boolean): { listener: string[]; tail: string[] } {
+  if (!enabled) return { listener: [], tail: [] };
+  return {
+    listener: ['', '  telemetry {', '    unauthenticated_metrics_access = true', '  }'],
+    tail: ['telemetry {', '  disable_hostname          = true', '  prometheus_retention_time = "30s"', '}', ''],
+  };
 }
 
 const DATA_PATH = '/vault/data';

@@ -38,6 +38,15 @@ export interface VaultStorageContext {
   readonly metadata: (name: string) => k8s.ObjectMeta;
 }
 
+/** What VaultStack adds to a storage mode's configuration. */
+export interface ConfigExtra {
+  /** What ends TLS in front of Vault, when it is named. */
+  readonly tlsEnd?: string;
+  /** Lines inside the listener block, and top-level blocks after everything else (such as telemetry's). */
+  readonly listener: readonly string[];
+  readonly tail: readonly string[];
+}
+
 /** A storage mode bound to one VaultStack: everything it adds to Vault. */
 export interface BoundVaultStorage {
   readonly kind: 'file' | 'raft';
@@ -48,8 +57,8 @@ export interface BoundVaultStorage {
   readonly clientServiceName: string;
   readonly raftClaim?: RaftClaim;
   readonly raftClusterAddr?: string;
-  /** Vault's configuration file; `tlsEnd` names what ends TLS in front of Vault, when it is named. */
-  config(tlsEnd?: string): string;
+  /** Vault's configuration file, with what VaultStack adds to it. */
+  config(extra: ConfigExtra): string;
   /** Vault's environment after VAULT_ADDR, its own api_addr (VAULT_API_ADDR) included. */
   readonly env: k8s.EnvVar[];
   readonly containerPorts: k8s.ContainerPort[];
@@ -169,21 +178,23 @@ class FileStorage extends VaultStorage {
       podUrls: podUrls(c.names),
       serviceUrl,
       clientServiceName: c.serviceName,
-      config: (tlsEnd) => [
+      config: (extra) => [
         'ui = true',
         'disable_mlock = true',
         `api_addr = "${c.publicUrl}"`,
         '',
-        `# TLS ends at ${tlsEnd ?? 'the Ingress or Gateway in front of Vault'}; inside the cluster Vault speaks plain HTTP.`,
+        `# TLS ends at ${extra.tlsEnd ?? 'the Ingress or Gateway in front of Vault'}; inside the cluster Vault speaks plain HTTP.`,
         'listener "tcp" {',
         `  address     = "[::]:${API_PORT}"`,
         '  tls_disable = 1',
+        ...extra.listener,
         '}',
         '',
         'storage "file" {',
         `  path = "${c.dataPath}"`,
         '}',
         '',
+        ...extra.tail,
       ].join('\n'),
       // The one pod's address is the public host's: a standby's redirect never happens.
       env: [{ name: 'VAULT_API_ADDR', value: c.publicUrl }],
@@ -234,7 +245,7 @@ class RaftStorage extends VaultStorage {
     const names = { ...c.names, replicas: this.replicas };
     const pods = podNames(names);
     const claim = { storageClassName: this.storageClassName, storageSize: this.storageSize };
-    const config = raftConfig(names, c.dataPath);
+    const config = (extra: ConfigExtra) => raftConfig(names, c.dataPath, extra.listener, extra.tail);
     return {
       kind: 'raft',
       podNames: pods,
@@ -243,7 +254,7 @@ class RaftStorage extends VaultStorage {
       clientServiceName: names.activeService,
       raftClaim: { name: `${CLAIM_TEMPLATE}-${pods[0]}`, ...claim, labels: RAFT_CLAIM_LABELS },
       raftClusterAddr: clusterAddr(names, pods[0]),
-      config: () => config,
+      config,
       env: raftEnv(names),
       containerPorts: [{ name: 'https-internal', containerPort: CLUSTER_PORT, protocol: 'TCP' }],
       // A restore stages the upload with os.CreateTemp("", "snapshot") (raft-snapshot), i.e. in /tmp, on a read-only
@@ -261,7 +272,7 @@ class RaftStorage extends VaultStorage {
       affinity: raftAffinity(this.settings, { ...c.labels }),
       addData: () => undefined,
       addObjects: (scope) => addRaftObjects(scope, names, { ...c.labels }, c.metadata, c.networkPolicy),
-      check: (rendered) => checkRaftAddresses(config, rendered, names.clusterDomain),
+      check: (rendered) => checkRaftAddresses(config({ listener: [], tail: [] }), rendered, names.clusterDomain),
     };
   }
 }

@@ -46,6 +46,8 @@ export interface IVault extends IConstruct {
    * NetworkPolicy is written when both are in one chart.
    */
   allowClient(client: VaultClient, by?: IConstruct): void;
+  /** Serves Vault's Prometheus metrics on its API listener, without a token (for VaultTelemetry). */
+  enableTelemetry(): void;
   /**
    * Records the construct that exposes the UI (one only; a second is refused). `tlsEnd`, when given, names what ends
    * TLS in front of Vault in its configuration's comment.

@@ -3,7 +3,7 @@
 // [--traefik SRC] [--envoy-security-policy SRC] [--envoy-client-traffic-policy SRC] [SRC]]`: regenerates
 // imports/ from the CustomResourceDefinitions the constructs use, offline unless a source is a URL:
 // - the typed classes, with `cdk8s import`: imports/external-secrets.io.ts (ClusterSecretStore, ExternalSecret),
-//   imports/longhorn.io.ts (RecurringJob), imports/monitoring.coreos.com.ts (PrometheusRule),
+//   imports/longhorn.io.ts (RecurringJob), imports/monitoring.coreos.com.ts (PrometheusRule, ServiceMonitor),
 //   imports/gateway.networking.k8s.io.ts (HTTPRoute), imports/traefik.io.ts (Middleware),
 //   imports/gateway.envoyproxy.io.ts (SecurityPolicy, ClientTrafficPolicy);
 // - imports/crd-schemas.json: the openAPIV3Schema of each served version of each of those kinds, keyed by
@@ -22,6 +22,8 @@ const SOURCES = [
   { option: 'eso', file: 'external-secrets-v2.9.0.yaml', kinds: ['ClusterSecretStore', 'ExternalSecret'] },
   { option: 'longhorn', file: 'longhorn-recurringjob-v1.10.2.yaml', kinds: ['RecurringJob'] },
   { option: 'prometheus-operator', file: 'prometheusrules-v0.93.0.yaml', kinds: ['PrometheusRule'] },
+  // Vault's own telemetry, opt-in (VaultTelemetry): scraped through a ServiceMonitor.
+  { option: 'prometheus-operator-servicemonitor', file: 'servicemonitors-v0.93.0.yaml', kinds: ['ServiceMonitor'] },
   // The UI's exposures other than ingress-nginx: Gateway API's HTTPRoute (only v1, the version the constructs write;
   // v1beta1 is still served), Traefik's Middleware, Envoy Gateway's SecurityPolicy and ClientTrafficPolicy (the latter
   // for the client-address snippet of docs/ui.md, which a test validates).

@@ -22,5 +22,6 @@ includeCases(join(__dirname, 'lib'), {
   'vault-snapshot-cron': () => require('./lib/vault-snapshot-cron.cases'),
   'vault-stack': () => require('./lib/vault-stack.cases'),
   'vault-nginx-ingress': () => require('./lib/vault-nginx-ingress.cases'),
+  'vault-telemetry': () => require('./lib/vault-telemetry.cases'),
   'vault-traefik-ingress': () => require('./lib/vault-traefik-ingress.cases'),
 });

@@ -36,6 +36,8 @@ const props: HomelabProps = {
   },
   ingressNginx: { proxyNamespace: site.ingressControllerNamespace },
   store: { namespace: site.esoNamespace },
+  // Vault's own metrics, scraped by kube-prometheus-stack's Prometheus (in namespace monitoring), and autopilot's alerts.
+  telemetry: {},
 };
 
 /** The HA homelab, as one cdk8s App per folder of dist/, like the top-level main.ts. */
