@@ -6,6 +6,7 @@ includeCases(join(__dirname, 'apps'), {
   'examples': () => require('./apps/examples.cases'),
   'examples-migration': () => require('./apps/examples-migration.cases'),
   'fork': () => require('./apps/fork.cases'),
+  'ha-raft-restore': () => require('./apps/ha-raft-restore.cases'),
   'ha-raft-runbook': () => require('./apps/ha-raft-runbook.cases'),
   'main': () => require('./apps/main.cases'),
 });
