@@ -10,8 +10,9 @@ import { testCertificate } from './test-certificate';
 // A loopback stand-in for the Kubernetes API as vault-rollout uses it, with the StatefulSet controller behind it,
 // modelled on the real ones (as fake-kube.ts models ESO's side; that one's state is ESO's, so this is a server of its
 // own in its conventions): https (kubectl sends a kubeconfig's token only over TLS), the bearer token checked, Status
-// objects for errors, GET of the StatefulSet, of its pods (by label selector) and of one pod, DELETE of a pod with a
-// uid precondition (409 when it does not match), and RBAC's 403 for anything else (pods/exec included). A deleted pod
+// objects for errors, GET of the StatefulSet and of its pods by name, DELETE of one with a uid precondition (409 when
+// it does not match), and RBAC's 403 for anything else, as the Role docs/rollout.md gives allows (no list of pods, no
+// pods/exec). A deleted pod
 // shuts down (Vault stops at once on SIGTERM), is gone after its grace period, and the controller, with OnDelete,
 // creates it again from the update revision: Pending, then Running once its container starts.
 
@@ -166,13 +167,9 @@ export class FakeStatefulSet {
       const ns = `/namespaces/${this.namespace}`;
       const forbidden = (verb: string, resource: string) => send(res, 403, status(403, 'Forbidden', `${resource} is forbidden: User "${USER}" cannot ${verb} resource "${resource.split(' ')[0]}" in API group "" in the namespace "${this.namespace}"`));
       if (method === 'GET' && url.pathname === `/apis/apps/v1${ns}/statefulsets/${this.name}`) return send(res, 200, this.statefulSetObject());
-      if (method === 'GET' && url.pathname === `/api/v1${ns}/pods`) {
-        const wanted = (url.searchParams.get('labelSelector') ?? '').split(',').filter(Boolean).map((kv) => kv.split('='));
-        const items = [...this.pods.values()].map((p) => this.podObject(p)).filter((p) => wanted.every(([k, v]) => (p.metadata.labels as Record<string, string>)[k] === v));
-        return send(res, 200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '1' }, items });
-      }
       const one = new RegExp(`^/api/v1${ns}/pods/([^/]+)$`).exec(url.pathname);
-      if (one && (method === 'GET' || method === 'DELETE')) {
+      // The Role docs/rollout.md gives: get and delete on the StatefulSet's pods by name, nothing else.
+      if (one && (method === 'GET' || method === 'DELETE') && this.options.revisions.some((_, i) => one[1] === `${this.name}-${i}`)) {
         const pod = this.pods.get(one[1]);
         if (!pod) return send(res, 404, status(404, 'NotFound', `pods "${one[1]}" not found`));
         if (method === 'GET') return send(res, 200, this.podObject(pod));
@@ -183,7 +180,7 @@ export class FakeStatefulSet {
         if (!pod.deleting) this.remove(pod);
         return send(res, 200, this.podObject(pod));
       }
-      if (/\/pods\/[^/]+\/(exec|attach|portforward)$/.test(url.pathname)) return forbidden('create', `pods "${url.pathname.split('/')[6]}"`);
+      if (/\/pods\/[^/]+\/(exec|attach)$/.test(url.pathname)) return forbidden('create', `pods "${url.pathname.split('/')[6]}"`);
       forbidden(method.toLowerCase(), url.pathname);
     });
   }

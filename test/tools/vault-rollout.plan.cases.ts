@@ -70,6 +70,11 @@ describe('what refuses a start (and stops a run between steps)', () => {
     expect(refusal(raft([pod(0), pod(1, OLD, more), pod(2)]))).toMatch(new RegExp(`^${start.replace(/[()]/g, '\\$&')}: a rollout starts only with every pod up and unsealed`));
   });
 
+  test('a StatefulSet whose controller replaces its pods itself (RollingUpdate below its partition): refused', () => {
+    expect(refusal({ ...raft([pod(0), pod(1), pod(2)]), controllerRolls: true }))
+      .toMatch(/^the StatefulSet's updateStrategy is RollingUpdate: its controller replaces out-of-date pods itself, .* set updateStrategy OnDelete/);
+  });
+
   test('a pod being deleted already: refused, on any storage', () => {
     expect(refusal(raft([pod(0), pod(1, OLD, { terminating: true }), pod(2)]))).toMatch(/^vault-1 is being deleted already/);
   });

@@ -23,7 +23,8 @@ export interface KubeState {
   readonly updateRevision: string;
   /** The StatefulSet's replicas in the cluster (dist/ may say otherwise until GitOps syncs it). */
   readonly replicas: number;
-  readonly updateStrategy: string;
+  /** RollingUpdate below its partition: the controller replaces out-of-date pods itself. */
+  readonly controllerRolls: boolean;
   /** Pod N at index N; undefined where the pod does not exist. */
   readonly pods: Array<PodState | undefined>;
 }
@@ -44,25 +45,26 @@ export function podState(doc: any): PodState {
   };
 }
 
+/**
+ * The StatefulSet, then each of its pods by name (`get` on named pods is all the RBAC it needs: no `list`, which
+ * would show every pod of the namespace), in parallel.
+ */
 export async function readKube(kube: Kube, t: Target): Promise<KubeState> {
   const what = `statefulset ${t.namespace}/${t.statefulSet}`;
   const sts = await kube.get(statefulSetPath(t), what);
   if (!sts) throw notYet(`${what} is not in the cluster: has GitOps synced dist/? (or pass the --dist it was synthesized to)`);
   const updateRevision = sts.status?.updateRevision;
-  const labels: Record<string, string> | undefined = sts.spec?.selector?.matchLabels;
-  if (typeof updateRevision !== 'string' || updateRevision === '' || !labels || Object.keys(labels).length === 0) {
-    throw notYet(`${what} has no status.updateRevision or no selector yet: the StatefulSet controller has not caught up; run again in a minute`);
+  if (typeof updateRevision !== 'string' || updateRevision === '') {
+    throw notYet(`${what} has no status.updateRevision yet: the StatefulSet controller has not caught up; run again in a minute`);
   }
   const replicas = Number.isInteger(sts.spec?.replicas) ? sts.spec.replicas : 1;
-  const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
-  const list = await kube.get(`/api/v1/namespaces/${encodeURIComponent(t.namespace)}/pods?labelSelector=${encodeURIComponent(selector)}`, `pods of ${what}`);
-  if (!Array.isArray(list?.items)) throw notYet(`kubectl get pods of ${what} answered no pod list: not the API's answer`);
-  const byName = new Map<string, PodState>(list.items.map((item: any) => [String(item?.metadata?.name), podState(item)]));
+  const strategy = sts.spec?.updateStrategy;
+  const partition = Number.isInteger(strategy?.rollingUpdate?.partition) ? strategy.rollingUpdate.partition : 0;
   return {
     updateRevision,
     replicas,
-    updateStrategy: String(sts.spec?.updateStrategy?.type ?? 'RollingUpdate'),
-    pods: Array.from({ length: replicas }, (_, i) => byName.get(`${t.statefulSet}-${i}`)),
+    controllerRolls: (strategy?.type ?? 'RollingUpdate') === 'RollingUpdate' && partition < replicas,
+    pods: await Promise.all(Array.from({ length: replicas }, (_, i) => readPod(kube, t, `${t.statefulSet}-${i}`))),
   };
 }
 

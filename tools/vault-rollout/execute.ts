@@ -55,7 +55,10 @@ export async function observe(r: Rollout, prefer?: string): Promise<ClusterView>
       return view;
     }
   }));
-  const base = { namespace: r.target.namespace, statefulSet: r.target.statefulSet, storage: r.target.storage, updateRevision: k.updateRevision, pods };
+  const base = {
+    namespace: r.target.namespace, statefulSet: r.target.statefulSet, storage: r.target.storage, updateRevision: k.updateRevision,
+    controllerRolls: k.controllerRolls, pods,
+  };
   if (r.target.storage !== 'raft') return base;
   try {
     return { ...base, autopilot: await readAutopilot(r, pods, prefer) };

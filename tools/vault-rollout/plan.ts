@@ -22,6 +22,8 @@ export interface ClusterView {
   readonly statefulSet: string;
   readonly storage: 'raft' | 'file';
   readonly updateRevision: string;
+  /** The StatefulSet controller replaces out-of-date pods itself (RollingUpdate below its partition). */
+  readonly controllerRolls?: boolean;
   readonly pods: PodView[];
   readonly autopilot?: Autopilot;
   /** Why autopilot could not be read, when it could not. */
@@ -58,6 +60,10 @@ function describe(pod: PodView): string {
 
 /** Why a Raft cluster of three or more may not lose a pod now; undefined when it may. */
 function haRefusal(view: ClusterView): string | undefined {
+  if (view.controllerRolls) {
+    return `the StatefulSet's updateStrategy is RollingUpdate: its controller replaces out-of-date pods itself, and a deletion of this command's beside one of the controller's could lose quorum; `
+      + `set updateStrategy OnDelete (VaultStorage.raft({ updateStrategy: 'OnDelete' })) and sync it, ${RERUN}`;
+  }
   const down = view.pods.find((p) => p.uid === undefined || p.terminating || p.phase !== 'Running' || p.sealed !== false);
   if (down) return `${down.name} ${describe(down)}: a rollout starts only with every pod up and unsealed; wait for it or fix it, ${RERUN}`;
   const ap = view.autopilot;
