@@ -67,6 +67,7 @@ export class FakeRaftCluster {
   public leader: string;
   private readonly nodes = new Map<string, Node>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly listeners: Array<() => void> = [];
   private steppedDown = '';
 
   constructor(private readonly options: FakeRaftClusterOptions) {
@@ -146,6 +147,17 @@ export class FakeRaftCluster {
 
   private record(event: string): void {
     this.history.push({ at: Date.now(), event, unsealedVoters: this.unsealedVoters(), leader: this.leader });
+    this.listeners.forEach((listener) => listener());
+  }
+
+  /** Calls `listener` after every change (a pod's Vault stopped, started, unsealed; a leader elected). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Each running pod's Vault port: where a port-forward to the pod ends. */
+  ports(): Record<string, number> {
+    return Object.fromEntries([...this.nodes].filter(([, n]) => n.vault).map(([name, n]) => [name, Number(new URL(n.vault!.url).port)]));
   }
 
   private loseLeader(pod: string): void {
