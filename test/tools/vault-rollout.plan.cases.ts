@@ -88,15 +88,17 @@ test('a single pod: replaced after the downtime is accepted, whatever autopilot 
     expect(plan.steps).toEqual([{ kind: 'replace', pod: 'vault-0', role: 'only', from: OLD }]);
     expect(plan.downtime).toBe(`vault-0 is Vault's only pod (${storage} storage): while it is replaced, Vault answers no one (ESO cannot read secrets) until the new pod is unsealed, which the unseal CronJob does within a minute or two`);
   }
+  // A pod that does not exist is the controller's to create, not this command's to delete.
+  expect(planRollout({ ...single('file'), pods: [{ name: 'vault-0' }] }).refusal).toMatch(/^vault-0 does not exist: the StatefulSet controller creates it/);
 });
 
 test('the plan as printed: the StatefulSet, each pod with its role and revision, then the steps', () => {
-  const view = raft([pod(0), pod(1, NEW), pod(2, OLD, { sealed: undefined })], autopilot('vault-1'));
+  const view = raft([pod(0), pod(1, NEW), pod(2, OLD, { sealed: undefined, unreachable: 'kubectl port-forward pod/vault-2 ended: error: lost connection to pod' })], autopilot('vault-1'));
   expect(planLines(view, planRollout(view))).toEqual([
     `statefulset security/vault: update revision ${NEW}; raft storage, 3 pods; autopilot healthy, failure tolerance 1, leader vault-1`,
     `  vault-0  standby  ${OLD}  out of date, unsealed`,
     `  vault-1  leader   ${NEW}  up to date, unsealed`,
-    `  vault-2  standby  ${OLD}  out of date, cannot be asked whether its vault is sealed`,
+    `  vault-2  standby  ${OLD}  out of date, cannot be asked whether its vault is sealed (kubectl port-forward pod/vault-2 ended: error: lost connection to pod)`,
   ]);
 });
 

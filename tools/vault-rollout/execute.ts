@@ -52,7 +52,7 @@ export async function observe(r: Rollout, prefer?: string): Promise<ClusterView>
       return { ...view, sealed: await r.vault.sealed(pod) };
     } catch (error) {
       rethrowPermanent(error);
-      return view;
+      return { ...view, unreachable: reason(error) };
     }
   }));
   const base = {

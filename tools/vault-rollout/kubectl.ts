@@ -25,14 +25,25 @@ export type KubectlRunner = (args: string[], call: KubectlCall) => Promise<Kubec
 /** A pod list of a few pods is some tens of KB; anything near this is not the answer asked for. */
 const MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
 
+/** kubectl's environment: the operator's, without the Vault token (an exec credential plugin would inherit it). */
+export function kubectlEnv(env: Env): Env {
+  const { VAULT_TOKEN: _token, ...rest } = env;
+  return rest;
+}
+
 export function spawnKubectl(command: string, env: Env): KubectlRunner {
   return (args, call) => new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: kubectlEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let stopped = false;
     const timer = setTimeout(() => { stopped = true; child.kill('SIGKILL'); }, call.timeoutMs);
-    child.stdout.on('data', (chunk) => { stdout += chunk; if (stdout.length > MAX_OUTPUT_BYTES) child.kill('SIGKILL'); });
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (stdout.length <= MAX_OUTPUT_BYTES) return;
+      stderr += `\nprinted more than ${MAX_OUTPUT_BYTES / 1024 / 1024} MB: not the object asked for`;
+      child.kill('SIGKILL');
+    });
     child.stderr.on('data', (chunk) => { stderr += chunk; });
     child.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -42,7 +53,7 @@ export function spawnKubectl(command: string, env: Env): KubectlRunner {
     child.stdin.end(call.input ?? '');
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code: stopped ? null : code, stdout, stderr });
+      resolve({ code: stopped ? null : code ?? 1, stdout, stderr });
     });
   });
 }

@@ -15,6 +15,8 @@ export interface PodView {
   readonly terminating?: boolean;
   /** undefined: its Vault could not be asked. */
   readonly sealed?: boolean;
+  /** Why its Vault could not be asked. */
+  readonly unreachable?: string;
 }
 
 export interface ClusterView {
@@ -54,7 +56,7 @@ function describe(pod: PodView): string {
   if (pod.uid === undefined) return 'does not exist';
   if (pod.terminating) return 'is being deleted';
   if (pod.phase !== 'Running') return `is ${pod.phase}${pod.waiting ? ` (${pod.waiting})` : ''}`;
-  if (pod.sealed === undefined) return "cannot be asked whether its vault is sealed";
+  if (pod.sealed === undefined) return `cannot be asked whether its vault is sealed${pod.unreachable ? ` (${pod.unreachable})` : ''}`;
   return pod.sealed ? 'is sealed' : 'is unsealed';
 }
 
@@ -92,6 +94,8 @@ export function planRollout(view: ClusterView): Plan {
   const terminating = view.pods.find((p) => p.terminating);
   if (terminating) return { ...base, steps: [], refusal: `${terminating.name} is being deleted already: wait until it is back, ${RERUN}` };
   if (view.pods.length < HA_PODS) {
+    const absent = view.pods.find((p) => p.uid === undefined);
+    if (absent) return { ...base, steps: [], refusal: `${absent.name} does not exist: the StatefulSet controller creates it; wait for it, ${RERUN}` };
     const only = view.pods.length === 1 ? `${view.pods[0].name} is Vault's only pod` : `Vault has ${view.pods.length} pods, fewer than ${HA_PODS}`;
     return {
       ...base,

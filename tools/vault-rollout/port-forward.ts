@@ -8,6 +8,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { needsHuman, notYet } from '../../runtime/common/failure';
 import { Env } from '../../runtime/common/settings';
 import { VAULT_PORT } from '../../runtime/common/variables';
+import { kubectlEnv } from './kubectl';
 
 /** A local URL that reaches one pod's Vault, and how to let it go. */
 export interface PodLink {
@@ -40,7 +41,7 @@ export function portForwardAccess(kubectl: string, env: Env, namespace: string, 
     open: (pod) => new Promise<PodLink>((resolve, reject) => {
       const what = `kubectl port-forward pod/${pod}`;
       const child = spawn(kubectl, ['-n', namespace, 'port-forward', `pod/${pod}`, `:${VAULT_PORT}`, '--address', '127.0.0.1'], {
-        env, stdio: ['ignore', 'pipe', 'pipe'],
+        env: kubectlEnv(env), stdio: ['ignore', 'pipe', 'pipe'],
       });
       track(child);
       let stdout = '';

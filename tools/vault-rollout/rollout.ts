@@ -28,6 +28,9 @@ export async function roll(r: Rollout, options: RolloutOptions): Promise<number>
   let view = await observe(r);
   let plan: Plan = planRollout(view);
   planLines(view, plan).forEach((line) => log(line));
+  if (view.pods.length !== r.target.replicas) {
+    log(`warning: dist/ declares ${r.target.replicas} replicas, the cluster's StatefulSet has ${view.pods.length}: GitOps has not synced dist/ yet, or --dist names another app's; the cluster's are rolled`);
+  }
   if (options.dryRun) {
     log(plan.refusal ? `dry run: nothing changed; a rollout would be refused now: ${plan.refusal}` : 'dry run: nothing changed');
     return 0;
