@@ -11,6 +11,7 @@ import { tmpdir } from 'os';
 import { FakeKube } from '../test/support/fake-kube';
 import { closedPort, FakeVault } from '../test/support/fake-vault';
 import { scriptFromDist, secretDir } from '../test/support/run-script';
+import { benchRollout } from './bench-rollout';
 
 const runs = Number(process.env.RUNS ?? 7);
 const env = { ...process.env, CDK8S_CHECK_UPGRADE: 'false' };
@@ -199,6 +200,7 @@ async function main(): Promise<void> {
   if (!only || only === 'recovery') await recovery();
   if (!only || only === 'unseal-pods') await unsealPods();
   if (!only || only === 'snapshot') await raftSnapshot();
+  if (!only || only === 'rollout') await benchRollout(runs);
 }
 
 main().catch((error) => {

@@ -1,0 +1,80 @@
+// vault-rollout: replaces Vault's pods that run an older revision of the StatefulSet than its update revision, the way
+// Vault's upgrade guide orders it: one standby at a time, each back (Running, unsealed, a healthy Raft voter) before
+// the next goes, then the leader steps down and is replaced last. With updateStrategy OnDelete this is how a change of
+// the pod template reaches the pods; RollingUpdate does it without asking Vault who leads. Through the operator's
+// kubectl (get and delete, and a port-forward per pod) and Vault's API with the operator's token; never pods/exec.
+// `npm run vault-rollout -- [--dry-run] [--yes] [--timeout 10m] [--dist DIR]`. Exit 0 done or nothing to do (a dry
+// run too), 1 refused or stopped, with one line on stderr saying where and how to go on.
+import { log, logError, reason, redact } from '../../runtime/common/log';
+import { start } from '../../runtime/common/main';
+import { Env } from '../../runtime/common/settings';
+import { readManifests } from '../vault-setup/manifests';
+import { readToken } from '../vault-setup/settings';
+import { Confirm, terminalConfirm } from './confirm';
+import { Stop } from './execute';
+import { kubeVia, KubectlRunner, spawnKubectl } from './kubectl';
+import { PodAccess, portForwardAccess } from './port-forward';
+import { roll } from './rollout';
+import { Args, parseArgs, readSettings, USAGE } from './settings';
+import { Target, targetOf } from './target';
+import { VaultPods } from './vault-pods';
+
+/** What the tests replace: kubectl, the way to each pod's Vault, the operator's answer, the clock. */
+export interface Seams {
+  readonly kubectl?: KubectlRunner;
+  readonly pods?: (target: Target) => PodAccess;
+  readonly confirm?: Confirm;
+}
+
+async function run(args: Args, env: Env, seams: Seams): Promise<number> {
+  const settings = readSettings(env);
+  const docs = readManifests(args.distDir);
+  const target = targetOf(docs);
+  // File storage asks Vault only for its seal status, which needs no token.
+  const token = target.storage === 'raft' ? readToken(env) : '';
+  if (token) redact(token);
+  const kubectl = seams.kubectl ?? spawnKubectl(settings.kubectl, env);
+  const access = seams.pods?.(target) ?? portForwardAccess(settings.kubectl, env, target.namespace, settings.callMs);
+  const vault = new VaultPods(access, token, settings.callMs);
+  try {
+    return await roll({
+      kube: kubeVia(kubectl, settings.callMs), vault, target, timeoutMs: args.timeoutMs, pollMs: settings.pollMs,
+      now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    }, { dryRun: args.dryRun, yes: args.yes, confirm: seams.confirm ?? terminalConfirm });
+  } finally {
+    vault.closeAll();
+  }
+}
+
+/** main with the seams the tests fill in. */
+export async function rollout(argv: string[], env: Env, seams: Seams = {}): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    logError(reason(error));
+    USAGE.forEach((line) => logError(line));
+    return 1;
+  }
+  if (args.help) {
+    USAGE.forEach((line) => log(line));
+    return 0;
+  }
+  try {
+    return await run(args, env, seams);
+  } catch (error) {
+    logError(error instanceof Stop ? error.message : `stopped before any change: ${reason(error)}`);
+    return 1;
+  }
+}
+
+export async function main(argv: string[], env: Env = process.env): Promise<number> {
+  return rollout(argv, env);
+}
+
+/** The entry point of the bundle: exits with main's code. */
+export function cli(argv: string[] = process.argv.slice(2)): void {
+  start(() => main(argv));
+}
+
+if (require.main === module) cli();
