@@ -21,6 +21,13 @@ const { root } = require('./bundle');
 const cacheDir = path.join(root, 'node_modules', '.cache', 'homelab-secrets', 'typecheck');
 const self = fs.readFileSync(__filename);
 
+const foldersOf = (files) => [...new Set(files.map((f) => path.posix.dirname(f)))].sort();
+/** Installed packages, whose changes show in the lock files; entries cached under node_modules/.cache are the project's. */
+const installed = (file) => /(^|\/)node_modules\/(?!\.cache\/)/.test(file);
+const relativeName = (file) => path.relative(root, path.resolve(root, file)).replace(/\\/g, '/');
+/** Where the results of a set of entries are kept: `.json` the record, `.tsbuildinfo` TypeScript's build info. */
+const cacheFile = (entries, extension) => path.join(cacheDir, `${createHash('sha1').update(entries.join('\0')).digest('hex').slice(0, 16)}${extension}`);
+
 /** A file's bytes as TypeScript reads it (without a UTF-8 byte order mark), or undefined when it is gone. */
 function read(file) {
   try {
@@ -78,13 +85,6 @@ function stamp(entries, settings, files, names) {
   for (const dir of foldersOf(files.map(([file]) => file))) hash.update(`\0${dir}/\0`).update(names(dir));
   return hash.digest('hex');
 }
-
-const foldersOf = (files) => [...new Set(files.map((f) => path.posix.dirname(f)))].sort();
-/** Installed packages, whose changes show in the lock files; entries cached under node_modules/.cache are the project's. */
-const installed = (file) => /(^|\/)node_modules\/(?!\.cache\/)/.test(file);
-const relativeName = (file) => path.relative(root, path.resolve(root, file)).replace(/\\/g, '/');
-/** Where the results of a set of entries are kept: `.json` the record, `.tsbuildinfo` TypeScript's build info. */
-const cacheFile = (entries, extension) => path.join(cacheDir, `${createHash('sha1').update(entries.join('\0')).digest('hex').slice(0, 16)}${extension}`);
 
 function writeAtomically(file, text) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -164,7 +164,7 @@ function check(entries, tsconfigText) {
     // nearly half the files the Program read.
     types: ['node'],
     // Only these entries' own build info is written (scripts/typecheck.js owns tsconfig.json's): what their last check
-    // found for each file unchanged since is not checked again (a check after an edit of main.ts took a third less).
+    // found for each file unchanged since is not checked again (a check after an edit of main.ts: 2.0 s instead of 2.7 s).
     noEmit: true,
     incremental: true,
     tsBuildInfoFile: cacheFile(entries, '.tsbuildinfo'),

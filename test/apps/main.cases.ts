@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join, relative } from 'path';
+import { dirname, join, relative } from 'path';
 import * as YAML from 'yaml';
 import * as main from '../../main';
 import { root } from '../../build/bundle';
@@ -36,7 +36,8 @@ const SYNTH_HANG_LIMIT_MS = 60000;
 describe('npm run synth, as a user runs it', () => {
   // A main.ts of the user's own, beside the project's node_modules so that its packages resolve.
   const entries = join(root, 'node_modules', '.cache', 'homelab-secrets', 'test-entries');
-  type SynthRun = Run & { outdir: string };
+  /** `typescript`: whether the run read TypeScript's compiler, as test/support/typescript-loads-preload.js reports. */
+  type SynthRun = Run & { outdir: string; typescript: string };
   const planned = new Map<string, { body: string; previous: boolean }>();
   const runs = new Map<string, SynthRun>();
 
@@ -50,13 +51,16 @@ describe('npm run synth, as a user runs it', () => {
     return () => runs.get(name)!;
   }
 
-  async function synth(name: string, previous: boolean, extraEnv: Record<string, string> = {}): Promise<SynthRun> {
+  async function synth(name: string, previous: boolean): Promise<SynthRun> {
     const entry = join(entries, `${name}.ts`);
     const outdir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
     mkdirSync(outdir);
     if (previous) writeFileSync(join(outdir, 'previous.k8s.yaml'), 'previous');
-    const env = { ...process.env, CDK8S_OUTDIR: outdir, ...extraEnv } as Record<string, string>;
-    return { ...await runNode(join(root, 'scripts', 'synth.js'), env, { args: [relative(root, entry)], limitMs: SYNTH_HANG_LIMIT_MS }), outdir };
+    const loads = join(dirname(outdir), 'typescript-loads');
+    const preload = JSON.stringify(join(root, 'test', 'support', 'typescript-loads-preload.js'));
+    const env = { ...process.env, CDK8S_OUTDIR: outdir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`, TYPESCRIPT_LOADS_FILE: loads } as Record<string, string>;
+    const run = await runNode(join(root, 'scripts', 'synth.js'), env, { args: [relative(root, entry)], limitMs: SYNTH_HANG_LIMIT_MS });
+    return { ...run, outdir, typescript: existsSync(loads) ? readFileSync(loads, 'utf8') : 'no report' };
   }
 
   beforeAll(async () => {
@@ -67,22 +71,26 @@ describe('npm run synth, as a user runs it', () => {
       writeFileSync(join(entries, `${name}.ts`), `import { App, Chart } from 'cdk8s';\nimport { AppSecret, EsoStore, VaultNginxIngress, VaultStack } from '${lib}';\n`
         + `export function buildApps(outdir: string): App[] {\n  const app = new App({ outdir });\n  ${body}\n  return [app];\n}\n`);
     }
+    // The stamp's runs, in a folder of their own (created first: the type-check's stamp covers the names beside the
+    // entries), start now: their edits leave the other entries' bundle keys as they were.
+    mkdirSync(join(entries, 'stamp'), { recursive: true });
+    const stamped = stampRuns();
     // One type-check of all the entries first, which records each one's own result (build/typecheck-entries.js): their
     // runs find it, instead of each loading TypeScript and checking lib/ (seventeen at once outlasted the hang limit on
-    // a busy two-core machine). The stamp's runs check for themselves.
+    // a busy two-core machine).
     const all = [...planned.keys()].map((name) => relative(root, join(entries, `${name}.ts`)));
     const typecheck = `require(${JSON.stringify(join(root, 'build', 'typecheck-entries.js'))}).typecheckEntries(${JSON.stringify(all)})`;
     const primed = await runNode('-e', { ...process.env } as Record<string, string>, { args: [typecheck], limitMs: SYNTH_HANG_LIMIT_MS });
     if (primed.code !== 0) throw new Error(`the type-check of every entry failed: ${primed.stderr}`);
-    // The stamp's runs, in a folder of their own: their edits leave the other entries' bundle keys as they were.
-    mkdirSync(join(entries, 'stamp'), { recursive: true });
-    await Promise.all([...[...planned].map(async ([name, { previous }]) => { runs.set(name, await synth(name, previous)); }), stampRuns()]);
+    await Promise.all([...[...planned].map(async ([name, { previous }]) => { runs.set(name, await synth(name, previous)); }), stamped]);
   }, SYNTH_HANG_LIMIT_MS * 4);
 
   const good = synthEntry('good', `const c = new Chart(app, 'vault'); new VaultNginxIngress(c, 'ui', { vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), proxyNamespace: 'ingress-nginx' });`);
-  test('says what it wrote: each file with its number of objects', () => {
+  test('says what it wrote: each file with its number of objects; the type-check it found recorded', () => {
     const run = good();
     expect(run.stderr).toBe('');
+    // Its entry was type-checked with the others before the runs: unchanged since, TypeScript is not even loaded.
+    expect(run.typescript).toBe('not loaded');
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 9 objects\n  vault.k8s.yaml    9\n`
       + 'Vault (security) accepts port 8200 only from:\n  every pod in namespace ingress-nginx (the UI, through ingress-nginx)\n');
@@ -150,40 +158,26 @@ describe('npm run synth, as a user runs it', () => {
     expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
   });
 
-  // The stamp (build/typecheck-entries.js): sources unchanged since the last check are not checked again, TypeScript
-  // not even loaded; an edit of a file the entry imports is. A preload reports whether the run read TypeScript. The
-  // entry uses only cdk8s, whose types check in a fraction of lib/'s time: two of its runs check on every `npm test`.
-  type WatchedRun = SynthRun & { typescript: string };
-  let stamp: Record<'first' | 'unchanged' | 'edited' | 'editedAgain', WatchedRun>;
-  async function watched(): Promise<WatchedRun> {
-    const loads = join(mkdtempSync(join(tmpdir(), 'typescript-loads-')), 'loads');
-    const preload = JSON.stringify(join(root, 'test', 'support', 'typescript-loads-preload.js'));
-    const run = await synth('stamp/main', true, { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`, TYPESCRIPT_LOADS_FILE: loads });
-    return { ...run, typescript: existsSync(loads) ? readFileSync(loads, 'utf8') : 'no report' };
-  }
+  // The stamp (build/typecheck-entries.js): an edit of a file the entry imports is checked, and a second run on the
+  // same sources is not, TypeScript not even loaded, a failure included (as an unchanged entry's success, above). The
+  // entry uses only cdk8s, whose types check in a fraction of lib/'s time; its site.ts carries the time of the run, so
+  // that the first run always has an edit to check.
+  let stamp: { edited: SynthRun; unchanged: SynthRun };
   async function stampRuns(): Promise<void> {
     const dir = join(entries, 'stamp');
-    writeFileSync(join(dir, 'site.ts'), `export const site = { name: 'stamp' };\n`);
     writeFileSync(join(dir, 'main.ts'), `import { ApiObject, App, Chart } from 'cdk8s';\nimport { site } from './site';\n`
       + `export function buildApps(outdir: string): App[] {\n  const app = new App({ outdir });\n`
       + `  new ApiObject(new Chart(app, 'stamp'), 'config', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: site.name } });\n  return [app];\n}\n`);
-    const first = await watched();
-    const unchanged = await watched();
-    writeFileSync(join(dir, 'site.ts'), `export const site: { name: string } = { name: 8200 };\n`);
-    const edited = await watched();
-    const editedAgain = await watched();
-    stamp = { first, unchanged, edited, editedAgain };
+    writeFileSync(join(dir, 'site.ts'), `// ${new Date().toISOString()}\nexport const site: { name: string } = { name: 8200 };\n`);
+    const edited = await synth('stamp/main', true);
+    stamp = { edited, unchanged: await synth('stamp/main', true) };
   }
-  test('the stamp: unchanged sources do not load TypeScript, an edit of an imported file is checked, a failure is recorded', () => {
-    const { first, unchanged, edited, editedAgain } = stamp;
-    expect([first.stderr, first.code, first.stdout]).toEqual(['', 0, `wrote ${first.outdir}/: 1 files, 1 objects\n  stamp.k8s.yaml    1\n`]);
-    expect(unchanged).toMatchObject({ stderr: '', code: 0, typescript: 'not loaded' });
-    expect(unchanged.stdout).toBe(first.stdout.replace(first.outdir, unchanged.outdir));
-    const failed = (run: SynthRun) => `synthesis failed, ${run.outdir}/ left as it was:\n  ${at('stamp/site', '1:41: Type \'number\' is not assignable to type \'string\'.')}\n`;
-    expect(edited).toMatchObject({ stdout: '', stderr: failed(edited), code: 1, typescript: 'loaded' });
-    // The same failure again, without TypeScript.
-    expect(editedAgain).toMatchObject({ stdout: '', stderr: failed(editedAgain), code: 1, typescript: 'not loaded' });
-    for (const run of [edited, editedAgain]) expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
+  test('the stamp: an edit of an imported file is checked; unchanged sources, a failure included, do not load TypeScript', () => {
+    const { edited, unchanged } = stamp;
+    const failed = (run: SynthRun) => `synthesis failed, ${run.outdir}/ left as it was:\n  ${at('stamp/site', '2:41: Type \'number\' is not assignable to type \'string\'.')}\n`;
+    expect(edited).toMatchObject({ code: 1, stdout: '', stderr: failed(edited), typescript: 'loaded' });
+    expect(unchanged).toMatchObject({ code: 1, stdout: '', stderr: failed(unchanged), typescript: 'not loaded' });
+    for (const run of [edited, unchanged]) expect(readdirSync(run.outdir)).toEqual(['previous.k8s.yaml']);
   });
 
   const app = `new AppSecret(c, 'wiki', { namespace: 'wiki', store, dataFrom: [{ path: 'wiki' }] });`;

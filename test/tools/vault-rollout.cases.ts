@@ -70,12 +70,15 @@ test.concurrent.each([
   expect(s.vault.stepDowns).toEqual([]);
 });
 
+/** Every wait of a run: long enough for the stand-in pods (about 0.7 s each) on a busy machine; the cases run concurrently. */
+const TIMEOUT = '5s';
+
 test.concurrent.each([
-  ['never unsealed', { vault: { neverUnsealed: ['vault-2'] } }, 'vault-2 did not come back unsealed within 1s: its vault reports sealed (the vault-auto-unseal CronJob unseals it: read its last Job\'s log)'],
-  ['never started', { kube: { neverStart: ['vault-2'] } }, 'vault-2 did not start within 1s: it is Pending (ImagePullBackOff)'],
+  ['never unsealed', { vault: { neverUnsealed: ['vault-2'] } }, `vault-2 did not come back unsealed within ${TIMEOUT}: its vault reports sealed (the vault-auto-unseal CronJob unseals it: read its last Job's log)`],
+  ['never started', { kube: { neverStart: ['vault-2'] } }, `vault-2 did not start within ${TIMEOUT}: it is Pending (ImagePullBackOff)`],
 ])('a pod that never comes back (%s): stops with one line saying where, exit 1, no further pod deleted', async (_, options, why) => {
   const s = await start(options);
-  const run = await runRollout(s, ha('--timeout', '1s'));
+  const run = await runRollout(s, ha('--timeout', TIMEOUT));
   expectRun(run, 1);
   expect(run.stderr).toBe(`stopped at the replacement of vault-2: ${why}; ${RESUME}\n`);
   expect(s.kube.deleted.map((d) => d.pod)).toEqual(['vault-2']);
@@ -84,9 +87,9 @@ test.concurrent.each([
 
 test.concurrent('a leader that does not hand over: stops with one line, exit 1, the leader not deleted', async () => {
   const s = await start({ vault: { stepDown: 'ignored' } });
-  const run = await runRollout(s, ha('--timeout', '1s'));
+  const run = await runRollout(s, ha('--timeout', TIMEOUT));
   expectRun(run, 1);
-  expect(run.stderr).toBe('stopped at the step-down of vault-0: vault-0 did not hand over leadership within 1s of sys/step-down: '
+  expect(run.stderr).toBe(`stopped at the step-down of vault-0: vault-0 did not hand over leadership within ${TIMEOUT} of sys/step-down: `
     + `autopilot still reports vault-0 as the leader; it was not deleted (done before it: vault-2 replaced, vault-1 replaced); ${RESUME}\n`);
   expect(actions(s)).toEqual(['delete vault-2', 'delete vault-1']);
   expect(s.vault.stepDowns).toEqual(['vault-0']);
@@ -122,7 +125,7 @@ test.concurrent('--dry-run prints the plan, which pods in which order and which 
 
 test.concurrent('a second run after a stop resumes with the pods still out of date', async () => {
   const s = await start({ vault: { neverUnsealed: ['vault-2'] } });
-  const first = await runRollout(s, ha('--timeout', '1s'));
+  const first = await runRollout(s, ha('--timeout', TIMEOUT));
   expectRun(first, 1);
   // The operator unseals vault-2 by hand (the job's Secret was wrong, say), then runs the command again.
   s.vault.unseal('vault-2');
