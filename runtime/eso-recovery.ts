@@ -12,7 +12,7 @@ import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, HttpResponse } from './common/http';
 import { outcomeOf, RunError } from './common/failure';
 import { KubeApi, kubeApi, malformed } from './common/kube';
-import { log, reason } from './common/log';
+import { logTo, Output, processOutput, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readList, readRetrySettings, readString, readUrl, RetrySettings } from './common/settings';
@@ -132,10 +132,12 @@ export interface StoreEvent {
 }
 
 /**
- * Records an Event on the store. A failure is logged and never changes the run's outcome: the Event is a courtesy,
- * the exit code and the log line are the signal.
+ * Records an Event on the store. A failure is said and never changes the run's outcome: the Event is a courtesy, the
+ * exit code and the log line are the signal.
  */
-export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any, event: StoreEvent, now: number): Promise<void> {
+export async function recordEvent(
+  s: RecoverySettings, kube: KubeApi, store: any, event: StoreEvent, now: number, say: (line: string) => void,
+): Promise<void> {
   const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
   const body = {
     apiVersion: 'v1', kind: 'Event',
@@ -152,7 +154,7 @@ export async function recordEvent(s: RecoverySettings, kube: KubeApi, store: any
     await kube.create(`/api/v1/namespaces/${RECOVERY_DEFAULTS.eventNamespace}/events`, body, `event ${RECOVERY_DEFAULTS.eventNamespace}/${event.name}`);
   } catch (error) {
     if (error instanceof RunError && error.status === 409) return;
-    log(`could not record the event ${event.reason} on clustersecretstore ${s.storeName}: ${reason(error)}`);
+    say(`could not record the event ${event.reason} on clustersecretstore ${s.storeName}: ${reason(error)}`);
   }
 }
 
@@ -199,7 +201,7 @@ async function externalSecretsToWake(s: RecoverySettings, kube: KubeApi, storeRe
  * every ExternalSecret Ready: done at once), then Vault, then the wake-up and ESO's verdict on it.
  */
 export function recovery(
-  s: RecoverySettings, vault: VaultApi, kube: KubeApi, now: () => number = Date.now, say: (line: string) => void = log,
+  s: RecoverySettings, vault: VaultApi, kube: KubeApi, now: () => number, say: (line: string) => void,
 ): { attempt: () => Promise<Outcome> } {
   const storePath = `/apis/external-secrets.io/v1/clustersecretstores/${s.storeName}`;
   const storeWhat = `clustersecretstore ${s.storeName}`;
@@ -253,7 +255,7 @@ export function recovery(
           await recordEvent(s, kube, store, {
             reason: 'WokeESO', type: 'Normal', name: `${s.storeName}.eso-woken.${Math.floor(state.since / 1000)}`,
             message: `vault ready and the store not ready (${state.reason}): annotated it so that ESO re-checks it now instead of after its backoff`,
-          }, at);
+          }, at, say);
           say(`vault ready, ${degraded}: woke it (${WAKE_ANNOTATION})`);
         }
       }
@@ -270,7 +272,7 @@ export function recovery(
       await recordEvent(s, kube, store, {
         reason: 'WakeDidNotHelp', type: 'Warning', name: `${s.storeName}.wake-did-not-help.${Math.floor(state.since / 1000)}`,
         message: `ESO re-checked the store with vault ready and it is still not ready: a human is needed (${cause})`,
-      }, now());
+      }, now(), say);
       return finished(`vault ready, ${degraded}: ESO re-checked it after the wake-up at ${iso(woke.at)} and it is still not ready; fix the cause: ${cause}`, 2);
     } catch (error) {
       return outcomeOf(error);
@@ -279,12 +281,13 @@ export function recovery(
   return { attempt };
 }
 
-export function main(env: Env = process.env): Promise<number> {
+export function main(env: Env = process.env, io: Output = processOutput): Promise<number> {
+  const out = logTo(io);
   let run: ReturnType<typeof recovery> | undefined;
   return runScript(env, readRecoverySettings, (s, budget: Budget) => {
-    run ??= recovery(s, vaultApi(s.vaultAddr, budget), kubeApi({ url: s.kubeUrl, tokenFile: s.tokenFile, caFile: s.caFile, budget }));
+    run ??= recovery(s, vaultApi(s.vaultAddr, budget), kubeApi({ url: s.kubeUrl, tokenFile: s.tokenFile, caFile: s.caFile, budget }), Date.now, out.log);
     return run.attempt();
-  });
+  }, out);
 }
 
 if (require.main === module) start(() => main());

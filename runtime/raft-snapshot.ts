@@ -11,7 +11,8 @@ import { Budget } from './common/budget';
 import { download } from './common/download';
 import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, request } from './common/http';
-import { log, redact, reason } from './common/log';
+import { Io, Statfs, statfsOf } from './common/io';
+import { Log, logTo, processOutput, redact, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readInteger, readRetrySettings, readSeconds, readString, RetrySettings } from './common/settings';
@@ -87,8 +88,13 @@ function diskProblem(error: unknown, dir: string): string | undefined {
   return undefined;
 }
 
-/** One attempt: log in, stream the snapshot to a temporary file, check it, publish it, prune the old ones. */
-export async function attemptSnapshot(s: SnapshotSettings, budget: Budget, now: () => Date = () => new Date()): Promise<Outcome> {
+/**
+ * One attempt: log in, stream the snapshot to a temporary file, check it, publish it, prune the old ones. The claim's
+ * free space comes from `statfs`.
+ */
+export async function attemptSnapshot(
+  s: SnapshotSettings, budget: Budget, { log }: Log, statfs: Statfs, now: () => Date = () => new Date(),
+): Promise<Outcome> {
   let temporary: string | undefined;
   // The descriptor belongs to the sink once it exists (it closes it); until then, to this attempt.
   let unowned: number | undefined;
@@ -106,7 +112,7 @@ export async function attemptSnapshot(s: SnapshotSettings, budget: Budget, now: 
     // them (SNAPSHOT_KEEP just lowered) would otherwise never have room again: the prune below runs only after a success.
     const beyondKeep = prune(s.dir, s.keep);
     if (beyondKeep.length) log(`deleted ${beyondKeep.join(', ')}: beyond SNAPSHOT_KEEP ${s.keep}`);
-    const space = spaceProblem(s.dir);
+    const space = spaceProblem(s.dir, statfs);
     if (space) return finished(space, 2);
     const auth = await login(s, budget);
     if ('outcome' in auth) return auth.outcome;
@@ -157,8 +163,9 @@ export async function attemptSnapshot(s: SnapshotSettings, budget: Budget, now: 
   }
 }
 
-export function main(env: Env = process.env): Promise<number> {
-  return runScript(env, readSnapshotSettings, (s, budget) => attemptSnapshot(s, budget));
+export function main(env: Env = process.env, io: Io = processOutput): Promise<number> {
+  const out = logTo(io);
+  return runScript(env, readSnapshotSettings, (s, budget) => attemptSnapshot(s, budget, out, statfsOf(io)), out);
 }
 
 if (require.main === module) start(() => main());

@@ -6,7 +6,8 @@ import { readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { needsHuman, outcomeOf } from './common/failure';
 import { describeAnswer, HttpResponse } from './common/http';
-import { log, redact } from './common/log';
+import { Io, lookupOf } from './common/io';
+import { logTo, processOutput, redact } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readRetrySettings, readString, RetrySettings } from './common/settings';
@@ -113,9 +114,12 @@ async function awaitBackgroundUnseal(vault: VaultApi, sent: number, leftMs: () =
     + '(a Raft node finishing its join): not yet, the next attempt checks again');
 }
 
-/** One attempt: port, seal status, then the shares until Vault reports unsealed (or unseals in the background). */
+/**
+ * One attempt: port, seal status, then the shares until Vault reports unsealed (or unseals in the background). Its
+ * news (a reset of someone else's progress) goes to `say`: main passes the run's log.
+ */
 export async function attemptUnseal(
-  vault: VaultApi, loadShares: () => Share[], secretName: string = UNSEAL_DEFAULTS.secretName, say: (line: string) => void = log,
+  vault: VaultApi, loadShares: () => Share[], secretName: string = UNSEAL_DEFAULTS.secretName, say: (line: string) => void = () => undefined,
   leftMs: () => number = () => 0,
 ): Promise<Outcome> {
   try {
@@ -162,12 +166,14 @@ export async function attemptUnseal(
   }
 }
 
-export function main(env: Env = process.env): Promise<number> {
+export function main(env: Env = process.env, io: Io = processOutput): Promise<number> {
+  const out = logTo(io);
+  const lookup = lookupOf(io);
   const seen = new Map<string, string>();
   return runScript(env, readUnsealSettings, (s, budget) => {
-    const unsealOne = (vault: VaultApi) => attemptUnseal(vault, () => readShares(s.keysDir, s.secretName), s.secretName, log, () => budget.leftMs());
-    return s.pods ? attemptUnsealPods(s.pods, budget, unsealOne, seen) : unsealOne(vaultApi(s.vaultAddr, budget));
-  });
+    const unsealOne = (vault: VaultApi) => attemptUnseal(vault, () => readShares(s.keysDir, s.secretName), s.secretName, out.log, () => budget.leftMs());
+    return s.pods ? attemptUnsealPods(s.pods, budget, unsealOne, seen, out.log, lookup) : unsealOne(vaultApi(s.vaultAddr, budget, lookup));
+  }, out);
 }
 
 if (require.main === module) start(() => main());

@@ -2,6 +2,7 @@ import { notYet } from './failure';
 import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
+import { Lookup } from './io';
 
 // Every call settles: with an answer, an error or its deadline. A promise that never settles would let Node's event
 // loop empty and the process exit 0 with nothing done, so each way a connection can end is an outcome here.
@@ -27,6 +28,8 @@ export interface RequestOptions {
   readonly name: string;
   /** A larger answer fails the call. */
   readonly maxBodyBytes?: number;
+  /** Resolves the host's name; dns.lookup when absent. */
+  readonly lookup?: Lookup;
 }
 
 export function request(url: string, options: RequestOptions): Promise<HttpResponse> {
@@ -52,7 +55,7 @@ export function request(url: string, options: RequestOptions): Promise<HttpRespo
       }
     };
     const fail = (why: string) => settle({ error: notYet(`${options.name} ${why}`) });
-    const req = client.request(target, { method: options.method ?? 'GET', headers, ca: options.ca, agent: false });
+    const req = client.request(target, { method: options.method ?? 'GET', headers, ca: options.ca, agent: false, lookup: options.lookup });
     const timer = setTimeout(() => fail(`got no answer within ${options.timeoutMs / 1000} s`), options.timeoutMs);
     req.on('error', (error: NodeJS.ErrnoException) => fail(`failed: ${error.code ?? error.message}`));
     // Node hands a 101 answer to 'upgrade' listeners and emits no 'response': without this the call would never settle.
@@ -90,13 +93,16 @@ export function describeAnswer(response: HttpResponse): string {
   return `HTTP ${response.status} with ${body}`;
 }
 
-/** Resolves when a TCP connection to the URL's host and port opens within the timeout; rejects with the reason. */
-export function checkPort(url: string, timeoutMs: number): Promise<void> {
+/**
+ * Resolves when a TCP connection to the URL's host and port opens within the timeout; rejects with the reason. The
+ * host's name is resolved by `lookup`, dns.lookup when absent.
+ */
+export function checkPort(url: string, timeoutMs: number, lookup?: Lookup): Promise<void> {
   const target = new URL(url);
   const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
   const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, lookup });
     const done = (error?: Error) => {
       socket.destroy();
       if (error) reject(error);

@@ -1,5 +1,5 @@
 import { Budget, runBudget } from './budget';
-import { log, logError, reason } from './log';
+import { Log, logTo, processOutput, reason } from './log';
 import { Outcome, withinWindow } from './retry';
 import { Env, RetrySettings } from './settings';
 
@@ -9,7 +9,7 @@ import { Env, RetrySettings } from './settings';
  * to the exit code.
  */
 export async function runScript<S extends RetrySettings>(
-  env: Env, readSettings: (env: Env) => S, attempt: (settings: S, budget: Budget) => Promise<Outcome>,
+  env: Env, readSettings: (env: Env) => S, attempt: (settings: S, budget: Budget) => Promise<Outcome>, { log, logError }: Log,
 ): Promise<number> {
   let settings: S;
   try {
@@ -34,7 +34,7 @@ export async function runScript<S extends RetrySettings>(
 }
 
 /** main's exit code; a main that throws is exit 1 with the reason on one line. */
-export function settle(main: () => Promise<number>): Promise<number> {
+export function settle(main: () => Promise<number>, { logError }: Log): Promise<number> {
   return main().catch((error) => {
     logError(`unexpected error: ${reason(error)}`);
     return 1;
@@ -48,6 +48,8 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
  * run stopped by a signal, or one whose event loop empties before main settles, exits non-zero saying so.
  */
 export function start(main: () => Promise<number>): void {
+  const log = logTo(processOutput);
+  const { logError } = log;
   let settled = false;
   for (const signal of Object.keys(SIGNAL_EXIT)) {
     // As PID 1 in the pod, node ignores SIGTERM unless it handles it: Kubernetes' deadline would wait for SIGKILL.
@@ -61,7 +63,7 @@ export function start(main: () => Promise<number>): void {
     logError('the run ended without an outcome (a call never settled): exiting 1; the next run tries again');
     process.exit(1);
   });
-  void settle(main).then((code) => {
+  void settle(main, log).then((code) => {
     settled = true;
     process.exit(code);
   });

@@ -1,6 +1,7 @@
 import { Budget } from './budget';
 import { DEFAULTS, ENV } from './variables';
 import { checkPort, HttpResponse, request } from './http';
+import { Lookup } from './io';
 import { Env, readUrl } from './settings';
 
 /** `VAULT_ADDR`, defaulting to Vault's in-cluster Service. */
@@ -17,12 +18,13 @@ export interface VaultApi {
   health(): Promise<HttpResponse>;
 }
 
-export function vaultApi(addr: string, budget: Budget): VaultApi {
+/** The API of the Vault at `addr`, its host name resolved by `lookup` (dns.lookup when absent). */
+export function vaultApi(addr: string, budget: Budget, lookup?: Lookup): VaultApi {
   const call = (path: string, name: string, method = 'GET', body?: unknown) =>
-    request(`${addr}${path}`, { name, method, body, timeoutMs: budget.callMs() });
+    request(`${addr}${path}`, { name, method, body, timeoutMs: budget.callMs(), lookup });
   return {
     addr,
-    checkPort: async () => checkPort(addr, budget.callMs()),
+    checkPort: async () => checkPort(addr, budget.callMs(), lookup),
     sealStatus: () => call('/v1/sys/seal-status', 'GET /v1/sys/seal-status'),
     unseal: (body) => call('/v1/sys/unseal', 'PUT /v1/sys/unseal', 'PUT', body),
     // 200 only when initialized, unsealed and active (or standby, with standbyok).

@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { Statfs } from '../common/io';
 
 // The snapshot folder on the job's claim: complete snapshots only, named by the time they were taken so that names
 // sort oldest first, each with a `.sha256` beside it in sha256sum's format. A snapshot is written under a hidden
@@ -68,14 +69,15 @@ export function prune(dir: string, keep: number): string[] {
 }
 
 /**
- * Why the next snapshot cannot fit, judged by the newest one's size plus a tenth, or undefined when it can (or when
- * there is none yet to judge by). Checked before downloading, so a full claim costs no transfer.
+ * Why the next snapshot cannot fit, judged by the newest one's size plus a tenth against the free space `statfs`
+ * reports, or undefined when it can (or when there is none yet to judge by). Checked before downloading, so a full
+ * claim costs no transfer.
  */
-export function spaceProblem(dir: string): string | undefined {
+export function spaceProblem(dir: string, statfs: Statfs): string | undefined {
   const newest = listSnapshots(dir).pop();
   if (!newest) return undefined;
   const size = statSync(join(dir, newest)).size;
-  const { bavail, bsize } = statfsSync(dir);
+  const { bavail, bsize } = statfs(dir);
   const free = Number(bavail) * Number(bsize);
   if (free >= size * 1.1) return undefined;
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;

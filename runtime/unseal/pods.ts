@@ -1,6 +1,6 @@
-import { lookup } from 'dns';
 import { Budget } from '../common/budget';
-import { log, reason } from '../common/log';
+import { Lookup } from '../common/io';
+import { reason } from '../common/log';
 import { finished, Outcome, retry } from '../common/retry';
 import { Env, readUrl } from '../common/settings';
 import { isUninitialized, vaultApi, VaultApi } from '../common/vault';
@@ -56,7 +56,7 @@ type PodState =
  * Resolves when the name resolves; the error code when the name does not exist (ENOTFOUND, ENODATA); throws on a
  * lookup that fails for now (EAI_AGAIN: the resolver did not answer, as during a cold start) or hangs.
  */
-function resolves(host: string, budget: Budget): Promise<string | undefined> {
+function resolves(host: string, budget: Budget, lookup: Lookup): Promise<string | undefined> {
   if (/^[\d.]+$|^\[/.test(host)) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the lookup of ${host} got no answer`)), budget.callMs());
@@ -71,11 +71,11 @@ function resolves(host: string, budget: Budget): Promise<string | undefined> {
   });
 }
 
-async function podState(pod: Pod, budget: Budget, unsealOne: (vault: VaultApi) => Promise<Outcome>): Promise<PodState> {
+async function podState(pod: Pod, budget: Budget, unsealOne: (vault: VaultApi) => Promise<Outcome>, lookup: Lookup): Promise<PodState> {
   try {
-    const missing = await resolves(new URL(pod.url).hostname, budget);
+    const missing = await resolves(new URL(pod.url).hostname, budget, lookup);
     if (missing) return { kind: 'absent', detail: missing };
-    const vault = vaultApi(pod.url, budget);
+    const vault = vaultApi(pod.url, budget, lookup);
     // The single-pod attempt would call "not initialized" a human's job; here it depends on the peers.
     await vault.checkPort();
     if (isUninitialized(await vault.sealStatus())) return { kind: 'uninitialized' };
@@ -92,13 +92,14 @@ function describe(state: PodState): string {
 }
 
 /**
- * An attempt on every pod at once; `unsealOne` is the single-pod attempt. Logs each pod's state when it changes
- * (`seen` keeps the last line per pod across the run's attempts).
+ * An attempt on every pod at once; `unsealOne` is the single-pod attempt, given each pod's API (its name resolved by
+ * `lookup`). Says each pod's state when it changes (`seen` keeps the last line per pod across the run's attempts).
  */
 export async function attemptUnsealPods(
-  pods: Pod[], budget: Budget, unsealOne: (vault: VaultApi) => Promise<Outcome>, seen: Map<string, string> = new Map(),
+  pods: Pod[], budget: Budget, unsealOne: (vault: VaultApi) => Promise<Outcome>, seen: Map<string, string>,
+  say: (line: string) => void, lookup: Lookup,
 ): Promise<Outcome> {
-  const states = await Promise.all(pods.map((pod) => podState(pod, budget, unsealOne)));
+  const states = await Promise.all(pods.map((pod) => podState(pod, budget, unsealOne, lookup)));
   // A pod that got as far as its shares (unsealed, or a human needed for them) reported itself initialized.
   const initializedPeer = states.some((s) => s.kind === 'done' && s.outcome.done);
   const lines = pods.map((pod, i) => {
@@ -109,7 +110,7 @@ export async function attemptUnsealPods(
   // Logged when a pod's state changes; once unsealed, "is unsealed" on the next attempt is no news.
   pods.forEach((pod, i) => {
     const key = lines[i].replace(/: (unsealed with .*|is unsealed)$/, ': unsealed');
-    if (seen.get(pod.name) !== key) log(lines[i]);
+    if (seen.get(pod.name) !== key) say(lines[i]);
     seen.set(pod.name, key);
   });
   const unsealed = (s: PodState) => s.kind === 'done' && s.outcome.done && s.outcome.exitCode === 0;

@@ -6,13 +6,14 @@ import { bundleRuntime } from '../../lib/runtime-bundle';
 import { main } from '../../runtime/raft-snapshot';
 import { closedPort } from '../support/fake-vault';
 import { FakeRaftSnapshot, FakeRaftSnapshotOptions } from '../support/fake-raft-snapshot';
+import { fakeStatfs } from '../support/fake-statfs';
 import { runInProcess } from '../support/run-in-process';
 import { expectRun as expectRunOf, Run, runNode, until } from '../support/run-script';
 
 // The snapshot script against a loopback stand-in of Vault's login and snapshot endpoints, writing into a temporary
 // folder as onto its claim. The scenarios run its main in this process (run-in-process.ts; a claim's free space
-// through fake-statfs.js); the bundle exactly as the CronJob ships it (the bundle synthesis embeds) runs as a real
-// process once. Its peak memory on a 1 GiB snapshot is measured by `npm run bench -- snapshot`.
+// through fake-statfs.ts, the run's statfs); the bundle exactly as the CronJob ships it (the bundle synthesis embeds)
+// runs as a real process once. Its peak memory on a 1 GiB snapshot is measured by `npm run bench -- snapshot`.
 const script = join(mkdtempSync(join(tmpdir(), 'script-')), 'vault-raft-snapshot.js');
 writeFileSync(script, bundleRuntime('raft-snapshot'));
 
@@ -44,7 +45,8 @@ function variables(addr: string, dir: string, env: Record<string, string>): Reco
 
 function snapshot(addr: string, dir: string, env: Record<string, string> = {}): Promise<Run> {
   const vars = variables(addr, dir, env);
-  return runInProcess(main, vars, { fakeStatfs: 'FAKE_FREE_BYTES' in vars || 'FAKE_CLAIM_BYTES' in vars });
+  const fakeClaim = 'FAKE_FREE_BYTES' in vars || 'FAKE_CLAIM_BYTES' in vars;
+  return runInProcess(main, vars, fakeClaim ? { io: { statfs: fakeStatfs(vars) } } : {});
 }
 
 /** Every run: its exit code, its outcome as its last line, and neither the JWT nor the Vault token in its output. */

@@ -7,7 +7,8 @@ import { expectRun as expectRunOf, Run, secretDir } from '../support/run-script'
 
 // The unseal script's main, run in this process (run-in-process.ts), given every pod of a Raft cluster (VAULT_PODS):
 // loopback stand-ins for pods that are sealed, unsealed, unreachable, absent (no DNS name), not yet joined, or joining.
-// Pod names resolve through fake-dns.js. The bundle as dist/ ships it runs as a process in unseal.integration.cases.ts.
+// Pod names resolve through fake-dns.js, the run's lookup. The bundle as dist/ ships it runs as a process in
+// unseal.integration.cases.ts.
 const share = () => randomBytes(33).toString('base64');
 const shares = [share(), share(), share(), share(), share()];
 const keys = { key1: shares[0], key2: shares[1], key3: shares[2] };
@@ -25,7 +26,8 @@ async function pods(...specs: PodSpec[]): Promise<FakePods> {
 
 function unseal(c: FakePods, env: Record<string, string> = {}, secret: Record<string, string> = keys): Promise<Run> {
   const vars = { ...c.env, VAULT_UNSEAL_KEYS_DIR: secretDir(secret), VAULT_TIMEOUT_SECONDS: '1', RETRY_WINDOW_SECONDS: '0', ...env };
-  return runInProcess(main, vars, { fakeDns: true });
+  // fake-dns.js stays JavaScript: `npm run bench` preloads it into the bundle run as a process.
+  return runInProcess(main, vars, { io: { lookup: require('../support/fake-dns').fakeLookup(vars) } });
 }
 
 const expectRun = (run: Run, code: number) => expectRunOf(run, code, shares);

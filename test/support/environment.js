@@ -20,11 +20,9 @@ installCodeCache();
 /**
  * Jest 30's test runner (jest-circus) makes an AsyncLocalStorage in each test file and never disables it, and Node.js
  * 20 hands every new promise and callback to each enabled one: each file of a worker paid for all those before it.
- * The ones a file enabled are disabled when it ends, when nothing of that file runs any more, but for one marked as
- * the worker's own (the in-process runner's, test/support/run-in-process.ts, which a run abandoned after a hang may
- * still need). Node.js versions whose AsyncLocalStorage has no `_enable` do not pay per instance, and are left alone.
+ * The ones a file enabled are disabled when it ends, when nothing of that file runs any more. Node.js versions whose
+ * AsyncLocalStorage has no `_enable` do not pay per instance, and are left alone.
  */
-const WORKER_WIDE = Symbol.for('homelab-secrets.worker-wide');
 const enabledStorages = new Set();
 function recordEnabledStorages() {
   const marker = Symbol.for('homelab-secrets.enabled-storages');
@@ -41,7 +39,7 @@ recordEnabledStorages();
 
 class TestEnvironment extends NodeEnvironment {
   async teardown() {
-    for (const storage of enabledStorages) if (!storage[WORKER_WIDE]) storage.disable();
+    for (const storage of enabledStorages) storage.disable();
     enabledStorages.clear();
     await super.teardown();
   }

@@ -1,7 +1,9 @@
-// A stand-in for dns.lookup in a run in the test's process (run-in-process.ts): the host names in FAKE_DNS_LOOPBACK
-// (comma-separated) resolve to 127.0.0.1, every other name fails as a name that does not exist (ENOTFOUND), so pod DNS
-// names can be used on loopback and no lookup ever leaves the machine. IP literals never reach dns.lookup. The names in
-// FAKE_DNS_TEMPORARY fail as a lookup the resolver could not answer for now (EAI_AGAIN, as getaddrinfo's EAI_AGAIN).
+// A stand-in for dns.lookup: the unseal script's lookup in a run in the test's process (main's io, given by
+// run-in-process.ts), or preloaded into a process of its own (fake-dns-preload.js, for `npm run bench`). The host names
+// in FAKE_DNS_LOOPBACK (comma-separated) resolve to 127.0.0.1, every other name fails as a name that does not exist
+// (ENOTFOUND), so pod DNS names can be used on loopback and no lookup ever leaves the machine. IP literals never reach
+// a lookup. The names in FAKE_DNS_TEMPORARY fail as a lookup the resolver could not answer for now (EAI_AGAIN, as
+// getaddrinfo's EAI_AGAIN).
 
 /** The lookup function for the variables in `env`. */
 function fakeLookup(env) {

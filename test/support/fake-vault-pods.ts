@@ -13,7 +13,7 @@ export type PodSpec = FakeVaultOptions | 'unreachable' | 'absent' | 'dns-again';
 export interface FakePods {
   /** The running stand-ins, by pod name (none for unreachable or absent pods). */
   readonly vaults: Record<string, FakeVault>;
-  /** The environment that points the unseal script at the pods: VAULT_PODS and the DNS preload. */
+  /** The environment that points the unseal script at the pods: VAULT_PODS, and fake-dns.js's names. */
   readonly env: Record<string, string>;
   stop(): Promise<void>;
 }

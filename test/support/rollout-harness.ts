@@ -121,7 +121,7 @@ export async function runRollout(s: StandIns, args: string[], options: { env?: R
   };
   // Fast polls so that a scenario takes a fraction of a second; 5 s per call, far above a loopback answer.
   const env = { HOME: EMPTY_HOME, VAULT_TOKEN: TOKEN, VAULT_ROLLOUT_POLL_SECONDS: '0.02', VAULT_ROLLOUT_CALL_SECONDS: '5', ...options.env };
-  const run = await runInProcess((vars) => rollout(args, vars, seams), env);
+  const run = await runInProcess((vars, io) => rollout(args, vars, seams, io), env);
   return { ...run, asked };
 }
 

@@ -19,7 +19,7 @@ export type CliRun = Run;
 
 /** Runs vault-setup's main with `args` and only `env`, in this process. */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return runInProcess((vars) => main(args, vars), env);
+  return runInProcess((vars, io) => main(args, vars, io), env);
 }
 
 /** Runs the bundle with `args` and only `env` (and PATH), as a process. */

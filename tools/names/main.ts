@@ -1,7 +1,7 @@
 // `npm run -s names [-- --dist DIR]`: the names this homelab's runbooks need, read from the manifests GitOps applies
 // (dist/ by default), as shell assignments. The docs' commands use these variables instead of one homelab's values, so
 // every page reads the same for a fork: `eval "$(npm run -s names)"` once in the shell the commands are copied into.
-import { log, logError, reason } from '../../runtime/common/log';
+import { logTo, Output, processOutput, reason } from '../../runtime/common/log';
 import { readManifests, vaultStores } from '../vault-setup/manifests';
 
 type Doc = Record<string, any>;
@@ -55,7 +55,8 @@ export function assignments(names: Names): string[] {
   return (Object.keys(NAMES) as Array<keyof Names>).map((key) => `${`${key}='${names[key]}'`.padEnd(width + 3)}  # ${NAMES[key]}`);
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: Output = processOutput): Promise<number> {
+  const { log, logError } = logTo(io);
   const dist = argv[0] === '--dist' && argv[1] ? argv[1] : argv.length === 0 ? 'dist' : undefined;
   if (dist === undefined) {
     logError(`unknown arguments ${JSON.stringify(argv)}: usage: npm run -s names [-- --dist DIR]`);

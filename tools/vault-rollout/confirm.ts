@@ -2,12 +2,12 @@
 // (a pipe, CI) nothing is asked and the answer is no: the downtime is accepted only by someone who saw it stated, or
 // by --yes.
 import { createInterface } from 'readline';
-import { log } from '../../runtime/common/log';
 
 /** Resolves to whether the operator accepted `question`; the tests answer for them. */
 export type Confirm = (question: string) => Promise<boolean>;
 
-export const terminalConfirm: Confirm = async (question) => {
+/** Asks on the terminal, the question written to the run's output (`log`). */
+export const terminalConfirm = (log: (line: string) => void): Confirm => async (question) => {
   if (!process.stdin.isTTY) return false;
   log(`${question} [y/N]`);
   const rl = createInterface({ input: process.stdin });

@@ -3,7 +3,7 @@
 // for another). A wait polls; a failed poll is a reason to wait, not to stop, until the deadline: a pod that restarts
 // is unreachable for a while by nature. A permanent failure (no permission, no kubectl) stops at once.
 import { RunError, notYet } from '../../runtime/common/failure';
-import { log, reason } from '../../runtime/common/log';
+import { reason } from '../../runtime/common/log';
 import { podPath, readKube, readPod } from './cluster';
 import { Kube } from './kubectl';
 import { ClusterView, PodView } from './plan';
@@ -17,6 +17,8 @@ export interface Rollout {
   readonly target: Target;
   readonly timeoutMs: number;
   readonly pollMs: number;
+  /** Where the run's lines go (its main's output). */
+  readonly log: (line: string) => void;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
 }
@@ -110,7 +112,7 @@ export async function replacePod(r: Rollout, view: ClusterView, pod: PodView, ha
   const deadline = started + r.timeoutMs;
   await r.kube.remove(podPath(r.target, pod.name), { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: pod.uid } }, `pod ${r.target.namespace}/${pod.name}`);
   r.vault.drop(pod.name);
-  log(`${pod.name}: deleted (it ran ${pod.revision}); waiting up to ${showTimeout(r.timeoutMs)} for its new pod`);
+  r.log(`${pod.name}: deleted (it ran ${pod.revision}); waiting up to ${showTimeout(r.timeoutMs)} for its new pod`);
   let stage: Stage = 'recreated';
   let tolerance = 0;
   await waitFor(r, deadline, async () => {
@@ -137,14 +139,14 @@ export async function replacePod(r: Rollout, view: ClusterView, pod: PodView, ha
     return true;
   }, (last) => `${pod.name} ${STAGES[stage]} within ${showTimeout(r.timeoutMs)}: ${last}`);
   const voter = r.target.storage === 'raft' ? `, a healthy voter (failure tolerance ${tolerance})` : '';
-  log(`${pod.name}: back after ${showMs(r.now() - started)} on ${updateRevision}, Running, unsealed${voter}`);
+  r.log(`${pod.name}: back after ${showMs(r.now() - started)} on ${updateRevision}, Running, unsealed${voter}`);
 }
 
 /** Asks the leader to step down, then waits until another pod leads and the cluster tolerates a failure again. */
 export async function stepDown(r: Rollout, view: ClusterView, leader: PodView): Promise<string> {
   const started = r.now();
   await r.vault.stepDown({ name: leader.name, uid: leader.uid! });
-  log(`${leader.name}: asked to step down (PUT sys/step-down); waiting up to ${showTimeout(r.timeoutMs)} for another leader`);
+  r.log(`${leader.name}: asked to step down (PUT sys/step-down); waiting up to ${showTimeout(r.timeoutMs)} for another leader`);
   const pods = view.pods.filter((p) => p.sealed === false);
   const next = await waitFor(r, started + r.timeoutMs, async () => {
     // Another pod first: it forwards to whichever node now leads.
@@ -154,6 +156,6 @@ export async function stepDown(r: Rollout, view: ClusterView, leader: PodView): 
     if (!ap.healthy || ap.failureTolerance < 1) return { waiting: `${ap.leader} leads, autopilot reports the cluster ${ap.healthy ? 'healthy' : 'unhealthy'}, failure tolerance ${ap.failureTolerance}` };
     return ap.leader;
   }, (last) => `${leader.name} did not hand over leadership within ${showTimeout(r.timeoutMs)} of sys/step-down: ${last}; it was not deleted`);
-  log(`${leader.name}: stepped down after ${showMs(r.now() - started)}; ${next} leads`);
+  r.log(`${leader.name}: stepped down after ${showMs(r.now() - started)}; ${next} leads`);
   return next;
 }

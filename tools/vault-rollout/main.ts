@@ -5,7 +5,7 @@
 // kubectl (get and delete, and a port-forward per pod) and Vault's API with the operator's token; never pods/exec.
 // `npm run vault-rollout -- [--dry-run] [--yes] [--timeout 10m] [--dist DIR]`. Exit 0 done or nothing to do (a dry
 // run too), 1 refused or stopped, with one line on stderr saying where and how to go on.
-import { log, logError, reason, redact } from '../../runtime/common/log';
+import { Log, logTo, Output, processOutput, reason, redact } from '../../runtime/common/log';
 import { start } from '../../runtime/common/main';
 import { Env } from '../../runtime/common/settings';
 import { readManifests } from '../vault-setup/manifests';
@@ -26,7 +26,7 @@ export interface Seams {
   readonly confirm?: Confirm;
 }
 
-async function run(args: Args, env: Env, seams: Seams): Promise<number> {
+async function run(args: Args, env: Env, seams: Seams, log: Log['log']): Promise<number> {
   const settings = readSettings(env);
   const docs = readManifests(args.distDir);
   const target = targetOf(docs);
@@ -38,16 +38,17 @@ async function run(args: Args, env: Env, seams: Seams): Promise<number> {
   const vault = new VaultPods(access, token, settings.callMs);
   try {
     return await roll({
-      kube: kubeVia(kubectl, settings.callMs), vault, target, timeoutMs: args.timeoutMs, pollMs: settings.pollMs,
+      kube: kubeVia(kubectl, settings.callMs), vault, target, timeoutMs: args.timeoutMs, pollMs: settings.pollMs, log,
       now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    }, { dryRun: args.dryRun, yes: args.yes, confirm: seams.confirm ?? terminalConfirm });
+    }, { dryRun: args.dryRun, yes: args.yes, confirm: seams.confirm ?? terminalConfirm(log) });
   } finally {
     vault.closeAll();
   }
 }
 
-/** main with the seams the tests fill in. */
-export async function rollout(argv: string[], env: Env, seams: Seams = {}): Promise<number> {
+/** main with the seams the tests fill in; its lines go to `io`. */
+export async function rollout(argv: string[], env: Env, seams: Seams, io: Output): Promise<number> {
+  const { log, logError } = logTo(io);
   let args: Args;
   try {
     args = parseArgs(argv);
@@ -61,15 +62,15 @@ export async function rollout(argv: string[], env: Env, seams: Seams = {}): Prom
     return 0;
   }
   try {
-    return await run(args, env, seams);
+    return await run(args, env, seams, log);
   } catch (error) {
     logError(error instanceof Stop ? error.message : `stopped before any change: ${reason(error)}`);
     return 1;
   }
 }
 
-export async function main(argv: string[], env: Env = process.env): Promise<number> {
-  return rollout(argv, env);
+export async function main(argv: string[], env: Env = process.env, io: Output = processOutput): Promise<number> {
+  return rollout(argv, env, {}, io);
 }
 
 /** The entry point of the bundle: exits with main's code. */

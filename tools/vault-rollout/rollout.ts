@@ -1,7 +1,7 @@
 // The rollout: observe, plan, print the plan, then take the plan's first step, observe again and plan again, until no
 // pod is out of date. Planning afresh after every step is what makes a stopped rollout resumable and a leader that
 // moved harmless; the checks between steps (the plan's refusals) hold before every deletion, not only the first.
-import { log, reason } from '../../runtime/common/log';
+import { reason } from '../../runtime/common/log';
 import { Confirm } from './confirm';
 import { observe, replacePod, Rollout, stepDown, Stop } from './execute';
 import { ClusterView, HA_PODS, Plan, planLines, planRollout, Step } from './plan';
@@ -27,17 +27,17 @@ async function take(r: Rollout, view: ClusterView, step: Step): Promise<string |
 export async function roll(r: Rollout, options: RolloutOptions): Promise<number> {
   let view = await observe(r);
   let plan: Plan = planRollout(view);
-  planLines(view, plan).forEach((line) => log(line));
+  planLines(view, plan).forEach((line) => r.log(line));
   if (view.pods.length !== r.target.replicas) {
-    log(`warning: dist/ declares ${r.target.replicas} replicas, the cluster's StatefulSet has ${view.pods.length}: GitOps has not synced dist/ yet, or --dist names another app's; the cluster's are rolled`);
+    r.log(`warning: dist/ declares ${r.target.replicas} replicas, the cluster's StatefulSet has ${view.pods.length}: GitOps has not synced dist/ yet, or --dist names another app's; the cluster's are rolled`);
   }
   if (options.dryRun) {
-    log(plan.refusal ? `dry run: nothing changed; a rollout would be refused now: ${plan.refusal}` : 'dry run: nothing changed');
+    r.log(plan.refusal ? `dry run: nothing changed; a rollout would be refused now: ${plan.refusal}` : 'dry run: nothing changed');
     return 0;
   }
   if (plan.refusal) throw new Stop(`refused, nothing changed: ${plan.refusal}`);
   if (plan.steps.length === 0) {
-    log(`nothing to do: every pod runs the update revision ${view.updateRevision}`);
+    r.log(`nothing to do: every pod runs the update revision ${view.updateRevision}`);
     return 0;
   }
   if (plan.downtime && !options.yes && !await options.confirm(`${plan.downtime}. Replace it now?`)) {
@@ -70,6 +70,6 @@ export async function roll(r: Rollout, options: RolloutOptions): Promise<number>
     if (plan.refusal) throw new Stop(`stopped after ${done.join(', ')}: ${plan.refusal}`);
   }
   const where = view.storage === 'raft' ? `; leader ${view.autopilot?.leader ?? 'unknown'}` : '';
-  log(`rollout done: ${view.pods.map((p) => p.name).join(', ')} on ${revision}${where} (${done.join(', ')})`);
+  r.log(`rollout done: ${view.pods.map((p) => p.name).join(', ')} on ${revision}${where} (${done.join(', ')})`);
   return 0;
 }

@@ -5,7 +5,7 @@
 // The admin token goes over plain http only to this machine (the port-forward's end) unless `--allow-http` says so.
 // Exit codes as Terraform's -detailed-exitcode: plan 0 in sync and nothing missing, 2 changes pending or secrets
 // missing; apply 0 when Vault is in sync afterwards; 1 on any error (a bad argument, sealed, unreachable, 403, a conflict).
-import { log, logError, reason, redact } from '../../runtime/common/log';
+import { Log, logTo, Output, processOutput, reason, redact } from '../../runtime/common/log';
 import { start } from '../../runtime/common/main';
 import { Env } from '../../runtime/common/settings';
 import { isLoopbackHost } from './cleartext';
@@ -20,7 +20,7 @@ import { Args, parseArgs, readConnection, USAGE } from './settings';
 import { checkVault, readState, VaultState } from './state';
 import { VaultClient, vaultClient } from './vault-client';
 
-async function apply(vault: VaultClient, want: DesiredConfig, before: VaultState, plan: Plan): Promise<number> {
+async function apply(vault: VaultClient, want: DesiredConfig, before: VaultState, plan: Plan, { log, logError }: Log): Promise<number> {
   const written = await applyItems(vault, pending(plan));
   written.forEach((line) => log(line));
   const created = want.kvMounts.filter((mount) => !before.mounts[`${mount}/`]);
@@ -44,7 +44,8 @@ function localPort(addr: string): string {
   return url.port || (url.protocol === 'https:' ? '443' : '80');
 }
 
-async function run(args: Args, env: Env): Promise<number> {
+async function run(args: Args, env: Env, out: Log): Promise<number> {
+  const { log, logError } = out;
   const connection = readConnection(env, args.allowHttp);
   redact(connection.token);
   const docs = readManifests(args.distDir);
@@ -67,10 +68,12 @@ async function run(args: Args, env: Env): Promise<number> {
     return 1;
   }
   if (args.command === 'plan') return pending(plan).length > 0 || missing(plan).length > 0 ? 2 : 0;
-  return apply(vault, want, state, plan);
+  return apply(vault, want, state, plan, out);
 }
 
-export async function main(argv: string[], env: Env = process.env): Promise<number> {
+export async function main(argv: string[], env: Env = process.env, io: Output = processOutput): Promise<number> {
+  const out = logTo(io);
+  const { log, logError } = out;
   let args: Args;
   try {
     args = parseArgs(argv);
@@ -84,7 +87,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     return 0;
   }
   try {
-    return await run(args, env);
+    return await run(args, env, out);
   } catch (error) {
     logError(reason(error));
     return 1;
