@@ -1,14 +1,12 @@
 #!/usr/bin/env node
 // `npm run typecheck` (the first half of `npm test`): TypeScript's build mode (what `tsc --build` runs, through its
-// API), which skips the whole check when no source is newer than the last successful one. TypeScript is loaded through
-// V8's code cache (build/code-cache.js), in this process: with nothing to check, the run took half a second, nearly
-// all of it starting a second Node.js and compiling TypeScript's own 9 MB. Build mode judges by the time stamps of the
-// project's own files, and npm installs packages with old ones (1985), so a changed dependency would go unseen: the
-// last check is forgotten whenever the lock files or TypeScript's version differ from those it ran with.
+// API, in this process rather than a second Node.js), which skips the whole check when no source is newer than the
+// last successful one. Build mode judges by the time stamps of the project's own files, and npm installs packages with
+// old ones (1985), so a changed dependency would go unseen: the last check is forgotten whenever the lock files or
+// TypeScript's version differ from those it ran with.
 const { createHash } = require('crypto');
 const fs = require('fs');
 const path = require('path');
-const { requireCached } = require('../build/code-cache');
 
 const root = path.resolve(__dirname, '..');
 const cache = path.join(root, 'node_modules', '.cache', 'homelab-secrets');
@@ -27,7 +25,7 @@ if (read(stampFile).toString() !== stamp) {
   fs.writeFileSync(stampFile, stamp);
 }
 
-const ts = requireCached(require.resolve('typescript'));
+const ts = require('typescript');
 const pretty = !!ts.sys.writeOutputIsTTY?.();
 const host = ts.createSolutionBuilderHost(ts.sys, undefined, ts.createDiagnosticReporter(ts.sys, pretty),
   ts.createBuilderStatusReporter(ts.sys, pretty),

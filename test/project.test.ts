@@ -5,7 +5,6 @@ import { includeCases } from './support/cases';
 includeCases(join(__dirname, 'project'), {
   'architecture': () => require('./project/architecture.cases'),
   'cel': () => require('./project/cel.cases'),
-  'code-cache': () => require('./project/code-cache.cases'),
   'defaults': () => require('./project/defaults.cases'),
   'docs': () => require('./project/docs.cases'),
   'docs-names': () => require('./project/docs-names.cases'),
