@@ -150,7 +150,7 @@ function errorLines(ts, diagnostics) {
  * texts it checked and the results to record: the entries', then, for several, each entry's own.
  */
 function check(entries, tsconfigText) {
-  const ts = require('./code-cache').requireCached(require.resolve('typescript'));
+  const ts = require('typescript');
   const configFile = path.join(root, 'tsconfig.json');
   const config = ts.parseJsonText(configFile, tsconfigText ? tsconfigText.toString('utf8') : '{}');
   const parsed = ts.parseJsonSourceFileConfigFileContent(config, ts.sys, root, undefined, configFile);

@@ -1,8 +1,6 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { docFiles, ROOT } from '../support/docs';
-// TypeScript's 9 MB compiler through V8's code cache, as the type-check loads it (scripts/typecheck.js).
-const { requireCached } = require('../../build/code-cache');
 
 // Every TypeScript snippet of the docs (the README, the examples' READMEs, docs/) compiles against the library as it
 // is (issue 22, item 5): a reader pastes them into main.ts. Each ```ts block is wrapped in the context of main.ts that
@@ -77,7 +75,7 @@ function libraryExports(ts: TS): string[] {
 
 /** The errors of every snippet of `docs`, as `<doc>:<line>: <message>`, from one type-check. */
 export function snippetErrors(docs: Array<{ doc: string; text: string }>): { errors: string[]; snippets: number } {
-  const ts: TS = requireCached(require.resolve('typescript'));
+  const ts: TS = require('typescript');
   const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile).config;
   const parsed = ts.parseJsonConfigFileContent({ ...config, include: [], files: [] }, ts.sys, ROOT);
   const options = {

@@ -1,6 +1,6 @@
 // Preloaded into a synth run as a process of its own (NODE_OPTIONS=--require): when it exits, writes to the file
 // TYPESCRIPT_LOADS_FILE names whether it read TypeScript's compiler, so that a test sees an unchanged stamp skip the
-// type-check without a signal in scripts/synth.js. `require` and build/code-cache.js both read it through fs.
+// type-check without a signal in scripts/synth.js. `require` reads it through fs.
 const fs = require('fs');
 
 const readFileSync = fs.readFileSync;
