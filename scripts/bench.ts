@@ -12,6 +12,7 @@ import { FakeKube } from '../test/support/fake-kube';
 import { closedPort, FakeVault } from '../test/support/fake-vault';
 import { scriptFromDist, secretDir } from '../test/support/run-script';
 import { benchRollout } from './bench-rollout';
+import { measureDevices } from './bench-devices';
 
 const runs = Number(process.env.RUNS ?? 7);
 const env = { ...process.env, CDK8S_CHECK_UPGRADE: 'false' };
@@ -26,7 +27,7 @@ function median(values: number[]): number {
 }
 
 /** Runs a command under GNU time; resolves with its wall time and peak resident memory. */
-function measure(command: string, args: string[], extraEnv: Record<string, string> = {}, expectCode = 0): Promise<Sample> {
+function measure(command: string, args: string[], extraEnv: Record<string, string> = {}, expectCode: number | null = 0): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn('/usr/bin/time', ['-f', '%M', command, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -34,7 +35,8 @@ function measure(command: string, args: string[], extraEnv: Record<string, strin
     child.stderr.on('data', (c) => { stderr += c; });
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      if (code !== expectCode) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
+      if (expectCode !== null && code !== expectCode) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
+      if (expectCode === null && code !== 0) console.error(`  (${command} exited ${code}: ${stderr.match(/^Tests: .*$/m)?.[0] ?? ''})`);
       resolve({ seconds, maxRssKb: Number(stderr.trim().split('\n').pop()), exitedAt: Date.now() });
     });
   });
@@ -67,6 +69,20 @@ async function tests(): Promise<void> {
   const npmTest = await repeat('npm', ['test', '--', '--silent']);
   console.log(`\ntests, median of ${runs} runs (wall seconds):`);
   row('npm test (tsc --build, then jest)', `${npmTest.seconds.toFixed(2)} (goal <= 12)`);
+}
+
+/** Wall seconds of commands run one after the other; fails when one fails. */
+async function runSteps(steps: ReadonlyArray<readonly string[]>, extraEnv: Record<string, string>, mayFail: boolean): Promise<number> {
+  let seconds = 0;
+  for (const [command, ...args] of steps) seconds += (await measure(command, args, extraEnv, mayFail ? null : 0)).seconds;
+  return seconds;
+}
+
+async function devices(): Promise<void> {
+  const results = await measureDevices(runs, runSteps, median);
+  const base = results[0].seconds;
+  console.log(`\nthe suite's speed devices, median of ${runs} runs each, taking turns (wall seconds):`);
+  for (const { name, seconds } of results) row(name, `${seconds.toFixed(2)}${seconds === base ? '' : ` (${(((seconds - base) / seconds) * 100).toFixed(0)}% of it saved by the device)`}`);
 }
 
 async function unseal(): Promise<void> {
@@ -196,6 +212,7 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   if (!only || only === 'synth') await synthesis();
   if (!only || only === 'test') await tests();
+  if (only === 'devices') await devices();
   if (!only || only === 'unseal') await unseal();
   if (!only || only === 'recovery') await recovery();
   if (!only || only === 'unseal-pods') await unsealPods();

@@ -2,7 +2,7 @@ import { PassThrough } from 'stream';
 import { Io } from '../../runtime/common/io';
 import { logTo } from '../../runtime/common/log';
 import { settle } from '../../runtime/common/main';
-import { HANG_LIMIT_MS, Run, RunOptions } from './run-script';
+import { HANG_LIMIT_MS, Run, RunOptions, runNode, scriptFromDist } from './run-script';
 
 // A script's main run in the test's own process, for the scenario tables: a new Node.js process per scenario made
 // `npm test` take several times as long (docs/development.md). Each run is given an io of its own (its output, and the
@@ -25,6 +25,9 @@ export interface InProcessOptions extends RunOptions {
 export async function runInProcess(
   main: (env: Record<string, string>, io: Io) => Promise<number>, env: Record<string, string>, options: InProcessOptions = {},
 ): Promise<Run> {
+  // `npm run bench -- devices` measures what running in process saves: each run also pays a process's start-up and a
+  // bundled script's load (dist's unseal script, stopped at once by a timeout it refuses).
+  if (process.env.HOMELAB_BENCH_PROCESS_PER_RUN === '1') await runNode(scriptFromDist('vault-auto-unseal-script'), { VAULT_TIMEOUT_SECONDS: 'none' });
   const streams = { stdout: new PassThrough(), stderr: new PassThrough() };
   let stdout = '';
   let stderr = '';

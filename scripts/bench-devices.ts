@@ -1,0 +1,94 @@
+// `npm run bench -- devices`: what each of the suite's speed devices saves, measured in one run. Every variant is the
+// whole `npm test` with one device taken away, and the variants take turns run after run (not one variant's runs in a
+// row), so that a machine busy for a while slows them all alike. A device earns its place by saving at least a tenth
+// of the time (docs/development.md).
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { cpus } from 'os';
+import { join, relative } from 'path';
+import { root } from '../build/bundle';
+
+/** One way to run the suite: the commands, one after the other, and the environment they add. */
+interface Variant {
+  readonly name: string;
+  readonly steps: ReadonlyArray<readonly string[]>;
+  readonly env?: Record<string, string>;
+  readonly before?: () => void;
+  readonly after?: () => void;
+  /** The suite may fail this way (its timing bounds starve), and the time still counts. */
+  readonly mayFail?: boolean;
+}
+
+const work = join(root, 'node_modules', '.cache', 'homelab-secrets', 'bench-devices');
+const splitDir = join(root, 'test', 'bench-split');
+const jest = [process.execPath, join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--silent'];
+const typecheck = [process.execPath, 'scripts/typecheck.js'];
+
+/** A jest configuration: the project's, with `changes` over it. */
+function jestConfig(name: string, changes: Record<string, unknown>): string {
+  mkdirSync(work, { recursive: true });
+  const file = join(work, `${name}.config.js`);
+  writeFileSync(file, `module.exports = { ...require(${JSON.stringify(join(root, 'jest.config.js'))}), rootDir: ${JSON.stringify(root)}, ...${JSON.stringify(changes)} };\n`);
+  return file;
+}
+
+/** TypeScript's own transpiler as jest's transform, in place of esbuild's (what ts-jest does with isolatedModules). */
+function typescriptTransform(): string {
+  mkdirSync(work, { recursive: true });
+  const file = join(work, 'transform-typescript.js');
+  writeFileSync(file, [
+    "const ts = require('typescript');",
+    'module.exports = { process(source, filename) {',
+    '  const out = ts.transpileModule(source, { fileName: filename, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: true } });',
+    '  return { code: out.outputText, map: out.sourceMapText };',
+    '} };',
+    '',
+  ].join('\n'));
+  return file;
+}
+
+/** One jest file per module of cases, as the suite was laid out before a jest file ran a folder's modules. */
+function writeSplitFiles(): void {
+  rmSync(splitDir, { recursive: true, force: true });
+  mkdirSync(splitDir, { recursive: true });
+  for (const folder of ['apps', 'lib', 'project', 'runtime', 'tools']) {
+    const dir = join(root, 'test', folder);
+    for (const file of (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.cases.ts'))) {
+      const name = file.slice(0, -'.cases.ts'.length);
+      const target = relative(splitDir, join(dir, name + '.cases')).replace(/\\/g, '/');
+      writeFileSync(join(splitDir, `${folder}-${name.replace(/\//g, '-')}.test.ts`),
+        `describe(${JSON.stringify(name)}, () => { require(${JSON.stringify(target)}); });\n`);
+    }
+  }
+}
+
+export function deviceVariants(): Variant[] {
+  return [
+    { name: 'npm test as it is', steps: [typecheck, jest] },
+    { name: 'without build mode: tsc --noEmit, no build info', steps: [[process.execPath, join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--incremental', 'false'], jest] },
+    { name: 'without esbuild\'s transform: TypeScript\'s transpileModule', steps: [typecheck, [...jest, '--config', jestConfig('typescript-transform', { transform: { '^.+\\.ts$': typescriptTransform() } })]] },
+    { name: 'without one jest file per folder: one per module', steps: [typecheck, [...jest, '--config', jestConfig('split', { testMatch: ['**/test/bench-split/*.test.ts', '**/*.integration.test.ts'] })]], before: writeSplitFiles, after: () => rmSync(splitDir, { recursive: true, force: true }) },
+    { name: 'without four workers: jest\'s default (cores - 1)', steps: [typecheck, [...jest, '--config', jestConfig('default-workers', { maxWorkers: Math.max(1, cpus().length - 1) })]] },
+    { name: 'without in-process scenarios: a process per scenario', steps: [typecheck, jest], env: { HOMELAB_BENCH_PROCESS_PER_RUN: '1' }, mayFail: true },
+    { name: 'without the bundle cache: every bundle built on each use', steps: [typecheck, jest], env: { HOMELAB_BUNDLE_CACHE: 'off' } },
+  ];
+}
+
+export type RunSteps = (steps: ReadonlyArray<readonly string[]>, env: Record<string, string>, mayFail: boolean) => Promise<number>;
+
+/** Runs each variant `runs` times, taking turns; returns each one's median wall seconds. */
+export async function measureDevices(runs: number, runSteps: RunSteps, median: (v: number[]) => number): Promise<Array<{ name: string; seconds: number }>> {
+  const variants = deviceVariants();
+  const samples = variants.map(() => [] as number[]);
+  for (let r = 0; r < runs; r++) {
+    for (const [i, variant] of variants.entries()) {
+      variant.before?.();
+      try {
+        samples[i].push(await runSteps(variant.steps, variant.env ?? {}, variant.mayFail ?? false));
+      } finally {
+        variant.after?.();
+      }
+      console.error(`  run ${r + 1}/${runs}: ${variant.name}: ${samples[i][r].toFixed(2)} s`);
+    }
+  }
+  return variants.map((v, i) => ({ name: v.name, seconds: median(samples[i]) }));
+}
