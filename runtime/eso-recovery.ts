@@ -12,7 +12,7 @@ import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, HttpResponse } from './common/http';
 import { outcomeOf, RunError } from './common/failure';
 import { KubeApi, kubeApi, malformed } from './common/kube';
-import { logTo, Output, processOutput, reason } from './common/log';
+import { bounded, logTo, Output, processOutput, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readList, readRetrySettings, readString, readUrl, RetrySettings } from './common/settings';
@@ -105,6 +105,9 @@ interface Warning {
   readonly message: string;
 }
 
+/** How much of ESO's Warning the run quotes: its reason comes first, and a message can be as long as ESO's error chain. */
+const WARNING_QUOTE_CHARS = 1000;
+
 /** The Warning Events ESO recorded about the store (never this job's own), by name, from `default` where they must live. */
 async function storeWarnings(s: RecoverySettings, kube: KubeApi): Promise<Map<string, Warning>> {
   const selector = encodeURIComponent(`involvedObject.kind=ClusterSecretStore,involvedObject.name=${s.storeName},type=Warning`);
@@ -116,7 +119,7 @@ async function storeWarnings(s: RecoverySettings, kube: KubeApi): Promise<Map<st
     if (e?.type !== 'Warning' || e?.source?.component === COMPONENT || e?.reportingComponent === COMPONENT) continue;
     const last = Date.parse(e?.lastTimestamp ?? e?.eventTime ?? '');
     warnings.set(String(e?.metadata?.name), {
-      version: `${e?.metadata?.resourceVersion}/${e?.count}/${e?.lastTimestamp}`, last: Number.isNaN(last) ? 0 : last, message: String(e?.message ?? ''),
+      version: `${e?.metadata?.resourceVersion}/${e?.count}/${e?.lastTimestamp}`, last: Number.isNaN(last) ? 0 : last, message: bounded(String(e?.message ?? ''), WARNING_QUOTE_CHARS),
     });
   }
   return warnings;

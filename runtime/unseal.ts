@@ -53,11 +53,26 @@ export function readShares(dir: string, secretName: string): Share[] {
   }
   const shares: Share[] = [];
   for (const name of names.filter((n) => !n.startsWith('.'))) {
-    const path = join(dir, name);
-    if (!statSync(path).isFile()) continue;
-    const value = readFileSync(path, 'utf8').trim();
+    let value: string;
+    try {
+      const path = join(dir, name);
+      if (!statSync(path).isFile()) continue;
+      value = readFileSync(path, 'utf8').trim();
+    } catch (error) {
+      // EACCES when the volume's defaultMode or the pod's fsGroup keeps the job's user out: a fix in the manifests.
+      throw needsHuman(`cannot read the share in key "${name}" of the Secret ${secretName} (${(error as NodeJS.ErrnoException).code}): `
+        + 'check the volume\'s defaultMode and the pod\'s user and fsGroup');
+    }
     if (value === '') continue;
+    // Several shares pasted into one key would be sent to Vault as one malformed share, and counted as one.
+    const pieces = value.split(/\s*\n\s*/);
     redact(value);
+    // Each piece that could be a share (Vault's are 33 bytes: 44 characters and more) is kept out of the output too.
+    for (const piece of pieces) if (pieces.length > 1 && piece.length >= 16) redact(piece);
+    if (pieces.length > 1) {
+      throw needsHuman(`key "${name}" of the Secret ${secretName} holds ${pieces.length} lines, `
+        + 'not one share: put each share under a key of its own');
+    }
     shares.push({ name, value });
   }
   if (shares.length === 0) throw needsHuman(`no unseal keys in ${dir}: the Secret ${secretName} is missing or empty`);

@@ -11,10 +11,19 @@ export function redact(secret: string): void {
   if (secret.length > 0) secrets.push(secret);
 }
 
+/** The longest line a run writes: a log shipper may split a longer one, and nobody reads it. */
+export const MAX_LINE_CHARS = 4000;
+
+/** At most `max` characters of `text`, and how many more there were. */
+export function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length - max} more characters)`;
+}
+
 function clean(line: string): string {
   let out = line.replace(/\s*\n\s*/g, ' ');
   for (const secret of secrets) out = out.split(secret).join('[redacted]');
-  return out;
+  // Cut only after redaction: a cut through a secret would leave a piece of it that no longer matches.
+  return bounded(out, MAX_LINE_CHARS);
 }
 
 /** Where a run's text goes. */

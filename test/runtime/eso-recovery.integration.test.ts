@@ -69,6 +69,17 @@ describe('Vault ready and the store not: the wake-up', () => {
     expect(patched(api)).toEqual(['clustersecretstores/k8s-secrets']);
   });
 
+  test.concurrent('a 20 KB Warning from ESO is quoted bounded: its start, how much was cut, no line over 4 KB', async () => {
+    const cause = `unable to log in: ${'x'.repeat(20_000)}`;
+    const { vault, api } = await cluster({ sealed: false }, { store: { ready: false, since: minutesAgo(5) }, validation: cause, warnings: [{ name: 'k8s-secrets.1', message: cause, count: 1 }] });
+    const run = await recover(vault, api, WAITING);
+    expectRun(run, 2);
+    expect(run.stderr).toContain(`fix the cause: ${cause.slice(0, 1000)}... (${cause.length - 1000} more characters)\n`);
+    for (const line of (run.stdout + run.stderr).split('\n')) expect(line.length).toBeLessThanOrEqual(4096);
+    const ours = [...api.events.values()].filter((e) => e.source.component === 'eso-recovery');
+    for (const event of ours) expect(event.message.length).toBeLessThanOrEqual(1024);
+  });
+
   test.concurrent('a verdict from a reconcile under way at the wake-up is not taken for ESO\'s answer to it', async () => {
     const { vault, api } = await cluster({ sealed: false }, { staleVerdict: 'vault is sealed', reconcileMs: 300 });
     const run = await recover(vault, api, WAITING);

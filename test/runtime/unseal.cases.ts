@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'fs';
+import { mkdtempSync, symlinkSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { needsHuman } from '../../runtime/common/failure';
+import { needsHuman, outcomeOf } from '../../runtime/common/failure';
 import { HttpResponse } from '../../runtime/common/http';
 import { VaultApi } from '../../runtime/common/vault';
 import { attemptUnseal, readShares, readUnsealSettings, Share } from '../../runtime/unseal';
@@ -152,7 +152,40 @@ describe('readShares', () => {
     const empty = mkdtempSync(join(tmpdir(), 'keys-'));
     expect(() => readShares(empty, 'unseal')).toThrow(`no unseal keys in ${empty}: the Secret unseal is missing or empty`);
   });
+
+  // EACCES needs a user other than root, which a test run as root cannot be; a key that cannot be read for another
+  // reason (a link to itself, a link whose target is gone) takes the same way out.
+  test.each([
+    ['a link to itself', 'ELOOP', (dir: string) => symlinkSync('loop', join(dir, 'loop'))],
+    ['a link whose target is gone', 'ENOENT', (dir: string) => symlinkSync(join(dir, 'gone'), join(dir, 'loop'))],
+  ])('a key that cannot be read (%s) is a human\'s fix, exit 2, naming the key, not the path', (_what, code, make) => {
+    const dir = secretDir({ key1: 'share-one' });
+    make(dir);
+    const error = captured(() => readShares(dir, 'vault-unseal-key'));
+    expect(outcomeOf(error)).toMatchObject({ exitCode: 2 });
+    expect((error as Error).message).toBe(`cannot read the share in key "loop" of the Secret vault-unseal-key (${code}): `
+      + 'check the volume\'s defaultMode and the pod\'s user and fsGroup');
+  });
+
+  test('several shares pasted into one key are named as such, never counted as one share, and never shown', () => {
+    const pasted = ['aa11bb22cc33dd44ee55ff66aa77bb88cc99dd00ee11ff22aa33bb44cc55dd66', 'Zm9vYmFyYmF6cXV4cXV1eGZvb2Jhcg==', 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100'];
+    const dir = secretDir({ key1: `${pasted.join('\n')}\n` });
+    const error = captured(() => readShares(dir, 'vault-unseal-key'));
+    expect(outcomeOf(error)).toMatchObject({ exitCode: 2 });
+    expect((error as Error).message).toBe('key "key1" of the Secret vault-unseal-key holds 3 lines, not one share: '
+      + 'put each share under a key of its own');
+    for (const share of pasted) expect((error as Error).message).not.toContain(share.slice(0, 16));
+  });
 });
+
+function captured(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}
 
 test('settings default to the in-cluster values', () => {
   expect(readUnsealSettings({})).toEqual({
