@@ -7,6 +7,7 @@ import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { validating } from '../build/prop-error';
 import { IVault } from './vault';
+import { EgressPolicy } from './egress-policy';
 import { RECOVERY_DEFAULTS, RECOVERY_ENV } from '../runtime/common/eso-recovery-variables';
 
 const NAME = 'eso-recovery';
@@ -106,5 +107,12 @@ export class EsoRecoveryCron extends Construct {
     });
     this.podLabels = job.podLabels;
     vault.allowClient({ description: 'EsoRecoveryCron eso-recovery', namespace, podLabels: job.podLabels });
+    // The API server for the store, the ExternalSecrets and the Events; Vault for its readiness.
+    if (vault.egress) {
+      new EgressPolicy(this, 'egress', {
+        name: `${NAME}-egress`, namespace, podLabels: job.podLabels, description: `EsoRecoveryCron ${NAME}`,
+        destinations: [vault.egress.dns, vault.egress.apiServer, vault.egress.vaultApi],
+      });
+    }
   }
 }

@@ -53,9 +53,13 @@ test('the UI through ingress-nginx goes beside Vault in dist/vault, its controll
   const vault = out.objects('vault/vault.k8s.yaml');
   expect(vault.filter((o) => o.kind === 'Ingress').map((o) => o.spec.rules[0].host)).toEqual(['vault.lab.example.net']);
   const policy = vault.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'vault');
-  expect(policy.spec.ingress[0].from[0]).toEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } });
+  expect(policy.spec.ingress[0].from[0]).toEqual({
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+    podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' } },
+  });
   // The policy follows the objects whose clients it admits.
-  expect(vault.map((o) => o.kind).slice(-2)).toEqual(['Ingress', 'NetworkPolicy']);
+  const order = vault.map((o) => `${o.kind}/${o.metadata.name}`);
+  expect(order.indexOf('NetworkPolicy/vault')).toBeGreaterThan(order.indexOf('Ingress/vault'));
 });
 
 test('backups and alerts can be left out; Raft adds the snapshots and their alerts', () => {
