@@ -10,4 +10,5 @@ includeCases(join(__dirname, 'apps'), {
   'ha-raft-runbook': () => require('./apps/ha-raft-runbook.cases'),
   'main': () => require('./apps/main.cases'),
   'network-policies': () => require('./apps/network-policies.cases'),
+  'recovery-admission': () => require('./apps/recovery-admission.cases'),
 });
