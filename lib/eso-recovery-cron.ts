@@ -7,7 +7,8 @@ import { bundleRuntime } from './runtime-bundle';
 import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { validating } from '../build/prop-error';
 import { IVault } from './vault';
-import { RECOVERY_DEFAULTS, RECOVERY_ENV } from '../runtime/common/eso-recovery-variables';
+import { EgressPolicy } from './egress-policy';
+import { RECOVERY_DEFAULTS, RECOVERY_ENV, WAKE_ANNOTATION } from '../runtime/common/eso-recovery-variables';
 
 const NAME = 'eso-recovery';
 
@@ -29,14 +30,19 @@ function checkProps(props: EsoRecoveryCronProps) {
  * The CronJob `eso-recovery`: every minute, when Vault is ready but the ClusterSecretStore is not, it annotates the
  * store so that ESO re-checks it at once instead of after its backoff, waits for ESO's verdict, then annotates the
  * store's ExternalSecrets that are not Ready (the script of `runtime/eso-recovery.ts`). Its ServiceAccount may get and
- * patch the one store and those ExternalSecrets by name, list and create Events in `default`, and nothing else. The
- * Roles for the ExternalSecrets live beside them (in their chart), so a missing app namespace holds back only that folder.
+ * patch the one store and those ExternalSecrets by name, list and create Events in `default`, and nothing else (and
+ * EsoRecoveryAdmission lets its patches change only the wake-up annotation). The Roles for the ExternalSecrets live
+ * beside them (in their chart), so a missing app namespace holds back only that folder.
  */
 export class EsoRecoveryCron extends Construct {
   /** The namespace of the CronJob and its ServiceAccount. */
   public readonly namespace: string;
   /** The CronJob's name. */
   public readonly cronJobName = NAME;
+  /** The ServiceAccount the job runs as, in `namespace`. */
+  public readonly serviceAccountName = NAME;
+  /** The annotation the job writes to wake an object: all it ever changes (EsoRecoveryAdmission holds it to that). */
+  public readonly wakeAnnotation = WAKE_ANNOTATION;
   /** The labels of the job's pods. */
   public readonly podLabels: Readonly<Record<string, string>>;
 
@@ -106,5 +112,12 @@ export class EsoRecoveryCron extends Construct {
     });
     this.podLabels = job.podLabels;
     vault.allowClient({ description: 'EsoRecoveryCron eso-recovery', namespace, podLabels: job.podLabels });
+    // The API server for the store, the ExternalSecrets and the Events; Vault for its readiness.
+    if (vault.egress) {
+      new EgressPolicy(this, 'egress', {
+        name: `${NAME}-egress`, namespace, podLabels: job.podLabels, description: `EsoRecoveryCron ${NAME}`,
+        destinations: [vault.egress.dns, vault.egress.apiServer, vault.egress.vaultApi],
+      });
+    }
   }
 }

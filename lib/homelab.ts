@@ -2,6 +2,7 @@ import { join, posix } from 'path';
 import { addFile } from '../build/summary';
 import { App, Chart } from 'cdk8s';
 import { invalid } from '../build/prop-error';
+import { EsoRecoveryAdmission } from './eso-recovery-admission';
 import { EsoRecoveryCron } from './eso-recovery-cron';
 import { EsoStore, EsoStoreProps } from './eso-store';
 import { UnsealCron } from './unseal-cron';
@@ -63,6 +64,14 @@ export interface HomelabProps {
    * @default - none
    */
   readonly telemetry?: Omit<VaultTelemetryProps, 'vault'>;
+
+  /**
+   * The admission policy that lets the recovery job change nothing but its wake-up annotation (EsoRecoveryAdmission), in
+   * dist/admission: Kubernetes 1.30 or later. `false` on 1.28–1.29, whose jobs are then held by RBAC alone (see
+   * docs/eso-recovery.md).
+   * @default true
+   */
+  readonly admissionPolicies?: boolean;
 }
 
 /** The homelab's constructs, and its folders of dist/ (one cdk8s App each, which GitOps syncs on its own). */
@@ -82,9 +91,10 @@ export interface Homelab {
 
 /**
  * The homelab, as one cdk8s App per folder of `outdir`: `vault` (Vault, its auto-unseal, ESO's recovery, the backups
- * and snapshots: no CRD but Longhorn's), `eso` (the store: ESO's CRDs), `alerts` (prometheus-operator's CRDs) and `apps`
- * (the ExternalSecrets: the apps' namespaces). GitOps syncs each folder on its own, so a missing CRD or app namespace
- * holds back only its folder (see docs/from-zero.md, "Point GitOps at dist/").
+ * and snapshots: no CRD but Longhorn's), `eso` (the store: ESO's CRDs), `admission` (the recovery job's admission
+ * policy: Kubernetes 1.30), `alerts` (prometheus-operator's CRDs) and `apps` (the ExternalSecrets: the apps'
+ * namespaces). GitOps syncs each folder on its own, so a missing CRD, API or app namespace holds back only its folder
+ * (see docs/from-zero.md, "Point GitOps at dist/").
  */
 export function homelab(outdir: string, props: HomelabProps): Homelab {
   // One array, shared with the caller: a folder made after homelab() returns is in it too.
@@ -106,6 +116,7 @@ export function homelab(outdir: string, props: HomelabProps): Homelab {
   const unseal = new UnsealCron(new Chart(core, 'vault-unseal'), 'vault-unseal', { vault });
   const store = new EsoStore(new Chart(folder('eso'), 'eso-store'), 'eso-store', { ...props.store, vault });
   const recovery = new EsoRecoveryCron(new Chart(core, 'eso-recovery'), 'eso-recovery', { vault, store });
+  if (props.admissionPolicies !== false) new EsoRecoveryAdmission(new Chart(folder('admission'), 'eso-recovery-admission'), 'eso-recovery-admission', { recovery });
   if (props.backup !== false) new VaultBackup(new Chart(core, 'vault-backup'), 'vault-backup', { ...props.backup, vault });
   if (props.snapshots && vault.storage !== 'raft') invalid('homelab snapshots', props.snapshots, 'false or nothing with file storage: Raft snapshots need storage "raft"');
   const snapshots = props.snapshots === false || vault.storage !== 'raft' ? undefined

@@ -5,6 +5,7 @@ export * from './eso-store';
 export * from './app-secret';
 export * from './unseal-cron';
 export * from './eso-recovery-cron';
+export * from './eso-recovery-admission';
 export * from './vault-backup';
 export * from './vault-alerts';
 export * from './vault-snapshot-cron';

@@ -2,7 +2,8 @@ import { Construct } from 'constructs';
 import { SecurityPolicy, SecurityPolicySpecAuthorizationDefaultAction, SecurityPolicySpecAuthorizationRulesAction } from '../imports/gateway.envoyproxy.io';
 import { Middleware } from '../imports/traefik.io';
 import { crdObjectAnnotations, WAVES } from './gitops';
-import { checkCidr } from './checks';
+import { checkCidr, checkMetadataMap } from './checks';
+import { invalid } from '../build/prop-error';
 
 // The allowlist of the UI's client addresses, as each controller enforces it. Gateway API has no standard source-address
 // filter (GEP-735 was declined), so each implementation gets its own object; an implementation without one here is
@@ -19,6 +20,19 @@ export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12',
 
 /** Where Traefik's pods run on k3s, which installs it in kube-system. */
 export const K3S_TRAEFIK_NAMESPACE = 'kube-system';
+
+/**
+ * The label the Traefik Helm chart (k3s's too) puts on Traefik's pods whatever the release; its
+ * `app.kubernetes.io/instance` is `<release>-<namespace>`, the site's to add.
+ */
+export const TRAEFIK_POD_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'traefik' };
+
+/** The labels of the pods that forward the UI's traffic, in `prop`: at least one, as a whole namespace is never admitted. */
+export function checkPodLabels(prop: string, labels: Readonly<Record<string, string>>): Record<string, string> {
+  const checked = checkMetadataMap(prop, labels as Record<string, string>, true);
+  if (Object.keys(checked).length === 0) invalid(prop, labels, 'at least one label of the proxy\'s pods: a whole namespace is never admitted');
+  return { ...checked };
+}
 
 /** Where an allowlist object goes and what it guards. */
 export interface AllowListTarget {

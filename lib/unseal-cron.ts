@@ -5,6 +5,7 @@ import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './scrip
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsSubdomain, checkHttpUrl } from './checks';
 import { IVault } from './vault';
+import { EgressPolicy } from './egress-policy';
 import { UNSEAL_DEFAULTS, UNSEAL_ENV } from '../runtime/common/unseal-variables';
 
 const NAME = 'vault-auto-unseal';
@@ -78,5 +79,12 @@ export class UnsealCron extends Construct {
       }],
     });
     vault.allowClient({ description: `UnsealCron ${NAME}`, namespace: settings.namespace, podLabels: job.podLabels });
+    // Vault only: the shares come from a mounted Secret, and the pod has no API token.
+    if (vault.egress) {
+      new EgressPolicy(this, 'egress', {
+        name: `${NAME}-egress`, namespace: settings.namespace, podLabels: job.podLabels, description: `UnsealCron ${NAME}`,
+        destinations: [vault.egress.dns, vault.egress.vaultApi],
+      });
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { HttpRoute, HttpRouteSpecRulesFilters, HttpRouteSpecRulesFiltersType, HttpRouteSpecRulesMatchesPathType } from '../imports/gateway.networking.k8s.io';
 import { crdObjectAnnotations } from './gitops';
-import { checkSourceRanges, envoyAllowList, K3S_TRAEFIK_NAMESPACE, PRIVATE_RANGES, traefikAllowList, UI_LABELS } from './ui-allowlist';
+import { checkPodLabels, checkSourceRanges, envoyAllowList, K3S_TRAEFIK_NAMESPACE, PRIVATE_RANGES, traefikAllowList, TRAEFIK_POD_LABELS, UI_LABELS } from './ui-allowlist';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain } from './checks';
 import { IVault } from './vault';
@@ -10,6 +10,15 @@ import { IVault } from './vault';
 const ENFORCED = { 'traefik': K3S_TRAEFIK_NAMESPACE, 'envoy-gateway': 'envoy-gateway-system' } as const;
 type Enforced = keyof typeof ENFORCED;
 const isEnforced = (implementation: string): implementation is Enforced => Object.keys(ENFORCED).includes(implementation);
+
+/** The labels of the proxies that serve one Gateway: Traefik's chart's, or those Envoy Gateway puts on each Gateway's Envoy pods. */
+const PROXY_POD_LABELS: Record<Enforced, (gateway: string, namespace: string) => Record<string, string>> = {
+  'traefik': () => ({ ...TRAEFIK_POD_LABELS }),
+  'envoy-gateway': (gateway, namespace) => ({
+    'app.kubernetes.io/name': 'envoy', 'app.kubernetes.io/component': 'proxy',
+    'gateway.envoyproxy.io/owning-gateway-name': gateway, 'gateway.envoyproxy.io/owning-gateway-namespace': namespace,
+  }),
+};
 
 export interface VaultHttpRouteProps {
   /** The Vault whose UI is exposed, through its Service; nothing else may expose it. */
@@ -58,6 +67,15 @@ export interface VaultHttpRouteProps {
    * 'kube-system' for Traefik (k3s's), the Gateway's namespace for any other implementation
    */
   readonly proxyNamespace?: string;
+
+  /**
+   * The labels of those pods: only they are let through Vault's NetworkPolicy, never the whole namespace. Required for
+   * an implementation other than 'traefik' and 'envoy-gateway'; with Envoy Gateway's merged Gateways
+   * (`mergeGateways`), its proxies carry `gateway.envoyproxy.io/owning-gatewayclass` instead: give that.
+   * @default - Traefik: app.kubernetes.io/name=traefik; Envoy Gateway: the labels it puts on the Gateway's proxies
+   * (app.kubernetes.io/name=envoy, app.kubernetes.io/component=proxy and the owning Gateway's name and namespace)
+   */
+  readonly proxyPodLabels?: Record<string, string>;
 }
 
 function checkProps(props: VaultHttpRouteProps) {
@@ -81,7 +99,13 @@ function checkProps(props: VaultHttpRouteProps) {
     gatewayNamespace,
     listenerName: checkDnsSubdomain('VaultHttpRoute listenerName', props.listenerName),
     proxyNamespace: checkDnsLabel('VaultHttpRoute proxyNamespace', props.proxyNamespace ?? (isEnforced(implementation) ? ENFORCED[implementation] : gatewayNamespace)),
+    proxyPodLabels: checkPodLabels('VaultHttpRoute proxyPodLabels', props.proxyPodLabels ?? defaultProxyPodLabels(implementation, props)),
   };
+}
+
+function defaultProxyPodLabels(implementation: string, props: VaultHttpRouteProps): Record<string, string> {
+  if (isEnforced(implementation)) return PROXY_POD_LABELS[implementation](props.gatewayName, props.gatewayNamespace);
+  return invalid('VaultHttpRoute proxyPodLabels', undefined, `the labels of ${implementation}'s proxy pods (no default for implementation "${implementation}"): a whole namespace is never admitted`);
 }
 
 /**
@@ -93,19 +117,22 @@ function checkProps(props: VaultHttpRouteProps) {
 export class VaultHttpRoute extends Construct {
   /** The namespace of the pods that forward the UI's traffic to Vault. */
   public readonly proxyNamespace: string;
+  /** The labels of those pods. */
+  public readonly proxyPodLabels: Readonly<Record<string, string>>;
   /** The HTTPRoute's name, in Vault's namespace. */
   public readonly routeName: string;
 
   constructor(scope: Construct, id: string, props: VaultHttpRouteProps) {
     super(scope, id);
-    const { implementation, ranges, name, gatewayName, gatewayNamespace, listenerName, proxyNamespace } = validating(this, () => {
+    const { implementation, ranges, name, gatewayName, gatewayNamespace, listenerName, proxyNamespace, proxyPodLabels } = validating(this, () => {
       const checked = checkProps(props);
       props.vault.expose(this);
       return checked;
     });
     const { vault } = props;
     this.proxyNamespace = proxyNamespace;
-    props.vault.allowClient({ description: `the UI, through the Gateway's proxies (${implementation})`, namespace: proxyNamespace }, this);
+    this.proxyPodLabels = proxyPodLabels;
+    props.vault.allowClient({ description: `the UI, through the Gateway's proxies (${implementation})`, namespace: proxyNamespace, podLabels: { ...proxyPodLabels } }, this);
     this.routeName = name;
     const labels = { ...UI_LABELS };
     const allowList = { name: `${name}-allowlist`, namespace: vault.namespace, ranges, labels };

@@ -4,8 +4,9 @@ import { k8s } from 'cdk8s-plus-28';
 import { addSummary } from '../build/summary';
 import { invalid } from '../build/prop-error';
 import { checkCidr, checkDnsLabel, checkMetadataMap } from './checks';
+import { podPeer } from './egress-policy';
 
-/** A source allowed to reach Vault's API port: pods (by namespace and labels), a namespace, or an address block. */
+/** A source allowed to reach Vault's API port: pods (by namespace and labels), or an address block. */
 export interface VaultClient {
   /** What it is, for the synth summary and the README, such as "ESO's controller". */
   readonly description: string;
@@ -15,8 +16,8 @@ export interface VaultClient {
    */
   readonly namespace?: string;
   /**
-   * The labels that select the pods in `namespace`.
-   * @default - every pod of `namespace`
+   * The labels that select the pods in `namespace`, at least one: a whole namespace is never admitted.
+   * @default - none; required with `namespace`
    */
   readonly podLabels?: Record<string, string>;
   /**
@@ -30,9 +31,12 @@ export interface VaultClient {
 export function checkVaultClient(prop: string, client: VaultClient): VaultClient {
   if (client.description.trim() === '') invalid(`${prop} description`, client.description ?? null, 'what the client is, such as "the backup job"');
   if ((client.namespace === undefined) === (client.cidr === undefined)) {
-    invalid(prop, client, 'either namespace (with podLabels, or every pod of it) or cidr');
+    invalid(prop, client, 'either namespace with podLabels, or cidr');
   }
   if (client.cidr !== undefined && client.podLabels !== undefined) invalid(`${prop} podLabels`, client.podLabels, 'no podLabels with a cidr');
+  if (client.namespace !== undefined && (client.podLabels === undefined || Object.keys(client.podLabels ?? {}).length === 0)) {
+    invalid(`${prop} podLabels`, client.podLabels ?? null, `at least one label of the client's pods in namespace ${client.namespace}: a whole namespace is never admitted`);
+  }
   return {
     description: client.description,
     ...(client.namespace !== undefined && { namespace: checkDnsLabel(`${prop} namespace`, client.namespace) }),
@@ -45,16 +49,11 @@ export function checkVaultClient(prop: string, client: VaultClient): VaultClient
 export function describeClient(client: VaultClient): string {
   if (client.cidr !== undefined) return `addresses ${client.cidr} (${client.description})`;
   const labels = Object.entries(client.podLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-  return `${labels ? `pods ${labels}` : 'every pod'} in namespace ${client.namespace} (${client.description})`;
+  return `pods ${labels} in namespace ${client.namespace} (${client.description})`;
 }
 
 function peer(client: VaultClient): k8s.NetworkPolicyPeer {
-  if (client.cidr !== undefined) return { ipBlock: { cidr: client.cidr } };
-  return {
-    // kubernetes.io/metadata.name is set on every namespace by the API server (1.22 and later).
-    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': client.namespace! } },
-    ...(client.podLabels && { podSelector: { matchLabels: { ...client.podLabels } } }),
-  };
+  return client.cidr !== undefined ? { ipBlock: { cidr: client.cidr } } : podPeer(client.namespace!, client.podLabels!);
 }
 
 export interface VaultNetworkPolicyProps {
@@ -68,8 +67,9 @@ export interface VaultNetworkPolicyProps {
 
 /**
  * The NetworkPolicy `vault`: Vault's pods accept connections on their API port only from the clients added to it,
- * which the constructs that talk to Vault add themselves (derived from the app) and the operator adds by prop. Only
- * ingress is restricted; a client not added is cut off, so the synth summary lists them all.
+ * which the constructs that talk to Vault add themselves (derived from the app) and the operator adds by prop. With no
+ * client it has no ingress rule at all, which admits nothing (a rule without peers would admit every source). A client
+ * not added is cut off, so the synth summary lists them all.
  */
 export class VaultNetworkPolicy extends Construct {
   /** The clients allowed, in the order they were added. */
@@ -82,16 +82,17 @@ export class VaultNetworkPolicy extends Construct {
       spec: {
         podSelector: { matchLabels: { ...props.podLabels } },
         policyTypes: ['Ingress'],
-        ingress: [{
-          ports: props.ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })),
-          from: Lazy.any({ produce: () => this.clients.map(peer) }),
-        }],
+        ingress: Lazy.any({
+          produce: () => (this.clients.length === 0 ? [] : [{
+            ports: props.ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })),
+            from: this.clients.map(peer),
+          }]),
+        }),
       },
     });
-    addSummary(this, () => [
-      `Vault (${props.namespace}) accepts port ${props.ports.join(', ')} only from:`,
-      ...this.clients.map((c) => `  ${describeClient(c)}`),
-    ]);
+    addSummary(this, () => (this.clients.length === 0
+      ? [`Vault (${props.namespace}) accepts port ${props.ports.join(', ')} from no client`]
+      : [`Vault (${props.namespace}) accepts port ${props.ports.join(', ')} only from:`, ...this.clients.map((c) => `  ${describeClient(c)}`)]));
   }
 
   /**

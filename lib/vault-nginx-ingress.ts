@@ -2,12 +2,18 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain, checkMetadataMap } from './checks';
-import { checkSourceRanges, PRIVATE_RANGES, TLS_SECRET_NAME } from './ui-allowlist';
+import { checkPodLabels, checkSourceRanges, PRIVATE_RANGES, TLS_SECRET_NAME } from './ui-allowlist';
 import { IVault } from './vault';
 
 export { PRIVATE_RANGES } from './ui-allowlist';
 
 const ALLOWLIST = 'nginx.ingress.kubernetes.io/allowlist-source-range';
+
+/**
+ * The labels the ingress-nginx Helm chart (and its static manifests) puts on the controller's pods, whatever the
+ * release: its name and component. The release's own label (`app.kubernetes.io/instance`) is the site's to add.
+ */
+const CONTROLLER_POD_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' };
 
 export interface VaultNginxIngressProps {
   /** The Vault whose UI is exposed, through its client Service. */
@@ -20,9 +26,9 @@ export interface VaultNginxIngressProps {
   readonly proxyNamespace: string;
 
   /**
-   * The labels of ingress-nginx's controller pods in `proxyNamespace`: only they are let in (such as
-   * `{ 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' }`).
-   * @default - every pod of `proxyNamespace`
+   * The labels of ingress-nginx's controller pods in `proxyNamespace`: only they are let in, never the whole namespace.
+   * Add the release's `app.kubernetes.io/instance` to narrow it to one controller.
+   * @default - the ingress-nginx chart's controller labels: app.kubernetes.io/name=ingress-nginx, app.kubernetes.io/component=controller
    */
   readonly proxyPodLabels?: Record<string, string>;
 
@@ -69,7 +75,7 @@ function checkProps(props: VaultNginxIngressProps) {
     ranges,
     annotations,
     proxyNamespace: checkDnsLabel('VaultNginxIngress proxyNamespace', props.proxyNamespace),
-    proxyPodLabels: props.proxyPodLabels === undefined ? undefined : checkMetadataMap('VaultNginxIngress proxyPodLabels', props.proxyPodLabels, true),
+    proxyPodLabels: checkPodLabels('VaultNginxIngress proxyPodLabels', props.proxyPodLabels ?? CONTROLLER_POD_LABELS),
     tlsSecretName: checkDnsSubdomain('VaultNginxIngress tlsSecretName', props.tlsSecretName ?? TLS_SECRET_NAME),
     ingressClassName: checkDnsSubdomain('VaultNginxIngress ingressClassName', props.ingressClassName ?? 'nginx'),
   };
@@ -83,6 +89,8 @@ function checkProps(props: VaultNginxIngressProps) {
 export class VaultNginxIngress extends Construct {
   /** The namespace of the pods that forward the UI's traffic to Vault: ingress-nginx's controller's. */
   public readonly proxyNamespace: string;
+  /** The labels of those pods. */
+  public readonly proxyPodLabels: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: VaultNginxIngressProps) {
     super(scope, id);
@@ -92,6 +100,7 @@ export class VaultNginxIngress extends Construct {
       return checked;
     });
     this.proxyNamespace = proxyNamespace;
+    this.proxyPodLabels = proxyPodLabels;
     new k8s.KubeIngress(this, 'ingress', {
       metadata: { name: 'vault', namespace: vault.namespace, labels: { ...vault.labels }, annotations: { ...annotations, [ALLOWLIST]: ranges.join(',') } },
       spec: {
@@ -103,6 +112,6 @@ export class VaultNginxIngress extends Construct {
         }],
       },
     });
-    vault.allowClient({ description: 'the UI, through ingress-nginx', namespace: proxyNamespace, ...(proxyPodLabels && { podLabels: proxyPodLabels }) }, this);
+    vault.allowClient({ description: 'the UI, through ingress-nginx', namespace: proxyNamespace, podLabels: { ...proxyPodLabels } }, this);
   }
 }

@@ -160,7 +160,7 @@ export function raftAffinity(s: RaftSettings, labels: Record<string, string>): k
 
 /**
  * The objects only Raft has: the active Service, the Role that lets Vault label its own pods, the PodDisruptionBudget
- * and the NetworkPolicy that lets the pods reach each other (retry_join on 8200, Raft and forwarding on 8201).
+ * and the NetworkPolicy that lets the pods reach each other (retry_join on 8200, Raft and forwarding on 8201), both ways.
  */
 export function addRaftObjects(scope: Construct, n: RaftNames, labels: Record<string, string>, metadata: (name: string) => k8s.ObjectMeta, networkPolicy: boolean): void {
   new k8s.KubeService(scope, 'active-service', {
@@ -192,17 +192,18 @@ export function addRaftObjects(scope: Construct, n: RaftNames, labels: Record<st
     });
   }
   if (networkPolicy) {
+    // Both ways: Vault's egress is restricted too (vault-egress), and a peer's connections are its egress.
+    const ports = () => [API_PORT, CLUSTER_PORT].map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }));
+    const peers = () => [{ podSelector: { matchLabels: { ...labels } } }];
     new k8s.KubeNetworkPolicy(scope, 'raft-peers', {
       metadata: metadata(`${n.statefulSet}-raft-peers`),
       spec: {
         podSelector: { matchLabels: { ...labels } },
-        policyTypes: ['Ingress'],
-        ingress: [{
-          ports: [API_PORT, CLUSTER_PORT].map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })),
-          from: [{ podSelector: { matchLabels: { ...labels } } }],
-        }],
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [{ ports: ports(), from: peers() }],
+        egress: [{ ports: ports(), to: peers() }],
       },
     });
-    addSummary(scope, () => [`Vault's ${n.replicas} pods (${n.namespace}) accept ports ${API_PORT}, ${CLUSTER_PORT} from each other (Raft)`]);
+    addSummary(scope, () => [`Vault's ${n.replicas} pods (${n.namespace}) accept and open ports ${API_PORT}, ${CLUSTER_PORT} from and to each other (Raft)`]);
   }
 }

@@ -9,6 +9,7 @@ import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './scrip
 import { invalid, validating } from '../build/prop-error';
 import { checkCron, checkDnsLabel, checkDnsSubdomain, checkInteger, checkQuantity } from './checks';
 import { IVault } from './vault';
+import { EgressPolicy } from './egress-policy';
 
 export interface VaultSnapshotCronProps extends ScriptCronJobOptions {
   /**
@@ -200,5 +201,12 @@ export class VaultSnapshotCron extends Construct {
     });
     this.podLabels = job.podLabels;
     p.vault.allowClient({ description: `VaultSnapshotCron ${NAME}`, namespace, podLabels: job.podLabels });
+    // Vault only (a standby's redirect names the active pod): Vault, not the job, reviews its token with the API server.
+    if (p.vault.egress) {
+      new EgressPolicy(this, 'egress', {
+        name: `${NAME}-egress`, namespace, podLabels: job.podLabels, description: `VaultSnapshotCron ${NAME}`,
+        destinations: [p.vault.egress.dns, p.vault.egress.vaultApi],
+      });
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../runtime/common/variables';
 import { invalid } from '../build/prop-error';
 import { checkDnsLabel, checkHostname, checkPinnedImage, checkQuantity } from './checks';
+import { ApiServerEndpoints, checkApiServer, DEFAULT_API_SERVER } from './egress-policy';
 import { checkVaultClient, VaultClient } from './vault-network-policy';
 import { VaultStorage } from './vault-storage';
 
@@ -78,18 +79,26 @@ export interface VaultStackProps {
 
   /**
    * Whether Vault's pods accept connections on port 8200 only from the clients the app declares (ESO's controller, the
-   * project's CronJobs, whatever exposes the UI) and `allowedClients`, through a NetworkPolicy. It takes a CNI that enforces
+   * project's CronJobs, whatever exposes the UI) and `allowedClients`, and whether they and the CronJobs' pods connect
+   * only to what each needs (DNS, `apiServer`, Vault, Raft peers), through NetworkPolicies. It takes a CNI that enforces
    * NetworkPolicies (k3s's embedded policy controller does; flannel alone does not).
    * @default true
    */
   readonly networkPolicy?: boolean;
 
   /**
-   * More clients allowed to reach Vault on port 8200: pods by namespace and labels, every pod of a namespace, or an
-   * address block (an ingress controller on the host network), each with a description.
+   * More clients allowed to reach Vault on port 8200: pods by namespace and labels, or an address block (an ingress
+   * controller on the host network), each with a description.
    * @default - none
    */
   readonly allowedClients?: VaultClient[];
+
+  /**
+   * The Kubernetes API server's endpoints as NetworkPolicies see them (after the `kubernetes` Service's DNAT: on k3s the
+   * server nodes' addresses on 6443), which Vault (TokenReview, Raft's service registration) and the recovery job reach.
+   * @default - the private ranges (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7) on ports 443 and 6443
+   */
+  readonly apiServer?: ApiServerEndpoints;
 }
 
 /** Checks VaultStack's props; returns them with their defaults. */
@@ -105,6 +114,7 @@ export function checkVaultStackProps(props: VaultStackProps) {
     storage: props.storage ?? VaultStorage.file(),
     networkPolicy,
     allowedClients,
+    apiServer: checkApiServer('VaultStack apiServer', props.apiServer ?? DEFAULT_API_SERVER),
     appArmorProfile,
     host: checkHostname('VaultStack host', props.host),
     namespace: checkDnsLabel('VaultStack namespace', props.namespace ?? DEFAULTS.namespace),

@@ -5,6 +5,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { invalid, validating } from '../build/prop-error';
 import { VAULT_PORT } from '../runtime/common/variables';
 import { IVault } from './vault';
+import { apiServerDestination, dnsDestination, EgressPolicy, podsDestination, VaultEgress } from './egress-policy';
 import { VaultClient, VaultNetworkPolicy } from './vault-network-policy';
 import { HEADLESS_SERVICE, RaftClaim } from './vault-raft';
 import { checkVaultStackProps, VaultStackProps } from './vault-stack-props';
@@ -36,6 +37,7 @@ export class VaultStack extends Construct implements IVault {
   public readonly claim?: k8s.KubePersistentVolumeClaim;
   public readonly raftClaim?: RaftClaim;
   public readonly raftClusterAddr?: string;
+  public readonly egress?: VaultEgress;
   private readonly networkPolicy?: VaultNetworkPolicy;
   private exposedBy?: { path: string; tlsEnd?: string };
   private telemetry = false;
@@ -100,6 +102,17 @@ export class VaultStack extends Construct implements IVault {
     if (p.networkPolicy) {
       this.networkPolicy = new VaultNetworkPolicy(this, 'network-policy', { namespace: p.namespace, podLabels: labels, ports: [VAULT_PORT] });
       for (const client of p.allowedClients) this.networkPolicy.allow(client);
+      const egress: VaultEgress = {
+        dns: dnsDestination(),
+        apiServer: apiServerDestination(p.apiServer),
+        vaultApi: podsDestination(`Vault's pods on ${VAULT_PORT}`, p.namespace, labels, [VAULT_PORT]),
+      };
+      this.egress = egress;
+      // The API server for TokenReview (every Kubernetes-auth login) and, with Raft, service registration; Raft's peers
+      // are vault-raft-peers'.
+      new EgressPolicy(this, 'egress', {
+        name: `${NAME}-egress`, namespace: p.namespace, podLabels: labels, description: 'Vault', destinations: [egress.dns, egress.apiServer], explain: true,
+      });
     }
   }
 

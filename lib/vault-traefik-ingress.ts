@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { K3S_TRAEFIK_NAMESPACE, PRIVATE_RANGES, TLS_SECRET_NAME, UI_LABELS, checkSourceRanges, traefikAllowList } from './ui-allowlist';
+import { K3S_TRAEFIK_NAMESPACE, PRIVATE_RANGES, TLS_SECRET_NAME, TRAEFIK_POD_LABELS, UI_LABELS, checkPodLabels, checkSourceRanges, traefikAllowList } from './ui-allowlist';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain, checkMetadataMap } from './checks';
 import { IVault } from './vault';
@@ -51,6 +51,14 @@ export interface VaultTraefikIngressProps {
    * @default 'kube-system' (k3s's Traefik; the Traefik Helm chart's is usually 'traefik')
    */
   readonly proxyNamespace?: string;
+
+  /**
+   * The labels of Traefik's pods in `proxyNamespace`: only they are let through Vault's NetworkPolicy, never the whole
+   * namespace (on k3s, kube-system). Add the release's `app.kubernetes.io/instance` (`<release>-<namespace>`, such as
+   * `traefik-kube-system` on k3s) to narrow it to one Traefik.
+   * @default - the Traefik chart's label app.kubernetes.io/name=traefik (k3s's Traefik too)
+   */
+  readonly proxyPodLabels?: Record<string, string>;
 }
 
 function checkProps(props: VaultTraefikIngressProps) {
@@ -70,6 +78,7 @@ function checkProps(props: VaultTraefikIngressProps) {
     // Traefik entry point names are free-form, but a comma would split the annotation's list.
     entryPoint: checkDnsLabel('VaultTraefikIngress entryPoint', props.entryPoint ?? 'websecure'),
     proxyNamespace: checkDnsLabel('VaultTraefikIngress proxyNamespace', props.proxyNamespace ?? K3S_TRAEFIK_NAMESPACE),
+    proxyPodLabels: checkPodLabels('VaultTraefikIngress proxyPodLabels', props.proxyPodLabels ?? TRAEFIK_POD_LABELS),
   };
 }
 
@@ -82,19 +91,22 @@ function checkProps(props: VaultTraefikIngressProps) {
 export class VaultTraefikIngress extends Construct {
   /** The namespace of the pods that forward the UI's traffic to Vault: Traefik's. */
   public readonly proxyNamespace: string;
+  /** The labels of those pods. */
+  public readonly proxyPodLabels: Readonly<Record<string, string>>;
   /** The Middleware that holds the allowlist. */
   public readonly middlewareName = 'vault-allowlist';
 
   constructor(scope: Construct, id: string, props: VaultTraefikIngressProps) {
     super(scope, id);
-    const { ranges, annotations, tlsSecretName, ingressClassName, entryPoint, proxyNamespace } = validating(this, () => {
+    const { ranges, annotations, tlsSecretName, ingressClassName, entryPoint, proxyNamespace, proxyPodLabels } = validating(this, () => {
       const checked = checkProps(props);
       props.vault.expose(this);
       return checked;
     });
     const { vault } = props;
     this.proxyNamespace = proxyNamespace;
-    props.vault.allowClient({ description: 'the UI, through Traefik', namespace: proxyNamespace }, this);
+    this.proxyPodLabels = proxyPodLabels;
+    props.vault.allowClient({ description: 'the UI, through Traefik', namespace: proxyNamespace, podLabels: { ...proxyPodLabels } }, this);
     const labels = { ...UI_LABELS };
 
     traefikAllowList(this, 'allowlist', { name: this.middlewareName, namespace: vault.namespace, ranges, labels });

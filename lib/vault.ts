@@ -1,5 +1,6 @@
 import { IConstruct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
+import { VaultEgress } from './egress-policy';
 import { VaultClient } from './vault-network-policy';
 import { RaftClaim } from './vault-raft';
 
@@ -46,6 +47,11 @@ export interface IVault extends IConstruct {
    * NetworkPolicy is written when both are in one chart.
    */
   allowClient(client: VaultClient, by?: IConstruct): void;
+  /**
+   * Where a pod that talks to Vault may connect, for its egress NetworkPolicy (EgressPolicy): the cluster's DNS, the
+   * API server and Vault's pods; none when Vault's NetworkPolicies are off (`networkPolicy: false`).
+   */
+  readonly egress?: VaultEgress;
   /** Serves Vault's Prometheus metrics on its API listener, without a token (for VaultTelemetry). */
   enableTelemetry(): void;
   /**

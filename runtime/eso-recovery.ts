@@ -17,10 +17,9 @@ import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readList, readRetrySettings, readString, readUrl, RetrySettings } from './common/settings';
 import { readVaultAddr, VaultApi, vaultApi } from './common/vault';
-import { RECOVERY_DEFAULTS, RECOVERY_ENV } from './common/eso-recovery-variables';
+import { RECOVERY_DEFAULTS, RECOVERY_ENV, WAKE_ANNOTATION } from './common/eso-recovery-variables';
 
-/** The project's own annotation: `force-sync` is written from Git by AppSecret, and GitOps would undo a job's value. */
-export const WAKE_ANNOTATION = 'eso-recovery/woken-at';
+export { WAKE_ANNOTATION } from './common/eso-recovery-variables';
 /** How the job's own Events name their source, and how it tells them from ESO's. */
 const COMPONENT = 'eso-recovery';
 /** How often a run looks again while it waits for ESO's verdict on the store it woke. */

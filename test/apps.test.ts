@@ -9,4 +9,6 @@ includeCases(join(__dirname, 'apps'), {
   'ha-raft-restore': () => require('./apps/ha-raft-restore.cases'),
   'ha-raft-runbook': () => require('./apps/ha-raft-runbook.cases'),
   'main': () => require('./apps/main.cases'),
+  'network-policies': () => require('./apps/network-policies.cases'),
+  'recovery-admission': () => require('./apps/recovery-admission.cases'),
 });

@@ -5,6 +5,8 @@ import { includeCases } from './support/cases';
 includeCases(join(__dirname, 'lib'), {
   'app-secret': () => require('./lib/app-secret.cases'),
   'checks': () => require('./lib/checks.cases'),
+  'egress-policy': () => require('./lib/egress-policy.cases'),
+  'eso-recovery-admission': () => require('./lib/eso-recovery-admission.cases'),
   'eso-recovery-cron': () => require('./lib/eso-recovery-cron.cases'),
   'eso-store': () => require('./lib/eso-store.cases'),
   'homelab': () => require('./lib/homelab.cases'),

@@ -11,8 +11,14 @@ const site = {
   // Vault's namespace, and ESO's (where its Helm release runs and the ServiceAccount it logs in to Vault with lives).
   vaultNamespace: 'security',
   esoNamespace: 'security',
-  // The ingress controller's namespace: Vault's NetworkPolicy lets the UI's traffic in from there.
+  // The ingress controller's namespace, and its pods' labels (the ingress-nginx Helm chart's controller, release
+  // ingress-nginx): Vault's NetworkPolicy lets the UI's traffic in from those pods only.
   ingressControllerNamespace: 'ingress-nginx',
+  ingressControllerPodLabels: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/instance': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' },
+  // The Kubernetes API server as NetworkPolicies see it: its endpoints, after the `kubernetes` Service's DNAT (k3s: the
+  // server nodes' addresses on 6443). Vault (TokenReview) and the recovery job reach only these. The private ranges
+  // hold this homelab's nodes; narrow them to the nodes' addresses (`kubectl -n default get endpointslice kubernetes`).
+  apiServer: { cidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], ports: [6443, 443] },
   // The file storage's claim, which the migration copies from (see migration/RUNBOOK.md once synthesized).
   claimName: 'vault-data-lh',
   // Each pod's claim (data-vault-0, -1, -2) is made from these, once: the StatefulSet's claim template is immutable.
@@ -33,8 +39,9 @@ const props: HomelabProps = {
     namespace: site.vaultNamespace,
     storage: VaultStorage.raft({ replicas: site.replicas, storageClassName: site.storageClassName, storageSize: site.storageSize }),
     appArmorProfile: site.vaultAppArmorProfile,
+    apiServer: site.apiServer,
   },
-  ingressNginx: { proxyNamespace: site.ingressControllerNamespace },
+  ingressNginx: { proxyNamespace: site.ingressControllerNamespace, proxyPodLabels: site.ingressControllerPodLabels },
   store: { namespace: site.esoNamespace },
   // Vault's own metrics, scraped by kube-prometheus-stack's Prometheus (in namespace monitoring), and autopilot's alerts.
   telemetry: {},

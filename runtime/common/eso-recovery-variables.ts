@@ -6,6 +6,13 @@ export const RECOVERY_ENV = {
   externalSecrets: 'ESO_EXTERNAL_SECRETS',
 } as const;
 
+/**
+ * The annotation the job writes on the store and on the ExternalSecrets to wake them: the project's own, as
+ * `force-sync` is written from Git by AppSecret and GitOps would undo a job's value. The admission policy over the
+ * job (EsoRecoveryAdmission) lets it change nothing else.
+ */
+export const WAKE_ANNOTATION = 'eso-recovery/woken-at';
+
 export const RECOVERY_DEFAULTS = {
   storeName: 'k8s-secrets',
   // An Event about a cluster-scoped object (the ClusterSecretStore) must be in "default": the API server refuses it in

@@ -92,8 +92,12 @@ describe('npm run synth, as a user runs it', () => {
     // Its entry was type-checked with the others before the runs: unchanged since, TypeScript is not even loaded.
     expect(run.typescript).toBe('not loaded');
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 9 objects\n  vault.k8s.yaml    9\n`
-      + 'Vault (security) accepts port 8200 only from:\n  every pod in namespace ingress-nginx (the UI, through ingress-nginx)\n');
+    expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 10 objects\n  vault.k8s.yaml   10\n`
+      + 'Vault (security) accepts port 8200 only from:\n'
+      + '  pods app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller in namespace ingress-nginx (the UI, through ingress-nginx)\n'
+      + 'Vault (security) connects only to: DNS; the API server\n'
+      + '  DNS: pods k8s-app=kube-dns in namespace kube-system, port 53\n'
+      + '  the API server: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7, ports 443, 6443\n');
     expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
   });
 

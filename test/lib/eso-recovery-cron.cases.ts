@@ -33,7 +33,7 @@ test('defines the CronJob eso-recovery, its script, ServiceAccount and RBAC, und
   expect(manifests.map((m) => `${m.kind}/${m.metadata.namespace ?? '-'}/${m.metadata.name}`)).toEqual([
     'ServiceAccount/security/eso-recovery', 'ClusterRole/-/eso-recovery', 'ClusterRoleBinding/-/eso-recovery',
     'Role/default/eso-recovery-events', 'RoleBinding/default/eso-recovery-events', 'ConfigMap/security/eso-recovery-script',
-    'CronJob/security/eso-recovery',
+    'CronJob/security/eso-recovery', 'NetworkPolicy/security/eso-recovery-egress',
   ]);
 });
 
@@ -93,7 +93,7 @@ test('ships the esbuild bundle of runtime/eso-recovery.ts, small and without dep
 test('follows the store: its namespace, and the Vault it watches', () => {
   const { recovery } = build({ vaultNamespace: 'vault', storeNamespace: 'eso' });
   const names = recovery.filter((m) => m.metadata.namespace !== 'default').map((m) => `${m.kind}/${m.metadata.namespace ?? '-'}`);
-  expect(names).toEqual(['ServiceAccount/eso', 'ClusterRole/-', 'ClusterRoleBinding/-', 'ConfigMap/eso', 'CronJob/eso']);
+  expect(names).toEqual(['ServiceAccount/eso', 'ClusterRole/-', 'ClusterRoleBinding/-', 'ConfigMap/eso', 'CronJob/eso', 'NetworkPolicy/eso']);
   const e = find(recovery, 'CronJob', 'eso-recovery').spec.jobTemplate.spec.template.spec.containers[0].env;
   expect(e.find((x: any) => x.name === 'VAULT_ADDR').value).toBe('http://vault.vault.svc.cluster.local:8200');
   expect(find(recovery, 'ClusterRoleBinding', 'eso-recovery').subjects).toEqual([{ kind: 'ServiceAccount', name: 'eso-recovery', namespace: 'eso' }]);

@@ -24,7 +24,7 @@ function written(build: (outdir: string) => ReturnType<typeof homelabMigration>)
   return { dir, files: files.map((f) => f.file), objects };
 }
 
-test('one folder per GitOps unit: vault, eso, alerts and apps, and a folder made after it returns is in its apps', () => {
+test('one folder per GitOps unit: vault, eso, admission, alerts and apps, and a folder made after it returns is in its apps', () => {
   const out = written((outdir) => {
     const h = homelab(outdir, { ...FILE, ingressNginx: undefined });
     new AppSecret(h.secrets, 'wiki', { namespace: 'wiki', store: h.store, dataFrom: [{ path: 'wiki' }] });
@@ -32,7 +32,9 @@ test('one folder per GitOps unit: vault, eso, alerts and apps, and a folder made
     expect(h.folder('ui')).toBe(h.folder('ui'));
     return h.apps;
   });
-  expect([...new Set(out.files.map((f) => f.split('/')[0]))].sort()).toEqual(['alerts', 'apps', 'eso', 'ui', 'vault']);
+  expect([...new Set(out.files.map((f) => f.split('/')[0]))].sort()).toEqual(['admission', 'alerts', 'apps', 'eso', 'ui', 'vault']);
+  expect(out.objects('admission/eso-recovery-admission.k8s.yaml').map((o) => `${o.apiVersion} ${o.kind}`))
+    .toEqual(['admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy', 'admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding']);
   expect(out.files).toEqual(expect.arrayContaining(['vault/vault.k8s.yaml', 'vault/vault-unseal.k8s.yaml', 'vault/eso-recovery.k8s.yaml', 'vault/vault-backup.k8s.yaml']));
 });
 
@@ -53,15 +55,19 @@ test('the UI through ingress-nginx goes beside Vault in dist/vault, its controll
   const vault = out.objects('vault/vault.k8s.yaml');
   expect(vault.filter((o) => o.kind === 'Ingress').map((o) => o.spec.rules[0].host)).toEqual(['vault.lab.example.net']);
   const policy = vault.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'vault');
-  expect(policy.spec.ingress[0].from[0]).toEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } });
+  expect(policy.spec.ingress[0].from[0]).toEqual({
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+    podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' } },
+  });
   // The policy follows the objects whose clients it admits.
-  expect(vault.map((o) => o.kind).slice(-2)).toEqual(['Ingress', 'NetworkPolicy']);
+  const order = vault.map((o) => `${o.kind}/${o.metadata.name}`);
+  expect(order.indexOf('NetworkPolicy/vault')).toBeGreaterThan(order.indexOf('Ingress/vault'));
 });
 
-test('backups and alerts can be left out; Raft adds the snapshots and their alerts', () => {
-  const bare = written((outdir) => homelab(outdir, { ...FILE, backup: false, alerts: false }).apps);
+test('backups, alerts and the admission policy (for Kubernetes 1.28–1.29) can be left out; Raft adds the snapshots and their alerts', () => {
+  const bare = written((outdir) => homelab(outdir, { ...FILE, backup: false, alerts: false, admissionPolicies: false }).apps);
   expect(bare.files).not.toContain('vault/vault-backup.k8s.yaml');
-  expect(bare.files.filter((f) => f.startsWith('alerts/'))).toEqual([]);
+  expect(bare.files.filter((f) => f.startsWith('alerts/') || f.startsWith('admission/'))).toEqual([]);
   const raft = written((outdir) => homelab(outdir, RAFT).apps);
   expect(raft.files).toEqual(expect.arrayContaining(['vault/vault-raft-snapshot.k8s.yaml', 'alerts/vault-snapshot-alerts.k8s.yaml']));
   const noSnapshots = written((outdir) => homelab(outdir, { ...RAFT, snapshots: false }).apps);

@@ -14,7 +14,7 @@ const container = pod.containers[0];
 
 test('defines the CronJob vault-auto-unseal and its script ConfigMap in security, and no Secret', () => {
   expect(manifests.map((m) => `${m.kind}/${m.metadata.namespace}/${m.metadata.name}`)).toEqual([
-    'ConfigMap/security/vault-auto-unseal-script', 'CronJob/security/vault-auto-unseal',
+    'ConfigMap/security/vault-auto-unseal-script', 'CronJob/security/vault-auto-unseal', 'NetworkPolicy/security/vault-auto-unseal-egress',
   ]);
   expect(cron.spec.schedule).toBe('* * * * *');
 });

@@ -24,6 +24,8 @@ function error(build: (chart: Chart) => void): string {
 }
 
 const wave = (m: Manifest) => Number(m.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+/** The label Istio puts on the pods of the Gateway it deploys. */
+const ISTIO_PROXY = { 'gateway.networking.k8s.io/gateway-name': 'homelab' };
 
 describe.each(['traefik', 'envoy-gateway'])('VaultHttpRoute on %s', (implementation) => {
   const { manifests } = route({ implementation });
@@ -99,7 +101,7 @@ test('on Envoy Gateway: a SecurityPolicy on the route, Deny by default, Allow fo
 
 describe('another implementation: no allowlist object, so an allowlist is refused and [] is the explicit choice', () => {
   test('allowedSourceRanges: [] renders the route alone, without a filter', () => {
-    const { manifests } = route({ implementation: 'istio', allowedSourceRanges: [] });
+    const { manifests } = route({ implementation: 'istio', allowedSourceRanges: [], proxyPodLabels: ISTIO_PROXY });
     expect(manifests.map((m) => m.kind)).toEqual(['HTTPRoute']);
     expect(manifests[0].spec.rules[0].filters).toBeUndefined();
     expect(schemaErrors(manifests)).toEqual([]);
@@ -126,8 +128,46 @@ describe('proxyNamespace: where the pods that forward the UI\'s traffic run', ()
     ['cilium', undefined, 'gateway'],
     ['traefik', 'traefik', 'traefik'],
   ])('%s, given %s: %s', (implementation, proxyNamespace, expected) => {
-    const { construct } = route({ implementation, proxyNamespace, ...(implementation === 'cilium' && { allowedSourceRanges: [] }) });
+    const { construct } = route({ implementation, proxyNamespace, ...(implementation === 'cilium' && { allowedSourceRanges: [], proxyPodLabels: { app: 'cilium-envoy' } }) });
     expect(construct.proxyNamespace).toBe(expected);
+  });
+});
+
+describe('proxyPodLabels: only those pods are let through Vault\'s NetworkPolicy, never their whole namespace', () => {
+  const admitted = (props: Partial<VaultHttpRouteProps> & Pick<VaultHttpRouteProps, 'implementation'>) => {
+    const all = synth((chart: Chart) => {
+      new VaultHttpRoute(chart, 'ui', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com' }), ...GATEWAY, ...props });
+    });
+    return find(all, 'NetworkPolicy', 'vault').spec.ingress[0].from;
+  };
+  const ns = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
+
+  test('Envoy Gateway: the labels it puts on the proxies of the route\'s own Gateway, derived from gatewayName and gatewayNamespace', () => {
+    expect(admitted({ implementation: 'envoy-gateway' })).toEqual([{
+      namespaceSelector: ns('envoy-gateway-system'),
+      podSelector: { matchLabels: {
+        'app.kubernetes.io/name': 'envoy', 'app.kubernetes.io/component': 'proxy',
+        'gateway.envoyproxy.io/owning-gateway-name': 'homelab', 'gateway.envoyproxy.io/owning-gateway-namespace': 'gateway',
+      } },
+    }]);
+  });
+
+  test('Traefik: its chart\'s name label; given labels replace the default', () => {
+    expect(admitted({ implementation: 'traefik' })).toEqual([{ namespaceSelector: ns('kube-system'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } } }]);
+    const own = { 'app.kubernetes.io/name': 'traefik', 'app.kubernetes.io/instance': 'traefik-traefik' };
+    expect(admitted({ implementation: 'traefik', proxyNamespace: 'traefik', proxyPodLabels: own })).toEqual([{ namespaceSelector: ns('traefik'), podSelector: { matchLabels: own } }]);
+    expect(admitted({ implementation: 'istio', allowedSourceRanges: [], proxyPodLabels: ISTIO_PROXY })).toEqual([{ namespaceSelector: ns('gateway'), podSelector: { matchLabels: ISTIO_PROXY } }]);
+  });
+
+  test.each<[string, Partial<VaultHttpRouteProps> & Pick<VaultHttpRouteProps, 'implementation'>, string]>([
+    ['another implementation without them', { implementation: 'istio', allowedSourceRanges: [] },
+      'test/ui: invalid VaultHttpRoute proxyPodLabels: got undefined, expected the labels of istio\'s proxy pods (no default for implementation "istio"): a whole namespace is never admitted'],
+    ['no label at all', { implementation: 'traefik', proxyPodLabels: {} },
+      'test/ui: invalid VaultHttpRoute proxyPodLabels: got {}, expected at least one label of the proxy\'s pods: a whole namespace is never admitted'],
+    ['a label value that is no label value', { implementation: 'traefik', proxyPodLabels: { app: 'a b' } },
+      'test/ui: invalid VaultHttpRoute proxyPodLabels: got "a b", expected label values of at most 63 letters, digits, "-", "_" or "."'],
+  ])('rejects %s, in one line', (_case, props, message) => {
+    expect(() => admitted(props)).toThrow(message);
   });
 });
 

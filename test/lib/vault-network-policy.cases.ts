@@ -19,7 +19,7 @@ describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () =>
     new EsoRecoveryCron(chart, 'recovery', { vault: v, store });
   });
 
-  test('selects Vault\'s pods and admits port 8200 only from the UI\'s namespace and the clients the app declares', () => {
+  test('selects Vault\'s pods and admits port 8200 only from the UI\'s controller pods and the clients the app declares', () => {
     const out = homelab({ allowedClients: [{ description: 'a backup job', namespace: 'backup', podLabels: { app: 'restic' } }, { description: 'a host-network proxy', cidr: '192.168.1.0/24' }] });
     const policy = find(out, 'NetworkPolicy', 'vault');
     const sts = find(out, 'StatefulSet', 'vault');
@@ -32,7 +32,7 @@ describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () =>
     expect(policy.spec.ingress[0].from).toEqual([
       { namespaceSelector: ns('backup'), podSelector: { matchLabels: { app: 'restic' } } },
       { ipBlock: { cidr: '192.168.1.0/24' } },
-      { namespaceSelector: ns('ingress-nginx') },
+      { namespaceSelector: ns('ingress-nginx'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' } } },
       { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'vault-auto-unseal', 'app.kubernetes.io/component': 'cronjob' } } },
       { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'external-secrets', 'app.kubernetes.io/instance': 'eso' } } },
       { namespaceSelector: ns('security'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'eso-recovery', 'app.kubernetes.io/component': 'cronjob' } } },
@@ -40,7 +40,7 @@ describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () =>
     expect(schemaErrors(out)).toEqual([]);
   });
 
-  test('each CronJob\'s pods match the rule that admits them, and nothing admits every namespace', () => {
+  test('each CronJob\'s pods match the rule that admits them, and nothing admits a whole namespace', () => {
     const out = homelab();
     const from = find(out, 'NetworkPolicy', 'vault').spec.ingress[0].from;
     for (const p of podTemplates(out).filter((t) => t.what.startsWith('CronJob'))) {
@@ -48,7 +48,19 @@ describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () =>
         && matches(f.podSelector.matchLabels, p.metadata.labels));
       expect([p.what, admitted]).toEqual([p.what, true]);
     }
-    for (const f of from) expect(f.namespaceSelector ?? f.ipBlock).toBeDefined();
+    for (const f of from) {
+      if (f.ipBlock) continue;
+      expect(Object.keys(f.namespaceSelector.matchLabels)).toEqual(['kubernetes.io/metadata.name']);
+      expect(Object.keys(f.podSelector.matchLabels).length).toBeGreaterThan(0);
+    }
+  });
+
+  test('a Vault with no client admits nothing: no ingress rule at all (a rule without peers would admit every source)', () => {
+    const out = synth((chart: Chart) => { new VaultStack(chart, 'vault', { host: 'vault.example.com' }); });
+    const policy = find(out, 'NetworkPolicy', 'vault');
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.ingress).toEqual([]);
+    expect(schemaErrors(out)).toEqual([]);
   });
 
   test('off on request: no policy', () => {
@@ -69,8 +81,11 @@ describe('VaultStack NetworkPolicy: Vault reachable only by who needs it', () =>
   });
 
   test.each<[string, Partial<VaultStackProps>, RegExp]>([
-    ['a client with neither namespace nor cidr', { allowedClients: [{ description: 'x' }] }, /invalid VaultStack allowedClients\[0\]: got \{"description":"x"\}, expected either namespace/],
+    ['a client with neither namespace nor cidr', { allowedClients: [{ description: 'x' }] }, /invalid VaultStack allowedClients\[0\]: got \{"description":"x"\}, expected either namespace with podLabels, or cidr$/],
     ['a client with a bad CIDR', { allowedClients: [{ description: 'x', cidr: '10.0.0.0' }] }, /invalid VaultStack allowedClients\[0\] cidr: got "10.0.0.0"/],
+    ['a whole namespace', { allowedClients: [{ description: 'x', namespace: 'backup' }] },
+      /invalid VaultStack allowedClients\[0\] podLabels: got null, expected at least one label of the client's pods in namespace backup: a whole namespace is never admitted$/],
+    ['a whole namespace, by no label', { allowedClients: [{ description: 'x', namespace: 'backup', podLabels: {} }] }, /allowedClients\[0\] podLabels: got \{\}, expected at least one label/],
   ])('rejects %s', (_case, props, message) => {
     expect(() => vault(props)).toThrow(message);
   });

@@ -35,10 +35,12 @@ test('serves the Vault\'s host over TLS through nginx, to private address ranges
   expect(schemaErrors(manifests)).toEqual([]);
 });
 
-test('the controller\'s namespace is let through Vault\'s NetworkPolicy, and the configuration names where TLS ends', () => {
-  expect(find(manifests, 'NetworkPolicy', 'vault').spec.ingress[0].from).toEqual([
-    { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
-  ]);
+test('the controller\'s pods (the chart\'s labels, or the site\'s) are let through Vault\'s NetworkPolicy, and the configuration names where TLS ends', () => {
+  const controller = (labels: Record<string, string>) => [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: { matchLabels: labels } }];
+  expect(find(manifests, 'NetworkPolicy', 'vault').spec.ingress[0].from).toEqual(controller({ 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' }));
+  const release = { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/instance': 'lan', 'app.kubernetes.io/component': 'controller' };
+  expect(find(ui({ proxyPodLabels: release }), 'NetworkPolicy', 'vault').spec.ingress[0].from).toEqual(controller(release));
+  expect(error({ proxyPodLabels: {} })).toBe('test/ui: invalid VaultNginxIngress proxyPodLabels: got {}, expected at least one label of the proxy\'s pods: a whole namespace is never admitted');
   expect(find(manifests, 'ConfigMap', 'vault-config').data['vault.hcl']).toContain('# TLS ends at ingress-nginx; inside the cluster Vault speaks plain HTTP.');
   const alone = synth((chart: Chart) => { new VaultStack(chart, 'vault', { host: 'vault.example.com' }); });
   expect(find(alone, 'ConfigMap', 'vault-config').data['vault.hcl']).toContain('# TLS ends at the Ingress or Gateway in front of Vault;');

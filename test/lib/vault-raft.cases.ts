@@ -123,12 +123,14 @@ test('a PodDisruptionBudget that keeps a majority: 1 of 3, 2 of 5, none for a si
   expect(raft({ replicas: 1, allowSingleRaftNode: true }).manifests.some((m) => m.kind === 'PodDisruptionBudget')).toBe(false);
 });
 
-test('the pods reach each other on 8200 (retry_join) and 8201 (Raft, forwarding): a NetworkPolicy of their own', () => {
+test('the pods reach each other on 8200 (retry_join) and 8201 (Raft, forwarding), both ways: a NetworkPolicy of their own', () => {
   const peers = find(manifests, 'NetworkPolicy', 'vault-raft-peers');
-  expect(peers.spec.ingress).toEqual([{
-    ports: [{ protocol: 'TCP', port: 8200 }, { protocol: 'TCP', port: 8201 }],
-    from: [{ podSelector: { matchLabels: sts.spec.selector.matchLabels } }],
-  }]);
+  const ports = [{ protocol: 'TCP', port: 8200 }, { protocol: 'TCP', port: 8201 }];
+  const pods = [{ podSelector: { matchLabels: sts.spec.selector.matchLabels } }];
+  expect(peers.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+  expect(peers.spec.ingress).toEqual([{ ports, from: pods }]);
+  // Vault's egress is restricted (vault-egress: DNS and the API server), so a peer's connections need this rule.
+  expect(peers.spec.egress).toEqual([{ ports, to: pods }]);
   expect(raft({}, { networkPolicy: false }).manifests.some((m) => m.kind === 'NetworkPolicy')).toBe(false);
 });
 

@@ -56,7 +56,7 @@ const container = pod.spec.containers[0];
 describe('VaultStack defaults', () => {
   test('synthesizes the expected objects under stable names, in namespace security', () => {
     expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual([
-      'ClusterRoleBinding/vault-server-binding', 'ConfigMap/vault-config', 'NetworkPolicy/vault',
+      'ClusterRoleBinding/vault-server-binding', 'ConfigMap/vault-config', 'NetworkPolicy/vault', 'NetworkPolicy/vault-egress',
       'PersistentVolumeClaim/vault-data', 'Service/vault', 'Service/vault-internal', 'ServiceAccount/vault',
       'StatefulSet/vault',
     ]);

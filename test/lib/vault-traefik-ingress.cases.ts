@@ -81,6 +81,17 @@ test('props reach the output: class, entry point, TLS Secret, more annotations; 
   expect(other.proxyNamespace).toBe('traefik');
 });
 
+test('Traefik\'s pods, by the chart\'s label or the site\'s, are let through Vault\'s NetworkPolicy, never their whole namespace', () => {
+  const from = (props: Partial<VaultTraefikIngressProps>) => find(synth((chart: Chart) => {
+    new VaultTraefikIngress(chart, 'ui', { vault: new VaultStack(chart, 'vault', { host: 'vault.example.com' }), ...props });
+  }), 'NetworkPolicy', 'vault').spec.ingress[0].from;
+  const ns = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
+  expect(construct.proxyPodLabels).toEqual({ 'app.kubernetes.io/name': 'traefik' });
+  expect(from({})).toEqual([{ namespaceSelector: ns('kube-system'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } } }]);
+  const k3s = { 'app.kubernetes.io/name': 'traefik', 'app.kubernetes.io/instance': 'traefik-kube-system' };
+  expect(from({ proxyPodLabels: k3s })).toEqual([{ namespaceSelector: ns('kube-system'), podSelector: { matchLabels: k3s } }]);
+});
+
 describe('VaultTraefikIngress rejects, with one line', () => {
   test.each<[string, Record<string, unknown>, string, boolean]>([
     ['an empty allowlist', { allowedSourceRanges: [] },
@@ -89,6 +100,8 @@ describe('VaultTraefikIngress rejects, with one line', () => {
       'test/ui: invalid VaultTraefikIngress annotations: got "traefik.ingress.kubernetes.io/router.middlewares", expected no router annotation here: allowedSourceRanges and entryPoint set them', false],
     ['an entry point list', { entryPoint: 'web,websecure' },
       'test/ui: invalid VaultTraefikIngress entryPoint: got "web,websecure", expected a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters)', false],
+    ['no pod label', { proxyPodLabels: {} },
+      'test/ui: invalid VaultTraefikIngress proxyPodLabels: got {}, expected at least one label of the proxy\'s pods: a whole namespace is never admitted', false],
     ['a Vault whose UI an Ingress exposes already', {},
       'test/ui: invalid VaultTraefikIngress vault: got "test/vault", expected a Vault whose UI nothing exposes yet: test/ingress does (expose it once)', true],
   ])('%s', (_case, props, message, exposedAlready) => {
