@@ -82,7 +82,8 @@ export interface Homelab {
 
 /**
  * The homelab, as one cdk8s App per folder of `outdir`: `vault` (Vault, its auto-unseal, ESO's recovery, the backups
- * and snapshots: no CRD but Longhorn's), `eso` (the store: ESO's CRDs), `alerts` (prometheus-operator's CRDs) and `apps`
+ * and snapshots: no CRD but Longhorn's, and cert-manager's with TLS), `eso` (the store: ESO's CRDs), `alerts`
+ * (prometheus-operator's CRDs) and `apps`
  * (the ExternalSecrets: the apps' namespaces). GitOps syncs each folder on its own, so a missing CRD or app namespace
  * holds back only its folder (see docs/from-zero.md, "Point GitOps at dist/").
  */
@@ -141,6 +142,7 @@ export function homelabMigration(outdir: string, props: HomelabProps, sourceClai
     cronJobs: [unseal, recovery].map((job) => ({ name: job.cronJobName, namespace: job.namespace })),
     activeService: vault.clientServiceName,
     port: vault.port,
+    tls: vault.tls && { caSecret: vault.tls.caSecretName, caKey: vault.tls.caKey },
     store: store.storeName,
     kvPath: store.path,
     dist: posix.join(posix.dirname(folder), 'dist'),

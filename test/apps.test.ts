@@ -9,4 +9,5 @@ includeCases(join(__dirname, 'apps'), {
   'ha-raft-restore': () => require('./apps/ha-raft-restore.cases'),
   'ha-raft-runbook': () => require('./apps/ha-raft-runbook.cases'),
   'main': () => require('./apps/main.cases'),
+  'tls': () => require('./apps/tls.cases'),
 });

@@ -92,7 +92,7 @@ describe('npm run synth, as a user runs it', () => {
     // Its entry was type-checked with the others before the runs: unchanged since, TypeScript is not even loaded.
     expect(run.typescript).toBe('not loaded');
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 9 objects\n  vault.k8s.yaml    9\n`
+    expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 14 objects\n  vault.k8s.yaml   14\n`
       + 'Vault (security) accepts port 8200 only from:\n  every pod in namespace ingress-nginx (the UI, through ingress-nginx)\n');
     expect(readdirSync(run.outdir)).toEqual(['vault.k8s.yaml']);
   });
