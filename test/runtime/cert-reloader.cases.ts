@@ -50,16 +50,37 @@ async function recorder(): Promise<{ pid: number; hups: () => number; child: Chi
   return { pid: child.pid!, hups: () => out.split('\n').filter((l) => l === 'HUP').length, child };
 }
 
-/** A stand-in for /proc: each entry a pid's folder with its `cmdline`, NUL-separated as the kernel writes it. */
-function fakeProc(processes: Record<number | string, string[]>): { dir: string; add: (pid: number, argv: string[]) => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'proc-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const add = (pid: number | string, argv: string[]) => {
-    mkdirSync(join(dir, String(pid)), { recursive: true });
-    writeFileSync(join(dir, String(pid), 'cmdline'), `${argv.join('\0')}\0`);
+/**
+ * A stand-in for /proc: each entry a pid's folder with its `cmdline`, NUL-separated as the kernel writes it. `dir` is a
+ * link to the current set, replaced whole at each change, so that a poll never sees half of one.
+ */
+function fakeProc(processes: Record<number | string, string[]>) {
+  const base = mkdtempSync(join(tmpdir(), 'proc-'));
+  cleanups.push(() => rmSync(base, { recursive: true, force: true }));
+  const current = new Map<string, string[]>(Object.entries(processes));
+  let generation = 0;
+  const publish = () => {
+    const folder = join(base, `set-${generation++}`);
+    for (const [pid, argv] of current) {
+      mkdirSync(join(folder, pid), { recursive: true });
+      writeFileSync(join(folder, pid, 'cmdline'), `${argv.join('\0')}\0`);
+    }
+    mkdirSync(folder, { recursive: true });
+    symlinkSync(folder, join(base, 'next'));
+    renameSync(join(base, 'next'), join(base, 'proc'));
   };
-  for (const [pid, argv] of Object.entries(processes)) add(pid, argv);
-  return { dir, add };
+  publish();
+  return {
+    dir: join(base, 'proc'),
+    /** Sets the processes of `changes` (an argv) or removes them (undefined), all at once. */
+    change: (changes: Record<number, string[] | undefined>) => {
+      for (const [pid, argv] of Object.entries(changes)) {
+        if (argv) current.set(pid, argv);
+        else current.delete(pid);
+      }
+      publish();
+    },
+  };
 }
 
 const VAULT = ['vault', 'server', '-config=/vault/config/vault.hcl'];
@@ -88,7 +109,7 @@ const pemLines = (pem: string) => pem.split('\n').filter((l) => l.length > 20 &&
 /** Waits for `n` more polls, by watching the poll interval pass (no output means no change seen). */
 const pollsPass = (n: number) => new Promise((resolve) => setTimeout(resolve, n * Number(POLL) * 1000));
 
-test('a renewal: one SIGHUP to the `vault server` process, one line naming the new certificate, no key material', async () => {
+test.concurrent('a renewal: one SIGHUP to the `vault server` process, one line naming the new certificate, no key material', async () => {
   const [first, second] = [testCertificate(), testCertificate()];
   const volume = secretVolume(first);
   const [vault, dumbInit] = [await recorder(), await recorder()];
@@ -113,7 +134,7 @@ test('a renewal: one SIGHUP to the `vault server` process, one line naming the n
   expect(output).not.toMatch(/PRIVATE KEY/);
 });
 
-test('a pair that does not belong together, or is not PEM, is waited out once per problem; the good pair is then loaded', async () => {
+test.concurrent('a pair that does not belong together, or is not PEM, is waited out once per problem; the good pair is then loaded', async () => {
   const [first, second, other] = [testCertificate(), testCertificate(), testCertificate()];
   const volume = secretVolume(first);
   const vault = await recorder();
@@ -140,7 +161,7 @@ test('a pair that does not belong together, or is not PEM, is waited out once pe
   for (const line of [...pemLines(other.key), ...pemLines(second.key)]) expect(r.out.stderr + r.out.stdout).not.toContain(line);
 });
 
-test('no `vault server` process yet, or two: none is signalled, and the one that appears gets the SIGHUP', async () => {
+test.concurrent('no `vault server` process yet, or two: none is signalled, and the one that appears gets the SIGHUP', async () => {
   const [first, second] = [testCertificate(), testCertificate()];
   const volume = secretVolume(first);
   const [vault, twin] = [await recorder(), await recorder()];
@@ -149,19 +170,18 @@ test('no `vault server` process yet, or two: none is signalled, and the one that
   await until(() => r.out.stdout.includes('vault serves'), 'the first read');
   volume.renew(second);
   await until(() => r.out.stderr.includes('no `vault server` process'), 'no process');
-  proc.add(vault.pid, VAULT);
-  proc.add(twin.pid, ['/bin/vault', 'server']);
+  proc.change({ [vault.pid]: VAULT, [twin.pid]: ['/bin/vault', 'server'] });
   await until(() => r.out.stderr.includes('2 `vault server` processes'), 'two processes');
   await pollsPass(4);
   expect([vault.hups(), twin.hups()]).toEqual([0, 0]);
-  rmSync(join(proc.dir, String(twin.pid)), { recursive: true });
+  proc.change({ [twin.pid]: undefined });
   await until(() => vault.hups() === 1, 'the SIGHUP');
   expect(await r.stop()).toBe(0);
   expect(twin.hups()).toBe(0);
   expect(r.out.stderr).toMatch(/shareProcessNamespace/);
 });
 
-test('a process it cannot signal (gone since the scan): a line naming the pid and the error, and a retry at the next poll', async () => {
+test.concurrent('a process it cannot signal (gone since the scan): a line naming the pid and the error, and a retry at the next poll', async () => {
   const [first, second] = [testCertificate(), testCertificate()];
   const volume = secretVolume(first);
   const gone = await recorder();
@@ -173,14 +193,13 @@ test('a process it cannot signal (gone since the scan): a line naming the pid an
   volume.renew(second);
   await until(() => r.out.stderr.includes('cannot signal'), 'the failed signal');
   const vault = await recorder();
-  rmSync(join(proc.dir, String(gone.pid)), { recursive: true });
-  proc.add(vault.pid, VAULT);
+  proc.change({ [gone.pid]: undefined, [vault.pid]: VAULT });
   await until(() => vault.hups() === 1, 'the SIGHUP');
   expect(await r.stop()).toBe(0);
   expect(r.out.stderr).toContain(`waiting: cannot signal vault server (pid ${gone.pid}): ESRCH: the sidecar must run as Vault's uid`);
 });
 
-test.each([
+test.concurrent.each([
   ['a relative folder', { TLS_CERT_DIR: 'vault/tls' }, /^invalid TLS_CERT_DIR: got "vault\/tls"/],
   ['a poll interval that is no number', { POLL_SECONDS: 'often' }, /^invalid POLL_SECONDS: got "often", expected a number of seconds/],
 ])('%s: exit 2 at once, with one line naming the setting', async (_case, env, message) => {
@@ -190,7 +209,7 @@ test.each([
   expect(r.out.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
 });
 
-test('the bundle as examples/ha-raft/dist ships it, as a process: reloads, and SIGTERM stops it with exit 0', async () => {
+test.concurrent('the bundle as examples/ha-raft/dist ships it, as a process: reloads, and SIGTERM stops it with exit 0', async () => {
   const file = join(root, 'examples', 'ha-raft', 'dist', 'vault', 'vault.k8s.yaml');
   const configMap = YAML.parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON()).find((d) => d?.kind === 'ConfigMap' && d.metadata.name === 'vault-cert-reloader');
   const script = join(mkdtempSync(join(tmpdir(), 'script-')), 'cert-reloader.js');
