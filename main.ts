@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { AppSecret, homelab, HomelabProps, VaultStorage } from 'homelab-secrets';
+import { AppSecret, homelab, HomelabProps, VaultStorage, VaultTls } from 'homelab-secrets';
 
 // This homelab's own values. Another homelab changes these, and the app secrets at the bottom; everything else has
 // generic defaults (see docs/ for every prop). The UI's TLS Secret (vault-tls) and its allowed clients (the private
@@ -25,6 +25,10 @@ const site = {
   // (containerd issue 12886). It keeps Vault's namespace at the Pod Security level `privileged`; drop it once your
   // nodes are fixed (see docs/vault.md, "AppArmor").
   vaultAppArmorProfile: 'unconfined',
+  // The seed's Vault speaks plain HTTP inside the cluster, with TLS at the ingress only: tokens, secrets and unseal
+  // shares cross the pod network in clear. Move to the library's default, TLS from cert-manager, in the order of
+  // docs/vault.md, "TLS" (cert-manager first, then this line removed).
+  vaultTls: VaultTls.none(),
 };
 
 /** The homelab: Vault on one pod with file storage, the UI through ingress-nginx, and the app secrets below. */
@@ -35,6 +39,7 @@ const props: HomelabProps = {
     storage: VaultStorage.file({ claimName: site.claimName, storageClassName: site.storageClassName, storageSize: site.storageSize }),
     appArmorProfile: site.vaultAppArmorProfile,
     apiServer: site.apiServer,
+    tls: site.vaultTls,
   },
   ingressNginx: { proxyNamespace: site.ingressControllerNamespace, proxyPodLabels: site.ingressControllerPodLabels },
   store: { namespace: site.esoNamespace },

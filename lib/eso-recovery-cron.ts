@@ -1,10 +1,9 @@
 import { Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { ENV } from '../runtime/common/variables';
 import { EsoStore, StoreReader } from './eso-store';
 import { bundleRuntime } from './runtime-bundle';
-import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
+import { checkScriptOptions, checkVaultCa, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { validating } from '../build/prop-error';
 import { IVault } from './vault';
 import { EgressPolicy } from './egress-policy';
@@ -13,17 +12,17 @@ import { RECOVERY_DEFAULTS, RECOVERY_ENV, WAKE_ANNOTATION } from '../runtime/com
 const NAME = 'eso-recovery';
 
 export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
-  /** The Vault whose readiness is watched: `VAULT_ADDR` is its Service. */
+  /** The Vault whose readiness is watched: `VAULT_ADDR` is its Service (with TLS the job trusts its CA, `VAULT_CACERT`). */
   readonly vault: IVault;
-  /**
-   * The EsoStore whose ClusterSecretStore is woken; the ExternalSecrets that read through it are woken after it, and
-   * the job runs in its namespace unless `namespace` is set.
-   */
+  /** The EsoStore whose ClusterSecretStore is woken; the ExternalSecrets that read through it are woken after it. */
   readonly store: EsoStore;
 }
 
 function checkProps(props: EsoRecoveryCronProps) {
-  return { settings: checkScriptOptions('EsoRecoveryCron', props, props.store.namespace), vault: props.vault, store: props.store };
+  // Beside Vault, like the other jobs that talk to it: a job mounts Vault's CA from a Secret of Vault's namespace.
+  const settings = checkScriptOptions('EsoRecoveryCron', props, props.vault.namespace);
+  checkVaultCa('EsoRecoveryCron', settings.namespace, props.vault);
+  return { settings, vault: props.vault, store: props.store };
 }
 
 /**
@@ -104,8 +103,8 @@ export class EsoRecoveryCron extends Construct {
       name: NAME,
       script: bundleRuntime('eso-recovery'),
       serviceAccountName: NAME,
+      vault,
       env: {
-        [ENV.vaultAddr]: vault.serviceUrl,
         [RECOVERY_ENV.storeName]: store.storeName,
         [RECOVERY_ENV.externalSecrets]: Lazy.any({ produce: () => store.readers.map((r) => `${r.namespace}/${r.name}`).join(',') }),
       },

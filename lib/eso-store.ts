@@ -1,7 +1,7 @@
 import { Construct, IConstruct } from 'constructs';
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
+import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultCaProviderType, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain } from './checks';
 import { DEFAULTS } from '../runtime/common/variables';
@@ -29,8 +29,8 @@ export interface EsoStoreProps {
   readonly serviceAccountName?: string;
 
   /**
-   * The Vault this store reads from: its Service URL becomes the store's server, so the two cannot drift, and ESO's
-   * controller is let through its NetworkPolicy.
+   * The Vault this store reads from: its Service URL becomes the store's server, so the two cannot drift, the store
+   * trusts its CA when it serves TLS (`caProvider`), and ESO's controller is let through its NetworkPolicy.
    */
   readonly vault: IVault;
 
@@ -164,6 +164,12 @@ export class EsoStore extends Construct {
         provider: {
           vault: {
             server: this.server,
+            // ESO verifies Vault's certificate against this CA only (ca.crt of Vault's certificate's Secret).
+            ...(vault.tls && {
+              caProvider: {
+                type: ClusterSecretStoreSpecProviderVaultCaProviderType.SECRET, name: vault.tls.caSecretName, key: vault.tls.caKey, namespace: vault.namespace,
+              },
+            }),
             path: this.path,
             version: kvVersion === 'v1' ? ClusterSecretStoreSpecProviderVaultVersion.V1 : ClusterSecretStoreSpecProviderVaultVersion.V2,
             auth: {

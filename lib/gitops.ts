@@ -8,9 +8,12 @@ const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 
 /**
  * The waves, in the order ArgoCD applies them within one Application. An allowlist (Traefik Middleware, Envoy Gateway
- * SecurityPolicy) comes before the default wave 0 of the route or Ingress it guards, so the UI is never served unguarded.
+ * SecurityPolicy) comes before the default wave 0 of the route or Ingress it guards, so the UI is never served
+ * unguarded; so does the backend TLS a proxy verifies Vault with (Traefik ServersTransport, BackendTLSPolicy), so that
+ * no request reaches Vault over plain HTTP or unverified. Vault's own certificates (dist/vault) have no wave: see
+ * lib/vault-tls.ts.
  */
-export const WAVES = { allowList: -1, store: 1, externalSecrets: 2 } as const;
+export const WAVES = { allowList: -1, backendTls: -1, store: 1, externalSecrets: 2 } as const;
 
 /**
  * The annotations of an object whose kind comes from an operator's CRD: ArgoCD skips its dry run while the CRD is

@@ -91,10 +91,10 @@ export interface Homelab {
 
 /**
  * The homelab, as one cdk8s App per folder of `outdir`: `vault` (Vault, its auto-unseal, ESO's recovery, the backups
- * and snapshots: no CRD but Longhorn's), `eso` (the store: ESO's CRDs), `admission` (the recovery job's admission
- * policy: Kubernetes 1.30), `alerts` (prometheus-operator's CRDs) and `apps` (the ExternalSecrets: the apps'
- * namespaces). GitOps syncs each folder on its own, so a missing CRD, API or app namespace holds back only its folder
- * (see docs/from-zero.md, "Point GitOps at dist/").
+ * and snapshots: no CRD but Longhorn's, and cert-manager's with TLS), `eso` (the store: ESO's CRDs), `admission` (the
+ * recovery job's admission policy: Kubernetes 1.30), `alerts` (prometheus-operator's CRDs) and `apps` (the
+ * ExternalSecrets: the apps' namespaces). GitOps syncs each folder on its own, so a missing CRD, API or app namespace
+ * holds back only its folder (see docs/from-zero.md, "Point GitOps at dist/").
  */
 export function homelab(outdir: string, props: HomelabProps): Homelab {
   // One array, shared with the caller: a folder made after homelab() returns is in it too.
@@ -152,6 +152,7 @@ export function homelabMigration(outdir: string, props: HomelabProps, sourceClai
     cronJobs: [unseal, recovery].map((job) => ({ name: job.cronJobName, namespace: job.namespace })),
     activeService: vault.clientServiceName,
     port: vault.port,
+    tls: vault.tls && { caSecret: vault.tls.caSecretName, caKey: vault.tls.caKey },
     store: store.storeName,
     kvPath: store.path,
     dist: posix.join(posix.dirname(folder), 'dist'),

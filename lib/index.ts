@@ -1,5 +1,6 @@
 export * from './vault-stack';
 export * from './vault-storage';
+export * from './vault-tls';
 export * from './vault-nginx-ingress';
 export * from './eso-store';
 export * from './app-secret';

@@ -21,6 +21,8 @@ export interface RaftMigrationNames {
   /** The active node's Service and Vault's port. */
   readonly activeService: string;
   readonly port: number;
+  /** When the Raft layout serves TLS: the Secret and key of the CA its certificate is signed with. */
+  readonly tls?: { readonly caSecret: string; readonly caKey: string };
   /** The ClusterSecretStore, and the mount of the KV engine it reads. */
   readonly store: string;
   readonly kvPath: string;
@@ -35,6 +37,13 @@ export function raftMigrationRunbook(n: RaftMigrationNames): string {
   const suspend = (value: boolean) => n.cronJobs
     .map((cj) => `kubectl -n ${cj.namespace} patch cronjob ${cj.name} -p '{"spec":{"suspend":${value}}}'`).join('\n   ');
   const lastPod = n.pods[n.pods.length - 1];
+  const login = n.tls
+    ? [`${ns} get secret ${n.tls.caSecret} -o jsonpath='{.data.${n.tls.caKey.replace('.', '\\.')}}' | base64 -d > vault-ca.crt`,
+      `export VAULT_ADDR=https://127.0.0.1:${n.port} VAULT_CACERT="$(pwd)/vault-ca.crt"; vault login`]
+    : [`export VAULT_ADDR=http://127.0.0.1:${n.port}; vault login`];
+  const tlsStart = n.tls
+    ? `\n   The Raft layout serves TLS: its pods start once cert-manager has issued their certificate (\`${ns} get\n   certificates\`: READY True), which needs cert-manager in the cluster before this step.\n  `
+    : '';
   return `<!-- Written by npm run synth from the app's own names: edit the app, not this file. -->
 # Moving Vault from file storage to Raft: the runbook
 
@@ -81,7 +90,7 @@ app="<your Argo CD Application (or Flux Kustomization) for ${n.dist}/vault>"
    \`${n.dist}/vault\`, and likewise the other folders), then resume it (\`argocd app set "$app" --sync-policy
    automated\`; Flux: \`flux resume kustomization "$app"\`). The new StatefulSet adopts \`${n.podClaim}\` for
    \`${n.pods[0]}\`, which starts as a one-node Raft leader holding the migrated data; the other pods get new, empty
-   claims and join it through \`retry_join\`. GitOps does not undo step 3's suspension: no manifest sets
+   claims and join it through \`retry_join\`.${tlsStart} GitOps does not undo step 3's suspension: no manifest sets
    \`spec.suspend\`, and neither Argo CD's diff nor Flux's server-side apply resets a field they do not own. Resume the
    CronJobs by hand:
    \`\`\`sh
@@ -92,7 +101,7 @@ app="<your Argo CD Application (or Flux Kustomization) for ${n.dist}/vault>"
 8. **Check**:
    \`\`\`sh
    ${ns} port-forward svc/${n.activeService} ${n.port}:${n.port} &
-   export VAULT_ADDR=http://127.0.0.1:${n.port}; vault login
+   ${login.join('\n   ')}
    vault operator raft list-peers                 # ${n.pods.join(', ')}: one leader, the others followers, all voters
    vault kv list ${n.kvPath}/                           # and read the paths your app secrets read
    kubectl get clustersecretstore ${n.store}      # READY True

@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { DEFAULTS, ENV } from '../runtime/common/variables';
 import { invalid } from '../build/prop-error';
 import { checkCron, checkDnsLabel, checkInteger, checkPinnedImage, checkQuantity } from './checks';
+import { IVault } from './vault';
 
 /** A small official Node.js image, pinned; the scripts need only Node.js 20 or later. */
 export const NODE_IMAGE = 'node:24.11.0-alpine3.22';
@@ -17,7 +18,7 @@ export const ACTIVE_DEADLINE_SECONDS = RUN_DEADLINE_SECONDS + 5;
 export interface ScriptCronJobOptions {
   /**
    * The namespace of the CronJob.
-   * @default - the namespace of what the job serves: the VaultStack's for UnsealCron, the EsoStore's for EsoRecoveryCron
+   * @default - the VaultStack's namespace, whose Secret holds the CA a job trusts when Vault serves TLS
    */
   readonly namespace?: string;
   /**
@@ -130,8 +131,13 @@ export interface ScriptCronJobProps {
   readonly name: string;
   /** The bundled script. */
   readonly script: string;
-  /** Environment variables of the script, beyond the retry settings. */
+  /** Environment variables of the script, beyond the retry settings and Vault's address. */
   readonly env: Record<string, string>;
+  /**
+   * The Vault the script talks to: `VAULT_ADDR` is its Service's URL, and when it serves TLS the job mounts its CA
+   * certificate only (`ca.crt`, named by `VAULT_CACERT`) and trusts that CA alone.
+   */
+  readonly vault: IVault;
   /** The ServiceAccount to run as, with its token mounted; without one the pod gets no API token at all. */
   readonly serviceAccountName?: string;
   /** Extra volumes, mounted at their `mountPath`, read-only unless `writable`. */
@@ -139,6 +145,30 @@ export interface ScriptCronJobProps {
 }
 
 const SCRIPT_DIR = '/opt/script';
+/** Where a job mounts Vault's CA certificate: `VAULT_CACERT` names the file in it. */
+export const VAULT_CA_DIR = '/vault/ca';
+
+/**
+ * Refuses a job that talks to a TLS Vault from another namespace: it mounts the CA from a Secret of Vault's
+ * namespace, and a pod mounts Secrets of its own namespace only.
+ */
+export function checkVaultCa(owner: string, namespace: string, vault: IVault): void {
+  if (vault.tls && namespace !== vault.namespace) {
+    invalid(`${owner} namespace`, namespace, `Vault's namespace "${vault.namespace}" while Vault serves TLS: the job mounts its CA from the Secret ${vault.tls.caSecretName} there (a pod mounts Secrets of its own namespace only)`);
+  }
+}
+
+/** What a job needs to talk to `vault`: its address, and with TLS its CA, mounted alone, and the file's name. */
+function vaultClient(vault: IVault): { env: Record<string, string>; volumes: Array<{ volume: k8s.Volume; mountPath: string }> } {
+  if (!vault.tls) return { env: { [ENV.vaultAddr]: vault.serviceUrl }, volumes: [] };
+  const { caSecretName, caKey } = vault.tls;
+  return {
+    env: { [ENV.vaultAddr]: vault.serviceUrl, [ENV.vaultCaCert]: `${VAULT_CA_DIR}/${caKey}` },
+    // Only the CA certificate: the Secret also holds Vault's private key, which the job never sees. A folder, not a
+    // subPath, so that a renewed CA certificate reaches a job's later runs.
+    volumes: [{ mountPath: VAULT_CA_DIR, volume: { name: 'vault-ca', secret: { secretName: caSecretName, defaultMode: 0o444, items: [{ key: caKey, path: caKey }] } } }],
+  };
+}
 
 /**
  * A CronJob that runs a bundled runtime script from a ConfigMap with a pinned Node.js image: no overlapping runs, a
@@ -163,14 +193,16 @@ export class ScriptCronJob extends Construct {
       data: { [scriptFile]: props.script },
     });
 
+    const client = vaultClient(props.vault);
     const env = {
+      ...client.env,
       ...props.env,
       [ENV.timeoutSeconds]: String(timeoutSeconds),
       [ENV.retryWindowSeconds]: String(retryWindowSeconds),
       [ENV.retryIntervalSeconds]: String(retryIntervalSeconds),
       [ENV.runDeadlineSeconds]: String(activeDeadlineSeconds - 5),
     };
-    const extra = props.volumes ?? [];
+    const extra: Array<{ volume: k8s.Volume; mountPath: string; writable?: boolean }> = [...client.volumes, ...(props.volumes ?? [])];
     new k8s.KubeCronJob(this, 'cronjob', {
       metadata: { name: props.name, namespace, labels },
       spec: {

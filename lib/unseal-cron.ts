@@ -1,7 +1,6 @@
 import { Construct } from 'constructs';
-import { ENV } from '../runtime/common/variables';
 import { bundleRuntime } from './runtime-bundle';
-import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
+import { checkScriptOptions, checkVaultCa, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsSubdomain, checkHttpUrl } from './checks';
 import { IVault } from './vault';
@@ -12,8 +11,8 @@ const NAME = 'vault-auto-unseal';
 
 export interface UnsealCronProps extends ScriptCronJobOptions {
   /**
-   * The Vault to unseal: `VAULT_ADDR` is its Service, which publishes the sealed, not-ready pod; the job runs in its
-   * namespace unless `namespace` is set.
+   * The Vault to unseal: `VAULT_ADDR` is its Service, which publishes the sealed, not-ready pod (with TLS the job
+   * trusts its CA, `VAULT_CACERT`); the job runs in its namespace unless `namespace` is set.
    */
   readonly vault: IVault;
   /**
@@ -36,7 +35,10 @@ function checkPodUrls(props: UnsealCronProps, vault: IVault): string[] | undefin
     ?? (vault.storage === 'raft' ? vault.podUrls : undefined);
   if (urls === undefined) return undefined;
   if (urls.length === 0) invalid('UnsealCron podUrls', urls, 'at least one pod URL');
-  const names = urls.map((url) => new URL(checkHttpUrl('UnsealCron podUrls', url)).hostname.split('.')[0]);
+  const parsed = urls.map((url) => new URL(checkHttpUrl('UnsealCron podUrls', url)));
+  const other = parsed.find((url) => url.protocol !== `${vault.scheme}:`);
+  if (other) invalid('UnsealCron podUrls', other.href, `${vault.scheme} URLs: Vault's listener speaks ${vault.scheme}`);
+  const names = parsed.map((url) => url.hostname.split('.')[0]);
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
   if (repeated) invalid('UnsealCron podUrls', urls, `one URL per pod: "${repeated}" (the first label of the host, the pod's name in the log) appears twice`);
   return [...urls];
@@ -55,9 +57,11 @@ export class UnsealCron extends Construct {
   constructor(scope: Construct, id: string, props: UnsealCronProps) {
     super(scope, id);
     const { settings, vault, secretName, podUrls } = validating(this, () => {
+      const settings = checkScriptOptions('UnsealCron', props, props.vault.namespace);
+      checkVaultCa('UnsealCron', settings.namespace, props.vault);
       return {
         vault: props.vault,
-        settings: checkScriptOptions('UnsealCron', props, props.vault.namespace),
+        settings,
         secretName: checkDnsSubdomain('UnsealCron unsealKeySecretName', props.unsealKeySecretName ?? UNSEAL_DEFAULTS.secretName),
         podUrls: checkPodUrls(props, props.vault),
       };
@@ -68,8 +72,9 @@ export class UnsealCron extends Construct {
       settings,
       name: NAME,
       script: bundleRuntime('unseal'),
+      vault,
       env: {
-        [ENV.vaultAddr]: vault.serviceUrl, [UNSEAL_ENV.keysDir]: UNSEAL_DEFAULTS.keysDir, [UNSEAL_ENV.secretName]: secretName,
+        [UNSEAL_ENV.keysDir]: UNSEAL_DEFAULTS.keysDir, [UNSEAL_ENV.secretName]: secretName,
         ...(podUrls && { [UNSEAL_ENV.pods]: podUrls.join(',') }),
       },
       volumes: [{

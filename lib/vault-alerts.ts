@@ -4,6 +4,7 @@ import { EsoRecoveryCron } from './eso-recovery-cron';
 import { EsoStore } from './eso-store';
 import { Alert, cronJobAlerts, selector, vaultNotReady } from './promql';
 import { raftAlerts } from './vault-raft-alerts';
+import { tlsAlerts } from './vault-tls-alerts';
 import { UnsealCron } from './unseal-cron';
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain, checkDocumentUrl, checkMetadataMap, checkPromDuration, promDurationSeconds } from './checks';
@@ -196,6 +197,10 @@ function checkProps(props: VaultAlertsProps) {
   const raft = vault.storage === 'raft'
     ? raftAlerts({ namespace: vaultNamespace, statefulSet: statefulSetName, activeService: vault.clientServiceName, for: notReadyFor })
     : undefined;
+  // With TLS, an alert before Vault's certificate (or its CA) expires unrenewed (lib/vault-tls-alerts.ts).
+  const tls = vault.tls
+    ? tlsAlerts({ namespace: vaultNamespace, certificates: vault.tls.certificateNames, renewBeforeSeconds: vault.tls.renewBeforeSeconds })
+    : [];
   const alerts: Alert[] = [
     ...(raft ?? [{
       name: 'VaultNotReady',
@@ -278,6 +283,7 @@ function checkProps(props: VaultAlertsProps) {
       description: 'Prometheus has no clustersecretstore_status_condition series for the store: ESO is down, the store '
         + 'does not exist, or ESO\'s metrics are not scraped (its Helm value serviceMonitor.enabled).',
     },
+    ...tls,
   ];
   return { namespace, name, labels, runbookBaseUrl, alerts };
 }

@@ -5,6 +5,7 @@ import { checkPodLabels, checkSourceRanges, envoyAllowList, K3S_TRAEFIK_NAMESPAC
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain } from './checks';
 import { IVault } from './vault';
+import { backendTlsPolicy } from './ui-backend-tls';
 
 /** The Gateway API implementations this project renders the allowlist for, and the namespace of their proxies. */
 const ENFORCED = { 'traefik': K3S_TRAEFIK_NAMESPACE, 'envoy-gateway': 'envoy-gateway-system' } as const;
@@ -111,8 +112,11 @@ function defaultProxyPodLabels(implementation: string, props: VaultHttpRouteProp
 /**
  * The UI through Gateway API: an HTTPRoute for the VaultStack's host on the operator's Gateway listener, backed by
  * Vault's Service, and the allowlist object of the implementation (a Traefik Middleware or an Envoy Gateway
- * SecurityPolicy), applied in an earlier ArgoCD wave than the route. Put it in a folder of its own: a missing Gateway
- * API, Traefik or Envoy Gateway CRD then holds back only that folder.
+ * SecurityPolicy), applied in an earlier ArgoCD wave than the route. When Vault serves TLS, a BackendTLSPolicy
+ * `<name>-backend-tls` (the same wave) has the Gateway speak HTTPS to Vault and verify it against the CA in the Secret
+ * of Vault's certificate: Envoy Gateway and Traefik read a Secret there; an implementation that reads only ConfigMaps
+ * fails the route closed (docs/ui.md). Put it in a folder of its own: a missing Gateway API, Traefik or Envoy Gateway
+ * CRD then holds back only that folder.
  */
 export class VaultHttpRoute extends Construct {
   /** The namespace of the pods that forward the UI's traffic to Vault. */
@@ -121,6 +125,8 @@ export class VaultHttpRoute extends Construct {
   public readonly proxyPodLabels: Readonly<Record<string, string>>;
   /** The HTTPRoute's name, in Vault's namespace. */
   public readonly routeName: string;
+  /** The BackendTLSPolicy's name, when Vault serves TLS. */
+  public readonly backendTlsPolicyName?: string;
 
   constructor(scope: Construct, id: string, props: VaultHttpRouteProps) {
     super(scope, id);
@@ -144,6 +150,10 @@ export class VaultHttpRoute extends Construct {
       filters.push({ type: HttpRouteSpecRulesFiltersType.EXTENSION_REF, extensionRef: { group: 'traefik.io', kind: middleware.kind, name: allowList.name } });
     } else if (implementation === 'envoy-gateway') {
       envoyAllowList(this, 'allowlist', { ...allowList, routeName: name });
+    }
+    if (vault.tls) {
+      this.backendTlsPolicyName = `${name}-backend-tls`;
+      backendTlsPolicy(this, 'backend-tls', vault, { name: this.backendTlsPolicyName, labels });
     }
 
     new HttpRoute(this, 'route', {

@@ -15,6 +15,21 @@ const ALLOWLIST = 'nginx.ingress.kubernetes.io/allowlist-source-range';
  */
 const CONTROLLER_POD_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' };
 
+/**
+ * The annotations that make ingress-nginx speak HTTPS to a TLS Vault and verify it: against the CA of Vault's
+ * certificate's Secret (`ca.crt`; ingress-nginx also loads the Secret's own pair and presents it if Vault asks for a
+ * client certificate, which Vault's listener requests but never requires) and the client Service's name.
+ */
+function backendTlsAnnotations(vault: IVault): Record<string, string> {
+  if (!vault.tls) return {};
+  return {
+    'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+    'nginx.ingress.kubernetes.io/proxy-ssl-verify': 'on',
+    'nginx.ingress.kubernetes.io/proxy-ssl-secret': `${vault.namespace}/${vault.tls.caSecretName}`,
+    'nginx.ingress.kubernetes.io/proxy-ssl-name': vault.tls.serverName,
+  };
+}
+
 export interface VaultNginxIngressProps {
   /** The Vault whose UI is exposed, through its client Service. */
   readonly vault: IVault;
@@ -70,6 +85,9 @@ function checkProps(props: VaultNginxIngressProps) {
   for (const key of [ALLOWLIST, 'nginx.ingress.kubernetes.io/whitelist-source-range']) {
     if (annotations[key] !== undefined) invalid('VaultNginxIngress annotations', key, 'no source-range annotation here: set allowedSourceRanges');
   }
+  for (const key of Object.keys(backendTlsAnnotations(vault))) {
+    if (annotations[key] !== undefined) invalid('VaultNginxIngress annotations', key, 'no backend TLS annotation here: Vault\'s TLS (VaultStack tls) sets them');
+  }
   return {
     vault,
     ranges,
@@ -102,7 +120,10 @@ export class VaultNginxIngress extends Construct {
     this.proxyNamespace = proxyNamespace;
     this.proxyPodLabels = proxyPodLabels;
     new k8s.KubeIngress(this, 'ingress', {
-      metadata: { name: 'vault', namespace: vault.namespace, labels: { ...vault.labels }, annotations: { ...annotations, [ALLOWLIST]: ranges.join(',') } },
+      metadata: {
+        name: 'vault', namespace: vault.namespace, labels: { ...vault.labels },
+        annotations: { ...annotations, [ALLOWLIST]: ranges.join(','), ...backendTlsAnnotations(vault) },
+      },
       spec: {
         ingressClassName,
         tls: [{ hosts: [vault.host], secretName: tlsSecretName }],

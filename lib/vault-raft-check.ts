@@ -15,13 +15,16 @@ export interface RenderedRaftObjects {
   readonly statefulSet: { metadata: { name?: string }; spec?: { serviceName?: string; replicas?: number } };
 }
 
-/** The retry_join addresses the rendered objects publish, one per pod in ordinal order, on the Service's http port. */
+/**
+ * The retry_join addresses the rendered objects publish, one per pod in ordinal order, on the Service's API port,
+ * whose name is its scheme (`http`, or `https` with TLS).
+ */
 export function expectedJoinUrls(rendered: RenderedRaftObjects, clusterDomain: string): string[] {
   const { name: service, namespace } = rendered.headlessService.metadata;
   const { name: statefulSet } = rendered.statefulSet.metadata;
-  const port = rendered.headlessService.spec?.ports?.find((p) => p.name === 'http')?.port;
+  const api = rendered.headlessService.spec?.ports?.find((p) => p.name === 'http' || p.name === 'https');
   return Array.from({ length: rendered.statefulSet.spec?.replicas ?? 1 },
-    (_, i) => `http://${statefulSet}-${i}.${service}.${namespace}.svc.${clusterDomain}:${port}`);
+    (_, i) => `${api?.name}://${statefulSet}-${i}.${service}.${namespace}.svc.${clusterDomain}:${api?.port}`);
 }
 
 /** Refuses a Raft configuration or StatefulSet whose addresses the rendered headless Service would not publish. */

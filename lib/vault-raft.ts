@@ -9,7 +9,9 @@ import { VAULT_PORT as API_PORT } from '../runtime/common/variables';
 // server-ha-active-service.yaml) and Vault's own source:
 // - node_id is the pod's name (VAULT_RAFT_NODE_ID), cluster_addr the pod's DNS name on 8201 (VAULT_CLUSTER_ADDR,
 //   always TLS with Vault's own certificates), one retry_join per pod through the headless Service, so any pod finds
-//   the leader wherever it is; disable_mlock, which Vault 1.20 and later require with Raft.
+//   the leader wherever it is; disable_mlock, which Vault 1.20 and later require with Raft. With TLS on the API port
+//   each retry_join verifies the leader against the CA (leader_ca_cert_file): the leader's answer carries the cluster's
+//   TLS keyring (vault/raft.go answerResp), which must not cross the network in clear or reach an impostor.
 // - service_registration "kubernetes" labels each pod vault-active / vault-sealed / vault-initialized, through GET and
 //   PATCH of its own pod (serviceregistration/kubernetes/client): the Role grants exactly those two verbs on the pods
 //   by name, not vault-helm's list, watch and update of every pod.
@@ -58,8 +60,28 @@ export interface RaftClaim {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/**
+ * What TLS adds to Vault's configuration (VaultTls binds it): the listener's settings and each retry_join's, as HCL
+ * key and value pairs, and the comment above the listener when Vault serves TLS itself.
+ */
+export interface ListenerTls {
+  readonly scheme: 'http' | 'https';
+  readonly settings: ReadonlyArray<readonly [string, string]>;
+  readonly joinSettings: ReadonlyArray<readonly [string, string]>;
+  /** Absent with plain HTTP: the storage's comment then says where TLS ends. */
+  readonly comment?: readonly string[];
+}
+
+/** `key = value` lines of an HCL block, indented, their `=` aligned. */
+export function hclSettings(indent: string, settings: ReadonlyArray<readonly [string, string]>): string[] {
+  const width = Math.max(...settings.map(([key]) => key.length));
+  return settings.map(([key, value]) => `${indent}${key.padEnd(width)} = ${value}`);
+}
+
 /** The names and addresses of a Raft cluster, derived once from the same values everywhere. */
 export interface RaftNames {
+  /** How the API port speaks: every URL to it has this scheme. */
+  readonly scheme: 'http' | 'https';
   readonly statefulSet: string;
   /** The ServiceAccount Vault's pods run as, which labels its own pod through service registration. */
   readonly serviceAccount: string;
@@ -73,13 +95,13 @@ export interface RaftNames {
 export const podNames = (n: RaftNames) => Array.from({ length: n.replicas }, (_, i) => `${n.statefulSet}-${i}`);
 /** A pod's DNS name through the headless Service (which publishes sealed, not-ready pods). */
 export const podHost = (n: RaftNames, pod: string) => `${pod}.${n.headlessService}.${n.namespace}.svc.${n.clusterDomain}`;
-export const podUrls = (n: RaftNames) => podNames(n).map((pod) => `http://${podHost(n, pod)}:${API_PORT}`);
-export const activeServiceUrl = (n: RaftNames) => `http://${n.activeService}.${n.namespace}.svc.${n.clusterDomain}:${API_PORT}`;
+export const podUrls = (n: RaftNames) => podNames(n).map((pod) => `${n.scheme}://${podHost(n, pod)}:${API_PORT}`);
+export const activeServiceUrl = (n: RaftNames) => `${n.scheme}://${n.activeService}.${n.namespace}.svc.${n.clusterDomain}:${API_PORT}`;
 /** pod 0's cluster address, which a migration's destination must use exactly. */
 export const clusterAddr = (n: RaftNames, pod: string) => `https://${podHost(n, pod)}:${CLUSTER_PORT}`;
 
 /** Vault's configuration for Raft; node_id and cluster_addr come from each pod's environment. */
-export function raftConfig(n: RaftNames, dataPath: string, listener: readonly string[] = [], tail: readonly string[] = []): string {
+export function raftConfig(n: RaftNames, dataPath: string, tls: ListenerTls, listener: readonly string[] = [], tail: readonly string[] = []): string {
   const config = [
     'ui = true',
     // Required with Raft since Vault 1.20; the container may not lock memory anyway (no IPC_LOCK).
@@ -87,19 +109,19 @@ export function raftConfig(n: RaftNames, dataPath: string, listener: readonly st
     '# api_addr is each pod\'s own address through the headless Service (VAULT_API_ADDR): a standby redirects the',
     '# always-forwarded paths (snapshots, their restore) to the leader there, not through the public host\'s ingress.',
     '',
-    '# TLS ends at the ingress; inside the cluster Vault speaks plain HTTP on 8200. Raft and request forwarding use',
-    '# 8201, always TLS with certificates Vault makes itself.',
+    ...(tls.comment
+      ? [...tls.comment, '# Raft and request forwarding use 8201, always TLS with certificates Vault makes itself.']
+      : ['# TLS ends at the ingress; inside the cluster Vault speaks plain HTTP on 8200. Raft and request forwarding use',
+        '# 8201, always TLS with certificates Vault makes itself.']),
     'listener "tcp" {',
-    `  address         = "[::]:${API_PORT}"`,
-    `  cluster_address = "[::]:${CLUSTER_PORT}"`,
-    '  tls_disable     = 1',
+    ...hclSettings('  ', [['address', `"[::]:${API_PORT}"`], ['cluster_address', `"[::]:${CLUSTER_PORT}"`], ...tls.settings]),
     ...listener,
     '}',
     '',
     '# node_id is the pod name (VAULT_RAFT_NODE_ID); each pod tries every peer until one is the leader.',
     'storage "raft" {',
     `  path = "${dataPath}"`,
-    ...podUrls(n).flatMap((url) => ['', '  retry_join {', `    leader_api_addr = "${url}"`, '  }']),
+    ...podUrls(n).flatMap((url) => ['', '  retry_join {', ...hclSettings('    ', [['leader_api_addr', `"${url}"`], ...tls.joinSettings]), '  }']),
     '}',
     '',
     '# Labels each pod vault-active, vault-sealed, vault-initialized (VAULT_K8S_POD_NAME, VAULT_K8S_NAMESPACE).',
@@ -118,7 +140,7 @@ export function raftEnv(n: RaftNames): k8s.EnvVar[] {
     { name: 'VAULT_RAFT_NODE_ID', value: '$(VAULT_K8S_POD_NAME)' },
     { name: 'VAULT_CLUSTER_ADDR', value: `https://$(VAULT_K8S_POD_NAME).${n.headlessService}.${n.namespace}.svc.${n.clusterDomain}:${CLUSTER_PORT}` },
     // The pod's own address, as retry_join reaches it: a standby's redirects to the leader stay inside the cluster.
-    { name: 'VAULT_API_ADDR', value: `http://$(VAULT_K8S_POD_NAME).${n.headlessService}.${n.namespace}.svc.${n.clusterDomain}:${API_PORT}` },
+    { name: 'VAULT_API_ADDR', value: `${n.scheme}://$(VAULT_K8S_POD_NAME).${n.headlessService}.${n.namespace}.svc.${n.clusterDomain}:${API_PORT}` },
   ];
 }
 
@@ -168,7 +190,7 @@ export function addRaftObjects(scope: Construct, n: RaftNames, labels: Record<st
     spec: {
       type: 'ClusterIP',
       selector: { ...labels, 'vault-active': 'true' },
-      ports: [{ name: 'http', port: API_PORT, targetPort: k8s.IntOrString.fromNumber(API_PORT) }],
+      ports: [{ name: n.scheme, port: API_PORT, targetPort: k8s.IntOrString.fromNumber(API_PORT) }],
       // Not ready means not served: a leader that died keeps its vault-active label (nothing is left to remove it), so
       // only its readiness failing takes it out of the endpoints. A sealed pod is never active, so nothing is lost.
       publishNotReadyAddresses: false,

@@ -2,10 +2,9 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { RecurringJob, RecurringJobSpecTask } from '../imports/longhorn.io';
 import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from '../runtime/common/snapshot-variables';
-import { ENV } from '../runtime/common/variables';
 import { crdObjectAnnotations } from './gitops';
 import { bundleRuntime } from './runtime-bundle';
-import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
+import { checkScriptOptions, checkVaultCa, ScriptCronJob, ScriptCronJobOptions } from './script-cron-job';
 import { invalid, validating } from '../build/prop-error';
 import { checkCron, checkDnsLabel, checkDnsSubdomain, checkInteger, checkQuantity } from './checks';
 import { IVault } from './vault';
@@ -13,8 +12,8 @@ import { EgressPolicy } from './egress-policy';
 
 export interface VaultSnapshotCronProps extends ScriptCronJobOptions {
   /**
-   * The Vault to snapshot, on Raft storage: `VAULT_ADDR` is its active node's Service; the job runs in its namespace
-   * unless `namespace` is set.
+   * The Vault to snapshot, on Raft storage: `VAULT_ADDR` is its active node's Service (with TLS the job trusts its CA,
+   * `VAULT_CACERT`); the job runs in its namespace unless `namespace` is set.
    */
   readonly vault: IVault;
   /**
@@ -98,13 +97,15 @@ function checkProps(props: VaultSnapshotCronProps) {
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(authMount)) invalid('VaultSnapshotCron authMount', authMount, 'a Vault mount path such as "kubernetes"');
   const role = props.role ?? SNAPSHOT_DEFAULTS.role;
   if (!/^[A-Za-z0-9_.-]+$/.test(role)) invalid('VaultSnapshotCron role', role, 'a Vault role name: letters, digits, ".", "_" and "-"');
+  // Hourly at :15, away from the hourly Longhorn snapshot at :00; one try and a short window, then the next hour.
+  const settings = checkScriptOptions('VaultSnapshotCron', props, vault.namespace, {
+    activeDeadlineSeconds: deadlineSeconds, schedule: '15 * * * *', retryWindowSeconds: 60, retryIntervalSeconds: 10,
+    cpuLimit: '500m', memoryRequest: '64Mi', memoryLimit: '160Mi',
+  });
+  checkVaultCa('VaultSnapshotCron', settings.namespace, vault);
   return {
-    // Hourly at :15, away from the hourly Longhorn snapshot at :00; one try and a short window, then the next hour.
     vault,
-    settings: checkScriptOptions('VaultSnapshotCron', props, vault.namespace, {
-      activeDeadlineSeconds: deadlineSeconds, schedule: '15 * * * *', retryWindowSeconds: 60, retryIntervalSeconds: 10,
-      cpuLimit: '500m', memoryRequest: '64Mi', memoryLimit: '160Mi',
-    }),
+    settings,
     authMount,
     role,
     keep: checkInteger('VaultSnapshotCron keep', props.keep ?? SNAPSHOT_DEFAULTS.keep, 1, 1000),
@@ -188,9 +189,9 @@ export class VaultSnapshotCron extends Construct {
       name: NAME,
       script: bundleRuntime('raft-snapshot'),
       serviceAccountName: NAME,
+      // With Raft, the Vault's serviceUrl is its active node's Service.
+      vault: p.vault,
       env: {
-        // With Raft, the Vault's serviceUrl is its active node's Service.
-        [ENV.vaultAddr]: p.vault.serviceUrl,
         [SNAPSHOT_ENV.authMount]: p.authMount,
         [SNAPSHOT_ENV.role]: p.role,
         [SNAPSHOT_ENV.dir]: MOUNT_PATH,

@@ -4,6 +4,7 @@ import { checkDnsLabel, checkHostname, checkPinnedImage, checkQuantity } from '.
 import { ApiServerEndpoints, checkApiServer, DEFAULT_API_SERVER } from './egress-policy';
 import { checkVaultClient, VaultClient } from './vault-network-policy';
 import { VaultStorage } from './vault-storage';
+import { VaultTls } from './vault-tls';
 
 // VaultStack's props, their checks and their defaults: what a homelab may say about its Vault.
 
@@ -52,6 +53,15 @@ export interface VaultStackProps {
    * @default VaultStorage.file()
    */
   readonly storage?: VaultStorage;
+
+  /**
+   * How Vault's API listener speaks: `VaultTls.certManager({ ... })` (TLS with a certificate cert-manager issues from a
+   * CA of Vault's own, renewed and reloaded without a human, verified by every client) or `VaultTls.none()` (plain
+   * HTTP inside the cluster). A running install moves to TLS in an order that keeps its clients working: see
+   * docs/vault.md, "TLS".
+   * @default VaultTls.certManager()
+   */
+  readonly tls?: VaultTls;
 
   /**
    * CPU requested by the Vault container.
@@ -112,6 +122,7 @@ export function checkVaultStackProps(props: VaultStackProps) {
     .map((c, i) => checkVaultClient(`VaultStack allowedClients[${i}]`, c));
   return {
     storage: props.storage ?? VaultStorage.file(),
+    tls: props.tls ?? VaultTls.certManager(),
     networkPolicy,
     allowedClients,
     apiServer: checkApiServer('VaultStack apiServer', props.apiServer ?? DEFAULT_API_SERVER),

@@ -1,16 +1,16 @@
 import { createHash } from 'crypto';
 import { Construct, IConstruct } from 'constructs';
-import { Lazy } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { invalid, validating } from '../build/prop-error';
 import { VAULT_PORT } from '../runtime/common/variables';
-import { IVault } from './vault';
+import { IVault, VaultClientTls } from './vault';
 import { apiServerDestination, dnsDestination, EgressPolicy, podsDestination, VaultEgress } from './egress-policy';
 import { VaultClient, VaultNetworkPolicy } from './vault-network-policy';
 import { HEADLESS_SERVICE, RaftClaim } from './vault-raft';
 import { checkVaultStackProps, VaultStackProps } from './vault-stack-props';
 import { BoundVaultStorage, KEEP_ANNOTATIONS } from './vault-storage';
-import { vaultPodSpec } from './vault-pod';
+import { LOOPBACK, vaultPodSpec } from './vault-pod';
 
 export type { VaultStackProps } from './vault-stack-props';
 
@@ -19,13 +19,16 @@ const NAME = 'vault';
 const SERVICE_ACCOUNT = 'vault';
 
 /**
- * HashiCorp Vault as a StatefulSet, on the storage its `storage` prop chooses (VaultStorage.file or .raft), plain HTTP
- * on 8200 inside the cluster. The UI is exposed beside it (VaultNginxIngress, VaultTraefikIngress, VaultHttpRoute).
+ * HashiCorp Vault as a StatefulSet, on the storage its `storage` prop chooses (VaultStorage.file or .raft), serving
+ * its API on 8200 with TLS from cert-manager (or plain HTTP: its `tls` prop). The UI is exposed beside it
+ * (VaultNginxIngress, VaultTraefikIngress, VaultHttpRoute).
  */
 export class VaultStack extends Construct implements IVault {
   public readonly namespace: string;
   public readonly host: string;
   public readonly port = VAULT_PORT;
+  public readonly scheme: 'http' | 'https';
+  public readonly tls?: VaultClientTls;
   public readonly serviceUrl: string;
   public readonly clientServiceName: string;
   public readonly statefulSetName = NAME;
@@ -49,10 +52,17 @@ export class VaultStack extends Construct implements IVault {
     const metadata = (name: string) => ({ name, namespace: p.namespace, labels });
     const serviceName = NAME;
     const publicUrl = `https://${p.host}`;
-    const names = { statefulSet: NAME, serviceAccount: SERVICE_ACCOUNT, headlessService: HEADLESS_SERVICE, activeService: 'vault-active', namespace: p.namespace, clusterDomain: p.clusterDomain, replicas: 1 };
+    const names = {
+      statefulSet: NAME, serviceAccount: SERVICE_ACCOUNT, headlessService: HEADLESS_SERVICE, activeService: 'vault-active',
+      namespace: p.namespace, clusterDomain: p.clusterDomain, replicas: 1, scheme: p.tls.scheme,
+    };
+    const tls = p.tls.bind({ name: NAME, namespace: p.namespace, metadata });
     const storage: BoundVaultStorage = validating(this, () => p.storage.bind({
-      names, serviceName, publicUrl, dataPath: DATA_PATH, networkPolicy: p.networkPolicy, labels, metadata,
+      names, tls: tls.listener, serviceName, publicUrl, dataPath: DATA_PATH, networkPolicy: p.networkPolicy, labels, metadata,
     }));
+    this.scheme = p.tls.scheme;
+    // A proxy verifies the client Service's name, which the certificate carries in every form (vaultHosts).
+    this.tls = tls.client && { ...tls.client, serverName: `${storage.clientServiceName}.${p.namespace}.svc` };
     this.namespace = p.namespace;
     this.host = p.host;
     this.image = p.image;
@@ -72,13 +82,14 @@ export class VaultStack extends Construct implements IVault {
 
     // Both Services publish the pod while it is not ready: a sealed Vault is not ready, and it is exactly then that
     // the unseal job and an operator's port-forward must reach it.
-    const ports = [{ name: 'http', port: VAULT_PORT, targetPort: k8s.IntOrString.fromString('http') }];
+    const ports = [{ name: p.tls.scheme, port: VAULT_PORT, targetPort: k8s.IntOrString.fromString(p.tls.scheme) }];
     new k8s.KubeService(this, 'service', { metadata: metadata(serviceName), spec: { type: 'ClusterIP', selector: labels, ports, publishNotReadyAddresses: true } });
     const headlessService = new k8s.KubeService(this, 'headless-service', {
       metadata: metadata(HEADLESS_SERVICE),
       spec: { clusterIp: 'None', selector: labels, ports: [...ports, ...storage.peerPorts], publishNotReadyAddresses: true },
     });
     storage.addObjects(this);
+    tls.addObjects(this, vaultHosts(names, [serviceName, HEADLESS_SERVICE, storage.clientServiceName], storage.podNames));
 
     const statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: metadata(NAME),
@@ -90,7 +101,7 @@ export class VaultStack extends Construct implements IVault {
         serviceName: HEADLESS_SERVICE,
         selector: { matchLabels: labels },
         template: vaultPodSpec({
-          labels, storage, serviceAccountName: SERVICE_ACCOUNT, image: p.image, appArmorProfile: p.appArmorProfile,
+          labels, storage, tls, serviceAccountName: SERVICE_ACCOUNT, image: p.image, appArmorProfile: p.appArmorProfile,
           cpuRequest: p.cpuRequest, memoryRequest: p.memoryRequest, memoryLimit: p.memoryLimit ?? storage.memoryLimit, configMap: CONFIG_MAP, dataPath: DATA_PATH,
           checksum: Lazy.any({ produce: () => createHash('sha256').update(config()).digest('hex') }),
         }),
@@ -125,12 +136,25 @@ export class VaultStack extends Construct implements IVault {
     this.telemetry = true;
   }
 
-  public expose(by: IConstruct, tlsEnd?: string): void {
+  public expose(by: IConstruct, tlsEnd?: string, clientServiceAnnotations: Record<string, string> = {}): void {
     if (this.exposedBy) {
       invalid(`${by.constructor.name} vault`, this.node.path, `a Vault whose UI nothing exposes yet: ${this.exposedBy.path} does (expose it once)`);
     }
     this.exposedBy = { path: by.node.path, tlsEnd };
+    const service = this.node.findAll().find((c): c is ApiObject => c instanceof ApiObject && c.kind === 'Service' && c.name === this.clientServiceName);
+    for (const [key, value] of Object.entries(clientServiceAnnotations)) service!.metadata.addAnnotation(key, value);
   }
+}
+
+/**
+ * Every name a client or peer reaches Vault's listener by: each Service, and each pod through the headless Service,
+ * in all the forms the cluster's DNS resolves (`<name>`, `.<namespace>`, `.svc`, `.svc.<domain>`); and the loopback
+ * address the pod's own probe and CLI use.
+ */
+function vaultHosts(n: { namespace: string; clusterDomain: string }, services: string[], pods: string[]) {
+  const forms = (host: string) => [host, `${host}.${n.namespace}`, `${host}.${n.namespace}.svc`, `${host}.${n.namespace}.svc.${n.clusterDomain}`];
+  const hosts = [...new Set(services), ...pods.map((pod) => `${pod}.${HEADLESS_SERVICE}`)];
+  return { dnsNames: hosts.flatMap(forms), ipAddresses: [LOOPBACK] };
 }
 
 /**

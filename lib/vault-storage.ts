@@ -4,8 +4,8 @@ import { invalid } from '../build/prop-error';
 import { checkDnsSubdomain, checkInteger, checkQuantity } from './checks';
 import { VAULT_PORT as API_PORT } from '../runtime/common/variables';
 import {
-  activeServiceUrl, addRaftObjects, CLAIM_TEMPLATE, CLUSTER_PORT, checkRaftAddresses, clusterAddr, podNames, podUrls, raftAffinity,
-  RAFT_CLAIM_LABELS, RaftClaim, raftConfig, raftEnv, RaftNames, RaftSettings, raftStatefulSetSpec,
+  activeServiceUrl, addRaftObjects, CLAIM_TEMPLATE, CLUSTER_PORT, checkRaftAddresses, clusterAddr, hclSettings, ListenerTls, podNames,
+  podUrls, raftAffinity, RAFT_CLAIM_LABELS, RaftClaim, raftConfig, raftEnv, RaftNames, RaftSettings, raftStatefulSetSpec,
 } from './vault-raft';
 
 // Where Vault keeps its data, as one object per mode: each supplies its configuration block, the pod's environment,
@@ -27,6 +27,8 @@ const STORAGE_SIZE = '10Gi';
 /** What a storage mode is given by the VaultStack it serves. */
 export interface VaultStorageContext {
   readonly names: RaftNames;
+  /** What TLS (VaultStack's `tls`) adds to the listener and to each retry_join. */
+  readonly tls: ListenerTls;
   /** The Service that reaches every pod, ready or not. */
   readonly serviceName: string;
   readonly publicUrl: string;
@@ -171,7 +173,7 @@ class FileStorage extends VaultStorage {
 
   public bind(c: VaultStorageContext): BoundVaultStorage {
     const { namespace, clusterDomain } = c.names;
-    const serviceUrl = `http://${c.serviceName}.${namespace}.svc.${clusterDomain}:${API_PORT}`;
+    const serviceUrl = `${c.names.scheme}://${c.serviceName}.${namespace}.svc.${clusterDomain}:${API_PORT}`;
     return {
       kind: 'file',
       podNames: podNames(c.names),
@@ -183,10 +185,9 @@ class FileStorage extends VaultStorage {
         'disable_mlock = true',
         `api_addr = "${c.publicUrl}"`,
         '',
-        `# TLS ends at ${extra.tlsEnd ?? 'the Ingress or Gateway in front of Vault'}; inside the cluster Vault speaks plain HTTP.`,
+        ...(c.tls.comment ?? [`# TLS ends at ${extra.tlsEnd ?? 'the Ingress or Gateway in front of Vault'}; inside the cluster Vault speaks plain HTTP.`]),
         'listener "tcp" {',
-        `  address     = "[::]:${API_PORT}"`,
-        '  tls_disable = 1',
+        ...hclSettings('  ', [['address', `"[::]:${API_PORT}"`], ...c.tls.settings]),
         ...extra.listener,
         '}',
         '',
@@ -245,7 +246,7 @@ class RaftStorage extends VaultStorage {
     const names = { ...c.names, replicas: this.replicas };
     const pods = podNames(names);
     const claim = { storageClassName: this.storageClassName, storageSize: this.storageSize };
-    const config = (extra: ConfigExtra) => raftConfig(names, c.dataPath, extra.listener, extra.tail);
+    const config = (extra: ConfigExtra) => raftConfig(names, c.dataPath, c.tls, extra.listener, extra.tail);
     return {
       kind: 'raft',
       podNames: pods,

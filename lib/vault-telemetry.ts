@@ -10,8 +10,9 @@ import { DEFAULT_RULE_LABELS } from './vault-alerts';
 
 // Vault's own telemetry, the best HA signal (autopilot's health and failure tolerance, which node is active), opt-in:
 // Vault serves its metrics on the API listener without a token, a Service of its own lists the pods, a ServiceMonitor
-// has Prometheus scrape them, Vault's NetworkPolicy admits Prometheus's pods, and two alerts watch autopilot. An alert
-// stays silent while its series are absent (no scrape yet, file storage, no autopilot).
+// has Prometheus scrape them (over HTTPS, verified against Vault's CA, when Vault serves TLS), Vault's NetworkPolicy
+// admits Prometheus's pods, and two alerts watch autopilot. An alert stays silent while its series are absent (no
+// scrape yet, file storage, no autopilot).
 
 const NAME = 'vault-metrics';
 const MINUTE = 60;
@@ -96,13 +97,18 @@ export class VaultTelemetry extends Construct {
     // A Service of its own: Vault's other Services share one set of labels, and a ServiceMonitor selects by labels.
     new k8s.KubeService(this, 'service', {
       metadata: { name: NAME, namespace: vault.namespace, labels },
-      spec: { clusterIp: 'None', selector: { ...vault.labels }, ports: [{ name: 'http', port: vault.port, targetPort: k8s.IntOrString.fromNumber(vault.port) }] },
+      spec: { clusterIp: 'None', selector: { ...vault.labels }, ports: [{ name: vault.scheme, port: vault.port, targetPort: k8s.IntOrString.fromNumber(vault.port) }] },
     });
+    // Prometheus scrapes each pod by its address, and checks the certificate against the client Service's name.
+    const tls = vault.tls && { ca: { secret: { name: vault.tls.caSecretName, key: vault.tls.caKey } }, serverName: vault.tls.serverName };
     new ServiceMonitor(this, 'service-monitor', {
       metadata: { name: NAME, namespace: vault.namespace, labels: { ...s.labels }, annotations: crdObjectAnnotations() },
       spec: {
         selector: { matchLabels: labels },
-        endpoints: [{ port: 'http', path: '/v1/sys/metrics', params: { format: ['prometheus'] }, interval: s.interval, scheme: ServiceMonitorSpecEndpointsScheme.HTTP }],
+        endpoints: [{
+          port: vault.scheme, path: '/v1/sys/metrics', params: { format: ['prometheus'] }, interval: s.interval,
+          scheme: tls ? ServiceMonitorSpecEndpointsScheme.HTTPS : ServiceMonitorSpecEndpointsScheme.HTTP, ...(tls && { tlsConfig: tls }),
+        }],
       },
     });
     new PrometheusRule(this, 'rules', {

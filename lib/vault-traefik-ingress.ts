@@ -4,6 +4,7 @@ import { K3S_TRAEFIK_NAMESPACE, PRIVATE_RANGES, TLS_SECRET_NAME, TRAEFIK_POD_LAB
 import { invalid, validating } from '../build/prop-error';
 import { checkDnsLabel, checkDnsSubdomain, checkMetadataMap } from './checks';
 import { IVault } from './vault';
+import { traefikServersTransport, traefikServiceAnnotations } from './ui-backend-tls';
 
 const MIDDLEWARES = 'traefik.ingress.kubernetes.io/router.middlewares';
 const ENTRYPOINTS = 'traefik.ingress.kubernetes.io/router.entrypoints';
@@ -84,9 +85,11 @@ function checkProps(props: VaultTraefikIngressProps) {
 
 /**
  * The UI through Traefik's Ingress provider (what k3s runs): the Ingress `vault`, bound to the HTTPS entry point only,
- * and the Middleware `vault-allowlist` it names, which admits only `allowedSourceRanges`. Needs Traefik's CRD provider
- * as well as its Ingress provider (both on in k3s). Put it in a folder of its own: a missing Middleware CRD then holds
- * back only that folder, and without the Middleware Traefik serves no route for the host (closed, not open).
+ * and the Middleware `vault-allowlist` it names, which admits only `allowedSourceRanges`. When Vault serves TLS,
+ * Traefik speaks HTTPS to it and verifies it with the ServersTransport `vault-backend-tls` (Vault's CA and client
+ * Service's name), which annotations on Vault's client Service name. Needs Traefik's CRD provider as well as its
+ * Ingress provider (both on in k3s). Put it in a folder of its own: a missing Middleware CRD then holds back only that
+ * folder, and without the Middleware Traefik serves no route for the host (closed, not open).
  */
 export class VaultTraefikIngress extends Construct {
   /** The namespace of the pods that forward the UI's traffic to Vault: Traefik's. */
@@ -95,21 +98,26 @@ export class VaultTraefikIngress extends Construct {
   public readonly proxyPodLabels: Readonly<Record<string, string>>;
   /** The Middleware that holds the allowlist. */
   public readonly middlewareName = 'vault-allowlist';
+  /** The ServersTransport that verifies Vault, when it serves TLS. */
+  public readonly serversTransportName?: string;
 
   constructor(scope: Construct, id: string, props: VaultTraefikIngressProps) {
     super(scope, id);
+    const transport = props.vault.tls && 'vault-backend-tls';
     const { ranges, annotations, tlsSecretName, ingressClassName, entryPoint, proxyNamespace, proxyPodLabels } = validating(this, () => {
       const checked = checkProps(props);
-      props.vault.expose(this);
+      props.vault.expose(this, undefined, transport && traefikServiceAnnotations(props.vault, transport));
       return checked;
     });
     const { vault } = props;
     this.proxyNamespace = proxyNamespace;
     this.proxyPodLabels = proxyPodLabels;
+    this.serversTransportName = transport;
     props.vault.allowClient({ description: 'the UI, through Traefik', namespace: proxyNamespace, podLabels: { ...proxyPodLabels } }, this);
     const labels = { ...UI_LABELS };
 
     traefikAllowList(this, 'allowlist', { name: this.middlewareName, namespace: vault.namespace, ranges, labels });
+    if (transport) traefikServersTransport(this, 'servers-transport', vault, { name: transport, labels });
 
     new k8s.KubeIngress(this, 'ingress', {
       metadata: {

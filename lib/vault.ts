@@ -13,10 +13,17 @@ export interface IVault extends IConstruct {
   readonly namespace: string;
   /** The public host name of the UI and API. */
   readonly host: string;
-  /** The port of Vault's API, on its pods and Services (plain HTTP). */
+  /** The port of Vault's API, on its pods and Services. */
   readonly port: number;
+  /** How Vault's API listener speaks: `https` with TLS (VaultTls.certManager), `http` without (VaultTls.none). */
+  readonly scheme: 'http' | 'https';
   /**
-   * Vault's in-cluster URL, reaching its pods sealed or not, such as `http://vault.security.svc.cluster.local:8200`;
+   * What a client needs to verify Vault's certificate; absent when Vault speaks plain HTTP. The CA is a Secret of
+   * Vault's namespace, so a pod that mounts it runs there.
+   */
+  readonly tls?: VaultClientTls;
+  /**
+   * Vault's in-cluster URL, reaching its pods sealed or not, such as `https://vault.security.svc.cluster.local:8200`;
    * with Raft, the active node's Service (`vault-active`).
    */
   readonly serviceUrl: string;
@@ -56,7 +63,22 @@ export interface IVault extends IConstruct {
   enableTelemetry(): void;
   /**
    * Records the construct that exposes the UI (one only; a second is refused). `tlsEnd`, when given, names what ends
-   * TLS in front of Vault in its configuration's comment.
+   * TLS in front of Vault in its configuration's comment; `clientServiceAnnotations` are added to the Service the UI's
+   * proxy forwards to (Traefik's Ingress provider reads a backend's scheme and servers transport there).
    */
-  expose(by: IConstruct, tlsEnd?: string): void;
+  expose(by: IConstruct, tlsEnd?: string, clientServiceAnnotations?: Record<string, string>): void;
+}
+
+/** Vault's TLS as its clients see it (IVault `tls`). */
+export interface VaultClientTls {
+  /** The Secret, in Vault's namespace, holding the CA certificate under `caKey` (and Vault's own key: mount `caKey` only). */
+  readonly caSecretName: string;
+  /** The key of the CA certificate in `caSecretName`: `ca.crt`. */
+  readonly caKey: string;
+  /** The name a proxy verifies Vault's certificate against: the client Service's, such as `vault.security.svc`. */
+  readonly serverName: string;
+  /** The cert-manager Certificates of Vault's TLS (its CA's and its own), in Vault's namespace. */
+  readonly certificateNames: string[];
+  /** How long before its expiry cert-manager renews Vault's certificate, in seconds. */
+  readonly renewBeforeSeconds: number;
 }

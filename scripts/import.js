@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm run import [-- [--crds DIR] [--eso SRC] [--longhorn SRC] [--prometheus-operator SRC] [--gateway-api SRC]
-// [--traefik SRC] [--envoy-security-policy SRC] [--envoy-client-traffic-policy SRC] [SRC]]`: regenerates
+// [--traefik SRC] [--envoy-security-policy SRC] [--envoy-client-traffic-policy SRC] [--cert-manager-certificate SRC]
+// [--cert-manager-issuer SRC] [--gateway-api-backend-tls SRC] [--traefik-servers-transport SRC] [SRC]]`: regenerates
 // imports/ from the CustomResourceDefinitions the constructs use, offline unless a source is a URL:
 // - the typed classes, with `cdk8s import`: imports/external-secrets.io.ts (ClusterSecretStore, ExternalSecret),
 //   imports/longhorn.io.ts (RecurringJob), imports/monitoring.coreos.com.ts (PrometheusRule, ServiceMonitor),
-//   imports/gateway.networking.k8s.io.ts (HTTPRoute), imports/traefik.io.ts (Middleware),
-//   imports/gateway.envoyproxy.io.ts (SecurityPolicy, ClientTrafficPolicy);
+//   imports/gateway.networking.k8s.io.ts (HTTPRoute, BackendTLSPolicy), imports/traefik.io.ts (Middleware,
+//   ServersTransport), imports/gateway.envoyproxy.io.ts (SecurityPolicy, ClientTrafficPolicy),
+//   imports/cert-manager.io.ts (Certificate, Issuer);
 // - imports/crd-schemas.json: the openAPIV3Schema of each served version of each of those kinds, keyed by
 //   "group/version Kind", without `description`s, for the strict schema tests (so a clone needs no CRD files).
 // Only the kinds used and only their served versions are kept (ESO's v1beta1 is no longer served), so the generated
@@ -31,6 +33,12 @@ const SOURCES = [
   { option: 'traefik', file: 'traefik-v3.7.9-middlewares.yaml', kinds: ['Middleware'] },
   { option: 'envoy-security-policy', file: 'envoy-gateway-v1.9.0-securitypolicies.yaml', kinds: ['SecurityPolicy'] },
   { option: 'envoy-client-traffic-policy', file: 'envoy-gateway-v1.9.0-clienttrafficpolicies.yaml', kinds: ['ClientTrafficPolicy'] },
+  // TLS on Vault's listener (VaultTls.certManager): cert-manager's CA chain and Vault's serving Certificate, and what
+  // makes the UI's proxies verify Vault: Gateway API's BackendTLSPolicy (v1 only), Traefik's ServersTransport.
+  { option: 'cert-manager-certificate', file: 'cert-manager-v1.21.1-certificates.yaml', kinds: ['Certificate'] },
+  { option: 'cert-manager-issuer', file: 'cert-manager-v1.21.1-issuers.yaml', kinds: ['Issuer'] },
+  { option: 'gateway-api-backend-tls', file: 'gateway-api-v1.6.1-backendtlspolicies.yaml', kinds: ['BackendTLSPolicy'], versions: ['v1'] },
+  { option: 'traefik-servers-transport', file: 'traefik-v3.7.9-serverstransports.yaml', kinds: ['ServersTransport'] },
 ];
 const SCHEMAS_FILE = 'crd-schemas.json';
 // Keywords whose value maps names to schemas, and keywords whose value is data rather than a schema.

@@ -11,4 +11,5 @@ includeCases(join(__dirname, 'apps'), {
   'main': () => require('./apps/main.cases'),
   'network-policies': () => require('./apps/network-policies.cases'),
   'recovery-admission': () => require('./apps/recovery-admission.cases'),
+  'tls': () => require('./apps/tls.cases'),
 });

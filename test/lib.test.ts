@@ -11,6 +11,7 @@ includeCases(join(__dirname, 'lib'), {
   'eso-store': () => require('./lib/eso-store.cases'),
   'homelab': () => require('./lib/homelab.cases'),
   'script-cron-job': () => require('./lib/script-cron-job.cases'),
+  'ui-backend-tls': () => require('./lib/ui-backend-tls.cases'),
   'unseal-cron': () => require('./lib/unseal-cron.cases'),
   'unseal-cron-pods': () => require('./lib/unseal-cron-pods.cases'),
   'vault-alerts': () => require('./lib/vault-alerts.cases'),
@@ -25,5 +26,6 @@ includeCases(join(__dirname, 'lib'), {
   'vault-stack': () => require('./lib/vault-stack.cases'),
   'vault-nginx-ingress': () => require('./lib/vault-nginx-ingress.cases'),
   'vault-telemetry': () => require('./lib/vault-telemetry.cases'),
+  'vault-tls': () => require('./lib/vault-tls.cases'),
   'vault-traefik-ingress': () => require('./lib/vault-traefik-ingress.cases'),
 });

@@ -3,6 +3,7 @@ import { includeCases } from './support/cases';
 
 // The tests of test/runtime/, in one jest file: see test/support/cases.ts.
 includeCases(join(__dirname, 'runtime'), {
+  'cert-reloader': () => require('./runtime/cert-reloader.cases'),
   'common/age': () => require('./runtime/common/age.cases'),
   'common/log': () => require('./runtime/common/log.cases'),
   'common/main': () => require('./runtime/common/main.cases'),

@@ -68,3 +68,24 @@ export function start(main: () => Promise<number>): void {
     process.exit(code);
   });
 }
+
+/**
+ * Runs a long-lived `main` (a sidecar's loop) as the process's entry point. SIGTERM and SIGINT, with which Kubernetes
+ * stops a pod's containers, are not failures here: they abort the signal main is given, and the process exits with
+ * main's code once main has stopped. An event loop that empties before main settles is exit 1, as with `start`.
+ */
+export function startService(main: (stop: AbortSignal) => Promise<number>): void {
+  const log = logTo(processOutput);
+  const stop = new AbortController();
+  let settled = false;
+  for (const signal of Object.keys(SIGNAL_EXIT)) process.on(signal, () => stop.abort(signal));
+  process.on('beforeExit', () => {
+    if (settled) return;
+    log.logError('the service ended without an outcome (a call never settled): exiting 1');
+    process.exit(1);
+  });
+  void settle(() => main(stop.signal), log).then((code) => {
+    settled = true;
+    process.exit(code);
+  });
+}

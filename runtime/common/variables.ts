@@ -1,9 +1,11 @@
-// The environment every script shares (Vault's address, the retry timings, the Kubernetes API), defined once: the
-// scripts read these names and the constructs in lib/ write them, so a rename cannot reach one side only. Each script's
-// own names are in a file of its own beside this one (unseal-, eso-recovery-, snapshot-variables.ts).
+// The environment every script shares (Vault's address and, when it serves TLS, the CA file that signs its
+// certificate, as the vault CLI names them; the retry timings; the Kubernetes API), defined once: the scripts read
+// these names and the constructs in lib/ write them, so a rename cannot reach one side only. Each script's own names
+// are in a file of its own beside this one (unseal-, eso-recovery-, snapshot-variables.ts).
 
 export const ENV = {
   vaultAddr: 'VAULT_ADDR',
+  vaultCaCert: 'VAULT_CACERT',
   timeoutSeconds: 'VAULT_TIMEOUT_SECONDS',
   retryWindowSeconds: 'RETRY_WINDOW_SECONDS',
   retryIntervalSeconds: 'RETRY_INTERVAL_SECONDS',

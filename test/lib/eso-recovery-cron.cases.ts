@@ -1,17 +1,17 @@
 import { Chart, Testing } from 'cdk8s';
-import { AppSecret, EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, VaultStack } from '../../lib';
+import { AppSecret, EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, VaultStack, VaultTls } from '../../lib';
 import { bundleRuntime } from '../../lib/runtime-bundle';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
-type Extra = Partial<EsoRecoveryCronProps> & { vaultNamespace?: string; storeNamespace?: string };
+type Extra = Partial<EsoRecoveryCronProps> & { vaultNamespace?: string; storeNamespace?: string; tls?: VaultTls };
 
 /** A recovery job for a Vault and a store read by two apps in two namespaces, each app in a chart of its own. */
 function build(extra: Extra = {}): { recovery: Manifest[]; apps: Manifest[] } {
   const app = Testing.app();
   const core = new Chart(app, 'core');
   const appsChart = new Chart(app, 'apps');
-  const { vaultNamespace, storeNamespace, ...props } = extra;
-  const vault = new VaultStack(core, 'vault', { host: 'vault.example.com', namespace: vaultNamespace });
+  const { vaultNamespace, storeNamespace, tls, ...props } = extra;
+  const vault = new VaultStack(core, 'vault', { host: 'vault.example.com', namespace: vaultNamespace, tls });
   const store = new EsoStore(core, 'store', { vault, namespace: storeNamespace });
   new AppSecret(appsChart, 'postgres', { namespace: 'db', store, dataFrom: [{ path: 'postgres' }] });
   const recoveryChart = new Chart(app, 'recovery');
@@ -76,7 +76,7 @@ test('may get and patch each ExternalSecret of the store by name, through a Role
 
 test('configures the script through its documented variables, the ExternalSecrets derived from the store\'s readers', () => {
   expect(env).toEqual({
-    VAULT_ADDR: 'http://vault.security.svc.cluster.local:8200', ESO_STORE_NAME: 'k8s-secrets',
+    VAULT_ADDR: 'https://vault.security.svc.cluster.local:8200', VAULT_CACERT: '/vault/ca/ca.crt', ESO_STORE_NAME: 'k8s-secrets',
     ESO_EXTERNAL_SECRETS: 'db/postgres,monitoring/grafana,db/postgres-admin',
     VAULT_TIMEOUT_SECONDS: '5', RETRY_WINDOW_SECONDS: '40', RETRY_INTERVAL_SECONDS: '3', RUN_DEADLINE_SECONDS: '50',
   });
@@ -90,14 +90,19 @@ test('ships the esbuild bundle of runtime/eso-recovery.ts, small and without dep
   expect([...required].every((m) => ['fs', 'path', 'http', 'https', 'net'].includes(m))).toBe(true);
 });
 
-test('follows the store: its namespace, and the Vault it watches', () => {
-  const { recovery } = build({ vaultNamespace: 'vault', storeNamespace: 'eso' });
-  const names = recovery.filter((m) => m.metadata.namespace !== 'default').map((m) => `${m.kind}/${m.metadata.namespace ?? '-'}`);
-  expect(names).toEqual(['ServiceAccount/eso', 'ClusterRole/-', 'ClusterRoleBinding/-', 'ConfigMap/eso', 'CronJob/eso', 'NetworkPolicy/eso']);
-  const e = find(recovery, 'CronJob', 'eso-recovery').spec.jobTemplate.spec.template.spec.containers[0].env;
-  expect(e.find((x: any) => x.name === 'VAULT_ADDR').value).toBe('http://vault.vault.svc.cluster.local:8200');
-  expect(find(recovery, 'ClusterRoleBinding', 'eso-recovery').subjects).toEqual([{ kind: 'ServiceAccount', name: 'eso-recovery', namespace: 'eso' }]);
-  expect(build({ storeNamespace: 'eso', namespace: 'ops' }).recovery.find((m) => m.kind === 'CronJob')!.metadata.namespace).toBe('ops');
+test('runs beside Vault, in its namespace whatever the store\'s, and watches it; another namespace only without TLS', () => {
+  for (const [tls, scheme] of [[undefined, 'https'], [VaultTls.none(), 'http']] as const) {
+    const { recovery } = build({ vaultNamespace: 'vault', storeNamespace: 'eso', tls });
+    const names = recovery.filter((m) => m.metadata.namespace !== 'default').map((m) => `${m.kind}/${m.metadata.namespace ?? '-'}`);
+    expect(names).toEqual(['ServiceAccount/vault', 'ClusterRole/-', 'ClusterRoleBinding/-', 'ConfigMap/vault', 'CronJob/vault', 'NetworkPolicy/vault']);
+    const e = find(recovery, 'CronJob', 'eso-recovery').spec.jobTemplate.spec.template.spec.containers[0].env;
+    expect(e.find((x: any) => x.name === 'VAULT_ADDR').value).toBe(`${scheme}://vault.vault.svc.cluster.local:8200`);
+    expect(e.some((x: any) => x.name === 'VAULT_CACERT')).toBe(scheme === 'https');
+    expect(find(recovery, 'ClusterRoleBinding', 'eso-recovery').subjects).toEqual([{ kind: 'ServiceAccount', name: 'eso-recovery', namespace: 'vault' }]);
+  }
+  expect(build({ storeNamespace: 'eso', namespace: 'ops', tls: VaultTls.none() }).recovery.find((m) => m.kind === 'CronJob')!.metadata.namespace).toBe('ops');
+  // Its CA is a Secret of Vault's namespace, which a pod elsewhere cannot mount.
+  expect(() => build({ storeNamespace: 'eso', namespace: 'ops' })).toThrow(/invalid EsoRecoveryCron namespace: got "ops", expected Vault's namespace "security" while Vault serves TLS/);
 });
 
 test('every object is valid against the Kubernetes API schemas', () => {

@@ -1,4 +1,4 @@
-import { AppSecret, EsoStore, EsoStoreProps } from '../../lib';
+import { AppSecret, EsoStore, EsoStoreProps, VaultTls } from '../../lib';
 import { find, Manifest, schemaErrors } from '../support/manifests';
 import { synthWithVault } from '../support/with-vault';
 
@@ -9,8 +9,9 @@ function store(props: Partial<EsoStoreProps> = {}): Manifest[] {
 const manifests = store();
 
 describe('EsoStore defaults', () => {
-  test('reproduces the seed ClusterSecretStore field for field', () => {
-    expect(find(manifests, 'ClusterSecretStore', 'k8s-secrets')).toEqual({
+  test('reproduces the seed ClusterSecretStore field for field, with the seed\'s plain-HTTP Vault', () => {
+    const seed = synthWithVault((chart, vault) => new EsoStore(chart, 'store', { vault }), { tls: VaultTls.none() });
+    expect(find(seed, 'ClusterSecretStore', 'k8s-secrets')).toEqual({
       apiVersion: 'external-secrets.io/v1',
       kind: 'ClusterSecretStore',
       // ArgoCD tolerates ESO's CRDs not being there yet, and applies the store before the ExternalSecrets.
@@ -41,6 +42,15 @@ describe('EsoStore defaults', () => {
     expect(manifests).toHaveLength(2);
   });
 
+  test('trusts the CA of a Vault that serves TLS, only: the CA in its certificate\'s Secret, read from Vault\'s namespace', () => {
+    const vault = find(manifests, 'ClusterSecretStore', 'k8s-secrets').spec.provider.vault;
+    expect(vault.server).toBe('https://vault.security.svc.cluster.local:8200');
+    expect(vault.caProvider).toEqual({ type: 'Secret', name: 'vault-server-tls', key: 'ca.crt', namespace: 'security' });
+    expect(vault.caBundle).toBeUndefined();
+    const moved = synthWithVault((chart, v) => new EsoStore(chart, 'store', { vault: v, namespace: 'eso' }), { namespace: 'vault-system' });
+    expect(find(moved, 'ClusterSecretStore', 'k8s-secrets').spec.provider.vault.caProvider.namespace).toBe('vault-system');
+  });
+
   test('matches the snapshot', () => {
     expect(manifests).toMatchSnapshot();
   });
@@ -54,7 +64,7 @@ describe('EsoStore props', () => {
   test('takes the server from a VaultStack, so the two cannot drift', () => {
     const out = synthWithVault((chart, vault) => new EsoStore(chart, 'store', { vault }), { namespace: 'vault-system', clusterDomain: 'home.arpa' });
     const spec = find(out, 'ClusterSecretStore', 'k8s-secrets').spec.provider.vault;
-    expect(spec.server).toBe('http://vault.vault-system.svc.home.arpa:8200');
+    expect(spec.server).toBe('https://vault.vault-system.svc.home.arpa:8200');
   });
 
   test('every prop reaches the output, and the namespace is always written', () => {
@@ -64,7 +74,8 @@ describe('EsoStore props', () => {
     });
     expect(find(out, 'ServiceAccount', 'eso-auth').metadata.namespace).toBe('eso');
     expect(find(out, 'ClusterSecretStore', 'vault-kv').spec.provider.vault).toEqual({
-      server: 'http://vault.security.svc.cluster.local:8200', path: 'kv', version: 'v1',
+      server: 'https://vault.security.svc.cluster.local:8200', path: 'kv', version: 'v1',
+      caProvider: { type: 'Secret', name: 'vault-server-tls', key: 'ca.crt', namespace: 'security' },
       auth: { kubernetes: { mountPath: 'k8s/homelab', role: 'reader', serviceAccountRef: { name: 'eso-auth', namespace: 'eso', audiences: ['vault'] } } },
     });
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { dirname, join, relative } from 'path';
 import * as YAML from 'yaml';
 import { Chart } from 'cdk8s';
-import { AppSecret, homelab, homelabMigration, HomelabProps, VaultHttpRoute, VaultStorage } from '../../lib';
+import { AppSecret, homelab, homelabMigration, HomelabProps, VaultHttpRoute, VaultStorage, VaultTls } from '../../lib';
 import { synthesize } from '../../build/synthesize';
 import { root } from '../../build/bundle';
 
@@ -38,16 +38,21 @@ test('one folder per GitOps unit: vault, eso, admission, alerts and apps, and a 
   expect(out.files).toEqual(expect.arrayContaining(['vault/vault.k8s.yaml', 'vault/vault-unseal.k8s.yaml', 'vault/eso-recovery.k8s.yaml', 'vault/vault-backup.k8s.yaml']));
 });
 
-test('Vault\'s namespace reaches Vault and its unseal job; ESO\'s reaches the store\'s account and the recovery job', () => {
+test('Vault\'s namespace reaches Vault and its jobs; ESO\'s reaches the store\'s account', () => {
   const out = written((outdir) => homelab(outdir, FILE).apps);
   const namespaces = (file: string, kind: string) => out.objects(file).filter((o) => o.kind === kind).map((o) => o.metadata.namespace);
   expect(namespaces('vault/vault.k8s.yaml', 'StatefulSet')).toEqual(['hashicorp']);
   expect(namespaces('vault/vault-unseal.k8s.yaml', 'CronJob')).toEqual(['hashicorp']);
-  expect(namespaces('vault/eso-recovery.k8s.yaml', 'CronJob')).toEqual(['eso-system']);
+  // The recovery job runs beside Vault: with TLS (the default) it mounts Vault's CA, from a Secret of Vault's namespace.
+  expect(namespaces('vault/eso-recovery.k8s.yaml', 'CronJob')).toEqual(['hashicorp']);
   expect(namespaces('eso/eso-store.k8s.yaml', 'ServiceAccount')).toEqual(['eso-system']);
   const store = out.objects('eso/eso-store.k8s.yaml').find((o) => o.kind === 'ClusterSecretStore');
-  expect(store.spec.provider.vault.server).toBe('http://vault.hashicorp.svc.cluster.local:8200');
+  expect(store.spec.provider.vault.server).toBe('https://vault.hashicorp.svc.cluster.local:8200');
+  expect(store.spec.provider.vault.caProvider).toMatchObject({ type: 'Secret', namespace: 'hashicorp' });
   expect(store.spec.provider.vault.auth.kubernetes.serviceAccountRef.namespace).toBe('eso-system');
+  const plain = written((outdir) => homelab(outdir, { ...FILE, vault: { ...FILE.vault, tls: VaultTls.none() } }).apps);
+  expect(plain.objects('eso/eso-store.k8s.yaml').find((o) => o.kind === 'ClusterSecretStore').spec.provider.vault.server)
+    .toBe('http://vault.hashicorp.svc.cluster.local:8200');
 });
 
 test('the UI through ingress-nginx goes beside Vault in dist/vault, its controller let through the NetworkPolicy', () => {
@@ -96,9 +101,12 @@ describe('the migration to Raft', () => {
     for (const line of commands.filter((l) => /kubectl -n /.test(l) && !/longhorn-system|eso-recovery/.test(l))) expect(line).toMatch(/kubectl -n hashicorp /);
     expect(runbook).toContain('get pvc old-claim');
     expect(runbook).toContain('get pvc data-vault-0');
-    // Each CronJob in its own namespace: the unseal job in Vault's, the recovery job in ESO's.
+    // Each CronJob in its namespace: both in Vault's, beside it.
     expect(runbook).toContain(`kubectl -n hashicorp patch cronjob vault-auto-unseal -p '{"spec":{"suspend":true}}'`);
-    expect(runbook).toContain(`kubectl -n eso-system patch cronjob eso-recovery -p '{"spec":{"suspend":true}}'`);
+    expect(runbook).toContain(`kubectl -n hashicorp patch cronjob eso-recovery -p '{"spec":{"suspend":true}}'`);
+    // The Raft layout serves TLS: the check talks https to the port-forward and trusts the CA read from its Secret.
+    expect(runbook).toContain(`kubectl -n hashicorp get secret vault-server-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > vault-ca.crt`);
+    expect(runbook).toContain('export VAULT_ADDR=https://127.0.0.1:8200 VAULT_CACERT="$(pwd)/vault-ca.crt"; vault login');
     expect(runbook).toContain('kubectl get clustersecretstore k8s-secrets');
     expect(runbook).toContain('vault-0, vault-1, vault-2');
     // The folders, relative to the repository's root: this one, and dist/ beside it.

@@ -1,12 +1,18 @@
-import { checkScriptOptions, ScriptCronJob, ScriptCronJobOptions, ScriptCronJobProps } from '../../lib/script-cron-job';
+import { VaultStack, VaultTls } from '../../lib';
+import { checkScriptOptions, checkVaultCa, ScriptCronJob, ScriptCronJobOptions, ScriptCronJobProps } from '../../lib/script-cron-job';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
-type Props = ScriptCronJobOptions & Partial<Omit<ScriptCronJobProps, 'settings'>>;
+type Props = ScriptCronJobOptions & Partial<Omit<ScriptCronJobProps, 'settings' | 'vault'>> & { tls?: VaultTls };
 
+/** The job's objects, beside those of the Vault it talks to (plain HTTP unless `tls` says otherwise). */
 function job(props: Props = {}): Manifest[] {
-  const { name = 'test-job', script = 'console.log("hi")', env = { A: '1' }, serviceAccountName, volumes, ...options } = props;
+  const { name = 'test-job', script = 'console.log("hi")', env = { A: '1' }, serviceAccountName, volumes, tls = VaultTls.none(), ...options } = props;
   const settings = checkScriptOptions('TestCron', options);
-  return synth((chart) => new ScriptCronJob(chart, 'job', { settings, name, script, env, serviceAccountName, volumes }));
+  return synth((chart) => {
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', tls });
+    checkVaultCa('TestCron', settings.namespace, vault);
+    new ScriptCronJob(chart, 'job', { settings, name, script, env, serviceAccountName, volumes, vault });
+  });
 }
 
 const manifests = job();
@@ -35,7 +41,7 @@ test('runs the script from its ConfigMap with a pinned Node.js image that is not
 
 test('passes the script\'s settings as environment variables', () => {
   expect(container.env).toEqual([
-    { name: 'A', value: '1' }, { name: 'VAULT_TIMEOUT_SECONDS', value: '5' },
+    { name: 'VAULT_ADDR', value: 'http://vault.security.svc.cluster.local:8200' }, { name: 'A', value: '1' }, { name: 'VAULT_TIMEOUT_SECONDS', value: '5' },
     { name: 'RETRY_WINDOW_SECONDS', value: '40' }, { name: 'RETRY_INTERVAL_SECONDS', value: '3' },
     { name: 'RUN_DEADLINE_SECONDS', value: '50' },
   ]);
@@ -75,11 +81,49 @@ test('props reach the output', () => {
   expect(c.metadata.namespace).toBe('ops');
   expect(c.spec.schedule).toBe('*/2 * * * *');
   expect(cc.image).toBe('node:22.21.1-alpine3.22');
-  expect(cc.env.slice(1)).toEqual([
+  expect(cc.env.slice(2)).toEqual([
     { name: 'VAULT_TIMEOUT_SECONDS', value: '3' }, { name: 'RETRY_WINDOW_SECONDS', value: '20' }, { name: 'RETRY_INTERVAL_SECONDS', value: '2' },
     { name: 'RUN_DEADLINE_SECONDS', value: '50' },
   ]);
   expect(cc.resources).toEqual({ requests: { cpu: '20m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } });
+});
+
+test('a Vault that speaks plain HTTP: VAULT_ADDR is http, and there is no CA to trust', () => {
+  expect(container.env.map((e: any) => e.name)).not.toContain('VAULT_CACERT');
+  expect(JSON.stringify(pod.volumes)).not.toContain('vault-server-tls');
+});
+
+describe('a Vault that serves TLS', () => {
+  const tlsJob = job({ tls: VaultTls.certManager() });
+  const tlsPod = find(tlsJob, 'CronJob', 'test-job').spec.jobTemplate.spec.template.spec;
+  const tlsContainer = tlsPod.containers[0];
+
+  test('VAULT_ADDR is its https URL and VAULT_CACERT the mounted CA file', () => {
+    expect(tlsContainer.env.slice(0, 2)).toEqual([
+      { name: 'VAULT_ADDR', value: 'https://vault.security.svc.cluster.local:8200' }, { name: 'VAULT_CACERT', value: '/vault/ca/ca.crt' },
+    ]);
+    expect(JSON.stringify(tlsContainer.env)).not.toMatch(/NODE_TLS_REJECT_UNAUTHORIZED|NODE_EXTRA_CA_CERTS/);
+  });
+
+  test('mounts the CA certificate only (never Vault\'s key), as a folder, read-only', () => {
+    const secret = find(tlsJob, 'Certificate', 'vault-server').spec.secretName;
+    const volume = tlsPod.volumes.find((v: any) => v.secret?.secretName === secret);
+    expect(volume.secret.items).toEqual([{ key: 'ca.crt', path: 'ca.crt' }]);
+    const mount = tlsContainer.volumeMounts.find((m: any) => m.name === volume.name);
+    expect(mount).toEqual({ name: volume.name, mountPath: '/vault/ca', readOnly: true });
+    expect(tlsContainer.volumeMounts.every((m: any) => m.subPath === undefined)).toBe(true);
+    const cacert = tlsContainer.env.find((e: any) => e.name === 'VAULT_CACERT').value;
+    expect(cacert).toBe(`${mount.mountPath}/${volume.secret.items[0].path}`);
+  });
+
+  test('is refused in another namespace than Vault\'s, whose Secret it could not mount', () => {
+    expect(() => job({ tls: VaultTls.certManager(), namespace: 'ops' }))
+      .toThrow(/invalid TestCron namespace: got "ops", expected Vault's namespace "security" while Vault serves TLS/);
+  });
+
+  test('every object is valid against the Kubernetes API and CRD schemas', () => {
+    expect(schemaErrors(tlsJob)).toEqual([]);
+  });
 });
 
 test.each<[string, ScriptCronJobOptions, RegExp]>([

@@ -46,8 +46,9 @@ test('points VAULT_ADDR at the VaultStack Service that publishes a sealed, not-r
   expect(service.spec.publishNotReadyAddresses).toBe(true);
   const c = find(out, 'CronJob', 'vault-auto-unseal');
   expect(c.metadata.namespace).toBe('vault');
-  expect(c.spec.jobTemplate.spec.template.spec.containers[0].env).toContainEqual({ name: 'VAULT_ADDR', value: 'http://vault.vault.svc.cluster.local:8200' });
-  expect(container.env).toContainEqual({ name: 'VAULT_ADDR', value: 'http://vault.security.svc.cluster.local:8200' });
+  expect(c.spec.jobTemplate.spec.template.spec.containers[0].env).toContainEqual({ name: 'VAULT_ADDR', value: 'https://vault.vault.svc.cluster.local:8200' });
+  expect(container.env).toContainEqual({ name: 'VAULT_ADDR', value: 'https://vault.security.svc.cluster.local:8200' });
+  expect(container.env).toContainEqual({ name: 'VAULT_CACERT', value: '/vault/ca/ca.crt' });
 });
 
 test('every object is valid against the Kubernetes API schemas', () => {

@@ -1,68 +1,12 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { parser } from '@prometheus-io/lezer-promql';
 import {
   EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, EsoStoreProps, UnsealCron, UnsealCronProps, VaultAlerts, VaultAlertsProps,
-  VaultStackProps,
+  VaultStackProps, VaultTls,
 } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
+import { METRIC_LABELS, parsePromql } from '../support/promql';
 import { testVault } from '../support/with-vault';
-
-/**
- * The metrics the rules may use and the labels each carries, as kube-state-metrics and ESO export them (see the
- * sources named in lib/vault-alerts.ts). `exported_namespace` is an ESO metric's own `namespace` label, renamed by
- * Prometheus when it collides with the scrape target's.
- */
-const METRIC_LABELS: Record<string, string[]> = {
-  kube_statefulset_replicas: ['namespace', 'statefulset'],
-  kube_statefulset_status_replicas_ready: ['namespace', 'statefulset'],
-  kube_job_owner: ['namespace', 'job_name', 'owner_kind', 'owner_name', 'owner_is_controller'],
-  kube_job_failed: ['namespace', 'job_name', 'condition'],
-  kube_job_status_start_time: ['namespace', 'job_name'],
-  kube_cronjob_status_last_successful_time: ['namespace', 'cronjob'],
-  kube_cronjob_created: ['namespace', 'cronjob'],
-  kube_cronjob_spec_suspend: ['namespace', 'cronjob'],
-  clustersecretstore_status_condition: ['name', 'namespace', 'condition', 'status'],
-  externalsecret_status_condition: ['name', 'namespace', 'exported_namespace', 'condition', 'status'],
-};
-
-interface ParsedExpr {
-  /** Positions and text of the parser's error nodes; empty when the expression is valid PromQL. */
-  readonly errors: string[];
-  /** The metric names of the vector selectors. */
-  readonly metrics: string[];
-  /** [metric, label] of every label matcher. */
-  readonly matchers: Array<[string, string]>;
-  /** Label names outside matchers: in by (...), on (...), group_left (...). */
-  readonly groupingLabels: string[];
-}
-
-/** Parses a PromQL expression with Prometheus's own Lezer grammar, as the Prometheus UI does. */
-function parsePromql(expr: string): ParsedExpr {
-  const tree = parser.parse(expr);
-  const errors: string[] = [];
-  const metrics: string[] = [];
-  const matchers: Array<[string, string]> = [];
-  const groupingLabels: string[] = [];
-  const text = (from: number, to: number) => expr.slice(from, to);
-  tree.iterate({
-    enter: (node) => {
-      if (node.type.isError) errors.push(`${node.from}: "${text(node.from, node.to + 10)}"`);
-      if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') metrics.push(text(node.from, node.to));
-      if (node.name === 'LabelName') {
-        const parent = node.node.parent;
-        if (parent?.name.endsWith('LabelMatcher')) {
-          const selector = parent.parent?.parent;
-          const metric = selector?.getChild('Identifier');
-          matchers.push([metric ? text(metric.from, metric.to) : '', text(node.from, node.to)]);
-        } else {
-          groupingLabels.push(text(node.from, node.to));
-        }
-      }
-    },
-  });
-  return { errors, metrics, matchers, groupingLabels };
-}
 
 interface Homelab {
   readonly vault?: Partial<VaultStackProps>;
@@ -108,6 +52,8 @@ describe('VaultAlerts defaults', () => {
       'VaultAutoUnsealFailing', 'VaultAutoUnsealNeedsHuman', 'VaultAutoUnsealSuspended', 'VaultAutoUnsealNotRunning',
       'EsoRecoveryNeedsHuman', 'EsoRecoverySuspended', 'EsoRecoveryNotRunning',
       'EsoStoreNotReady', 'EsoExternalSecretNotSynced', 'EsoStoreMetricsAbsent',
+      // Vault serves TLS (the default): its certificate's expiry is watched too.
+      'VaultCertificateExpiring',
     ]);
   });
 
@@ -136,7 +82,7 @@ describe('VaultAlerts defaults', () => {
     expect(parsePromql('kube_job_failed{condition="true"} > 0').errors).toEqual([]);
   });
 
-  test('uses only metric and label names kube-state-metrics and ESO export', () => {
+  test('uses only metric and label names kube-state-metrics, ESO and cert-manager export', () => {
     const used = new Set<string>();
     for (const r of rules) {
       const parsed = parsePromql(r.expr);
@@ -225,21 +171,21 @@ describe('VaultAlerts props', () => {
     expect(r.VaultNotReady.expr).toContain('{namespace="vault-system", statefulset="vault"}');
     expect(r.VaultAutoUnsealFailing.expr).toContain('owner_name="vault-auto-unseal"');
     expect(r.VaultAutoUnsealFailing.expr).toContain('kube_job_failed{namespace="vault-system"');
-    // EsoRecoveryCron runs in the store's namespace, not the VaultStack's.
-    expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="security"');
+    // EsoRecoveryCron runs in the VaultStack's namespace, beside Vault (whose CA it mounts), not the store's.
+    expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="vault-system"');
     expect(r.EsoStoreNotReady.expr).toContain('{name="vault-kv"');
     expect(schemaErrors(out)).toEqual([]);
   });
 
-  test('the recovery job\'s alerts follow the store to its namespace, as the job does', () => {
-    const out = alerts({}, { vault: { namespace: 'vault-system' }, store: { namespace: 'eso' } });
+  test('the recovery job\'s alerts follow the job to its namespace', () => {
+    const out = alerts({}, { vault: { namespace: 'vault-system', tls: VaultTls.none() }, store: { namespace: 'eso' }, recovery: { namespace: 'ops' } });
     const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));
-    expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="eso"');
+    expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="ops"');
   });
 
   test('a CronJob that is not given is not watched', () => {
     const names = rulesOf(alerts({}, { unseal: false, recovery: false })).map((x) => x.alert);
-    expect(names).toEqual(['VaultNotReady', 'EsoStoreNotReady', 'EsoExternalSecretNotSynced', 'EsoStoreMetricsAbsent']);
+    expect(names).toEqual(['VaultNotReady', 'EsoStoreNotReady', 'EsoExternalSecretNotSynced', 'EsoStoreMetricsAbsent', 'VaultCertificateExpiring']);
   });
 
   test('every prop reaches the output', () => {
@@ -248,7 +194,7 @@ describe('VaultAlerts props', () => {
       runbookBaseUrl: 'https://git.example.com/homelab/homelab-secrets/src/branch/main/README.md',
       notReadyFor: '5m', unsealFailingFor: '15m', humanNeededAfter: '1h', recoveryFailingFor: '20m', notRunningAfter: '2h',
       suspendedFor: '1d', storeNotReadyFor: '20m', secretNotSyncedFor: '1h', metricsAbsentFor: '45m',
-    }, { vault: { namespace: 'vault' }, unseal: { namespace: 'ops' }, recovery: { namespace: 'ops' }, store: { storeName: 'kv' } });
+    }, { vault: { namespace: 'vault', tls: VaultTls.none() }, unseal: { namespace: 'ops' }, recovery: { namespace: 'ops' }, store: { storeName: 'kv' } });
     const pr = out.find((m) => m.kind === 'PrometheusRule')!;
     expect(pr.metadata).toMatchObject({ name: 'secrets-alerts', namespace: 'observability', labels: { release: 'prometheus', team: 'homelab' } });
     const r = Object.fromEntries(rulesOf(out).map((x) => [x.alert, x]));

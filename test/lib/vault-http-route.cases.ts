@@ -45,7 +45,7 @@ describe.each(['traefik', 'envoy-gateway'])('VaultHttpRoute on %s', (implementat
   });
 
   test('renders one allowlist object holding the ranges, in the route\'s namespace, a wave before the route', () => {
-    const allowList = manifests.filter((m) => m !== httpRoute);
+    const allowList = manifests.filter((m) => m !== httpRoute && m.kind !== 'BackendTLSPolicy');
     expect(allowList).toHaveLength(1);
     expect(allowList[0].metadata).toMatchObject({ name: 'vault-allowlist', namespace: 'security' });
     expect(JSON.stringify(allowList[0].spec)).toContain(JSON.stringify(PRIVATE_RANGES));
@@ -100,10 +100,10 @@ test('on Envoy Gateway: a SecurityPolicy on the route, Deny by default, Allow fo
 });
 
 describe('another implementation: no allowlist object, so an allowlist is refused and [] is the explicit choice', () => {
-  test('allowedSourceRanges: [] renders the route alone, without a filter', () => {
+  test('allowedSourceRanges: [] renders the route alone (and its backend TLS), without a filter', () => {
     const { manifests } = route({ implementation: 'istio', allowedSourceRanges: [], proxyPodLabels: ISTIO_PROXY });
-    expect(manifests.map((m) => m.kind)).toEqual(['HTTPRoute']);
-    expect(manifests[0].spec.rules[0].filters).toBeUndefined();
+    expect(manifests.map((m) => m.kind)).toEqual(['BackendTLSPolicy', 'HTTPRoute']);
+    expect(find(manifests, 'HTTPRoute', 'vault').spec.rules[0].filters).toBeUndefined();
     expect(schemaErrors(manifests)).toEqual([]);
     expect(celErrors(manifests)).toEqual([]);
   });

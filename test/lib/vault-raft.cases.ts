@@ -17,11 +17,14 @@ const sts = find(manifests, 'StatefulSet', 'vault');
 const pod = sts.spec.template.spec;
 const container = pod.containers[0];
 const config: string = find(manifests, 'ConfigMap', 'vault-config').data['vault.hcl'];
-const urls = [0, 1, 2].map((i) => `http://vault-${i}.vault-internal.security.svc.cluster.local:8200`);
+const urls = [0, 1, 2].map((i) => `https://vault-${i}.vault-internal.security.svc.cluster.local:8200`);
 
 test('storage "raft": one retry_join per pod through the headless Service, the cluster port, mlock off, service registration', () => {
   expect(config).toMatch(/^storage "raft" \{\n {2}path = "\/vault\/data"\n/m);
-  expect([...config.matchAll(/leader_api_addr = "([^"]+)"/g)].map((m) => m[1])).toEqual(urls);
+  expect([...config.matchAll(/leader_api_addr\s+= "([^"]+)"/g)].map((m) => m[1])).toEqual(urls);
+  // Each join verifies the leader against the CA in Vault's own mounted Secret, before the keyring comes back.
+  const joins = [...config.matchAll(/retry_join \{([^}]*)\}/g)].map((m) => m[1]);
+  expect(joins.map((j) => /leader_ca_cert_file = "\/vault\/tls\/ca.crt"/.test(j))).toEqual([true, true, true]);
   expect(config).toContain('disable_mlock = true');
   expect(config).toMatch(/cluster_address = "\[::\]:8201"/);
   expect(config).toContain('service_registration "kubernetes" {}');
@@ -61,7 +64,7 @@ test('rollouts keep quorum: OnDelete, so the controller never deletes a pod on i
 
 test('each pod is itself: its api_addr is its own address through the headless Service, not the public host', () => {
   const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
-  expect(env.VAULT_API_ADDR).toBe('http://$(VAULT_K8S_POD_NAME).vault-internal.security.svc.cluster.local:8200');
+  expect(env.VAULT_API_ADDR).toBe('https://$(VAULT_K8S_POD_NAME).vault-internal.security.svc.cluster.local:8200');
   // Defined after the pod's name, which it refers to (Kubernetes expands only variables defined earlier).
   const names = container.env.map((e: any) => e.name);
   expect(names.indexOf('VAULT_API_ADDR')).toBeGreaterThan(names.indexOf('VAULT_K8S_POD_NAME'));
@@ -138,7 +141,7 @@ test('exposes what dependants need: storage, pod names and URLs, the active Serv
   expect(vault.storage).toBe('raft');
   expect(vault.podNames).toEqual(['vault-0', 'vault-1', 'vault-2']);
   expect(vault.podUrls).toEqual(urls);
-  expect(vault.serviceUrl).toBe('http://vault-active.security.svc.cluster.local:8200');
+  expect(vault.serviceUrl).toBe('https://vault-active.security.svc.cluster.local:8200');
   expect(vault.clientServiceName).toBe('vault-active');
   expect(vault.raftClaim?.name).toBe('data-vault-0');
   expect(vault.claim).toBeUndefined();
@@ -147,7 +150,7 @@ test('exposes what dependants need: storage, pod names and URLs, the active Serv
 test('file storage stays one pod on one claim, with the same attributes', () => {
   let file!: VaultStack;
   const out = synth((chart) => { file = new VaultStack(chart, 'vault', base); });
-  expect([file.storage, file.podNames, file.serviceUrl, file.raftClaim]).toEqual(['file', ['vault-0'], 'http://vault.security.svc.cluster.local:8200', undefined]);
+  expect([file.storage, file.podNames, file.serviceUrl, file.raftClaim]).toEqual(['file', ['vault-0'], 'https://vault.security.svc.cluster.local:8200', undefined]);
   expect(out.some((m) => m.kind === 'Role' || m.kind === 'PodDisruptionBudget')).toBe(false);
   expect(find(out, 'StatefulSet', 'vault').spec.volumeClaimTemplates).toBeUndefined();
 });
@@ -194,7 +197,7 @@ test('the headless Service, the StatefulSet\'s serviceName and every retry_join 
   expect(statefulSet.spec.serviceName).toBe(HEADLESS_SERVICE);
   expect(find(manifests, 'Service', HEADLESS_SERVICE).spec.clusterIP).toBe('None');
   const config: string = find(manifests, 'ConfigMap', 'vault-config').data['vault.hcl'];
-  const hosts = [...config.matchAll(/leader_api_addr = "http:\/\/([^/:]+)/g)].map((m) => m[1].split('.')[1]);
+  const hosts = [...config.matchAll(/leader_api_addr\s+= "https:\/\/([^/:]+)/g)].map((m) => m[1].split('.')[1]);
   expect(hosts).toEqual([HEADLESS_SERVICE, HEADLESS_SERVICE, HEADLESS_SERVICE]);
 });
 

@@ -4,7 +4,8 @@ import { find, Manifest, schemaErrors, synth } from '../support/manifests';
 
 function alerts(props: Partial<VaultSnapshotAlertsProps> = {}, namespace = 'security'): Manifest[] {
   return synth((chart) => {
-    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', storage: VaultStorage.raft(), networkPolicy: false });
+    // Vault in the job's namespace: a job that talks to a TLS Vault runs beside it (it mounts Vault's CA).
+    const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace, storage: VaultStorage.raft(), networkPolicy: false });
     const snapshots = new VaultSnapshotCron(chart, 'snapshots', { vault, namespace });
     new VaultSnapshotAlerts(chart, 'alerts', { snapshots, ...props });
   });

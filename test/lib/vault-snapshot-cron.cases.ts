@@ -96,7 +96,8 @@ test('follows the VaultStack\'s namespace and its active node\'s URL', () => {
     podSelector: { matchLabels: c.spec.jobTemplate.spec.template.metadata.labels },
   });
   expect(c.metadata.namespace).toBe('vault');
-  expect(env(c.spec.jobTemplate.spec.template.spec.containers[0]).VAULT_ADDR).toBe('http://vault-active.vault.svc.cluster.local:8200');
+  expect(env(c.spec.jobTemplate.spec.template.spec.containers[0]).VAULT_ADDR).toBe('https://vault-active.vault.svc.cluster.local:8200');
+  expect(env(c.spec.jobTemplate.spec.template.spec.containers[0]).VAULT_CACERT).toBe('/vault/ca/ca.crt');
 });
 
 test('every object is valid against the Kubernetes API and Longhorn schemas', () => {

@@ -27,7 +27,15 @@ test('a Service of its own selects Vault\'s pods, and the ServiceMonitor selects
   expect(monitor.metadata.labels).toEqual({ release: 'kube-prometheus-stack' });
   const selected = out.filter((m) => m.kind === 'Service' && Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => m.metadata.labels?.[k] === v));
   expect(selected.map((m) => m.metadata.name)).toEqual(['vault-metrics']);
-  expect(monitor.spec.endpoints).toEqual([{ port: 'http', path: '/v1/sys/metrics', params: { format: ['prometheus'] }, interval: '30s', scheme: 'http' }]);
+  expect(monitor.spec.endpoints).toEqual([{
+    port: 'https', path: '/v1/sys/metrics', params: { format: ['prometheus'] }, interval: '30s', scheme: 'https',
+    tlsConfig: { ca: { secret: { name: 'vault-server-tls', key: 'ca.crt' } }, serverName: 'vault-active.hashicorp.svc' },
+  }]);
+  // Prometheus verifies Vault against the CA of its certificate's Secret, and a name the certificate carries.
+  const certificate = find(out, 'Certificate', 'vault-server');
+  expect(monitor.spec.endpoints[0].tlsConfig.ca.secret.name).toBe(certificate.spec.secretName);
+  expect(certificate.spec.dnsNames).toContain(monitor.spec.endpoints[0].tlsConfig.serverName);
+  expect(service.spec.ports.map((p: any) => p.name)).toEqual([monitor.spec.endpoints[0].port]);
   expect(schemaErrors(out)).toEqual([]);
   expect(celErrors(out)).toEqual([]);
 });

@@ -111,12 +111,13 @@ export function appInvariants(build: BuildApps, committedDir: string): void {
     }
   });
 
-  test('one folder per GitOps unit: vault/ needs no CRD but Longhorn\'s (a prerequisite of its claim anyway)', () => {
+  test('one folder per GitOps unit: vault/ needs no CRD but Longhorn\'s and cert-manager\'s (prerequisites of its claim and its TLS)', () => {
     const groups = crdGroups();
     for (const [file, yaml] of Object.entries(fresh)) {
       if (!file.startsWith('vault/')) continue;
       for (const m of parseTree({ [file]: yaml })) {
-        expect({ file, kind: m.kind, crd: groups.has(groupOf(m)) && groupOf(m) !== 'longhorn.io' }).toEqual({ file, kind: m.kind, crd: false });
+        const prerequisite = ['longhorn.io', 'cert-manager.io'].includes(groupOf(m));
+        expect({ file, kind: m.kind, crd: groups.has(groupOf(m)) && !prerequisite }).toEqual({ file, kind: m.kind, crd: false });
       }
     }
   });

@@ -52,7 +52,7 @@ describe('desired state from the committed dist/', () => {
   test('one store: kv v2 at secret, kubernetes auth, role eso-reader bound to security/eso-vault-auth', () => {
     expect(manifestsFrom(realDist()).stores).toEqual([{
       name: 'k8s-secrets', mount: 'secret', authMount: 'kubernetes', role: 'eso-reader', serviceAccount: 'eso-vault-auth', namespace: 'security',
-      audiences: realAudiences(), server: 'http://vault.security.svc.cluster.local:8200', file: 'eso-store.k8s.yaml',
+      audiences: realAudiences(), server: 'https://vault.security.svc.cluster.local:8200', file: 'eso-store.k8s.yaml',
     }]);
   });
 
