@@ -92,7 +92,7 @@ describe('npm run synth, as a user runs it', () => {
     // Its entry was type-checked with the others before the runs: unchanged since, TypeScript is not even loaded.
     expect(run.typescript).toBe('not loaded');
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 10 objects\n  vault.k8s.yaml   10\n`
+    expect(run.stdout).toBe(`wrote ${run.outdir}/: 1 files, 15 objects\n  vault.k8s.yaml   15\n`
       + 'Vault (security) accepts port 8200 only from:\n'
       + '  pods app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller in namespace ingress-nginx (the UI, through ingress-nginx)\n'
       + 'Vault (security) connects only to: DNS; the API server\n'

@@ -19,7 +19,7 @@ describe.each(homelabApps())('$name', ({ dist, build }) => {
   const pods = workloadPods(manifests);
   const statefulSet = manifests.find((m) => m.kind === 'StatefulSet')!;
   const vault = pods.get(`StatefulSet ${statefulSet.metadata.namespace}/${statefulSet.metadata.name}`)!;
-  const apiPort = statefulSet.spec.template.spec.containers[0].ports.find((p: any) => p.name === 'http').containerPort;
+  const apiPort = statefulSet.spec.template.spec.containers[0].ports.find((p: any) => p.name === 'http' || p.name === 'https').containerPort;
   const cronJobs = [...pods].filter(([what]) => what.startsWith('CronJob'));
 
   test('every rule names its peers: pods by their labels in a namespace named, or addresses; a whole namespace never', () => {

@@ -1,5 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
-import { EsoRecoveryCron, EsoStore, UnsealCron, VaultNginxIngress, VaultSnapshotCron, VaultStack, VaultStackProps, VaultStorage } from '../../lib';
+import { EsoRecoveryCron, EsoStore, UnsealCron, VaultNginxIngress, VaultSnapshotCron, VaultStack, VaultStackProps, VaultStorage, VaultTls } from '../../lib';
 import { summaryLines } from '../../build/summary';
 import { find, Manifest, schemaErrors } from '../support/manifests';
 import { connects, egressAllows, ingressAllows, Pod, policiesOf, workloadPods } from '../support/network-policy';
@@ -7,15 +7,19 @@ import { connects, egressAllows, ingressAllows, Pod, policiesOf, workloadPods } 
 // Egress: Vault's pods and each CronJob's connect only to what they need of the cluster's DNS, the API server (a site
 // value, VaultStack's apiServer) and Vault's API, each derived from the constructs; read connection by connection.
 
-/** Vault on Raft in `vault`, the store and the recovery job in `eso`, the UI through ingress-nginx. */
+/**
+ * Vault on Raft in `vault`, the store and the recovery job in `eso`, the UI through ingress-nginx. Plain HTTP, so that
+ * the recovery job may run in a namespace of its own (with TLS it runs beside Vault, whose CA Secret it mounts) and the
+ * policies are read across namespaces.
+ */
 function build(props: Partial<VaultStackProps> = {}): { manifests: Manifest[]; summary: string[] } {
   const app = Testing.app();
   const chart = new Chart(app, 'test');
-  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault', storage: VaultStorage.raft(), ...props });
+  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', namespace: 'vault', storage: VaultStorage.raft(), tls: VaultTls.none(), ...props });
   new VaultNginxIngress(chart, 'ui', { vault, proxyNamespace: 'ingress' });
   new UnsealCron(chart, 'unseal', { vault });
   const store = new EsoStore(chart, 'store', { vault, namespace: 'eso' });
-  new EsoRecoveryCron(chart, 'recovery', { vault, store });
+  new EsoRecoveryCron(chart, 'recovery', { vault, store, namespace: 'eso' });
   new VaultSnapshotCron(chart, 'snapshots', { vault });
   return { manifests: Testing.synth(chart) as Manifest[], summary: summaryLines(app) };
 }

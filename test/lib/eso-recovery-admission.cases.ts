@@ -1,5 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
-import { AppSecret, EsoRecoveryAdmission, EsoRecoveryCron, EsoStore, VaultStack } from '../../lib';
+import { AppSecret, EsoRecoveryAdmission, EsoRecoveryCron, EsoStore, VaultStack, VaultTls } from '../../lib';
 import { WAKE_ANNOTATION } from '../../runtime/common/eso-recovery-variables';
 import { find, Manifest, schemaErrors } from '../support/manifests';
 import { admit, AdmissionRequest, mergePatch, unknownFields } from '../support/admission';
@@ -10,7 +10,8 @@ import { admit, AdmissionRequest, mergePatch, unknownFields } from '../support/a
 function build(jobNamespace?: string) {
   const app = Testing.app();
   const chart = new Chart(app, 'test');
-  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com' });
+  // A job outside Vault's namespace cannot mount Vault's CA: plain HTTP there.
+  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com', ...(jobNamespace && { tls: VaultTls.none() }) });
   const store = new EsoStore(chart, 'store', { vault, namespace: 'eso-system' });
   new AppSecret(chart, 'postgres', { namespace: 'db', store, data: [{ secretKey: 'PASSWORD', path: 'postgres' }] });
   const recovery = new EsoRecoveryCron(chart, 'recovery', { vault, store, namespace: jobNamespace });

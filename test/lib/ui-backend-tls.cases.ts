@@ -51,7 +51,7 @@ describe('Traefik\'s Ingress provider (VaultTraefikIngress)', () => {
 describe.each(['traefik', 'envoy-gateway', 'istio'])('Gateway API on %s (VaultHttpRoute)', (implementation) => {
   const out = exposed((chart, vault) => new VaultHttpRoute(chart, 'ui', {
     vault, gatewayName: 'homelab', gatewayNamespace: 'gateway', listenerName: 'https', implementation,
-    ...(implementation === 'istio' && { allowedSourceRanges: [] }),
+    ...(implementation === 'istio' && { allowedSourceRanges: [], proxyPodLabels: { 'gateway.networking.k8s.io/gateway-name': 'homelab' } }),
   }));
   const policy = find(out, 'BackendTLSPolicy', 'vault-backend-tls');
   const route = find(out, 'HTTPRoute', 'vault');
