@@ -63,7 +63,10 @@ export interface AppSecretProps {
    * @default - the construct's id
    */
   readonly name?: string;
-  /** The store to read through; it then serves this namespace (and only the namespaces of its readers). */
+  /**
+   * The EsoStore to read through: the ExternalSecret names the EsoStore's store of this namespace, which only this
+   * namespace may name and whose Vault role reads only this namespace's paths.
+   */
   readonly store: EsoStore;
   /**
    * Secret keys, each read from a Vault path and property.
@@ -131,7 +134,7 @@ export class AppSecret extends Construct {
     this.namespace = checked.namespace;
     this.targetName = checked.targetName;
     new ExternalSecret(this, 'external-secret', checked.externalSecret);
-    props.store.addReader(this);
+    validating(this, () => props.store.addReader(this));
   }
 }
 
@@ -187,7 +190,7 @@ function checkProps(id: string, props: AppSecretProps) {
     },
     spec: {
       refreshInterval,
-      secretStoreRef: { name: props.store.storeName, kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE },
+      secretStoreRef: { name: props.store.storeNameFor(namespace), kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE },
       target: {
         name: targetName,
         creationPolicy: creationPolicy as Creation,

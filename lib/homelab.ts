@@ -141,7 +141,6 @@ export function homelabMigration(outdir: string, props: HomelabProps, sourceClai
     cronJobs: [unseal, recovery].map((job) => ({ name: job.cronJobName, namespace: job.namespace })),
     activeService: vault.clientServiceName,
     port: vault.port,
-    store: store.storeName,
     kvPath: store.path,
     dist: posix.join(posix.dirname(folder), 'dist'),
     migration: folder,

@@ -21,8 +21,7 @@ export interface RaftMigrationNames {
   /** The active node's Service and Vault's port. */
   readonly activeService: string;
   readonly port: number;
-  /** The ClusterSecretStore, and the mount of the KV engine it reads. */
-  readonly store: string;
+  /** The mount of the KV engine the stores read. */
   readonly kvPath: string;
   /** The folder of the Raft layout's manifests, and this folder, relative to the repository's root. */
   readonly dist: string;
@@ -95,7 +94,7 @@ app="<your Argo CD Application (or Flux Kustomization) for ${n.dist}/vault>"
    export VAULT_ADDR=http://127.0.0.1:${n.port}; vault login
    vault operator raft list-peers                 # ${n.pods.join(', ')}: one leader, the others followers, all voters
    vault kv list ${n.kvPath}/                           # and read the paths your app secrets read
-   kubectl get clustersecretstore ${n.store}      # READY True
+   kubectl get clustersecretstores                # every store READY True
    ${ns} delete job ${n.job}; ${ns} delete configmap ${n.job}
    \`\`\`
    Then \`npm run vault-setup -- apply --dist ${n.dist}\` against the active node: ESO's side is already in sync (it

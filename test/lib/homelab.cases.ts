@@ -37,7 +37,11 @@ test('one folder per GitOps unit: vault, eso, alerts and apps, and a folder made
 });
 
 test('Vault\'s namespace reaches Vault and its unseal job; ESO\'s reaches the store\'s account and the recovery job', () => {
-  const out = written((outdir) => homelab(outdir, FILE).apps);
+  const out = written((outdir) => {
+    const h = homelab(outdir, FILE);
+    new AppSecret(h.secrets, 'wiki', { namespace: 'wiki', store: h.store, dataFrom: [{ path: 'wiki' }] });
+    return h.apps;
+  });
   const namespaces = (file: string, kind: string) => out.objects(file).filter((o) => o.kind === kind).map((o) => o.metadata.namespace);
   expect(namespaces('vault/vault.k8s.yaml', 'StatefulSet')).toEqual(['hashicorp']);
   expect(namespaces('vault/vault-unseal.k8s.yaml', 'CronJob')).toEqual(['hashicorp']);
@@ -93,7 +97,7 @@ describe('the migration to Raft', () => {
     // Each CronJob in its own namespace: the unseal job in Vault's, the recovery job in ESO's.
     expect(runbook).toContain(`kubectl -n hashicorp patch cronjob vault-auto-unseal -p '{"spec":{"suspend":true}}'`);
     expect(runbook).toContain(`kubectl -n eso-system patch cronjob eso-recovery -p '{"spec":{"suspend":true}}'`);
-    expect(runbook).toContain('kubectl get clustersecretstore k8s-secrets');
+    expect(runbook).toContain('kubectl get clustersecretstores ');
     expect(runbook).toContain('vault-0, vault-1, vault-2');
     // The folders, relative to the repository's root: this one, and dist/ beside it.
     const folder = relative(root, out.dir);
