@@ -109,7 +109,7 @@ export class EsoRecoveryCron extends Construct {
         [ENV.vaultAddr]: vault.serviceUrl,
         [RECOVERY_ENV.storeNames]: Lazy.any({ produce: () => storeNames().join(',') }),
         [RECOVERY_ENV.externalSecrets]: Lazy.any({
-          produce: () => store.readers.map((r) => `${store.storeNameFor(r.namespace)}:${r.namespace}/${r.name}`).join(','),
+          produce: () => store.readers.map((r) => `${store.storeFor(r.namespace).name}:${r.namespace}/${r.name}`).join(','),
         }),
       },
     });

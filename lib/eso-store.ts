@@ -170,18 +170,27 @@ export class EsoStore extends Construct {
   }
 
   /**
-   * The name of the ClusterSecretStore of `namespace` (made by its first reader). Throws a prop error when the name
-   * would be no valid object name.
+   * The store of `namespace`, for an ExternalSecret written without AppSecret: there is one only once an AppSecret of
+   * that namespace reads through this EsoStore (a store for a namespace without one would read nothing).
    */
-  public storeNameFor(namespace: string): string {
-    return checkDnsSubdomain(`EsoStore storeName (for namespace "${namespace}")`, `${this.storeName}-${namespace}`);
+  public storeFor(namespace: string): NamespaceStore {
+    const found = this.stores.find((s) => s.namespace === namespace);
+    if (!found) {
+      const known = this.stores.map((s) => s.namespace).join(', ') || 'none yet';
+      invalid('EsoStore storeFor namespace', namespace, `a namespace with an AppSecret reading through this EsoStore (${known}): its store is made with the first`);
+    }
+    return found;
   }
 
-  /** Records an ExternalSecret that reads through this store (AppSecret calls it); its namespace's store is made with the first. */
-  public addReader(reader: StoreReader): void {
-    if (!this.stores.some((s) => s.namespace === reader.namespace)) this.fence(reader);
+  /**
+   * Records an ExternalSecret that reads through this store (AppSecret calls it) and returns the store of its
+   * namespace, made with the namespace's first reader.
+   */
+  public addReader(reader: StoreReader): NamespaceStore {
+    const store = this.stores.find((s) => s.namespace === reader.namespace) ?? this.fence(reader);
     this.readers.push(reader);
     for (const listener of this.readerListeners) listener(reader);
+    return store;
   }
 
   /** Calls `listener` for every reader, those already added and those added later. */
@@ -191,10 +200,11 @@ export class EsoStore extends Construct {
   }
 
   /** Makes the store of `namespace`, refusing a namespace, store name or role that another EsoStore of the app holds. */
-  private fence(reader: StoreReader): void {
+  private fence(reader: StoreReader): NamespaceStore {
     const appNamespace = reader.namespace;
     const { kvVersion, authMountPath, role, audience, serviceAccountName } = this.settings;
-    const fenced: NamespaceStore = { name: this.storeNameFor(appNamespace), namespace: appNamespace, role: `${role}-${appNamespace}` };
+    const name = checkDnsSubdomain(`EsoStore storeName (for namespace "${appNamespace}")`, `${this.storeName}-${appNamespace}`);
+    const fenced: NamespaceStore = { name, namespace: appNamespace, role: `${role}-${appNamespace}` };
     const taken = fences.get(this.node.root) ?? { namespaces: new Map<string, NamespaceStore>(), names: new Map<string, NamespaceStore>() };
     fences.set(this.node.root, taken);
     const twice = taken.namespaces.get(appNamespace);
@@ -235,5 +245,6 @@ export class EsoStore extends Construct {
         conditions: [{ namespaces: [appNamespace] }],
       },
     });
+    return fenced;
   }
 }

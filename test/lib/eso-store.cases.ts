@@ -128,6 +128,16 @@ describe('EsoStore fences each namespace', () => {
     expect(stores(out).flatMap(([, conditions]) => (conditions as any)[0].namespaces).sort()).toEqual(['db', 'monitoring']);
   });
 
+  test('an ExternalSecret written by hand names a namespace\'s store through storeFor, which refuses a namespace without an AppSecret', () => {
+    synthWithVault((chart, vault) => {
+      const s = new EsoStore(chart, 'store', { vault });
+      expect(() => s.storeFor('db')).toThrow(/^invalid EsoStore storeFor namespace: got "db", expected a namespace with an AppSecret reading through this EsoStore \(none yet\): its store is made with the first$/);
+      new AppSecret(chart, 'app', { namespace: 'db', store: s, dataFrom: [{ path: 'app' }] });
+      expect(s.storeFor('db')).toEqual({ name: 'k8s-secrets-db', namespace: 'db', role: 'eso-reader-db' });
+      expect(() => s.storeFor('wiki')).toThrow('(db)');
+    });
+  });
+
   test('two EsoStores of one app: each namespace once; another prefix, another store and role', () => {
     const out = synthWithVault((chart, vault) => {
       const s = new EsoStore(chart, 'store', { vault });
