@@ -63,7 +63,10 @@ export interface AppSecretProps {
    * @default - the construct's id
    */
   readonly name?: string;
-  /** The store to read through; it then serves this namespace (and only the namespaces of its readers). */
+  /**
+   * The EsoStore to read through: the ExternalSecret names the EsoStore's store of this namespace, which only this
+   * namespace may name and whose Vault role reads only this namespace's paths.
+   */
   readonly store: EsoStore;
   /**
    * Secret keys, each read from a Vault path and property.
@@ -130,8 +133,9 @@ export class AppSecret extends Construct {
     this.name = checked.name;
     this.namespace = checked.namespace;
     this.targetName = checked.targetName;
-    new ExternalSecret(this, 'external-secret', checked.externalSecret);
-    props.store.addReader(this);
+    // The namespace's store exists once this AppSecret is recorded as its reader: the ExternalSecret then names it.
+    const store = validating(this, () => props.store.addReader(this));
+    new ExternalSecret(this, 'external-secret', checked.externalSecret(store.name));
   }
 }
 
@@ -176,7 +180,7 @@ function checkProps(id: string, props: AppSecretProps) {
   }
   const hasTemplate = Object.keys(labels).length > 0 || Object.keys(annotations).length > 0;
 
-  const externalSecret: ExternalSecretProps = {
+  const externalSecret = (storeName: string): ExternalSecretProps => ({
     metadata: {
       name,
       namespace,
@@ -187,7 +191,7 @@ function checkProps(id: string, props: AppSecretProps) {
     },
     spec: {
       refreshInterval,
-      secretStoreRef: { name: props.store.storeName, kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE },
+      secretStoreRef: { name: storeName, kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE },
       target: {
         name: targetName,
         creationPolicy: creationPolicy as Creation,
@@ -199,7 +203,7 @@ function checkProps(id: string, props: AppSecretProps) {
       data: data.length > 0 ? data.map((key) => toData(what, key)) : undefined,
       dataFrom: dataFrom.length > 0 ? dataFrom.map((source) => toDataFrom(what, source)) : undefined,
     },
-  };
+  });
   return { name, namespace, targetName, externalSecret };
 }
 

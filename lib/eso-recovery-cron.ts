@@ -14,7 +14,10 @@ const NAME = 'eso-recovery';
 export interface EsoRecoveryCronProps extends ScriptCronJobOptions {
   /** The Vault whose readiness is watched: `VAULT_ADDR` is its Service (with TLS the job trusts its CA, `VAULT_CACERT`). */
   readonly vault: IVault;
-  /** The EsoStore whose ClusterSecretStore is woken; the ExternalSecrets that read through it are woken after it. */
+  /**
+   * The EsoStore whose ClusterSecretStores (one per app namespace) are woken, each followed by the ExternalSecrets
+   * that read through it.
+   */
   readonly store: EsoStore;
 }
 
@@ -26,12 +29,12 @@ function checkProps(props: EsoRecoveryCronProps) {
 }
 
 /**
- * The CronJob `eso-recovery`: every minute, when Vault is ready but the ClusterSecretStore is not, it annotates the
- * store so that ESO re-checks it at once instead of after its backoff, waits for ESO's verdict, then annotates the
- * store's ExternalSecrets that are not Ready (the script of `runtime/eso-recovery.ts`). Its ServiceAccount may get and
- * patch the one store and those ExternalSecrets by name, list and create Events in `default`, and nothing else (and
- * EsoRecoveryAdmission lets its patches change only the wake-up annotation). The Roles for the ExternalSecrets live
- * beside them (in their chart), so a missing app namespace holds back only that folder.
+ * The CronJob `eso-recovery`: every minute, when Vault is ready but a ClusterSecretStore of the EsoStore is not, it
+ * annotates that store so that ESO re-checks it at once instead of after its backoff, waits for ESO's verdict, then
+ * annotates the store's ExternalSecrets that are not Ready (the script of `runtime/eso-recovery.ts`). Its
+ * ServiceAccount may get and patch those stores and ExternalSecrets by name, list and create Events in `default`, and
+ * nothing else (and EsoRecoveryAdmission lets its patches change only the wake-up annotation). The Roles for the
+ * ExternalSecrets live beside them (in their chart), so a missing app namespace holds back only that folder.
  */
 export class EsoRecoveryCron extends Construct {
   /** The namespace of the CronJob and its ServiceAccount. */
@@ -58,10 +61,16 @@ export class EsoRecoveryCron extends Construct {
       metadata: { name: NAME, namespace, labels },
       automountServiceAccountToken: false,
     });
-    // The store is cluster-scoped, so waking it takes a ClusterRole, limited to the one store by name.
+    // The stores are cluster-scoped, so waking them takes a ClusterRole, limited to the EsoStore's stores by name (made
+    // as AppSecrets register, hence read when the app is synthesized). No store, no rule: a rule with no resourceNames
+    // would grant every store.
+    const storeNames = () => store.stores.map((s) => s.name).sort();
+    const rules = (): k8s.PolicyRule[] => (storeNames().length === 0 ? [] : [{
+      apiGroups: ['external-secrets.io'], resources: ['clustersecretstores'], verbs: ['get', 'patch'], resourceNames: storeNames(),
+    }]);
     new k8s.KubeClusterRole(this, 'store-waker', {
       metadata: { name: NAME, labels },
-      rules: [{ apiGroups: ['external-secrets.io'], resources: ['clustersecretstores'], resourceNames: [store.storeName], verbs: ['get', 'patch'] }],
+      rules: Lazy.any({ produce: rules }) as unknown as k8s.PolicyRule[],
     });
     new k8s.KubeClusterRoleBinding(this, 'store-waker-binding', { metadata: { name: NAME, labels }, roleRef: roleRef('ClusterRole', NAME), subjects });
 
@@ -105,8 +114,10 @@ export class EsoRecoveryCron extends Construct {
       serviceAccountName: NAME,
       vault,
       env: {
-        [RECOVERY_ENV.storeName]: store.storeName,
-        [RECOVERY_ENV.externalSecrets]: Lazy.any({ produce: () => store.readers.map((r) => `${r.namespace}/${r.name}`).join(',') }),
+        [RECOVERY_ENV.storeNames]: Lazy.any({ produce: () => storeNames().join(',') }),
+        [RECOVERY_ENV.externalSecrets]: Lazy.any({
+          produce: () => store.readers.map((r) => `${store.storeFor(r.namespace).name}:${r.namespace}/${r.name}`).join(','),
+        }),
       },
     });
     this.podLabels = job.podLabels;

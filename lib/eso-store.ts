@@ -1,5 +1,4 @@
 import { Construct, IConstruct } from 'constructs';
-import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { ClusterSecretStore, ClusterSecretStoreSpecProviderVaultCaProviderType, ClusterSecretStoreSpecProviderVaultVersion } from '../imports/external-secrets.io';
 import { invalid, validating } from '../build/prop-error';
@@ -17,7 +16,8 @@ export interface EsoStoreProps {
   readonly namespace?: string;
 
   /**
-   * The name of the ClusterSecretStore that every AppSecret reads through.
+   * The prefix of the ClusterSecretStores' names: each app namespace gets a store of its own, `<storeName>-<namespace>`,
+   * which ESO serves to that namespace only.
    * @default 'k8s-secrets'
    */
   readonly storeName?: string;
@@ -53,7 +53,8 @@ export interface EsoStoreProps {
   readonly authMountPath?: string;
 
   /**
-   * The Vault role, of the Kubernetes auth method, that ESO logs in as.
+   * The prefix of the Vault roles, of the Kubernetes auth method, that ESO logs in as: each namespace's store logs in as
+   * `<role>-<namespace>`, whose policy `npm run vault-setup` derives from that namespace's ExternalSecrets only.
    * @default 'eso-reader'
    */
   readonly role?: string;
@@ -72,13 +73,6 @@ export interface EsoStoreProps {
    * @default 'external-secrets'
    */
   readonly esoRelease?: string;
-
-  /**
-   * Namespaces whose ExternalSecrets may use the store beyond those of the AppSecrets that read through it (which are
-   * added by themselves): ExternalSecrets managed outside this project. Any other namespace is refused by ESO.
-   * @default - none
-   */
-  readonly namespaces?: string[];
 }
 
 /** An ExternalSecret that reads through the store, as the store and the recovery job need to know it. */
@@ -87,6 +81,16 @@ export interface StoreReader extends IConstruct {
   readonly name: string;
   /** Its namespace. */
   readonly namespace: string;
+}
+
+/** The fence of one app namespace: the ClusterSecretStore that only it may name, and the Vault role that store logs in as. */
+export interface NamespaceStore {
+  /** The ClusterSecretStore's name, `<storeName>-<namespace>`. */
+  readonly name: string;
+  /** The one namespace its conditions admit. */
+  readonly namespace: string;
+  /** The Vault role it logs in as, `<role>-<namespace>`. */
+  readonly role: string;
 }
 
 const VAULT_PATH_SEGMENTS = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
@@ -107,10 +111,8 @@ function checkProps(props: EsoStoreProps) {
   if (typeof role !== 'string' || !/^[A-Za-z0-9_.@-]+$/.test(role)) invalid('EsoStore role', role, 'a Vault role name such as "eso-reader"');
   const audience = props.audience ?? 'vault';
   if (typeof audience !== 'string' || !/^[\x21-\x7e]{1,253}$/.test(audience)) invalid('EsoStore audience', audience, 'a token audience such as "vault" (printable, no spaces)');
-  const namespaces = (props.namespaces ?? []).map((n) => checkDnsLabel('EsoStore namespaces', n));
   return {
     audience,
-    namespaces,
     esoRelease: checkDnsLabel('EsoStore esoRelease', props.esoRelease ?? 'external-secrets'),
     namespace: checkDnsLabel('EsoStore namespace', props.namespace ?? DEFAULTS.namespace),
     storeName: checkDnsSubdomain('EsoStore storeName', props.storeName ?? RECOVERY_DEFAULTS.storeName),
@@ -123,13 +125,18 @@ function checkProps(props: EsoStoreProps) {
   };
 }
 
+/** Per app (a construct tree): which EsoStore fences each namespace, and the store and role names taken. */
+const fences = new WeakMap<IConstruct, { namespaces: Map<string, NamespaceStore>; names: Map<string, NamespaceStore> }>();
+
 /**
- * The ClusterSecretStore through which External Secrets Operator reads Vault's KV store with Kubernetes auth, and
- * the ServiceAccount it logs in as. The store serves only the namespaces of the AppSecrets that read through it (and
- * `namespaces`): without that, anyone who may create an ExternalSecret anywhere could copy any app's secret.
+ * The ClusterSecretStores through which External Secrets Operator reads Vault's KV store with Kubernetes auth, one per
+ * app namespace, and the ServiceAccount it logs in as. Each store is made when the first AppSecret of its namespace
+ * reads through the EsoStore: its conditions admit that namespace only, and it logs in as a Vault role of its own,
+ * whose policy holds that namespace's paths only. So whoever may create an ExternalSecret in one namespace (ESO's chart
+ * lets every editor of it) reads that namespace's secrets and no other's.
  */
 export class EsoStore extends Construct {
-  /** The ClusterSecretStore's name. */
+  /** The prefix of the ClusterSecretStores' names. */
   public readonly storeName: string;
   /** The KV mount that AppSecret paths are relative to. */
   public readonly path: string;
@@ -139,13 +146,15 @@ export class EsoStore extends Construct {
   public readonly server: string;
   /** The ExternalSecrets that read through the store, in the order they were added. */
   public readonly readers: StoreReader[] = [];
+  /** The stores, one per namespace of the readers, in the order their namespaces' first readers were added. */
+  public readonly stores: NamespaceStore[] = [];
   private readonly readerListeners: Array<(reader: StoreReader) => void> = [];
+  private readonly settings: ReturnType<typeof checkProps>;
 
   constructor(scope: Construct, id: string, props: EsoStoreProps) {
     super(scope, id);
-    const {
-      namespace, storeName, path, vault, serviceAccountName, kvVersion, authMountPath, role, audience, namespaces, esoRelease,
-    } = validating(this, () => checkProps(props));
+    const checked = validating(this, () => checkProps(props));
+    const { namespace, storeName, path, vault, serviceAccountName, esoRelease } = checked;
     vault.allowClient({
       description: 'ESO\'s controller', namespace, podLabels: { 'app.kubernetes.io/name': 'external-secrets', 'app.kubernetes.io/instance': esoRelease },
     });
@@ -153,13 +162,68 @@ export class EsoStore extends Construct {
     this.storeName = storeName;
     this.path = path;
     this.server = vault.serviceUrl;
+    this.settings = checked;
 
     new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: serviceAccountName, namespace: this.namespace },
     });
+  }
 
-    new ClusterSecretStore(this, 'store', {
-      metadata: { name: this.storeName, annotations: crdObjectAnnotations(WAVES.store) },
+  /**
+   * The store of `namespace`, for an ExternalSecret written without AppSecret: there is one only once an AppSecret of
+   * that namespace reads through this EsoStore (a store for a namespace without one would read nothing).
+   */
+  public storeFor(namespace: string): NamespaceStore {
+    const found = this.stores.find((s) => s.namespace === namespace);
+    if (!found) {
+      const known = this.stores.map((s) => s.namespace).join(', ') || 'none yet';
+      invalid('EsoStore storeFor namespace', namespace, `a namespace with an AppSecret reading through this EsoStore (${known}): its store is made with the first`);
+    }
+    return found;
+  }
+
+  /**
+   * Records an ExternalSecret that reads through this store (AppSecret calls it) and returns the store of its
+   * namespace, made with the namespace's first reader.
+   */
+  public addReader(reader: StoreReader): NamespaceStore {
+    const store = this.stores.find((s) => s.namespace === reader.namespace) ?? this.fence(reader);
+    this.readers.push(reader);
+    for (const listener of this.readerListeners) listener(reader);
+    return store;
+  }
+
+  /** Calls `listener` for every reader, those already added and those added later. */
+  public forEachReader(listener: (reader: StoreReader) => void): void {
+    this.readers.forEach(listener);
+    this.readerListeners.push(listener);
+  }
+
+  /** Makes the store of `namespace`, refusing a namespace, store name or role that another EsoStore of the app holds. */
+  private fence(reader: StoreReader): NamespaceStore {
+    const appNamespace = reader.namespace;
+    const { kvVersion, authMountPath, role, audience, serviceAccountName, vault } = this.settings;
+    const name = checkDnsSubdomain(`EsoStore storeName (for namespace "${appNamespace}")`, `${this.storeName}-${appNamespace}`);
+    const fenced: NamespaceStore = { name, namespace: appNamespace, role: `${role}-${appNamespace}` };
+    const taken = fences.get(this.node.root) ?? { namespaces: new Map<string, NamespaceStore>(), names: new Map<string, NamespaceStore>() };
+    fences.set(this.node.root, taken);
+    const twice = taken.namespaces.get(appNamespace);
+    if (twice) {
+      invalid(`AppSecret ${reader.name} namespace`, appNamespace, `a namespace fenced once, but another EsoStore's clustersecretstore `
+        + `${twice.name} already admits it: read each namespace's secrets through one EsoStore`);
+    }
+    const clash = taken.names.get(`store ${fenced.name}`) ?? taken.names.get(`role ${fenced.role}`);
+    if (clash) {
+      invalid(`AppSecret ${reader.name} namespace`, appNamespace, `a namespace whose store ${fenced.name} and role ${fenced.role} `
+        + `are free, but namespace ${clash.namespace}'s are ${clash.name} and ${clash.role}: give the EsoStores prefixes that cannot meet`);
+    }
+    taken.namespaces.set(appNamespace, fenced);
+    taken.names.set(`store ${fenced.name}`, fenced);
+    taken.names.set(`role ${fenced.role}`, fenced);
+    this.stores.push(fenced);
+
+    new ClusterSecretStore(this, `store-${appNamespace}`, {
+      metadata: { name: fenced.name, annotations: crdObjectAnnotations(WAVES.store) },
       spec: {
         provider: {
           vault: {
@@ -175,32 +239,18 @@ export class EsoStore extends Construct {
             auth: {
               kubernetes: {
                 mountPath: authMountPath,
-                role,
+                role: fenced.role,
                 // The namespace must be written: without it ESO treats the store as "referent" and always reports it
-                // Ready, which would hide a sealed Vault from the recovery job.
+                // Ready, which would hide a sealed Vault from the recovery job and the alerts.
                 serviceAccountRef: { name: serviceAccountName, namespace: this.namespace, audiences: [audience] },
               },
             },
           },
         },
-        // Derived when the app is synthesized, so an AppSecret in a new namespace needs no other edit. With no reader at
-        // all the list is empty and ESO serves no namespace: closed, never open.
-        conditions: [{
-          namespaces: Lazy.any({ produce: () => [...new Set([...namespaces, ...this.readers.map((r) => r.namespace)])].sort() }),
-        }],
+        // The one namespace: ESO refuses the store to an ExternalSecret anywhere else (shouldProcessSecret).
+        conditions: [{ namespaces: [appNamespace] }],
       },
     });
-  }
-
-  /** Records an ExternalSecret that reads through this store (AppSecret calls it): the store then serves its namespace. */
-  public addReader(reader: StoreReader): void {
-    this.readers.push(reader);
-    for (const listener of this.readerListeners) listener(reader);
-  }
-
-  /** Calls `listener` for every reader, those already added and those added later. */
-  public forEachReader(listener: (reader: StoreReader) => void): void {
-    this.readers.forEach(listener);
-    this.readerListeners.push(listener);
+    return fenced;
   }
 }

@@ -153,7 +153,6 @@ export function homelabMigration(outdir: string, props: HomelabProps, sourceClai
     activeService: vault.clientServiceName,
     port: vault.port,
     tls: vault.tls && { caSecret: vault.tls.caSecretName, caKey: vault.tls.caKey },
-    store: store.storeName,
     kvPath: store.path,
     dist: posix.join(posix.dirname(folder), 'dist'),
     migration: folder,

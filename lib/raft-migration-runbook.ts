@@ -23,8 +23,7 @@ export interface RaftMigrationNames {
   readonly port: number;
   /** When the Raft layout serves TLS: the Secret and key of the CA its certificate is signed with. */
   readonly tls?: { readonly caSecret: string; readonly caKey: string };
-  /** The ClusterSecretStore, and the mount of the KV engine it reads. */
-  readonly store: string;
+  /** The mount of the KV engine the stores read. */
   readonly kvPath: string;
   /** The folder of the Raft layout's manifests, and this folder, relative to the repository's root. */
   readonly dist: string;
@@ -104,7 +103,7 @@ app="<your Argo CD Application (or Flux Kustomization) for ${n.dist}/vault>"
    ${login.join('\n   ')}
    vault operator raft list-peers                 # ${n.pods.join(', ')}: one leader, the others followers, all voters
    vault kv list ${n.kvPath}/                           # and read the paths your app secrets read
-   kubectl get clustersecretstore ${n.store}      # READY True
+   kubectl get clustersecretstores                # every store READY True
    ${ns} delete job ${n.job}; ${ns} delete configmap ${n.job}
    \`\`\`
    Then \`npm run vault-setup -- apply --dist ${n.dist}\` against the active node: ESO's side is already in sync (it

@@ -1,3 +1,4 @@
+import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroupsRulesExpr } from '../imports/monitoring.coreos.com';
 import { EsoRecoveryCron } from './eso-recovery-cron';
@@ -42,7 +43,7 @@ export interface VaultAlertsProps {
   /** The Vault: its namespace and StatefulSet are watched. */
   readonly vault: IVault;
 
-  /** The EsoStore: its ClusterSecretStore is watched. */
+  /** The EsoStore: its ClusterSecretStores, one per app namespace, are watched. */
   readonly store: EsoStore;
 
   /**
@@ -97,8 +98,8 @@ export interface VaultAlertsProps {
   readonly suspendedFor?: string;
 
   /**
-   * EsoStoreNotReady fires when the ClusterSecretStore has been unready this long: longer than a reboot, auto-unseal
-   * and the recovery job's wake-up of ESO take together.
+   * EsoStoreNotReady fires when one of the ClusterSecretStores has been unready this long: longer than a reboot,
+   * auto-unseal and the recovery job's wake-up of ESO take together.
    * @default '15m'
    */
   readonly storeNotReadyFor?: string;
@@ -111,8 +112,8 @@ export interface VaultAlertsProps {
   readonly secretNotSyncedFor?: string;
 
   /**
-   * EsoStoreMetricsAbsent fires when Prometheus has had no ESO metric of the store for this long (ESO down, or its
-   * metrics not scraped), since every ESO alert above is silent then.
+   * EsoStoreMetricsAbsent fires when Prometheus has had no ESO metric of one of the stores for this long (ESO down, the
+   * store not synced, or ESO's metrics not scraped), since every ESO alert above is silent then.
    * @default '30m'
    */
   readonly metricsAbsentFor?: string;
@@ -132,15 +133,15 @@ const DAY = 86400;
  * start a new series and reset the alert's `for`.
  */
 export class VaultAlerts extends Construct {
-  /** The alerts' names, in the rule's order. */
-  public readonly alertNames: string[];
+  private readonly alerts: () => Alert[];
 
   constructor(scope: Construct, id: string, props: VaultAlertsProps) {
     super(scope, id);
     const { namespace, name, labels, runbookBaseUrl, alerts } = validating(this, () => checkProps(props));
-    this.alertNames = alerts.map((a) => a.name);
+    // The stores are made as AppSecrets register: the alerts on them are written when the app is synthesized.
+    this.alerts = () => alerts(props.store.stores.map((s) => s.name).sort());
 
-    const rules: PrometheusRuleSpecGroupsRules[] = alerts.map((a) => {
+    const rules = (): PrometheusRuleSpecGroupsRules[] => this.alerts().map((a) => {
       const anchor = a.name.toLowerCase();
       return {
         alert: a.name,
@@ -157,15 +158,23 @@ export class VaultAlerts extends Construct {
 
     new PrometheusRule(this, 'rule', {
       metadata: { name, namespace, labels: { ...labels }, annotations: crdObjectAnnotations() },
-      spec: { groups: [{ name: 'vault-secrets', rules }] },
+      spec: { groups: [{ name: 'vault-secrets', rules: Lazy.any({ produce: rules }) as unknown as PrometheusRuleSpecGroupsRules[] }] },
     });
   }
+
+  /** The alerts' names, in the rule's order: those on the stores only once the EsoStore has a store. */
+  public get alertNames(): string[] {
+    return this.alerts().map((a) => a.name);
+  }
 }
+
+/** A PromQL regular expression matching exactly these names (DNS names: only the dot is special). */
+const anyOf = (names: string[]) => names.map((n) => n.replace(/\./g, '\\\\.')).join('|');
 
 /** The labels kube-prometheus-stack's `ruleSelector` matches by default (its Helm release's name). */
 export const DEFAULT_RULE_LABELS: Readonly<Record<string, string>> = { release: 'kube-prometheus-stack' };
 
-/** Checks the props; returns the rule's metadata and its alerts. */
+/** Checks the props; returns the rule's metadata and its alerts, given the names of the stores. */
 function checkProps(props: VaultAlertsProps) {
   const namespace = checkDnsLabel('VaultAlerts namespace', props.namespace ?? 'monitoring');
   const name = checkDnsSubdomain('VaultAlerts name', props.name ?? 'vault-alerts');
@@ -173,10 +182,9 @@ function checkProps(props: VaultAlertsProps) {
   checkMetadataMap('VaultAlerts labels', labels, true);
   const runbookBaseUrl = props.runbookBaseUrl === undefined ? undefined : checkDocumentUrl('VaultAlerts runbookBaseUrl', props.runbookBaseUrl);
 
-  const { vault, store, unseal, recovery } = props;
+  const { vault, unseal, recovery } = props;
   const vaultNamespace = vault.namespace;
   const statefulSetName = vault.statefulSetName;
-  const storeName = store.storeName;
 
   const duration = (prop: keyof VaultAlertsProps, fallback: string) =>
     checkPromDuration(`VaultAlerts ${prop}`, (props[prop] as string | undefined) ?? fallback, MINUTE, 30 * DAY);
@@ -201,7 +209,7 @@ function checkProps(props: VaultAlertsProps) {
   const tls = vault.tls
     ? tlsAlerts({ namespace: vaultNamespace, certificates: vault.tls.certificateNames, renewBeforeSeconds: vault.tls.renewBeforeSeconds })
     : [];
-  const alerts: Alert[] = [
+  const alerts = (storeNames: string[]): Alert[] => [
     ...(raft ?? [{
       name: 'VaultNotReady',
       severity: 'critical',
@@ -255,15 +263,15 @@ function checkProps(props: VaultAlertsProps) {
       notRunningAfter,
       suspendedFor,
     }) : []),
-    {
+    ...(storeNames.length === 0 ? [] : [{
       name: 'EsoStoreNotReady',
       severity: 'critical',
-      expr: `max by (name) (${selector('clustersecretstore_status_condition', { name: storeName, condition: 'Ready', status: 'False' })}) == 1`,
+      expr: `max by (name) (${selector('clustersecretstore_status_condition', { condition: 'Ready', status: 'False' }, { name: anyOf(storeNames) })}) == 1`,
       for: storeNotReadyFor,
-      summary: `ClusterSecretStore ${storeName} has not been ready for ${storeNotReadyFor}: ExternalSecrets cannot read Vault.`,
-      description: `ESO reports the store ${storeName} Ready=False: Vault is sealed or unreachable, or ESO cannot log `
-        + 'in (the Kubernetes auth role, its policy, or the ServiceAccount). Secrets already synced stay as they are.',
-    },
+      summary: `ClusterSecretStore {{ $labels.name }} has not been ready for ${storeNotReadyFor}: its namespace's ExternalSecrets cannot read Vault.`,
+      description: 'ESO reports the store {{ $labels.name }} Ready=False: Vault is sealed or unreachable, or ESO cannot log '
+        + 'in (the store\'s Kubernetes auth role, its policy, or the ServiceAccount). Secrets already synced stay as they are.',
+    } as Alert]),
     {
       name: 'EsoExternalSecretNotSynced',
       severity: 'warning',
@@ -274,15 +282,16 @@ function checkProps(props: VaultAlertsProps) {
       description: 'ESO reports ExternalSecret {{ with $labels.exported_namespace }}{{ . }}{{ else }}{{ $labels.namespace }}'
         + '{{ end }}/{{ $labels.name }} Ready=False: the store is not ready, or the path or key it reads is missing in Vault.',
     },
-    {
+    ...(storeNames.length === 0 ? [] : [{
       name: 'EsoStoreMetricsAbsent',
       severity: 'warning',
-      expr: `absent(${selector('clustersecretstore_status_condition', { name: storeName, condition: 'Ready' })})`,
+      // One absent() per store: absent() of a regular expression would stay silent while any one store is exported.
+      expr: storeNames.map((n) => `absent(${selector('clustersecretstore_status_condition', { name: n, condition: 'Ready' })})`).join('\nor\n'),
       for: metricsAbsentFor,
-      summary: `No ESO metrics for ClusterSecretStore ${storeName} for ${metricsAbsentFor}: the ESO alerts cannot fire.`,
+      summary: `No ESO metrics for ClusterSecretStore {{ $labels.name }} for ${metricsAbsentFor}: the ESO alerts cannot fire for it.`,
       description: 'Prometheus has no clustersecretstore_status_condition series for the store: ESO is down, the store '
         + 'does not exist, or ESO\'s metrics are not scraped (its Helm value serviceMonitor.enabled).',
-    },
+    } as Alert]),
     ...tls,
   ];
   return { namespace, name, labels, runbookBaseUrl, alerts };

@@ -1,57 +1,32 @@
 // eso-recovery: wakes External Secrets Operator once Vault is back. ESO backs off a failed reconcile up to 7 minutes per
-// object, and its ExternalSecret controller does not watch stores, so after Vault returns the store and then every
+// object, and its ExternalSecret controller does not watch stores, so after Vault returns the stores and then every
 // ExternalSecret can each wait out a backoff. Both controllers reconcile at once when an annotation changes (the
 // ClusterSecretStore controller has no event filter; the ExternalSecret controller refreshes on an annotation change),
-// so the job annotates the store, waits for ESO's verdict, then annotates the project's ExternalSecrets that are not
-// Ready. Bundled by esbuild into one dependency-free script and run every minute by the CronJob.
+// so the job annotates each store that is not Ready, waits for ESO's verdict, then annotates that store's
+// ExternalSecrets that are not Ready. Bundled by esbuild into one dependency-free script and run every minute by the
+// CronJob.
 // Exit codes: 0 nothing to do, or done; 1 a call failed, hung or got an answer of the wrong shape, ESO's webhook refused
 // the patch, or ESO did not re-check the store within the run (the next run retries); 2 a human is needed (ESO
 // re-checked the store with Vault ready and it is still not ready; no token, forbidden, not found; a malformed setting).
 import { Budget } from './common/budget';
-import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, HttpResponse } from './common/http';
 import { outcomeOf, RunError } from './common/failure';
 import { KubeApi, kubeApi, malformed } from './common/kube';
 import { bounded, logTo, Output, processOutput, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
-import { Env, readList, readRetrySettings, readString, readUrl, RetrySettings } from './common/settings';
-import { readVaultAddr, VaultApi, vaultApi } from './common/vault';
-import { RECOVERY_DEFAULTS, RECOVERY_ENV, WAKE_ANNOTATION } from './common/eso-recovery-variables';
+import { Env } from './common/settings';
+import { VaultApi, vaultApi } from './common/vault';
+import { RECOVERY_DEFAULTS, WAKE_ANNOTATION } from './common/eso-recovery-variables';
+import { readRecoverySettings, RecoverySettings, WatchedStore } from './eso-recovery/settings';
+
+export { readRecoverySettings } from './eso-recovery/settings';
 
 export { WAKE_ANNOTATION } from './common/eso-recovery-variables';
 /** How the job's own Events name their source, and how it tells them from ESO's. */
 const COMPONENT = 'eso-recovery';
 /** How often a run looks again while it waits for ESO's verdict on the store it woke. */
 const VERDICT_POLL_MS = 500;
-const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const NAMESPACED = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-export interface RecoverySettings extends RetrySettings {
-  readonly vaultAddr: string;
-  readonly storeName: string;
-  /** The project's ExternalSecrets, as namespace and name. */
-  readonly externalSecrets: Array<{ readonly namespace: string; readonly name: string }>;
-  readonly kubeUrl: string;
-  readonly tokenFile: string;
-  readonly caFile: string;
-}
-
-export function readRecoverySettings(env: Env): RecoverySettings {
-  return {
-    vaultAddr: readVaultAddr(env),
-    storeName: readString(env, RECOVERY_ENV.storeName, RECOVERY_DEFAULTS.storeName, NAME),
-    // Empty when no ExternalSecret reads through the store.
-    externalSecrets: (env[RECOVERY_ENV.externalSecrets]?.trim() === '' ? [] : readList(env, RECOVERY_ENV.externalSecrets, [], NAMESPACED)).map((item) => {
-      const [namespace, name] = item.split('/');
-      return { namespace, name };
-    }),
-    kubeUrl: readUrl(env, ENV.kubeApiUrl, DEFAULTS.kubeApiUrl),
-    tokenFile: readString(env, ENV.kubeTokenFile, DEFAULTS.kubeTokenFile),
-    caFile: readString(env, ENV.kubeCaFile, DEFAULTS.kubeCaFile),
-    ...readRetrySettings(env),
-  };
-}
 
 function checkObject(object: any, kind: string, name: string, what: string): any {
   if (object?.kind !== kind || object?.metadata?.name !== name) throw malformed(`GET ${what}`, `an object that is not ${kind} ${name}`);
@@ -108,9 +83,9 @@ interface Warning {
 const WARNING_QUOTE_CHARS = 1000;
 
 /** The Warning Events ESO recorded about the store (never this job's own), by name, from `default` where they must live. */
-async function storeWarnings(s: RecoverySettings, kube: KubeApi): Promise<Map<string, Warning>> {
-  const selector = encodeURIComponent(`involvedObject.kind=ClusterSecretStore,involvedObject.name=${s.storeName},type=Warning`);
-  const what = `events about clustersecretstore ${s.storeName}`;
+async function storeWarnings(storeName: string, kube: KubeApi): Promise<Map<string, Warning>> {
+  const selector = encodeURIComponent(`involvedObject.kind=ClusterSecretStore,involvedObject.name=${storeName},type=Warning`);
+  const what = `events about clustersecretstore ${storeName}`;
   const list = await kube.get(`/api/v1/namespaces/${RECOVERY_DEFAULTS.eventNamespace}/events?fieldSelector=${selector}`, what);
   if (list?.kind !== 'EventList' || !Array.isArray(list.items)) throw malformed(`GET ${what}`, 'something that is not an EventList');
   const warnings = new Map<string, Warning>();
@@ -138,14 +113,14 @@ export interface StoreEvent {
  * exit code and the log line are the signal.
  */
 export async function recordEvent(
-  s: RecoverySettings, kube: KubeApi, store: any, event: StoreEvent, now: number, say: (line: string) => void,
+  storeName: string, kube: KubeApi, store: any, event: StoreEvent, now: number, say: (line: string) => void,
 ): Promise<void> {
   const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
   const body = {
     apiVersion: 'v1', kind: 'Event',
     metadata: { name: event.name, namespace: RECOVERY_DEFAULTS.eventNamespace },
     involvedObject: {
-      apiVersion: store.apiVersion, kind: 'ClusterSecretStore', name: s.storeName,
+      apiVersion: store.apiVersion, kind: 'ClusterSecretStore', name: storeName,
       uid: store.metadata.uid, resourceVersion: store.metadata.resourceVersion,
     },
     reason: event.reason, type: event.type, message: event.message.slice(0, 1024),
@@ -156,7 +131,7 @@ export async function recordEvent(
     await kube.create(`/api/v1/namespaces/${RECOVERY_DEFAULTS.eventNamespace}/events`, body, `event ${RECOVERY_DEFAULTS.eventNamespace}/${event.name}`);
   } catch (error) {
     if (error instanceof RunError && error.status === 409) return;
-    say(`could not record the event ${event.reason} on clustersecretstore ${s.storeName}: ${reason(error)}`);
+    say(`could not record the event ${event.reason} on clustersecretstore ${storeName}: ${reason(error)}`);
   }
 }
 
@@ -178,7 +153,7 @@ interface Sleepy { readonly name: string; readonly path: string; readonly what: 
  * reason (a missing field in Vault) is not woken every minute. One that cannot be read is reported, not fatal: the
  * others are still woken (an app's namespace or Role may not be synced yet).
  */
-async function externalSecretsToWake(s: RecoverySettings, kube: KubeApi, storeReadySince: number, now: () => number) {
+async function externalSecretsToWake(s: WatchedStore, kube: KubeApi, storeReadySince: number, now: () => number) {
   const sleepy: Sleepy[] = [];
   const unreadable: string[] = [];
   for (const { namespace, name } of s.externalSecrets) {
@@ -198,15 +173,17 @@ async function externalSecretsToWake(s: RecoverySettings, kube: KubeApi, storeRe
   return { sleepy, unreadable };
 }
 
+const nothingToDo = (store: string) => `store ${store} is Ready: nothing to do`;
+
 /**
- * The run, one attempt at a time (the retry window calls `attempt` again): the store first (normally Ready, and with
- * every ExternalSecret Ready: done at once), then Vault, then the wake-up and ESO's verdict on it.
+ * One store's run, one attempt at a time (the retry window calls `attempt` again): the store first (normally Ready,
+ * and with every ExternalSecret Ready: done at once), then Vault, then the wake-up and ESO's verdict on it.
  */
-export function recovery(
-  s: RecoverySettings, vault: VaultApi, kube: KubeApi, now: () => number, say: (line: string) => void,
+function storeRecovery(
+  s: WatchedStore, vault: VaultApi, kube: KubeApi, now: () => number, say: (line: string) => void,
 ): { attempt: () => Promise<Outcome> } {
-  const storePath = `/apis/external-secrets.io/v1/clustersecretstores/${s.storeName}`;
-  const storeWhat = `clustersecretstore ${s.storeName}`;
+  const storePath = `/apis/external-secrets.io/v1/clustersecretstores/${s.name}`;
+  const storeWhat = `clustersecretstore ${s.name}`;
   /** The wake-up this run waits on: when, ESO's Warnings just before it (when this run made it), its first verdict. */
   let woke: { at: number; before?: Map<string, Warning>; verdictAt?: number } | undefined;
 
@@ -225,14 +202,14 @@ export function recovery(
 
   const attempt = async (): Promise<Outcome> => {
     try {
-      const store = checkObject(await kube.get(storePath, storeWhat), 'ClusterSecretStore', s.storeName, storeWhat);
+      const store = checkObject(await kube.get(storePath, storeWhat), 'ClusterSecretStore', s.name, storeWhat);
       const state = readiness(store, storeWhat);
-      if (!state) return finished(`store ${s.storeName} has no Ready condition yet: left alone`);
+      if (!state) return finished(`store ${s.name} has no Ready condition yet: left alone`);
       if (state.ready) {
-        const prefix = woke ? `woke store ${s.storeName}, Ready ${((now() - woke.at) / 1000).toFixed(1)} s later` : `store ${s.storeName} is Ready`;
+        const prefix = woke ? `woke store ${s.name}, Ready ${((now() - woke.at) / 1000).toFixed(1)} s later` : `store ${s.name} is Ready`;
         return await afterReady(state.since, prefix, !woke);
       }
-      const degraded = `store ${s.storeName} not ready (${state.reason}) since ${iso(state.since)}`;
+      const degraded = `store ${s.name} not ready (${state.reason}) since ${iso(state.since)}`;
 
       if (!woke) {
         let health;
@@ -249,13 +226,13 @@ export function recovery(
           // Woken during this outage, a few minutes ago: ESO's verdict on that wake-up is the answer.
           woke = { at: earlier };
         } else {
-          const before = await storeWarnings(s, kube);
+          const before = await storeWarnings(s.name, kube);
           const at = now();
           // A merge patch: custom resources take no strategic merge patch.
           await kube.patch(storePath, wake(at), storeWhat);
           woke = { at, before };
-          await recordEvent(s, kube, store, {
-            reason: 'WokeESO', type: 'Normal', name: `${s.storeName}.eso-woken.${Math.floor(state.since / 1000)}`,
+          await recordEvent(s.name, kube, store, {
+            reason: 'WokeESO', type: 'Normal', name: `${s.name}.eso-woken.${Math.floor(state.since / 1000)}`,
             message: `vault ready and the store not ready (${state.reason}): annotated it so that ESO re-checks it now instead of after its backoff`,
           }, at, say);
           say(`vault ready, ${degraded}: woke it (${WAKE_ANNOTATION})`);
@@ -264,21 +241,52 @@ export function recovery(
 
       // ESO's verdict: a Warning about the store recorded since the wake-up (Kubernetes stamps Events to the second).
       const since = Math.floor(woke.at / 1000) * 1000;
-      const fresh = [...(await storeWarnings(s, kube)).entries()]
+      const fresh = [...(await storeWarnings(s.name, kube)).entries()]
         .filter(([name, w]) => w.last >= since && woke!.before?.get(name)?.version !== w.version)
         .map(([, w]) => w).sort((a, b) => a.last - b.last);
       if (fresh.length === 0) return retry(`${degraded}: woken at ${iso(woke.at)}, ESO has not re-checked it yet`, 1, VERDICT_POLL_MS);
       woke.verdictAt ??= now();
       if (now() - woke.verdictAt < VERDICT_SETTLE_MS) return retry(`${degraded}: ESO re-checked it; waiting a moment for a later verdict`, 1, VERDICT_POLL_MS);
       const cause = fresh[fresh.length - 1].message;
-      await recordEvent(s, kube, store, {
-        reason: 'WakeDidNotHelp', type: 'Warning', name: `${s.storeName}.wake-did-not-help.${Math.floor(state.since / 1000)}`,
+      await recordEvent(s.name, kube, store, {
+        reason: 'WakeDidNotHelp', type: 'Warning', name: `${s.name}.wake-did-not-help.${Math.floor(state.since / 1000)}`,
         message: `ESO re-checked the store with vault ready and it is still not ready: a human is needed (${cause})`,
       }, now(), say);
       return finished(`vault ready, ${degraded}: ESO re-checked it after the wake-up at ${iso(woke.at)} and it is still not ready; fix the cause: ${cause}`, 2);
     } catch (error) {
       return outcomeOf(error);
     }
+  };
+  return { attempt };
+}
+
+/**
+ * The run over every store, each store's run going its own way within one attempt: Vault's health is asked once per
+ * attempt, whatever the number of stores waiting on it. The run is done when every store's is; its exit code is the
+ * worst of theirs.
+ */
+export function recovery(
+  s: RecoverySettings, vault: VaultApi, kube: KubeApi, now: () => number, say: (line: string) => void,
+): { attempt: () => Promise<Outcome> } {
+  let health: Promise<HttpResponse> | undefined;
+  const shared: VaultApi = { ...vault, health: () => (health ??= vault.health()) };
+  const runs = s.stores.map((store) => ({ store: store.name, run: storeRecovery(store, shared, kube, now, say), last: undefined as Outcome | undefined }));
+  const attempt = async (): Promise<Outcome> => {
+    health = undefined;
+    for (const r of runs) if (!r.last?.done) r.last = await r.run.attempt();
+    const outcomes = runs.map((r) => r.last!);
+    if (outcomes.length === 0) return finished('no store to wake: nothing to do');
+    if (outcomes.length === 1) return outcomes[0];
+    const idle = runs.filter((r) => r.last!.done && r.last!.message === nothingToDo(r.store)).map((r) => r.store);
+    const message = [
+      ...(idle.length > 0 ? [`store${idle.length === 1 ? '' : 's'} ${idle.join(', ')} ${idle.length === 1 ? 'is' : 'are'} Ready: nothing to do`] : []),
+      ...runs.filter((r) => !idle.includes(r.store)).map((r) => r.last!.message),
+    ].join('; ');
+    const exitCode = Math.max(0, ...outcomes.map((o) => o.exitCode));
+    const waiting = outcomes.filter((o) => !o.done);
+    if (waiting.length === 0) return finished(message, exitCode);
+    const soonest = Math.min(...waiting.map((o) => o.againInMs ?? Infinity));
+    return retry(message, exitCode, Number.isFinite(soonest) ? soonest : undefined);
   };
   return { attempt };
 }

@@ -10,8 +10,10 @@ includeCases(join(__dirname, 'tools'), {
   'vault-setup-raft': () => require('./tools/vault-setup-raft.cases'),
   'vault-setup-raft.integration': () => require('./tools/vault-setup-raft.integration.cases'),
   'vault-setup.failures.integration': () => require('./tools/vault-setup.failures.integration.cases'),
+  'vault-setup.fences.integration': () => require('./tools/vault-setup.fences.integration.cases'),
   'vault-setup.integration': () => require('./tools/vault-setup.integration.cases'),
   'vault-setup.plan': () => require('./tools/vault-setup.plan.cases'),
+  'vault-setup.retire.integration': () => require('./tools/vault-setup.retire.integration.cases'),
   'vault-setup.safety': () => require('./tools/vault-setup.safety.cases'),
   'vault-setup.safety.integration': () => require('./tools/vault-setup.safety.integration.cases'),
 });

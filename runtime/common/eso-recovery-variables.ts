@@ -2,7 +2,9 @@
 // names, lib/eso-recovery-cron.ts writes them, and the defaults are both sides' (the store's name is EsoStore's too).
 
 export const RECOVERY_ENV = {
-  storeName: 'ESO_STORE_NAME',
+  /** The ClusterSecretStores woken, comma-separated. */
+  storeNames: 'ESO_STORE_NAMES',
+  /** The project's ExternalSecrets, comma-separated `<store>:<namespace>/<name>` (`<namespace>/<name>` with one store). */
   externalSecrets: 'ESO_EXTERNAL_SECRETS',
 } as const;
 

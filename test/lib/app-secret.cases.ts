@@ -23,7 +23,8 @@ describe('AppSecret', () => {
       metadata: { name: 'postgres-secret', namespace: 'db', annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true', 'argocd.argoproj.io/sync-wave': '2' } },
       spec: {
         refreshInterval: '1h',
-        secretStoreRef: { name: 'k8s-secrets', kind: 'ClusterSecretStore' },
+        // The store of the ExternalSecret's namespace: only db may name it, and its role reads only db's paths.
+        secretStoreRef: { name: 'k8s-secrets-db', kind: 'ClusterSecretStore' },
         target: { name: 'postgres-secret', creationPolicy: 'Owner' },
         data: [
           { secretKey: 'POSTGRES_USER', remoteRef: { key: 'postgres-secret', property: 'POSTGRES_USER' } },
@@ -61,7 +62,7 @@ describe('AppSecret', () => {
     });
     expect(es.spec).toEqual({
       refreshInterval: '15m',
-      secretStoreRef: { name: 'vault-kv', kind: 'ClusterSecretStore' },
+      secretStoreRef: { name: 'vault-kv-apps', kind: 'ClusterSecretStore' },
       target: {
         name: 'api-keys-secret', creationPolicy: 'Orphan', deletionPolicy: 'Retain',
         template: { metadata: { labels: { 'app.kubernetes.io/name': 'api' }, annotations: { 'reloader.stakater.com/match': 'true' } } },

@@ -51,9 +51,9 @@ test('runs as its own ServiceAccount, with its token', () => {
   expect(pod.automountServiceAccountToken).toBe(true);
 });
 
-test('may get and patch the one store, list and create Events in default, nothing else: no Deployment, no pod', () => {
+test('may get and patch the stores by name, one per namespace, those of AppSecrets added after it too; list and create Events in default; nothing else', () => {
   expect(find(manifests, 'ClusterRole', 'eso-recovery').rules).toEqual([
-    { apiGroups: ['external-secrets.io'], resources: ['clustersecretstores'], resourceNames: ['k8s-secrets'], verbs: ['get', 'patch'] },
+    { apiGroups: ['external-secrets.io'], resources: ['clustersecretstores'], resourceNames: ['k8s-secrets-db', 'k8s-secrets-monitoring'], verbs: ['get', 'patch'] },
   ]);
   // An Event's name is chosen when it is created, and a list cannot name objects: one namespace only.
   const events = find(manifests, 'Role', 'eso-recovery-events');
@@ -63,6 +63,17 @@ test('may get and patch the one store, list and create Events in default, nothin
   expect(JSON.stringify(rules)).not.toMatch(/\*|"deployments"|"pods"|"secrets"/);
   for (const rule of rules) if (rule.resources[0] !== 'events') expect(rule.resourceNames.length).toBeGreaterThan(0);
   for (const binding of [...manifests, ...apps].filter((m) => m.kind.endsWith('Binding'))) expect(binding.subjects).toEqual(SUBJECT);
+});
+
+test('no AppSecret, no store: the ClusterRole grants nothing, never a rule without names (which would grant every store)', () => {
+  const app = Testing.app();
+  const chart = new Chart(app, 'core');
+  const vault = new VaultStack(chart, 'vault', { host: 'vault.example.com' });
+  new EsoRecoveryCron(chart, 'recovery', { vault, store: new EsoStore(chart, 'store', { vault }) });
+  const out = Testing.synth(chart) as Manifest[];
+  expect(find(out, 'ClusterRole', 'eso-recovery').rules).toEqual([]);
+  const vars = Object.fromEntries(find(out, 'CronJob', 'eso-recovery').spec.jobTemplate.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+  expect([vars.ESO_STORE_NAMES, vars.ESO_EXTERNAL_SECRETS]).toEqual(['', '']);
 });
 
 test('may get and patch each ExternalSecret of the store by name, through a Role beside it in its own chart and namespace', () => {
@@ -76,8 +87,9 @@ test('may get and patch each ExternalSecret of the store by name, through a Role
 
 test('configures the script through its documented variables, the ExternalSecrets derived from the store\'s readers', () => {
   expect(env).toEqual({
-    VAULT_ADDR: 'https://vault.security.svc.cluster.local:8200', VAULT_CACERT: '/vault/ca/ca.crt', ESO_STORE_NAME: 'k8s-secrets',
-    ESO_EXTERNAL_SECRETS: 'db/postgres,monitoring/grafana,db/postgres-admin',
+    VAULT_ADDR: 'https://vault.security.svc.cluster.local:8200', VAULT_CACERT: '/vault/ca/ca.crt', ESO_STORE_NAMES: 'k8s-secrets-db,k8s-secrets-monitoring',
+    // Each ExternalSecret with the store it reads through: the job wakes it once that store is Ready.
+    ESO_EXTERNAL_SECRETS: 'k8s-secrets-db:db/postgres,k8s-secrets-monitoring:monitoring/grafana,k8s-secrets-db:db/postgres-admin',
     VAULT_TIMEOUT_SECONDS: '5', RETRY_WINDOW_SECONDS: '40', RETRY_INTERVAL_SECONDS: '3', RUN_DEADLINE_SECONDS: '50',
   });
 });

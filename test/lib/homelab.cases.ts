@@ -39,7 +39,11 @@ test('one folder per GitOps unit: vault, eso, admission, alerts and apps, and a 
 });
 
 test('Vault\'s namespace reaches Vault and its jobs; ESO\'s reaches the store\'s account', () => {
-  const out = written((outdir) => homelab(outdir, FILE).apps);
+  const out = written((outdir) => {
+    const h = homelab(outdir, FILE);
+    new AppSecret(h.secrets, 'wiki', { namespace: 'wiki', store: h.store, dataFrom: [{ path: 'wiki' }] });
+    return h.apps;
+  });
   const namespaces = (file: string, kind: string) => out.objects(file).filter((o) => o.kind === kind).map((o) => o.metadata.namespace);
   expect(namespaces('vault/vault.k8s.yaml', 'StatefulSet')).toEqual(['hashicorp']);
   expect(namespaces('vault/vault-unseal.k8s.yaml', 'CronJob')).toEqual(['hashicorp']);
@@ -50,7 +54,11 @@ test('Vault\'s namespace reaches Vault and its jobs; ESO\'s reaches the store\'s
   expect(store.spec.provider.vault.server).toBe('https://vault.hashicorp.svc.cluster.local:8200');
   expect(store.spec.provider.vault.caProvider).toMatchObject({ type: 'Secret', namespace: 'hashicorp' });
   expect(store.spec.provider.vault.auth.kubernetes.serviceAccountRef.namespace).toBe('eso-system');
-  const plain = written((outdir) => homelab(outdir, { ...FILE, vault: { ...FILE.vault, tls: VaultTls.none() } }).apps);
+  const plain = written((outdir) => {
+    const h = homelab(outdir, { ...FILE, vault: { ...FILE.vault, tls: VaultTls.none() } });
+    new AppSecret(h.secrets, 'wiki', { namespace: 'wiki', store: h.store, dataFrom: [{ path: 'wiki' }] });
+    return h.apps;
+  });
   expect(plain.objects('eso/eso-store.k8s.yaml').find((o) => o.kind === 'ClusterSecretStore').spec.provider.vault.server)
     .toBe('http://vault.hashicorp.svc.cluster.local:8200');
 });
@@ -107,7 +115,7 @@ describe('the migration to Raft', () => {
     // The Raft layout serves TLS: the check talks https to the port-forward and trusts the CA read from its Secret.
     expect(runbook).toContain(`kubectl -n hashicorp get secret vault-server-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > vault-ca.crt`);
     expect(runbook).toContain('export VAULT_ADDR=https://127.0.0.1:8200 VAULT_CACERT="$(pwd)/vault-ca.crt"; vault login');
-    expect(runbook).toContain('kubectl get clustersecretstore k8s-secrets');
+    expect(runbook).toContain('kubectl get clustersecretstores ');
     expect(runbook).toContain('vault-0, vault-1, vault-2');
     // The folders, relative to the repository's root: this one, and dist/ beside it.
     const folder = relative(root, out.dir);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import {
-  EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, EsoStoreProps, UnsealCron, UnsealCronProps, VaultAlerts, VaultAlertsProps,
+  AppSecret, EsoRecoveryCron, EsoRecoveryCronProps, EsoStore, EsoStoreProps, UnsealCron, UnsealCronProps, VaultAlerts, VaultAlertsProps,
   VaultStackProps, VaultTls,
 } from '../../lib';
 import { find, Manifest, schemaErrors, synth } from '../support/manifests';
@@ -13,6 +13,8 @@ interface Homelab {
   readonly store?: Partial<EsoStoreProps>;
   readonly unseal?: Partial<UnsealCronProps> | false;
   readonly recovery?: Partial<EsoRecoveryCronProps> | false;
+  /** The namespaces of the AppSecrets, each making a store. */
+  readonly namespaces?: string[];
 }
 
 /** The PrometheusRule of VaultAlerts watching a whole homelab (its parts configured by `parts`), with `props`. */
@@ -23,6 +25,8 @@ function alerts(props: Partial<VaultAlertsProps> = {}, parts: Homelab = {}): Man
     const unseal = parts.unseal === false ? undefined : new UnsealCron(chart, 'unseal', { vault, ...parts.unseal });
     const recovery = parts.recovery === false ? undefined : new EsoRecoveryCron(chart, 'recovery', { vault, store, ...parts.recovery });
     new VaultAlerts(chart, 'alerts', { vault, store, unseal, recovery, ...props });
+    // Added after the alerts, as main.ts adds its app secrets after homelab(): their stores are watched all the same.
+    for (const namespace of parts.namespaces ?? ['db', 'monitoring']) new AppSecret(chart, namespace, { namespace, store, dataFrom: [{ path: namespace }] });
   }).filter((m) => m.kind === 'PrometheusRule');
 }
 
@@ -138,16 +142,29 @@ describe('VaultAlerts defaults', () => {
     expect(notRunning).toMatch(/unless on \(namespace\)\nmax by \(namespace\) \(kube_cronjob_spec_suspend\{namespace="security", cronjob="eso-recovery"\}\) == 1$/);
   });
 
-  test('ESO alerts read ESO\'s own condition metrics for the store and every ExternalSecret', () => {
+  test('ESO alerts read ESO\'s own condition metrics for each store, one per namespace, and every ExternalSecret', () => {
     expect(byName.EsoStoreNotReady).toMatchObject({
-      expr: 'max by (name) (clustersecretstore_status_condition{name="k8s-secrets", condition="Ready", status="False"}) == 1',
+      expr: 'max by (name) (clustersecretstore_status_condition{condition="Ready", status="False", name=~"k8s-secrets-db|k8s-secrets-monitoring"}) == 1',
       for: '15m', labels: { severity: 'critical' },
     });
+    expect(byName.EsoStoreNotReady.annotations.summary).toBe('ClusterSecretStore {{ $labels.name }} has not been ready for 15m: its namespace\'s ExternalSecrets cannot read Vault.');
     expect(byName.EsoExternalSecretNotSynced).toMatchObject({
       expr: 'max by (name, namespace, exported_namespace) (externalsecret_status_condition{condition="Ready", status="False"}) == 1',
       for: '30m', labels: { severity: 'warning' },
     });
-    expect(byName.EsoStoreMetricsAbsent.expr).toBe('absent(clustersecretstore_status_condition{name="k8s-secrets", condition="Ready"})');
+    // One absent() a store: absent() of a regular expression stays silent while any one store is exported.
+    expect(byName.EsoStoreMetricsAbsent.expr).toBe([
+      'absent(clustersecretstore_status_condition{name="k8s-secrets-db", condition="Ready"})',
+      'absent(clustersecretstore_status_condition{name="k8s-secrets-monitoring", condition="Ready"})',
+    ].join('\nor\n'));
+  });
+
+  test('a store name with a dot matches only itself; no store (no AppSecret), no alert on stores', () => {
+    const dotted = rulesOf(alerts({}, { store: { storeName: 'kv.lab' }, namespaces: ['db'] })).find((r) => r.alert === 'EsoStoreNotReady');
+    expect(dotted.expr).toContain('name=~"kv\\\\.lab-db"');
+    expect(parsePromql(dotted.expr).errors).toEqual([]);
+    expect(rulesOf(alerts({}, { namespaces: [] })).map((r) => r.alert)).not.toEqual(expect.arrayContaining(['EsoStoreNotReady']));
+    expect(rulesOf(alerts({}, { namespaces: [] })).map((r) => r.alert)).toContain('EsoExternalSecretNotSynced');
   });
 
   test('the PrometheusRule is valid against its CRD schema, strictly', () => {
@@ -173,7 +190,7 @@ describe('VaultAlerts props', () => {
     expect(r.VaultAutoUnsealFailing.expr).toContain('kube_job_failed{namespace="vault-system"');
     // EsoRecoveryCron runs in the VaultStack's namespace, beside Vault (whose CA it mounts), not the store's.
     expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="vault-system"');
-    expect(r.EsoStoreNotReady.expr).toContain('{name="vault-kv"');
+    expect(r.EsoStoreNotReady.expr).toContain('name=~"vault-kv-db|vault-kv-monitoring"');
     expect(schemaErrors(out)).toEqual([]);
   });
 
@@ -204,7 +221,7 @@ describe('VaultAlerts props', () => {
     expect(r.VaultAutoUnsealFailing.expr).toContain('owner_name="vault-auto-unseal"');
     expect(r.VaultAutoUnsealFailing.expr).toContain('kube_job_failed{namespace="ops"');
     expect(r.EsoRecoveryNeedsHuman.expr).toContain('kube_job_failed{namespace="ops"');
-    expect(r.EsoStoreNotReady.expr).toContain('{name="kv"');
+    expect(r.EsoStoreNotReady.expr).toContain('name=~"kv-db|kv-monitoring"');
     expect(r.VaultAutoUnsealNeedsHuman.expr).toContain(') > 3600\nand on');
     expect(r.VaultAutoUnsealNotRunning.expr).toContain(') > 7200\nunless on');
     expect(Object.fromEntries(rulesOf(out).filter((x) => x.for).map((x) => [x.alert, x.for]))).toEqual({

@@ -22,7 +22,7 @@ test.concurrent('the API forbidding the patch: exits 2 naming the store', async 
 
 test.concurrent('another store than the one its ClusterRole names: exits 2 naming it', async () => {
   const { vault, api } = await cluster({ sealed: false }, {});
-  const run = await recover(vault, api, { ESO_STORE_NAME: 'vault-kv' });
+  const run = await recover(vault, api, { ESO_STORE_NAMES: 'vault-kv' });
   expectRun(run, 2);
   expect(run.stderr).toMatch(/^GET clustersecretstore vault-kv answered HTTP 403/);
 });

@@ -127,11 +127,25 @@ test('wokenAt reads the job\'s own annotation; a stamp in the future is no wake-
 
 test('settings default to the in-cluster values and the seed\'s names; no ExternalSecrets is an empty list', () => {
   expect(readRecoverySettings({ ESO_EXTERNAL_SECRETS: '' })).toEqual({
-    vaultAddr: 'http://vault.security.svc.cluster.local:8200', storeName: 'k8s-secrets', externalSecrets: [],
+    vaultAddr: 'http://vault.security.svc.cluster.local:8200', stores: [{ name: 'k8s-secrets', externalSecrets: [] }],
     kubeUrl: 'https://kubernetes.default.svc', tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
     caFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', timeoutMs: 5000, windowMs: 40000, intervalMs: 3000, deadlineMs: 50000,
   });
-  expect(settings.externalSecrets).toEqual([{ namespace: 'db', name: 'a' }, { namespace: 'db', name: 'b' }]);
+  expect(settings.stores).toEqual([{ name: 'k8s-secrets', externalSecrets: [{ namespace: 'db', name: 'a' }, { namespace: 'db', name: 'b' }] }]);
+  expect(readRecoverySettings({ ESO_STORE_NAMES: '', ESO_EXTERNAL_SECRETS: '' }).stores).toEqual([]);
+});
+
+test('several stores: each ExternalSecret goes with the store it names; one naming none, or another, is a malformed setting', () => {
+  const env = { ESO_STORE_NAMES: 's-db,s-wiki', ESO_EXTERNAL_SECRETS: 's-db:db/a,s-wiki:wiki/w,s-db:db/b' };
+  expect(readRecoverySettings(env).stores).toEqual([
+    { name: 's-db', externalSecrets: [{ namespace: 'db', name: 'a' }, { namespace: 'db', name: 'b' }] },
+    { name: 's-wiki', externalSecrets: [{ namespace: 'wiki', name: 'w' }] },
+  ]);
+  for (const entry of ['db/a', 's-other:db/a']) {
+    expect(() => readRecoverySettings({ ...env, ESO_EXTERNAL_SECRETS: entry })).toThrow(expect.objectContaining({
+      exitCode: 2, message: `invalid ESO_EXTERNAL_SECRETS: got "${entry}", expected <store>:<namespace>/<name> naming one of the stores of ESO_STORE_NAMES (s-db, s-wiki)`,
+    }));
+  }
 });
 
 test('an https API URL needs the cluster CA: a missing one is a fatal error naming KUBE_CA_FILE', async () => {

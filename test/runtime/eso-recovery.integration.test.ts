@@ -187,3 +187,52 @@ test.concurrent('a store without status yet is left alone', async () => {
   expect(api.patches).toEqual([]);
   expect(vault.received).toEqual([]);
 });
+
+describe('one store per app namespace: each woken on its own, its ExternalSecrets after it', () => {
+  const STORES = { ESO_STORE_NAMES: 'k8s-secrets-db,k8s-secrets-wiki', ESO_EXTERNAL_SECRETS: 'k8s-secrets-db:db/postgres-secret,k8s-secrets-wiki:wiki/wiki' };
+  const twoStores = (db: object, wiki: object, extra: object = {}) => cluster({ sealed: false }, {
+    stores: { 'k8s-secrets-db': db as any, 'k8s-secrets-wiki': wiki as any },
+    externalSecrets: { 'db/postgres-secret': { ready: false, store: 'k8s-secrets-db' }, 'wiki/wiki': { ready: false, store: 'k8s-secrets-wiki' } },
+    ...extra,
+  });
+
+  test.concurrent('both not Ready, Vault ready: both woken in one run, each ExternalSecret once its own store is Ready, Vault asked once an attempt', async () => {
+    const { vault, api } = await twoStores({ ready: false }, { ready: false });
+    const run = await recover(vault, api, { ...STORES, ...WAITING });
+    expectRun(run, 0);
+    expect(patched(api).sort()).toEqual([
+      'clustersecretstores/k8s-secrets-db', 'clustersecretstores/k8s-secrets-wiki', 'namespaces/db/externalsecrets/postgres-secret', 'namespaces/wiki/externalsecrets/wiki',
+    ]);
+    const at = (suffix: string) => api.patches.find((p) => p.path.endsWith(suffix))!.at;
+    expect(at('/postgres-secret')).toBeGreaterThanOrEqual(api.readyAt['k8s-secrets-db']);
+    expect(at('/wiki')).toBeGreaterThanOrEqual(api.readyAt['k8s-secrets-wiki']);
+    expect(run.stdout.split('\n').slice(-2)[0]).toMatch(/^woke store k8s-secrets-db, Ready \d+\.\d s later; woke 1 ExternalSecret not Ready: db\/postgres-secret; woke store k8s-secrets-wiki, Ready \d+\.\d s later; woke 1 ExternalSecret not Ready: wiki\/wiki$/);
+    // The first attempt found both stores not ready and asked Vault once for both.
+    expect(vault.received.filter((r) => r.path.startsWith('/v1/sys/health')).length).toBe(1);
+    // The other store (k8s-secrets, the stand-in's default) is neither read nor patched: the job names only its own.
+    expect(api.received.filter((r) => r.path.endsWith('/clustersecretstores/k8s-secrets'))).toEqual([]);
+  });
+
+  test.concurrent('one Ready, the other needing a human: exit 2, the healthy one said in the same line, its ExternalSecrets still woken', async () => {
+    const cause = 'unable to log in to auth method: Code: 403. Errors: * permission denied';
+    const { vault, api } = await twoStores({ ready: true }, { ready: false }, { validation: cause });
+    const run = await recover(vault, api, { ...STORES, ...WAITING });
+    expectRun(run, 2);
+    expect(run.stderr).toMatch(new RegExp('^store k8s-secrets-db is Ready; woke 1 ExternalSecret not Ready: db/postgres-secret; vault ready, store k8s-secrets-wiki not ready '
+      + '\\(InvalidProviderConfig\\) since \\S+: ESO re-checked it after the wake-up at \\S+ and it is still not ready; fix the cause: unable to log in'));
+    const ours = [...api.events.values()].filter((e) => e.source.component === 'eso-recovery');
+    expect(ours.map((e) => [e.reason, e.involvedObject.name])).toEqual([['WokeESO', 'k8s-secrets-wiki'], ['WakeDidNotHelp', 'k8s-secrets-wiki']]);
+    expect(patched(api)).not.toContain('namespaces/wiki/externalsecrets/wiki');
+  });
+
+  test.concurrent('all Ready: one line naming every store, nothing patched, Vault not asked', async () => {
+    const { vault, api } = await twoStores({ ready: true }, { ready: true }, {
+      externalSecrets: { 'db/postgres-secret': { ready: true, store: 'k8s-secrets-db' }, 'wiki/wiki': { ready: true, store: 'k8s-secrets-wiki' } },
+    });
+    const run = await recover(vault, api, STORES);
+    expectRun(run, 0);
+    expect(run.stdout).toBe('stores k8s-secrets-db, k8s-secrets-wiki are Ready: nothing to do\n');
+    expect(api.patches).toEqual([]);
+    expect(vault.received).toEqual([]);
+  });
+});

@@ -94,13 +94,30 @@ export function appInvariants(build: BuildApps, committedDir: string): void {
     expect(checkApps(build(mkdtempSync(join(tmpdir(), 'apps-'))))).toEqual([]);
   });
 
-  test('every ExternalSecret reads through a ClusterSecretStore of the same output; no Secret is synthesized', () => {
-    const stores = manifests.filter((m) => m.kind === 'ClusterSecretStore').map((m) => m.metadata.name);
+  test('every ExternalSecret reads through a ClusterSecretStore of the same output admitting its namespace; no Secret is synthesized', () => {
+    const stores = manifests.filter((m) => m.kind === 'ClusterSecretStore');
+    const admits = (store: Manifest | undefined) => (store?.spec.conditions ?? []).flatMap((c: any) => c.namespaces ?? []);
     for (const es of manifests.filter((m) => m.kind === 'ExternalSecret')) {
-      expect({ es: es.metadata.name, kind: es.spec.secretStoreRef.kind, known: stores.includes(es.spec.secretStoreRef.name) })
-        .toEqual({ es: es.metadata.name, kind: 'ClusterSecretStore', known: true });
+      const store = stores.find((s) => s.metadata.name === es.spec.secretStoreRef.name);
+      expect({ es: es.metadata.name, kind: es.spec.secretStoreRef.kind, known: !!store, admitted: admits(store).includes(es.metadata.namespace) })
+        .toEqual({ es: es.metadata.name, kind: 'ClusterSecretStore', known: true, admitted: true });
     }
     expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
+  });
+
+  test('fences: each store admits exactly one namespace, by name, which has an ExternalSecret; no namespace is admitted twice', () => {
+    const stores = manifests.filter((m) => m.kind === 'ClusterSecretStore');
+    const readers = new Set(manifests.filter((m) => m.kind === 'ExternalSecret').map((es) => es.metadata.namespace));
+    const admitted = stores.map((s) => {
+      expect({ store: s.metadata.name, conditions: s.spec.conditions?.length, selectors: JSON.stringify(s.spec.conditions).match(/namespaceSelector|namespaceRegexes/) })
+        .toEqual({ store: s.metadata.name, conditions: 1, selectors: null });
+      expect({ store: s.metadata.name, namespaces: s.spec.conditions[0].namespaces.length }).toEqual({ store: s.metadata.name, namespaces: 1 });
+      // Named, never referent: a store without the ServiceAccount's namespace always reads Ready in ESO 2.9.
+      expect(s.spec.provider.vault.auth.kubernetes.serviceAccountRef.namespace).toEqual(expect.any(String));
+      return s.spec.conditions[0].namespaces[0] as string;
+    });
+    expect(admitted.filter((n) => !readers.has(n))).toEqual([]);
+    expect(admitted.filter((n, i) => admitted.indexOf(n) !== i)).toEqual([]);
   });
 
   test('every claim is kept by GitOps: never pruned, never deleted with the Application', () => {

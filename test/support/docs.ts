@@ -216,7 +216,7 @@ export function namedArguments(words: string[]): Array<{ what: Named; value: str
 const VARIABLES: Record<Named, string[]> = {
   namespace: ['VAULT_NS', 'ESO_NS'],
   claim: ['VAULT_CLAIM'],
-  store: ['STORE'],
+  store: ['STORES'],
   app: ['APP'],
 };
 

@@ -26,6 +26,8 @@ export interface FakeKubeOptions {
   readonly token: string;
   /** The store `k8s-secrets`: its Ready condition, or 'no-status' for a store ESO has not reconciled yet. */
   store: Condition | 'no-status';
+  /** More stores beside `k8s-secrets`, by name (one per app namespace), each reconciled the same way. */
+  readonly stores?: Record<string, Condition | 'no-status'>;
   /**
    * What ESO finds when it validates the store (on a change of the store): `valid` turns it Ready; a string is the
    * error it records as a Warning Event and the store stays not ready; `silent` does nothing (ESO down, or its events
@@ -35,8 +37,11 @@ export interface FakeKubeOptions {
   validation?: 'valid' | 'silent' | string;
   /** How long ESO takes to reconcile after a change, in ms. @default 50 */
   readonly reconcileMs?: number;
-  /** The project's ExternalSecrets, `namespace/name` to their Ready condition; ESO syncs them when woken and the store is Ready. */
-  readonly externalSecrets?: Record<string, Condition & { wokenAt?: string; failing?: boolean }>;
+  /**
+   * The project's ExternalSecrets, `namespace/name` to their Ready condition; ESO syncs one when woken and its store
+   * (`k8s-secrets` unless `store` names another) is Ready.
+   */
+  readonly externalSecrets?: Record<string, Condition & { wokenAt?: string; failing?: boolean; store?: string }>;
   /**
    * A reconcile of ESO's that was under way when the store was woken: it records this Warning (Vault was still sealed
    * when it started) at once, before the reconcile the wake-up causes.
@@ -61,6 +66,7 @@ const stamp = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/,
 const hourAgo = () => stamp(Date.now() - 3600_000);
 const WAKE = 'eso-recovery/woken-at';
 const SA = 'system:serviceaccount:security:eso-recovery';
+const STORE = 'k8s-secrets';
 
 export class FakeKube extends LoopbackServer {
   public readonly received: KubeRequest[] = [];
@@ -70,6 +76,9 @@ export class FakeKube extends LoopbackServer {
   public readonly storeAnnotations: Record<string, string> = {};
   /** When the store turned Ready after a wake-up (ms since the epoch). */
   public storeReadyAt?: number;
+  /** Every store's annotations and when it turned Ready after a wake-up, by name. */
+  public readonly annotationsOf: Record<string, Record<string, string>> = { [STORE]: this.storeAnnotations };
+  public readonly readyAt: Record<string, number> = {};
   private version = 1000;
 
   constructor(public readonly options: FakeKubeOptions) {
@@ -81,9 +90,14 @@ export class FakeKube extends LoopbackServer {
     return this.received.filter((r) => r.method === 'PATCH');
   }
 
-  /** ESO's store controller: a failed validation records a Warning, merged into one Event per message. */
-  private warn(message: string, name = `k8s-secrets.${(this.version + 1).toString(16)}`, count = 1, at = stamp()): void {
-    const existing = [...this.events.values()].find((e) => e.type === 'Warning' && e.message === message && e.source.component === 'cluster-secret-store');
+  private condition(store: string): Condition | 'no-status' | undefined {
+    return store === STORE ? this.options.store : this.options.stores?.[store];
+  }
+
+  /** ESO's store controller: a failed validation records a Warning, merged into one Event per message and store. */
+  private warn(message: string, name?: string, count = 1, at = stamp(), store = STORE): void {
+    const existing = [...this.events.values()].find((e) => e.type === 'Warning' && e.message === message
+      && e.source.component === 'cluster-secret-store' && e.involvedObject.name === store);
     this.version++;
     if (existing) {
       existing.count++;
@@ -91,46 +105,50 @@ export class FakeKube extends LoopbackServer {
       existing.metadata.resourceVersion = String(this.version);
       return;
     }
-    this.events.set(name, {
-      apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'default', resourceVersion: String(this.version) },
-      involvedObject: { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', name: 'k8s-secrets' },
+    const eventName = name ?? `${store}.${this.version.toString(16)}`;
+    this.events.set(eventName, {
+      apiVersion: 'v1', kind: 'Event', metadata: { name: eventName, namespace: 'default', resourceVersion: String(this.version) },
+      involvedObject: { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', name: store },
       reason: 'InvalidProviderConfig', type: 'Warning', message, source: { component: 'cluster-secret-store' },
       count, firstTimestamp: at, lastTimestamp: at,
     });
   }
 
-  private reconcileStore(): void {
+  private reconcileStore(store: string): void {
     setTimeout(() => {
       const validation = this.options.validation ?? 'valid';
       if (validation === 'silent') return;
       if (validation === 'valid') {
-        const wasReady = this.options.store !== 'no-status' && this.options.store.ready;
-        if (!wasReady) {
-          this.options.store = { ready: true, reason: 'Valid', since: stamp() };
-          this.storeReadyAt = Date.now();
+        const was = this.condition(store);
+        if (was === 'no-status' || !was?.ready) {
+          const ready = { ready: true, reason: 'Valid', since: stamp() };
+          if (store === STORE) this.options.store = ready;
+          else this.options.stores![store] = ready;
+          this.readyAt[store] = Date.now();
+          if (store === STORE) this.storeReadyAt = this.readyAt[store];
         }
         return;
       }
-      this.warn(validation);
+      this.warn(validation, undefined, 1, stamp(), store);
     }, this.options.reconcileMs ?? 50);
   }
 
   private reconcileExternalSecret(key: string): void {
     setTimeout(() => {
-      const s = this.options.store;
-      if (s !== 'no-status' && s.ready && !this.options.externalSecrets![key].failing) Object.assign(this.options.externalSecrets![key], { ready: true, reason: 'SecretSynced', since: stamp() });
+      const s = this.condition(this.options.externalSecrets![key].store ?? STORE);
+      if (s && s !== 'no-status' && s.ready && !this.options.externalSecrets![key].failing) Object.assign(this.options.externalSecrets![key], { ready: true, reason: 'SecretSynced', since: stamp() });
     }, this.options.reconcileMs ?? 50);
   }
 
-  private storeObject() {
-    const s = this.options.store;
+  private storeObject(store: string) {
+    const s = this.condition(store)!;
     const conditions = s === 'no-status' ? undefined : [{
       type: 'Ready', status: s.ready ? 'True' : 'False', reason: s.reason ?? (s.ready ? 'Valid' : 'InvalidProviderConfig'),
       message: s.ready ? 'store validated' : 'unable to create client', lastTransitionTime: s.since ?? hourAgo(),
     }];
     return {
       apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore',
-      metadata: { name: 'k8s-secrets', uid: '6f1c2a4e-0000-4000-8000-000000000001', resourceVersion: String(this.version), annotations: { ...this.storeAnnotations } },
+      metadata: { name: store, uid: `6f1c2a4e-0000-4000-8000-${String(Object.keys(this.annotationsOf).indexOf(store) + 1).padStart(12, '0')}`, resourceVersion: String(this.version), annotations: { ...this.annotationsOf[store] } },
       ...(conditions && { status: { conditions } }),
     };
   }
@@ -167,16 +185,17 @@ export class FakeKube extends LoopbackServer {
 
       const store = path.match(/^\/apis\/external-secrets\.io\/v1\/clustersecretstores\/([^/?]+)$/);
       if (store && (method === 'GET' || patching)) {
-        if (store[1] !== 'k8s-secrets') return forbidden(method === 'GET' ? 'get' : 'patch', `clustersecretstores.external-secrets.io "${store[1]}"`);
+        if (!this.condition(store[1])) return forbidden(method === 'GET' ? 'get' : 'patch', `clustersecretstores.external-secrets.io "${store[1]}"`);
+        const own = (this.annotationsOf[store[1]] ??= {});
         if (patching) {
           const annotations = body?.metadata?.annotations ?? {};
-          const changed = Object.entries(annotations).some(([k, v]) => this.storeAnnotations[k] !== v);
-          Object.assign(this.storeAnnotations, annotations);
+          const changed = Object.entries(annotations).some(([k, v]) => own[k] !== v);
+          Object.assign(own, annotations);
           this.version++;
-          if (changed && this.options.staleVerdict) this.warn(this.options.staleVerdict);
-          if (changed) this.reconcileStore();
+          if (changed && this.options.staleVerdict) this.warn(this.options.staleVerdict, undefined, 1, stamp(), store[1]);
+          if (changed) this.reconcileStore(store[1]);
         }
-        return send(200, this.storeObject());
+        return send(200, this.storeObject(store[1]));
       }
 
       const es = path.match(/^\/apis\/external-secrets\.io\/v1\/namespaces\/([^/]+)\/externalsecrets\/([^/?]+)$/);

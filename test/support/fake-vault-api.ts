@@ -91,7 +91,7 @@ export class FakeVaultApi extends LoopbackServer {
   /** By KV mount path without its slash, then key. */
   public readonly kv: Record<string, Record<string, KvSecret>> = {};
 
-  constructor(private readonly options: FakeVaultApiOptions) {
+  constructor(protected readonly options: FakeVaultApiOptions) {
     super();
     this.sealed = options.sealed ?? false;
   }
@@ -135,7 +135,7 @@ export class FakeVaultApi extends LoopbackServer {
     });
   }
 
-  private answer(r: ApiRequest): [number, unknown?] {
+  protected answer(r: ApiRequest): [number, unknown?] {
     if (r.path === '/v1/sys/seal-status' && r.method === 'GET') {
       return [200, { type: 'shamir', initialized: true, sealed: this.sealed, t: 1, n: 1, progress: 0, nonce: '', version: '2.0.4', storage_type: 'file' }];
     }

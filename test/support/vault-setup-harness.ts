@@ -35,12 +35,13 @@ export const HOMELAB_SECRETS = () => ({
   'grafana-admin': { data: { 'admin-password': VALUES.grafana } },
 });
 
-export const DERIVED_LINES = [
-  'path "secret/data/authentik-db" { capabilities = ["read"] }',
-  'path "secret/data/authentik-secret" { capabilities = ["read"] }',
-  'path "secret/data/grafana-admin" { capabilities = ["read"] }',
-  'path "secret/data/postgres-secret" { capabilities = ["read"] }',
-];
+/** The fixture's roles, one per app namespace (EsoStore's `<role>-<namespace>`), each with the lines of its policy. */
+export const DERIVED: Record<string, string[]> = {
+  'eso-reader-authentik': ['path "secret/data/authentik-db" { capabilities = ["read"] }', 'path "secret/data/authentik-secret" { capabilities = ["read"] }'],
+  'eso-reader-db': ['path "secret/data/postgres-secret" { capabilities = ["read"] }'],
+  'eso-reader-monitoring': ['path "secret/data/grafana-admin" { capabilities = ["read"] }'],
+};
+export const ROLES = Object.keys(DERIVED);
 
 export type StartVault = (options?: Partial<ConstructorParameters<typeof FakeVaultApi>[0]>) => Promise<FakeVaultApi>;
 
@@ -59,22 +60,24 @@ export function vaultsForThisFile(): StartVault {
   };
 }
 
+/** A policy's lines laid out by hand, in another order: Vault's text, not vault-setup's. */
+export const byHandLayout = (lines: string[]) => lines.map((l) => l.replace('{ capabilities', '{\n  capabilities').replace(' }', '\n}')).reverse().join('\n\n');
+
 /**
- * Vault as the README's manual commands left it, with the derived policy laid out by hand: Vault's normal forms
- * (kv-v2 read back as kv + version 2, `ttl=1h` read back as 3600, the host's default port) must plan no change.
+ * Vault as the manual `vault` commands of docs/vault-setup.md leave it, each namespace's policy laid out by hand:
+ * Vault's normal forms (kv-v2 read back as kv + version 2, `ttl=1h` read back as 3600, the host's default port) must
+ * plan no change.
  */
 export function configuredByHand(v: FakeVaultApi): FakeVaultApi {
   v.byHand('POST', 'sys/mounts/secret', { type: 'kv-v2' });
   v.byHand('POST', 'sys/auth/kubernetes', { type: 'kubernetes' });
   v.byHand('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://kubernetes.default.svc' });
-  v.byHand('PUT', 'sys/policies/acl/eso-reader', {
-    policy: DERIVED_LINES.map((l) => l.replace('{ capabilities', '{\n  capabilities').replace(' }', '\n}'))
-      .reverse().join('\n\n'),
-  });
-  v.byHand('POST', 'auth/kubernetes/role/eso-reader', {
-    bound_service_account_names: 'eso-vault-auth', bound_service_account_namespaces: 'security', policies: 'eso-reader',
-    ttl: '1h', ...AUDIENCE,
-  });
+  for (const [role, lines] of Object.entries(DERIVED)) {
+    v.byHand('PUT', `sys/policies/acl/${role}`, { policy: byHandLayout(lines) });
+    v.byHand('POST', `auth/kubernetes/role/${role}`, {
+      bound_service_account_names: 'eso-vault-auth', bound_service_account_namespaces: 'security', policies: role, ttl: '1h', ...AUDIENCE,
+    });
+  }
   Object.assign(v.kv.secret, HOMELAB_SECRETS());
   return v;
 }

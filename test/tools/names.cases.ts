@@ -3,7 +3,7 @@ import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Chart } from 'cdk8s';
-import { homelab, HomelabProps, VaultHttpRoute, VaultStorage } from '../../lib';
+import { AppSecret, homelab, HomelabProps, VaultHttpRoute, VaultStorage } from '../../lib';
 import { synthesize } from '../../build/synthesize';
 import { root } from '../../build/bundle';
 import { readManifests } from '../../tools/vault-setup/manifests';
@@ -22,11 +22,17 @@ function dist(build: (outdir: string) => ReturnType<typeof homelab>['apps']): st
   return dir;
 }
 
-const file = dist((outdir) => homelab(outdir, PROPS).apps);
+/** The homelab with app secrets in two namespaces: a store each. */
+function withSecrets(h: ReturnType<typeof homelab>): ReturnType<typeof homelab>['apps'] {
+  for (const namespace of ['wiki', 'db']) new AppSecret(h.secrets, namespace, { namespace, store: h.store, dataFrom: [{ path: namespace }] });
+  return h.apps;
+}
+
+const file = dist((outdir) => withSecrets(homelab(outdir, PROPS)));
 
 test('file storage: Vault\'s and ESO\'s namespaces, the pod, the claim, the store and the host', () => {
   expect(namesOf(readManifests(file))).toEqual({
-    VAULT_NS: 'hashicorp', VAULT_POD: 'vault-0', VAULT_CLAIM: 'old-claim', ESO_NS: 'eso-system', STORE: 'lab-store', VAULT_HOST: 'vault.lab.example.net',
+    VAULT_NS: 'hashicorp', VAULT_POD: 'vault-0', VAULT_CLAIM: 'old-claim', ESO_NS: 'eso-system', STORES: 'lab-store-db lab-store-wiki', VAULT_HOST: 'vault.lab.example.net',
   });
 });
 
@@ -34,7 +40,7 @@ test('Raft, with the UI on an HTTPRoute: pod 0\'s claim from the template, the r
   const raft = dist((outdir) => {
     const h = homelab(outdir, { ...PROPS, ingressNginx: undefined, vault: { host: 'vault.lab.example.net', namespace: 'hashicorp', storage: VaultStorage.raft() } });
     new VaultHttpRoute(new Chart(h.folder('ui'), 'vault-ui'), 'vault-ui', { vault: h.vault, gatewayName: 'gw', gatewayNamespace: 'gw', listenerName: 'https', implementation: 'envoy-gateway' });
-    return h.apps;
+    return withSecrets(h);
   });
   expect(namesOf(readManifests(raft))).toMatchObject({ VAULT_NS: 'hashicorp', VAULT_POD: 'vault-0', VAULT_CLAIM: 'data-vault-0', VAULT_HOST: 'vault.lab.example.net' });
 });
@@ -48,7 +54,7 @@ test('a folder without Vault or a store: one line saying what to pass', () => {
 test('as the docs use it: `eval "$(npm run -s names -- --dist DIR)"` sets every variable in a shell', () => {
   const script = `eval "$(node scripts/names.js --dist '${file}')" && echo "${Object.keys(NAMES).map((k) => `$${k}`).join(' ')}"`;
   const out = execFileSync('bash', ['-c', script], { cwd: root, encoding: 'utf8', timeout: 60000 });
-  expect(out.trim()).toBe('hashicorp vault-0 old-claim eso-system lab-store vault.lab.example.net');
+  expect(out.trim()).toBe('hashicorp vault-0 old-claim eso-system lab-store-db lab-store-wiki vault.lab.example.net');
   expect(assignments(namesOf(readManifests(file)))[0]).toMatch(/^VAULT_NS='hashicorp' +# Vault's namespace$/);
 });
 

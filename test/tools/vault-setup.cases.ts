@@ -35,37 +35,45 @@ const externalSecret = (name: string, spec: Record<string, unknown>, storeRef: u
 
 const linesFor = (docs: any[]) => desiredConfig(manifestsFrom(docs)).policies.map((p) => ({ name: p.name, lines: p.lines }));
 
-test('the project\'s own dist/, whatever main.ts declares: data read on exactly the paths its ExternalSecrets read', () => {
+test('the project\'s own dist/, whatever main.ts declares: each store\'s role reads exactly the paths of the ExternalSecrets naming it', () => {
   const docs = readManifests(join(root, 'dist'));
-  const mount = docs.find((d: any) => d.kind === 'ClusterSecretStore')!.spec.provider.vault.path;
-  const expected = new Set<string>();
-  for (const es of docs.filter((d: any) => d.kind === 'ExternalSecret')) {
-    const refs = [...(es.spec.data ?? []).map((d: any) => d.remoteRef), ...(es.spec.dataFrom ?? []).map((d: any) => d.extract).filter(Boolean)];
-    // metadataPolicy Fetch reads the metadata instead of the data.
-    for (const ref of refs.filter((r: any) => r.metadataPolicy !== 'Fetch')) expected.add(`path "${mount}/data/${ref.key}" { capabilities = ["read"] }`);
+  const policies = desiredConfig(manifestsFrom(docs)).policies;
+  const stores = docs.filter((d: any) => d.kind === 'ClusterSecretStore');
+  expect(stores.length).toBeGreaterThan(0);
+  for (const store of stores) {
+    const { path: mount, auth } = store.spec.provider.vault;
+    const expected = new Set<string>();
+    for (const es of docs.filter((d: any) => d.kind === 'ExternalSecret' && d.spec.secretStoreRef.name === store.metadata.name)) {
+      const refs = [...(es.spec.data ?? []).map((d: any) => d.remoteRef), ...(es.spec.dataFrom ?? []).map((d: any) => d.extract).filter(Boolean)];
+      // metadataPolicy Fetch reads the metadata instead of the data.
+      for (const ref of refs.filter((r: any) => r.metadataPolicy !== 'Fetch')) expected.add(`path "${mount}/data/${ref.key}" { capabilities = ["read"] }`);
+    }
+    expect(expected.size).toBeGreaterThan(0);
+    const policy = policies.find((p) => p.name === auth.kubernetes.role)!;
+    expect({ store: store.metadata.name, lines: policy.lines.filter((l: string) => l.startsWith(`path "${mount}/data/`)) }).toEqual({ store: store.metadata.name, lines: [...expected].sort() });
   }
-  expect(expected.size).toBeGreaterThan(0);
-  expect(linesFor(docs)[0].lines.filter((l: string) => l.startsWith(`path "${mount}/data/`))).toEqual([...expected].sort());
 });
 
-describe('desired state from the committed dist/', () => {
-  test('one store: kv v2 at secret, kubernetes auth, role eso-reader bound to security/eso-vault-auth', () => {
-    expect(manifestsFrom(realDist()).stores).toEqual([{
-      name: 'k8s-secrets', mount: 'secret', authMount: 'kubernetes', role: 'eso-reader', serviceAccount: 'eso-vault-auth', namespace: 'security',
-      audiences: realAudiences(), server: 'https://vault.security.svc.cluster.local:8200', file: 'eso-store.k8s.yaml',
-    }]);
+describe('desired state from the seed\'s four secrets (a fixture)', () => {
+  test('one store per app namespace: kv v2 at secret, kubernetes auth, a role of its own, admitting its namespace only', () => {
+    const stores = manifestsFrom(realDist()).stores;
+    expect(stores.map((s) => [s.name, s.role, s.admits])).toEqual([
+      ['k8s-secrets-db', 'eso-reader-db', ['db']],
+      ['k8s-secrets-authentik', 'eso-reader-authentik', ['authentik']],
+      ['k8s-secrets-monitoring', 'eso-reader-monitoring', ['monitoring']],
+    ]);
+    expect(stores[0]).toEqual({
+      name: 'k8s-secrets-db', mount: 'secret', authMount: 'kubernetes', role: 'eso-reader-db', serviceAccount: 'eso-vault-auth', namespace: 'security',
+      audiences: realAudiences(), server: 'https://vault.security.svc.cluster.local:8200', file: 'eso-store.k8s.yaml', admits: ['db'],
+    });
   });
 
-  test("the policy for the homelab's four secrets grants read on exactly their four data paths", () => {
-    expect(linesFor(realDist())).toEqual([{
-      name: 'eso-reader',
-      lines: [
-        'path "secret/data/authentik-db" { capabilities = ["read"] }',
-        'path "secret/data/authentik-secret" { capabilities = ["read"] }',
-        'path "secret/data/grafana-admin" { capabilities = ["read"] }',
-        'path "secret/data/postgres-secret" { capabilities = ["read"] }',
-      ],
-    }]);
+  test("each namespace's policy grants read on exactly its own secrets' data paths", () => {
+    expect(linesFor(realDist())).toEqual([
+      { name: 'eso-reader-authentik', lines: ['path "secret/data/authentik-db" { capabilities = ["read"] }', 'path "secret/data/authentik-secret" { capabilities = ["read"] }'] },
+      { name: 'eso-reader-db', lines: ['path "secret/data/postgres-secret" { capabilities = ["read"] }'] },
+      { name: 'eso-reader-monitoring', lines: ['path "secret/data/grafana-admin" { capabilities = ["read"] }'] },
+    ]);
   });
 
   test('the secrets to check: postgres-secret with its two fields, the extracted ones whole', () => {
@@ -78,16 +86,22 @@ describe('desired state from the committed dist/', () => {
     ]);
     expect(want.kvMounts).toEqual(['secret']);
     expect(want.authMounts).toEqual(['kubernetes']);
-    expect(want.roles).toEqual([{
-      authMount: 'kubernetes', name: 'eso-reader', serviceAccounts: ['eso-vault-auth'], namespaces: ['security'], policies: ['eso-reader'], ttlSeconds: 3600,
-      audience: realAudiences()[0], stores: [{ name: 'k8s-secrets', file: 'eso-store.k8s.yaml' }],
-    }]);
+    // Every role binds ESO's one ServiceAccount: the fence is each store's conditions and its role's policy.
+    expect(want.roles.map((r) => [r.name, r.policies, r.stores])).toEqual([
+      ['eso-reader-authentik', ['eso-reader-authentik'], [{ name: 'k8s-secrets-authentik', file: 'eso-store.k8s.yaml' }]],
+      ['eso-reader-db', ['eso-reader-db'], [{ name: 'k8s-secrets-db', file: 'eso-store.k8s.yaml' }]],
+      ['eso-reader-monitoring', ['eso-reader-monitoring'], [{ name: 'k8s-secrets-monitoring', file: 'eso-store.k8s.yaml' }]],
+    ]);
+    expect(want.roles[0]).toMatchObject({ authMount: 'kubernetes', serviceAccounts: ['eso-vault-auth'], namespaces: ['security'], ttlSeconds: 3600, audience: realAudiences()[0] });
   });
 
-  test('an extra ExternalSecret through the store adds its path, and only that', () => {
-    const extra = externalSecret('new-app', { dataFrom: [{ extract: { key: 'apps/new-app' } }] });
-    const [policy] = linesFor([...realDist(), extra]);
-    expect(diffLines(linesFor(realDist())[0].lines, policy.lines)).toEqual(['+ path "secret/data/apps/new-app" { capabilities = ["read"] }']);
+  test('an extra ExternalSecret through a store adds its path to that store\'s role, and only that', () => {
+    const extra = { ...externalSecret('new-app', { dataFrom: [{ extract: { key: 'apps/new-app' } }] }, { kind: 'ClusterSecretStore', name: 'k8s-secrets-db' }), metadata: { name: 'new-app', namespace: 'db' } };
+    const before = linesFor(realDist());
+    const after = linesFor([...realDist(), extra]);
+    expect(after.map((p, i) => [p.name, diffLines(before[i].lines, p.lines)])).toEqual([
+      ['eso-reader-authentik', []], ['eso-reader-db', ['+ path "secret/data/apps/new-app" { capabilities = ["read"] }']], ['eso-reader-monitoring', []],
+    ]);
   });
 
   test('reads the .yaml files of a folder, and fails on a missing folder saying what to do', () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
-  apply, configuredByHand, EMPTY_HOME, expectRun, lines, plan, REAL_DIST, TOKEN, VALUES, vaultSetup, vaultsForThisFile,
+  apply, configuredByHand, EMPTY_HOME, expectRun, lines, plan, REAL_DIST, ROLES, TOKEN, VALUES, vaultSetup, vaultsForThisFile,
 } from '../support/vault-setup-harness';
 import { closedPort } from '../support/fake-vault';
 
@@ -41,12 +41,12 @@ test.concurrent('a missing secret and a missing field are named, values never pr
   v.kv.secret['postgres-secret'] = { data: { POSTGRES_USER: VALUES.pgUser } };
   const run = await plan(v);
   expectRun(run, 2);
-  expect(lines(run).slice(5)).toEqual([
+  expect(lines(run).slice(3 + 2 * ROLES.length)).toEqual([
     'secret secret/authentik-db: missing (read by externalsecret authentik/authentik-db)',
     'secret secret/authentik-secret: ok',
     'secret secret/grafana-admin: ok',
     'secret secret/postgres-secret: missing fields POSTGRES_PASSWORD (read by externalsecret db/postgres-secret)',
-    'plan: 0 to create, 0 to change, 5 in sync; secrets: 2 ok, 2 missing: write the missing secrets with `vault kv put` (see the README)',
+    `plan: 0 to create, 0 to change, ${3 + 2 * ROLES.length} in sync; secrets: 2 ok, 2 missing: write the missing secrets with \`vault kv put\` (see the README)`,
   ]);
   // Fields are checked through subkeys, which carries no values; the data endpoint is never read.
   expect(v.received.filter((r) => /^\/v1\/secret\//.test(r.path)).map((r) => r.path.split('/')[3])).toEqual(['subkeys', 'subkeys', 'subkeys', 'subkeys']);
@@ -113,6 +113,6 @@ test.concurrent.each([[['destroy']], [[]], [['plan', '--dist']]])('a bad argumen
   const v = await start();
   const run = await vaultSetup(v.url, args);
   expectRun(run, 1);
-  expect(run.stderr).toMatch(/\nusage: npm run vault-setup -- plan\|apply \[--dist DIR\] \[--allow-http\]\n/);
+  expect(run.stderr).toMatch(/\nusage: npm run vault-setup -- plan\|apply\|retire \[--confirm NAME\]\.\.\. \[--dist DIR\] \[--allow-http\]\n/);
   expect(v.received).toEqual([]);
 });

@@ -69,18 +69,21 @@ describe('plan against a state', () => {
   const want = desiredConfig(manifestsFrom(realDist()));
   // The role's audience as the fixture's store asks for it: set in Vault's state, so only the tested field drifts.
   const audience = want.roles[0].audience === undefined ? {} : { audience: want.roles[0].audience };
+  // One namespace's role, and the others: each store of the fixture has its own.
+  const ROLE = want.roles[0].name;
+  const roleNames = want.roles.map((r) => r.name);
   const state = (overrides: Partial<VaultState> = {}): VaultState => ({
     mounts: { 'secret/': { type: 'kv', options: { version: '2' } } },
     auths: { 'kubernetes/': { type: 'kubernetes' } },
     authConfigs: new Map([['kubernetes', { kubernetes_host: 'https://kubernetes.default.svc', disable_local_ca_jwt: false, token_reviewer_jwt_set: false }]]),
-    roles: new Map([['kubernetes/eso-reader', {
-      // As the README's manual `policies=eso-reader ttl=1h` left it: older field names, TTL in seconds, names reordered.
+    roles: new Map(roleNames.map((name) => [`kubernetes/${name}`, {
+      // As the README's manual `policies=<role> ttl=1h` left it: older field names, TTL in seconds, names reordered.
       bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'],
-      policies: ['eso-reader'], token_policies: ['eso-reader'], ttl: 3600, token_ttl: 3600, ...audience,
-    }]]),
-    roleNames: new Map([['kubernetes', ['eso-reader', 'other-app']]]),
-    policies: new Map([['eso-reader', `${want.policies[0].lines.join('\n\n')}\n`]]),
-    policyNames: ['default', 'eso-reader', 'root', 'admin'],
+      policies: [name], token_policies: [name], ttl: 3600, token_ttl: 3600, ...audience,
+    }])),
+    roleNames: new Map([['kubernetes', [...roleNames, 'other-app']]]),
+    policies: new Map(want.policies.map((p) => [p.name, `${p.lines.join('\n\n')}\n`])),
+    policyNames: ['default', ...roleNames, 'root', 'admin'],
     secrets: new Map(),
     ...overrides,
   });
@@ -89,7 +92,7 @@ describe('plan against a state', () => {
     const plan = makePlan(want, state());
     expect(plan.items.map((i) => `${i.label}: ${i.state}`)).toEqual([
       'mount secret/ (kv v2): in sync', 'auth kubernetes/: in sync', 'auth kubernetes/ config: in sync',
-      'policy eso-reader: in sync', 'role kubernetes/eso-reader: in sync',
+      ...roleNames.map((n) => `policy ${n}: in sync`), ...roleNames.map((n) => `role kubernetes/${n}: in sync`),
     ]);
     expect(plan.unmanaged).toEqual(['policy admin', 'role kubernetes/other-app']);
   });
@@ -110,14 +113,15 @@ describe('plan against a state', () => {
 
   test('a role with another TTL and an extra policy: one change line each, the write sends every managed field', () => {
     const plan = makePlan(want, state({
-      roles: new Map([['kubernetes/eso-reader', { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: ['eso-reader', 'admin'], token_ttl: 86400, ...audience }]]),
+      roles: new Map([...state().roles, [`kubernetes/${ROLE}`, { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: [ROLE, 'admin'], token_ttl: 86400, ...audience }]]),
     }));
-    const role = plan.items.find((i) => i.label === 'role kubernetes/eso-reader')!;
-    expect(role.details).toEqual(['~ token_policies: ["admin", "eso-reader"] -> ["eso-reader"]', '~ token_ttl: 86400 (24h) -> 3600 (1h)']);
+    const role = plan.items.find((i) => i.label === `role kubernetes/${ROLE}`)!;
+    expect(role.details).toEqual([`~ token_policies: ["admin", "${ROLE}"] -> ["${ROLE}"]`, '~ token_ttl: 86400 (24h) -> 3600 (1h)']);
     expect(role.write).toEqual({
-      method: 'POST', path: '/v1/auth/kubernetes/role/eso-reader',
-      body: { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: ['eso-reader'], token_ttl: 3600, ...audience },
+      method: 'POST', path: `/v1/auth/kubernetes/role/${ROLE}`,
+      body: { bound_service_account_names: ['eso-vault-auth'], bound_service_account_namespaces: ['security'], token_policies: [ROLE], token_ttl: 3600, ...audience },
     });
+    expect(plan.items.filter((i) => i.state !== 'in sync')).toEqual([role]);
   });
 
   test('secrets: missing, missing fields by name, ok', () => {
@@ -140,18 +144,20 @@ test('apply stops at the first failed write and names what it wrote before', asy
   const written: string[] = [];
   const vault: VaultClient = {
     addr: 'http://vault', sealStatus: async () => ({ status: 200, json: {} }), read: async () => undefined, list: async () => [],
+    delete: async () => { throw new Error('apply never deletes'); },
     write: async (method, path) => {
-      if (path.includes('role')) throw new Error('POST /v1/auth/kubernetes/role/eso-reader answered HTTP 500 (internal error)');
+      if (path.includes('role')) throw new Error(`POST ${path} answered HTTP 500 (internal error)`);
       written.push(`${method} ${path}`);
     },
   };
   const plan = makePlan(desiredConfig(manifestsFrom(realDist())), {
     mounts: {}, auths: {}, authConfigs: new Map(), roles: new Map(), roleNames: new Map(), policies: new Map(), policyNames: [], secrets: new Map(),
   });
+  const [first, ...others] = plan.items.filter((i) => i.label.startsWith('policy ')).map((i) => i.label.slice('policy '.length));
   await expect(applyItems(vault, plan.items)).rejects.toThrow(
-    'apply stopped at role kubernetes/eso-reader: POST /v1/auth/kubernetes/role/eso-reader answered HTTP 500 (internal error) '
-    + '(written before it: mount secret/ (kv v2): created, auth kubernetes/: created, auth kubernetes/ config: created, policy eso-reader: created)');
-  expect(written).toHaveLength(4);
+    `apply stopped at role kubernetes/${first}: POST /v1/auth/kubernetes/role/${first} answered HTTP 500 (internal error) `
+    + `(written before it: mount secret/ (kv v2): created, auth kubernetes/: created, auth kubernetes/ config: created, ${[first, ...others].map((p) => `policy ${p}: created`).join(', ')})`);
+  expect(written).toHaveLength(3 + 1 + others.length);
 });
 
 describe('command line and token', () => {

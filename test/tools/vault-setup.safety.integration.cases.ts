@@ -17,7 +17,7 @@ const KEY_PEM = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgA
 function dist({ audiences, server = 'http://vault.security.svc.cluster.local:8200' }: { audiences?: string[]; server?: string } = {}): string {
   const store = {
     apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: 'k8s-secrets' },
-    spec: { provider: { vault: {
+    spec: { conditions: [{ namespaces: ['db'] }], provider: { vault: {
       server, path: 'secret', version: 'v2',
       auth: { kubernetes: { mountPath: 'kubernetes', role: 'eso-reader', serviceAccountRef: { name: 'eso-vault-auth', namespace: 'security', ...(audiences && { audiences }) } } },
     } } },

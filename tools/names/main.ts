@@ -12,7 +12,7 @@ export const NAMES = {
   VAULT_POD: "Vault's first pod (the only one on file storage; pod 0 on Raft)",
   VAULT_CLAIM: "the claim that holds Vault's data (pod 0's on Raft)",
   ESO_NS: "ESO's namespace: the ServiceAccount the store logs in to Vault with",
-  STORE: 'the ClusterSecretStore',
+  STORES: 'the ClusterSecretStores, one per app namespace (unquoted: kubectl takes several names)',
   VAULT_HOST: "the UI's host name",
 } as const;
 
@@ -44,7 +44,7 @@ export function namesOf(docs: Doc[]): Names {
     VAULT_POD: pod,
     VAULT_CLAIM: claim ?? '',
     ESO_NS: stores[0].namespace,
-    STORE: stores[0].name,
+    STORES: stores.map((s) => s.name).sort().join(' '),
     VAULT_HOST: hostOf(docs, vault),
   };
 }

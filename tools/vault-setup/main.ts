@@ -3,18 +3,24 @@
 // `plan` shows the difference and checks that every secret and field an ExternalSecret reads exists; `apply` makes
 // exactly those changes. Run on the operator's machine through a port-forward: `npm run vault-setup -- plan|apply`.
 // The admin token goes over plain http only to this machine (the port-forward's end) unless `--allow-http` says so.
+// Before Vault is asked anything, dist/ is checked to fence each app namespace: no store may let a namespace it admits
+// read a path that namespace's own ExternalSecrets do not (fences.ts); otherwise the run is refused, exit 2. `retire`
+// deletes a role and policy of its own that dist/ no longer uses, only when the operator names it (retire.ts).
 // Exit codes as Terraform's -detailed-exitcode: plan 0 in sync and nothing missing, 2 changes pending or secrets
-// missing; apply 0 when Vault is in sync afterwards; 1 on any error (a bad argument, sealed, unreachable, 403, a conflict).
+// missing; apply 0 when Vault is in sync afterwards; 1 on any error (a bad argument, sealed, unreachable, 403, a
+// conflict); 2 for dist/ refused by the fence check.
 import { Log, logTo, Output, processOutput, reason, redact } from '../../runtime/common/log';
 import { start } from '../../runtime/common/main';
 import { Env } from '../../runtime/common/settings';
 import { isLoopbackHost } from './cleartext';
 import { applyItems } from './apply';
 import { DesiredConfig, desiredConfig } from './desired';
+import { checkFences, FenceError } from './fences';
 import { manifestsFrom, readManifests } from './manifests';
 import { withRaft } from './raft';
 import { conflicts, makePlan, missing, pending, Plan } from './plan';
 import { portForwardHint } from './port-forward';
+import { retire, retirementLines } from './retire';
 import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines, warningLines } from './report';
 import { Args, parseArgs, readConnection, USAGE } from './settings';
 import { checkVault, readState, VaultState } from './state';
@@ -52,11 +58,13 @@ async function run(args: Args, env: Env, out: Log): Promise<number> {
   const manifests = manifestsFrom(docs);
   // With Raft: the snapshot job's role and policy, and autopilot.
   const want = withRaft(desiredConfig(manifests), docs);
+  checkFences(manifests, want);
   const vault = vaultClient({ ...connection, portForward: portForwardHint(manifests.stores, localPort(connection.addr)) });
   await checkVault(vault);
   const state = await readState(vault, want);
   const plan = makePlan(want, state);
-  [...itemLines(plan.items), ...unmanagedLines(plan), ...warningLines(plan.items)].forEach((line) => log(line));
+  [...itemLines(plan.items), ...unmanagedLines(plan), ...retirementLines(plan), ...warningLines(plan.items)].forEach((line) => log(line));
+  if (args.command === 'retire') return retire(vault, plan, args.confirm, out);
   const blocked = conflicts(plan);
   if (args.command === 'plan') {
     secretLines(plan).forEach((line) => log(line));
@@ -90,7 +98,7 @@ export async function main(argv: string[], env: Env = process.env, io: Output = 
     return await run(args, env, out);
   } catch (error) {
     logError(reason(error));
-    return 1;
+    return error instanceof FenceError ? 2 : 1;
   }
 }
 

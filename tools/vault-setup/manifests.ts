@@ -20,14 +20,21 @@ export interface VaultStore {
   readonly server?: string;
   /** The file of dist/ that declares the store, relative to dist/ (such as "eso/eso-store.k8s.yaml"). */
   readonly file?: string;
+  /**
+   * The namespaces whose ExternalSecrets ESO lets use the store (`spec.conditions[].namespaces`); undefined when any
+   * namespace may, or one vault-setup cannot tell from dist/ (no conditions, a namespaceSelector, namespaceRegexes).
+   */
+  readonly admits?: string[];
+  /** Why `admits` is undefined, such as "no spec.conditions". */
+  readonly open?: string;
 }
 
 /** One read that ESO makes through a store for an ExternalSecret. */
 export type SecretRead =
   /** `data[].remoteRef` or `dataFrom[].extract`: the secret's data, or with metadataPolicy Fetch its custom metadata. */
-  | { readonly kind: 'data' | 'metadata'; readonly store: string; readonly key: string; readonly property?: string; readonly by: string }
+  | { readonly kind: 'data' | 'metadata'; readonly store: string; readonly key: string; readonly property?: string; readonly by: string; readonly namespace?: string }
   /** `dataFrom[].find`: every secret under `path` (the whole mount when absent), by name or by metadata tags. */
-  | { readonly kind: 'find'; readonly store: string; readonly path?: string; readonly tags: boolean; readonly by: string };
+  | { readonly kind: 'find'; readonly store: string; readonly path?: string; readonly tags: boolean; readonly by: string; readonly namespace?: string };
 
 export interface Manifests {
   readonly stores: VaultStore[];
@@ -69,6 +76,14 @@ function refuse(message: string): never {
   throw new Error(message);
 }
 
+/** The namespaces a store's conditions admit (shouldProcessSecret in ESO's client_manager.go), when dist/ tells them. */
+function admitted(conditions: unknown): { admits: string[] } | { open: string } {
+  if (!Array.isArray(conditions) || conditions.length === 0) return { open: 'no spec.conditions' };
+  const opener = conditions.find((c: any) => c?.namespaceSelector || (c?.namespaceRegexes ?? []).length > 0);
+  if (opener) return { open: opener.namespaceSelector ? 'a spec.conditions namespaceSelector' : 'spec.conditions namespaceRegexes' };
+  return { admits: [...new Set<string>(conditions.flatMap((c: any) => (Array.isArray(c?.namespaces) ? c.namespaces : [])))].sort() };
+}
+
 /** The ClusterSecretStores with a Vault provider; anything vault-setup cannot set up is refused, naming the field. */
 export function vaultStores(docs: Doc[]): VaultStore[] {
   const stores: VaultStore[] = [];
@@ -93,6 +108,7 @@ export function vaultStores(docs: Doc[]): VaultStore[] {
       refuse(`${what} has auth.kubernetes.serviceAccountRef.audiences ${JSON.stringify(audiences)}: expected a list of audiences such as ["vault"]`);
     }
     stores.push({
+      ...admitted(doc.spec.conditions),
       name: doc.metadata.name,
       mount: trimSlashes(vault.path),
       authMount: trimSlashes(kubernetes.mountPath ?? 'kubernetes'),
@@ -129,11 +145,15 @@ function checkKey(key: unknown, store: VaultStore, by: string): string {
   return key;
 }
 
-/** An ExternalSecret's spec, and how to name it: ClusterExternalSecrets carry the same spec, stamped into namespaces. */
-function externalSecretSpecs(docs: Doc[]): { spec: any; by: string }[] {
-  const specs: { spec: any; by: string }[] = [];
+/**
+ * An ExternalSecret's spec, how to name it, and its namespace: ClusterExternalSecrets carry the same spec, stamped into
+ * namespaces dist/ does not tell.
+ */
+function externalSecretSpecs(docs: Doc[]): { spec: any; by: string; namespace?: string }[] {
+  const specs: { spec: any; by: string; namespace?: string }[] = [];
   for (const doc of docs) {
-    if (isEso(doc, 'ExternalSecret')) specs.push({ spec: doc.spec, by: `externalsecret ${doc.metadata?.namespace ?? 'default'}/${doc.metadata?.name}` });
+    const namespace = doc.metadata?.namespace ?? 'default';
+    if (isEso(doc, 'ExternalSecret')) specs.push({ spec: doc.spec, by: `externalsecret ${namespace}/${doc.metadata?.name}`, namespace });
     if (isEso(doc, 'ClusterExternalSecret')) specs.push({ spec: doc.spec?.externalSecretSpec, by: `clusterexternalsecret ${doc.metadata?.name}` });
   }
   return specs;
@@ -145,7 +165,7 @@ function externalSecretSpecs(docs: Doc[]): { spec: any; by: string }[] {
  */
 export function secretReads(docs: Doc[], stores: VaultStore[]): SecretRead[] {
   const reads: SecretRead[] = [];
-  for (const { spec, by } of externalSecretSpecs(docs)) {
+  for (const { spec, by, namespace } of externalSecretSpecs(docs)) {
     const storeFor = (entry: any) => {
       if (entry?.sourceRef?.generatorRef) return undefined;
       return storeOf(entry?.sourceRef?.storeRef ?? spec?.secretStoreRef, stores);
@@ -156,6 +176,7 @@ export function secretReads(docs: Doc[], stores: VaultStore[]): SecretRead[] {
       key: checkKey(ref?.key, store, by),
       ...(typeof ref?.property === 'string' && ref.property !== '' && { property: ref.property }),
       by,
+      ...(namespace !== undefined && { namespace }),
     });
     for (const entry of spec?.data ?? []) {
       const store = storeFor(entry);
@@ -167,7 +188,7 @@ export function secretReads(docs: Doc[], stores: VaultStore[]): SecretRead[] {
       if (entry.extract) reads.push(refRead(entry.extract, store));
       if (entry.find) {
         const path = typeof entry.find.path === 'string' && trimSlashes(entry.find.path) !== '' ? trimSlashes(entry.find.path) : undefined;
-        reads.push({ kind: 'find', store: store.name, ...(path && { path }), tags: !!entry.find.tags, by });
+        reads.push({ kind: 'find', store: store.name, ...(path && { path }), tags: !!entry.find.tags, by, ...(namespace !== undefined && { namespace }) });
       }
     }
   }

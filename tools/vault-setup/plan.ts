@@ -5,6 +5,7 @@ import { DesiredConfig, DesiredPolicy, DesiredRole, DesiredSecret, KUBERNETES_HO
 import { nameSet, normalUrl, quoteList, showTtl, ttlSeconds } from './normalize';
 import { diffLines, normalizedPolicy, policyText } from './policy';
 import { autopilotItem } from './raft';
+import { Retirement, retirements } from './retirable';
 import { kvKind, secretId, VaultState } from './state';
 import { encodePath } from './vault-client';
 
@@ -48,6 +49,8 @@ export interface Plan {
   readonly items: PlanItem[];
   /** Policies and roles Vault holds that no manifest mentions: listed, left alone. */
   readonly unmanaged: string[];
+  /** vault-setup's own store roles and policies that dist/ no longer uses: deleted only by `retire --confirm <name>`. */
+  readonly retirable: Retirement[];
   readonly secrets: SecretCheck[];
 }
 
@@ -205,11 +208,13 @@ export function makePlan(want: DesiredConfig, state: VaultState): Plan {
     ...want.roles.filter((r) => kubernetesAuth(r.authMount)).map((r) => roleItem(r, state)),
     ...(want.autopilot ? [autopilotItem(want.autopilot, state.autopilot)] : []),
   ];
-  const managedPolicies = new Set([...want.policies.map((p) => p.name), ...BUILTIN_POLICIES]);
+  const retirable = retirements(want, state);
+  const managedPolicies = new Set([...want.policies.map((p) => p.name), ...retirable.map((r) => r.name), ...BUILTIN_POLICIES]);
+  const retiring = (mount: string, name: string) => retirable.some((r) => r.authMount === mount && r.name === name);
   const unmanaged = [
     ...state.policyNames.filter((n) => !managedPolicies.has(n)).sort().map((n) => `policy ${n}`),
     ...[...state.roleNames].flatMap(([mount, names]) => names
-      .filter((n) => !want.roles.some((r) => r.authMount === mount && r.name === n)).sort().map((n) => `role ${mount}/${n}`)),
+      .filter((n) => !want.roles.some((r) => r.authMount === mount && r.name === n) && !retiring(mount, n)).sort().map((n) => `role ${mount}/${n}`)),
   ];
   const secrets = [
     ...want.secrets.map((s) => secretCheck(s, state)),
@@ -218,7 +223,7 @@ export function makePlan(want: DesiredConfig, state: VaultState): Plan {
       note: 'ESO decides at sync time which secrets match',
     })),
   ];
-  return { items, unmanaged, secrets };
+  return { items, unmanaged, retirable, secrets };
 }
 
 export const pending = (plan: Plan) => plan.items.filter((i) => i.state === 'create' || i.state === 'change');

@@ -65,19 +65,30 @@ function stripComments(text: string): string {
 }
 
 /**
- * The canonical lines of a policy Vault holds, when it has only `path { capabilities }` blocks, however laid out;
- * undefined when it has anything else (parameters, wrapping TTLs), which is then compared line by line.
+ * The rules of a policy, when it has only `path { capabilities }` blocks, however laid out; undefined when it has
+ * anything else (parameters, wrapping TTLs).
  */
-export function parsePolicy(text: string): string[] | undefined {
+export function parseRules(text: string): Rules | undefined {
   const code = stripComments(text);
   const rules: Rules = new Map();
   for (const match of code.matchAll(BLOCK)) {
     const capabilities = match[2].split(',').map((c) => c.trim().replace(/^"|"$/g, '')).filter((c) => c !== '');
     grant(rules, match[1], ...capabilities);
   }
-  if (code.replace(BLOCK, '').trim() !== '') return undefined;
-  return policyLines(rules);
+  return code.replace(BLOCK, '').trim() === '' ? rules : undefined;
 }
+
+/**
+ * The canonical lines of a policy Vault holds, when it has only `path { capabilities }` blocks, however laid out;
+ * undefined when it has anything else, which is then compared line by line.
+ */
+export function parsePolicy(text: string): string[] | undefined {
+  const rules = parseRules(text);
+  return rules && policyLines(rules);
+}
+
+/** Whether Vault holds `text` as vault-setup wrote it for `name`: its header says so (policyText). */
+export const writtenByVaultSetup = (name: string, text: string | undefined) => text?.startsWith(`# ${name}: derived by vault-setup from `) === true;
 
 /** A policy's lines for comparison: canonical when it parses, else its trimmed non-empty, non-comment lines. */
 export function normalizedPolicy(text: string): string[] {

@@ -45,8 +45,9 @@ export function planSummary(plan: Plan): string {
   const changes = plan.items.filter((i) => i.state === 'change').length;
   const synced = plan.items.filter((i) => i.state === 'in sync').length;
   const blocked = conflicts(plan).length;
+  const retiring = plan.retirable.length > 0 ? `, ${plan.retirable.length} to retire (\`npm run vault-setup -- retire\`)` : '';
   const next = blocked > 0 ? ': resolve the conflicts by hand first'
     : pending(plan).length > 0 ? ': run `npm run vault-setup -- apply` to make these changes'
       : missing(plan).length > 0 ? ': write the missing secrets with `vault kv put` (see the README)' : '';
-  return `plan: ${creates} to create, ${changes} to change, ${synced} in sync${blocked ? `, ${count(blocked, 'conflict')}` : ''}; ${secretSummary(plan)}${next}`;
+  return `plan: ${creates} to create, ${changes} to change, ${synced} in sync${retiring}${blocked ? `, ${count(blocked, 'conflict')}` : ''}; ${secretSummary(plan)}${next}`;
 }

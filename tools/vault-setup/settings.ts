@@ -7,17 +7,20 @@ import { Env, readSeconds, readUrl } from '../../runtime/common/settings';
 import { ALLOW_HTTP_FLAG, refuseCleartext } from './cleartext';
 
 export const USAGE = [
-  `usage: npm run vault-setup -- plan|apply [--dist DIR] [${ALLOW_HTTP_FLAG}]`,
+  `usage: npm run vault-setup -- plan|apply|retire [--confirm NAME]... [--dist DIR] [${ALLOW_HTTP_FLAG}]`,
   '  plan    show what apply would change in vault, and which declared secrets or fields vault lacks',
   '          exit 0 in sync and nothing missing, 2 changes pending or secrets missing, 1 error',
   '  apply   make exactly those changes, read them back; exit 0 when vault is in sync, 1 on error',
+  '  retire  list the roles and policies of vault-setup\'s own that dist/ no longer uses (exit 2 when there are some);',
+  '          with --confirm NAME, delete role NAME and policy NAME, then read them back',
+  '  exit 2 before anything is read from vault when dist/ would let one namespace read another\'s paths',
   '  --dist DIR   the synthesized manifests (default: dist/ of the project)',
   `  ${ALLOW_HTTP_FLAG}  accept an http VAULT_ADDR to a host other than this machine (the token then crosses the network in cleartext)`,
   'environment: VAULT_ADDR (default http://127.0.0.1:8200), VAULT_TOKEN (else ~/.vault-token), VAULT_CACERT,',
   '             VAULT_SETUP_TIMEOUT_SECONDS (bound on each call, default 10)',
 ];
 
-export type Command = 'plan' | 'apply';
+export type Command = 'plan' | 'apply' | 'retire';
 
 export interface Args {
   readonly command?: Command;
@@ -25,6 +28,8 @@ export interface Args {
   readonly distDir: string;
   /** Plain http to a host that is not loopback is accepted: the operator said so. */
   readonly allowHttp: boolean;
+  /** `retire`: the roles and policies the operator confirmed, by name. */
+  readonly confirm: string[];
 }
 
 /** Throws a one-line reason for a bad argument; the caller prints the usage. */
@@ -33,6 +38,7 @@ export function parseArgs(argv: string[]): Args {
   let distDir = 'dist';
   let help = false;
   let allowHttp = false;
+  const confirm: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '-h' || arg === '--help') help = true;
@@ -41,12 +47,17 @@ export function parseArgs(argv: string[]): Args {
       const value = arg === '--dist' ? argv[++i] : arg.slice('--dist='.length);
       if (!value) throw new Error('--dist needs a directory');
       distDir = value;
-    } else if ((arg === 'plan' || arg === 'apply') && !command) command = arg;
+    } else if (arg === '--confirm' || arg.startsWith('--confirm=')) {
+      const value = arg === '--confirm' ? argv[++i] : arg.slice('--confirm='.length);
+      if (!value) throw new Error('--confirm needs the name of the role and policy to retire');
+      confirm.push(value);
+    } else if ((arg === 'plan' || arg === 'apply' || arg === 'retire') && !command) command = arg;
     else throw new Error(`unexpected argument "${arg}"`);
   }
-  if (!command && !help) throw new Error('missing the command: plan or apply');
+  if (!command && !help) throw new Error('missing the command: plan, apply or retire');
+  if (confirm.length > 0 && command !== 'retire') throw new Error('--confirm goes with retire only');
   // Relative to the working directory, which `npm run` and scripts/vault-setup.js set to the project root.
-  return { command, help, distDir: resolve(distDir), allowHttp };
+  return { command, help, distDir: resolve(distDir), allowHttp, confirm };
 }
 
 export interface Connection {

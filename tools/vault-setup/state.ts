@@ -3,6 +3,7 @@
 // tool never receives a secret value, so it cannot print one.
 import { isUninitialized } from '../../runtime/common/vault';
 import { DesiredConfig } from './desired';
+import { nameSet } from './normalize';
 import { AUTOPILOT_PATH } from './raft';
 import { encodePath, sealedError, VaultAnswerError, VaultClient } from './vault-client';
 
@@ -20,6 +21,12 @@ export interface VaultState {
   readonly authConfigs: Map<string, Record<string, any> | undefined>;
   /** Role by "<auth mount>/<name>"; undefined when absent. */
   readonly roles: Map<string, Record<string, any> | undefined>;
+  /**
+   * The other roles of the managed Kubernetes auth mounts, by "<auth mount>/<name>", and the text of the policies they
+   * name that are not managed either: what a retired store role left behind (retire.ts).
+   */
+  readonly otherRoles?: Map<string, Record<string, any> | undefined>;
+  readonly otherPolicies?: Map<string, string | undefined>;
   /** Every role of each managed Kubernetes auth mount. */
   readonly roleNames: Map<string, string[]>;
   /** Policy text by name; undefined when absent. */
@@ -82,12 +89,23 @@ export async function readState(vault: VaultClient, want: DesiredConfig, emptyMo
     roles.set(`${role.authMount}/${role.name}`, (await vault.read(`/v1/auth/${encodePath(role.authMount)}/role/${encodePath(role.name)}`))?.data);
   }
 
-  const policyNames = await vault.list('/v1/sys/policies/acl');
-  const policies = new Map<string, string | undefined>();
-  for (const policy of want.policies) {
-    const text = (await vault.read(`/v1/sys/policies/acl/${encodePath(policy.name)}`))?.data?.policy;
-    policies.set(policy.name, typeof text === 'string' ? text : undefined);
+  const otherRoles = new Map<string, Record<string, any> | undefined>();
+  for (const [mount, names] of roleNames) {
+    for (const name of names.filter((n) => !roles.has(`${mount}/${n}`))) {
+      otherRoles.set(`${mount}/${name}`, (await vault.read(`/v1/auth/${encodePath(mount)}/role/${encodePath(name)}`))?.data);
+    }
   }
+
+  const policyNames = await vault.list('/v1/sys/policies/acl');
+  const readPolicy = async (name: string) => {
+    const text = (await vault.read(`/v1/sys/policies/acl/${encodePath(name)}`))?.data?.policy;
+    return typeof text === 'string' ? text : undefined;
+  };
+  const policies = new Map<string, string | undefined>();
+  for (const policy of want.policies) policies.set(policy.name, await readPolicy(policy.name));
+  const otherPolicies = new Map<string, string | undefined>();
+  const named = [...otherRoles.values()].flatMap((role) => nameSet(role?.token_policies ?? role?.policies));
+  for (const name of [...new Set(named)].filter((n) => !policies.has(n) && policyNames.includes(n))) otherPolicies.set(name, await readPolicy(name));
 
   const secrets = new Map<string, Record<string, unknown> | undefined>();
   const readable = (mount: string) => mounts[`${mount}/`] && kvKind(mounts[`${mount}/`]) === 'kv v2' && !emptyMounts.includes(mount);
@@ -98,5 +116,5 @@ export async function readState(vault: VaultClient, want: DesiredConfig, emptyMo
     secrets.set(secretId(secret.source, secret.mount, secret.key), fields && typeof fields === 'object' ? fields : undefined);
   }
   const autopilot = want.autopilot ? (await vault.read(AUTOPILOT_PATH))?.data : undefined;
-  return { mounts, auths, authConfigs, roles, roleNames, policies, policyNames, secrets, ...(autopilot && { autopilot }) };
+  return { mounts, auths, authConfigs, roles, roleNames, otherRoles, policies, otherPolicies, policyNames, secrets, ...(autopilot && { autopilot }) };
 }

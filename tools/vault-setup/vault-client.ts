@@ -14,6 +14,8 @@ export interface VaultClient {
   /** The keys of a LIST (a GET with `?list=true`); none when Vault answers 404. */
   list(path: string): Promise<string[]>;
   write(method: 'POST' | 'PUT', path: string, body: unknown): Promise<void>;
+  /** DELETEs `path`: only `retire` calls it, for what the operator confirmed by name. */
+  delete(path: string): Promise<void>;
 }
 
 /** How to reach Vault (the settings read it), and the port-forward to name when it cannot be reached. */
@@ -82,6 +84,10 @@ export function vaultClient(settings: VaultClientSettings): VaultClient {
     write: async (method, path, body) => {
       const answer = await call(method, path, body);
       if (!ok(answer.status)) throw answerError(addr, `${method} ${path}`, answer);
+    },
+    delete: async (path) => {
+      const answer = await call('DELETE', path);
+      if (!ok(answer.status)) throw answerError(addr, `DELETE ${path}`, answer);
     },
   };
 }
