@@ -6,17 +6,19 @@
 // Ready. Bundled by esbuild into one dependency-free script and run every minute by the CronJob.
 // Exit codes: 0 nothing to do, or done; 1 a call failed, hung or got an answer of the wrong shape, ESO's webhook refused
 // the patch, or ESO did not re-check the store within the run (the next run retries); 2 a human is needed (ESO
-// re-checked the store with Vault ready and it is still not ready; no token, forbidden, not found; a malformed setting).
+// re-checked the store with Vault ready and it is still not ready; no token, forbidden, not found; a malformed setting;
+// Vault's certificate fails: expired, from another CA than VAULT_CACERT's, lacking the name called, TLS on one side only).
 import { Budget } from './common/budget';
 import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, HttpResponse } from './common/http';
 import { outcomeOf, RunError } from './common/failure';
+import { CaFile } from './common/tls';
 import { KubeApi, kubeApi, malformed } from './common/kube';
 import { logTo, Output, processOutput, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readList, readRetrySettings, readString, readUrl, RetrySettings } from './common/settings';
-import { readVaultAddr, VaultApi, vaultApi } from './common/vault';
+import { readVaultAddr, readVaultCa, VaultApi, vaultApi } from './common/vault';
 import { RECOVERY_DEFAULTS, RECOVERY_ENV } from './common/eso-recovery-variables';
 
 /** The project's own annotation: `force-sync` is written from Git by AppSecret, and GitOps would undo a job's value. */
@@ -30,6 +32,8 @@ const NAMESPACED = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9]
 
 export interface RecoverySettings extends RetrySettings {
   readonly vaultAddr: string;
+  /** The CA Vault's certificate must chain to (`VAULT_CACERT`); absent while Vault speaks plain HTTP. */
+  readonly vaultCa?: CaFile;
   readonly storeName: string;
   /** The project's ExternalSecrets, as namespace and name. */
   readonly externalSecrets: Array<{ readonly namespace: string; readonly name: string }>;
@@ -39,8 +43,10 @@ export interface RecoverySettings extends RetrySettings {
 }
 
 export function readRecoverySettings(env: Env): RecoverySettings {
+  const vaultAddr = readVaultAddr(env);
   return {
-    vaultAddr: readVaultAddr(env),
+    vaultAddr,
+    vaultCa: readVaultCa(env, [{ variable: ENV.vaultAddr, url: vaultAddr }]),
     storeName: readString(env, RECOVERY_ENV.storeName, RECOVERY_DEFAULTS.storeName, NAME),
     // Empty when no ExternalSecret reads through the store.
     externalSecrets: (env[RECOVERY_ENV.externalSecrets]?.trim() === '' ? [] : readList(env, RECOVERY_ENV.externalSecrets, [], NAMESPACED)).map((item) => {
@@ -237,6 +243,8 @@ export function recovery(
         try {
           health = vaultState(await vault.health());
         } catch (error) {
+          // A certificate problem needs a human at once; a refused or hanging call is waited out.
+          if (error instanceof RunError && error.exitCode === 2) return finished(`${degraded}; vault: ${error.message}`, 2);
           return retry(`${degraded}; vault: ${reason(error)}`);
         }
         if ('failed' in health) return retry(`${degraded}; ${health.failed}`);
@@ -285,7 +293,7 @@ export function main(env: Env = process.env, io: Output = processOutput): Promis
   const out = logTo(io);
   let run: ReturnType<typeof recovery> | undefined;
   return runScript(env, readRecoverySettings, (s, budget: Budget) => {
-    run ??= recovery(s, vaultApi(s.vaultAddr, budget), kubeApi({ url: s.kubeUrl, tokenFile: s.tokenFile, caFile: s.caFile, budget }), Date.now, out.log);
+    run ??= recovery(s, vaultApi(s.vaultAddr, budget, undefined, { ca: s.vaultCa }), kubeApi({ url: s.kubeUrl, tokenFile: s.tokenFile, caFile: s.caFile, budget }), Date.now, out.log);
     return run.attempt();
   }, out);
 }
