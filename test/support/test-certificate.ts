@@ -59,8 +59,9 @@ interface Fields {
 }
 
 function certificate(f: Fields): string {
+  // A positive INTEGER in DER's minimal form: its first byte neither 0 (a padding OpenSSL refuses) nor above 0x7f.
   const serial = randomBytes(8);
-  serial[0] &= 0x7f;
+  serial[0] = (serial[0] & 0x7f) | 0x40;
   const constraints = f.isCa ? seq(tlv(0x01, Buffer.from([0xff]))) : seq();
   const extensions = tlv(0xa3, seq(
     ...(f.names.length ? [seq(oid(SUBJECT_ALT_NAME), tlv(0x04, altNames(f.names)))] : []),

@@ -1,6 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join } from 'path';
+import { dirname, join } from 'path';
+import * as YAML from 'yaml';
 import { issue, testCa } from './test-certificate';
 import { ServerTls } from './loopback-server';
 
@@ -112,3 +113,31 @@ export const CA_SETTING_FAILURES: Array<{ title: string; caFile?: string; line: 
 
 /** The URL of a stand-in at `url` in `scheme`. */
 export const inScheme = (url: string, scheme: 'https' | 'http') => url.replace(/^https?:/, `${scheme}:`);
+
+/** The CA Secret a TLS dist's stores trust (tlsDist), as ESO's caProvider names it. */
+export const CA_SECRET = 'vault-test-ca';
+
+/**
+ * A copy of the dist/ folder `dir` with TLS on Vault's listener, as the tools read it: the Vault container's readiness
+ * probe HTTPS, and each Vault store's server https with a caProvider (ESO's field) naming the CA's Secret in Vault's
+ * namespace (the server's <service>.<namespace>.svc).
+ */
+export function tlsDist(dir: string): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'tls-dist-')), 'dist');
+  for (const file of (readdirSync(dir, { recursive: true }) as string[]).filter((f) => /\.ya?ml$/.test(f))) {
+    const docs = YAML.parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+    for (const doc of docs) {
+      for (const c of doc.kind === 'StatefulSet' ? doc.spec.template.spec.containers : []) {
+        if (c.readinessProbe?.httpGet) c.readinessProbe.httpGet.scheme = 'HTTPS';
+      }
+      const vault = doc.kind === 'ClusterSecretStore' ? doc.spec?.provider?.vault : undefined;
+      if (vault) {
+        vault.server = vault.server.replace(/^http:/, 'https:');
+        vault.caProvider = { type: 'Secret', name: CA_SECRET, key: 'ca.crt', namespace: new URL(vault.server).hostname.split('.')[1] };
+      }
+    }
+    mkdirSync(dirname(join(out, file)), { recursive: true });
+    writeFileSync(join(out, file), docs.map((d) => YAML.stringify(d)).join('---\n'));
+  }
+  return out;
+}

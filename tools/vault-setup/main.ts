@@ -2,7 +2,8 @@
 // least-privilege policy and one role per store role), derived from the manifests in dist/ that GitOps applies.
 // `plan` shows the difference and checks that every secret and field an ExternalSecret reads exists; `apply` makes
 // exactly those changes. Run on the operator's machine through a port-forward: `npm run vault-setup -- plan|apply`.
-// The admin token goes over plain http only to this machine (the port-forward's end) unless `--allow-http` says so.
+// The admin token goes over plain http only to this machine (the port-forward's end) unless `--allow-http` says so;
+// when dist/ says Vault's listener speaks TLS, over https verified against VAULT_CACERT.
 // Exit codes as Terraform's -detailed-exitcode: plan 0 in sync and nothing missing, 2 changes pending or secrets
 // missing; apply 0 when Vault is in sync afterwards; 1 on any error (a bad argument, sealed, unreachable, 403, a conflict).
 import { Log, logTo, Output, processOutput, reason, redact } from '../../runtime/common/log';
@@ -15,6 +16,7 @@ import { manifestsFrom, readManifests } from './manifests';
 import { withRaft } from './raft';
 import { conflicts, makePlan, missing, pending, Plan } from './plan';
 import { portForwardHint } from './port-forward';
+import { listenerTls } from './tls';
 import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines, warningLines } from './report';
 import { Args, parseArgs, readConnection, USAGE } from './settings';
 import { checkVault, readState, VaultState } from './state';
@@ -46,10 +48,10 @@ function localPort(addr: string): string {
 
 async function run(args: Args, env: Env, out: Log): Promise<number> {
   const { log, logError } = out;
-  const connection = readConnection(env, args.allowHttp);
-  redact(connection.token);
   const docs = readManifests(args.distDir);
   const manifests = manifestsFrom(docs);
+  const connection = readConnection(env, args.allowHttp, listenerTls(docs));
+  redact(connection.token);
   // With Raft: the snapshot job's role and policy, and autopilot.
   const want = withRaft(desiredConfig(manifests), docs);
   const vault = vaultClient({ ...connection, portForward: portForwardHint(manifests.stores, localPort(connection.addr)) });
