@@ -18,7 +18,7 @@ import { logTo, Output, processOutput, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readList, readRetrySettings, readString, readUrl, RetrySettings } from './common/settings';
-import { readVaultAddr, readVaultCa, VaultApi, vaultApi } from './common/vault';
+import { readVaultTarget, VaultApi, vaultApi } from './common/vault';
 import { RECOVERY_DEFAULTS, RECOVERY_ENV } from './common/eso-recovery-variables';
 
 /** The project's own annotation: `force-sync` is written from Git by AppSecret, and GitOps would undo a job's value. */
@@ -43,10 +43,8 @@ export interface RecoverySettings extends RetrySettings {
 }
 
 export function readRecoverySettings(env: Env): RecoverySettings {
-  const vaultAddr = readVaultAddr(env);
   return {
-    vaultAddr,
-    vaultCa: readVaultCa(env, [{ variable: ENV.vaultAddr, url: vaultAddr }]),
+    ...readVaultTarget(env),
     storeName: readString(env, RECOVERY_ENV.storeName, RECOVERY_DEFAULTS.storeName, NAME),
     // Empty when no ExternalSecret reads through the store.
     externalSecrets: (env[RECOVERY_ENV.externalSecrets]?.trim() === '' ? [] : readList(env, RECOVERY_ENV.externalSecrets, [], NAMESPACED)).map((item) => {

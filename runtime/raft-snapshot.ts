@@ -19,7 +19,7 @@ import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readInteger, readRetrySettings, readSeconds, readString, RetrySettings } from './common/settings';
 import { CaFile } from './common/tls';
-import { readVaultAddr, readVaultCa, vaultCall, vaultErrors } from './common/vault';
+import { readVaultTarget, vaultCall, vaultErrors } from './common/vault';
 import { isNotASnapshot } from './raft-snapshot/archive';
 import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from './common/snapshot-variables';
 import { SnapshotSink } from './raft-snapshot/sink';
@@ -40,10 +40,8 @@ export interface SnapshotSettings extends RetrySettings {
 }
 
 export function readSnapshotSettings(env: Env): SnapshotSettings {
-  const vaultAddr = readVaultAddr(env);
   return {
-    vaultAddr,
-    vaultCa: readVaultCa(env, [{ variable: ENV.vaultAddr, url: vaultAddr }]),
+    ...readVaultTarget(env),
     authMount: readString(env, SNAPSHOT_ENV.authMount, SNAPSHOT_DEFAULTS.authMount, /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/),
     role: readString(env, SNAPSHOT_ENV.role, SNAPSHOT_DEFAULTS.role, /^[A-Za-z0-9_.-]+$/),
     tokenFile: readString(env, ENV.kubeTokenFile, DEFAULTS.kubeTokenFile),

@@ -73,7 +73,7 @@ const UNTRUSTED = new Set([
 const OTHER_VERIFY = new Set([
   'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE', 'CRL_SIGNATURE_FAILURE', 'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED',
   'ERROR_IN_CRL_LAST_UPDATE_FIELD', 'ERROR_IN_CRL_NEXT_UPDATE_FIELD', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'PATH_LENGTH_EXCEEDED',
-  'INVALID_PURPOSE', 'HOSTNAME_MISMATCH', 'UNSPECIFIED',
+  'INVALID_PURPOSE', 'UNSPECIFIED',
 ]);
 /** OpenSSL reading an HTTP answer as a TLS record: the listener speaks plain HTTP. */
 const PLAIN_LISTENER = /wrong version number|packet length too long/i;
@@ -99,7 +99,7 @@ export function tlsProblem(error: NodeJS.ErrnoException & { cert?: { subjectaltn
     return `${at} is not signed by ${trusted}${hint} (${code}): ${peer.name}'s CA was replaced, or ${peer.caVariable} names another CA; `
       + `check that ${peer.caVariable} is the ca.crt of the CA that issues ${peer.check}`;
   }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
     const names = error.cert?.subjectaltname ? `it names ${error.cert.subjectaltname}` : 'it names no such host';
     return `${at} does not name ${url.hostname} (${code}; ${names}): ${peer.addressVariable} must use a name the certificate lists; check the dnsNames and ipAddresses of ${peer.check}`;
   }

@@ -25,6 +25,13 @@ export function readVaultCa(env: Env, addresses: Array<{ readonly variable: stri
   return file ? readCaFile(ENV.vaultCaCert, file) : undefined;
 }
 
+/** `VAULT_ADDR` and the CA `VAULT_CACERT` names for it: what a script calling one Vault reads. */
+export function readVaultTarget(env: Env): { vaultAddr: string; vaultCa?: CaFile } {
+  const vaultAddr = readVaultAddr(env);
+  const vaultCa = readVaultCa(env, [{ variable: ENV.vaultAddr, url: vaultAddr }]);
+  return vaultCa ? { vaultAddr, vaultCa } : { vaultAddr };
+}
+
 /** How a call to Vault is made and named: the CA it trusts, the variable its address came from, the namespace to look in. */
 export interface VaultTls {
   readonly ca?: CaFile;
