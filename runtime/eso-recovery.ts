@@ -7,7 +7,8 @@
 // CronJob.
 // Exit codes: 0 nothing to do, or done; 1 a call failed, hung or got an answer of the wrong shape, ESO's webhook refused
 // the patch, or ESO did not re-check the store within the run (the next run retries); 2 a human is needed (ESO
-// re-checked the store with Vault ready and it is still not ready; no token, forbidden, not found; a malformed setting).
+// re-checked the store with Vault ready and it is still not ready; no token, forbidden, not found; a malformed setting;
+// Vault's certificate fails: expired, from another CA than VAULT_CACERT's, lacking the name called, TLS on one side only).
 import { Budget } from './common/budget';
 import { describeAnswer, HttpResponse } from './common/http';
 import { outcomeOf, RunError } from './common/failure';
@@ -216,6 +217,8 @@ function storeRecovery(
         try {
           health = vaultState(await vault.health());
         } catch (error) {
+          // A certificate problem needs a human at once; a refused or hanging call is waited out.
+          if (error instanceof RunError && error.exitCode === 2) return finished(`${degraded}; vault: ${error.message}`, 2);
           return retry(`${degraded}; vault: ${reason(error)}`);
         }
         if ('failed' in health) return retry(`${degraded}; ${health.failed}`);
@@ -295,7 +298,7 @@ export function main(env: Env = process.env, io: Output = processOutput): Promis
   const out = logTo(io);
   let run: ReturnType<typeof recovery> | undefined;
   return runScript(env, readRecoverySettings, (s, budget: Budget) => {
-    run ??= recovery(s, vaultApi(s.vaultAddr, budget), kubeApi({ url: s.kubeUrl, tokenFile: s.tokenFile, caFile: s.caFile, budget }), Date.now, out.log);
+    run ??= recovery(s, vaultApi(s.vaultAddr, budget, undefined, { ca: s.vaultCa }), kubeApi({ url: s.kubeUrl, tokenFile: s.tokenFile, caFile: s.caFile, budget }), Date.now, out.log);
     return run.attempt();
   }, out);
 }

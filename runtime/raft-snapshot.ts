@@ -5,18 +5,21 @@
 // state.bin and SHA256SUMS, the sums), flushes it, renames it into place and keeps the newest SNAPSHOT_KEEP.
 // Exit codes: 0 a verified snapshot was written; 1 not now (Vault unreachable, sealed, a cut or stalled transfer, a
 // body that is not a snapshot: the next run retries); 2 a human is needed (login refused, no permission, storage is
-// not Raft, the claim is full or not writable, a malformed setting).
+// not Raft, the claim is full or not writable, a malformed setting, Vault's certificate fails: expired, from another CA
+// than VAULT_CACERT's, lacking the name called, TLS on one side only).
 import { closeSync, readFileSync, unlinkSync } from 'fs';
 import { Budget } from './common/budget';
 import { download } from './common/download';
 import { DEFAULTS, ENV } from './common/variables';
 import { describeAnswer, request } from './common/http';
+import { RunError } from './common/failure';
 import { Io, Statfs, statfsOf } from './common/io';
 import { Log, logTo, processOutput, redact, reason } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readInteger, readRetrySettings, readSeconds, readString, RetrySettings } from './common/settings';
-import { readVaultAddr, vaultErrors } from './common/vault';
+import { CaFile } from './common/tls';
+import { readVaultTarget, vaultCall, vaultErrors } from './common/vault';
 import { isNotASnapshot } from './raft-snapshot/archive';
 import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from './common/snapshot-variables';
 import { SnapshotSink } from './raft-snapshot/sink';
@@ -25,6 +28,8 @@ import { listSnapshots, openTemporary, prune, publish, removeLeftovers, snapshot
 export interface SnapshotSettings extends RetrySettings {
   /** The active node's URL (the active Service). */
   readonly vaultAddr: string;
+  /** The CA Vault's certificate must chain to (`VAULT_CACERT`); absent while Vault speaks plain HTTP. */
+  readonly vaultCa?: CaFile;
   readonly authMount: string;
   readonly role: string;
   readonly tokenFile: string;
@@ -36,7 +41,7 @@ export interface SnapshotSettings extends RetrySettings {
 
 export function readSnapshotSettings(env: Env): SnapshotSettings {
   return {
-    vaultAddr: readVaultAddr(env),
+    ...readVaultTarget(env),
     authMount: readString(env, SNAPSHOT_ENV.authMount, SNAPSHOT_DEFAULTS.authMount, /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/),
     role: readString(env, SNAPSHOT_ENV.role, SNAPSHOT_DEFAULTS.role, /^[A-Za-z0-9_.-]+$/),
     tokenFile: readString(env, ENV.kubeTokenFile, DEFAULTS.kubeTokenFile),
@@ -61,7 +66,7 @@ async function login(s: SnapshotSettings, budget: Budget): Promise<{ token: stri
   redact(jwt);
   const name = `POST /v1/auth/${s.authMount}/login`;
   const answer = await request(`${s.vaultAddr}/v1/auth/${s.authMount}/login`, {
-    name, method: 'POST', body: { role: s.role, jwt }, timeoutMs: budget.callMs(),
+    name, method: 'POST', body: { role: s.role, jwt }, timeoutMs: budget.callMs(), ...vaultCall(s.vaultAddr, { ca: s.vaultCa }),
   });
   const token = answer.json?.auth?.client_token;
   if (answer.status === 200 && typeof token === 'string' && token !== '') {
@@ -124,6 +129,7 @@ export async function attemptSnapshot(
     let sink: SnapshotSink | undefined;
     const answer = await download(`${s.vaultAddr}${SNAPSHOT_PATH}`, {
       name: `GET ${SNAPSHOT_PATH}`,
+      ...vaultCall(s.vaultAddr, { ca: s.vaultCa }),
       headers: { 'x-vault-token': auth.token },
       // The transfer may use what the run has left; a stall ends it much sooner.
       deadlineMs: Math.max(1, budget.leftMs()),
@@ -148,7 +154,7 @@ export async function attemptSnapshot(
     const deleted = [...beyondKeep, ...prune(s.dir, s.keep)];
     const kept = listSnapshots(s.dir).length;
     await request(`${s.vaultAddr}/v1/auth/token/revoke-self`, {
-      name: 'POST /v1/auth/token/revoke-self', method: 'POST', headers: { 'x-vault-token': auth.token }, timeoutMs: Math.min(budget.leftMs(), 2000) || 1,
+      ...vaultCall(s.vaultAddr, { ca: s.vaultCa }), name: 'POST /v1/auth/token/revoke-self', method: 'POST', headers: { 'x-vault-token': auth.token }, timeoutMs: Math.min(budget.leftMs(), 2000) || 1,
     }).catch(() => undefined);
     return finished(`snapshot ${name}: ${bytes} bytes, sha256 ${sha256}, raft index ${summary.index} term ${summary.term}; `
       + `${kept} kept (keep ${s.keep})${deleted.length ? `, deleted ${deleted.join(', ')}` : ''}`);
@@ -156,6 +162,7 @@ export async function attemptSnapshot(
     discard();
     const disk = diskProblem(error, s.dir);
     if (disk) return finished(disk, 2);
+    if (error instanceof RunError && error.exitCode === 2) return finished(`${error.message}; nothing written`, 2);
     if (isNotASnapshot(error) || /not a Vault Raft snapshot/.test(reason(error))) {
       return retry(`GET ${SNAPSHOT_PATH}: ${reason(error)}; nothing written`);
     }

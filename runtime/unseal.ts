@@ -1,7 +1,8 @@
 // vault-auto-unseal: unseals Vault after a reboot with the shares mounted from the Secret vault-unseal-key. Bundled by
 // esbuild into one dependency-free script and run every minute by the CronJob; configured by environment variables.
 // Exit codes: 0 Vault is unsealed; 1 not yet (unreachable, hanging, a server error or an answer that is not Vault's:
-// the next run retries); 2 a human is needed (not initialized, no or rejected shares, a malformed setting).
+// the next run retries); 2 a human is needed (not initialized, no or rejected shares, a malformed setting, a
+// certificate that fails: expired, from another CA than VAULT_CACERT's, lacking the name called, TLS on one side only).
 import { readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { needsHuman, outcomeOf } from './common/failure';
@@ -11,9 +12,11 @@ import { logTo, processOutput, redact } from './common/log';
 import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env, readRetrySettings, readString, RetrySettings } from './common/settings';
-import { isUninitialized, readVaultAddr, SealStatus, sealStatus, VaultApi, vaultApi, vaultErrors } from './common/vault';
+import { CaFile } from './common/tls';
+import { isUninitialized, readVaultAddr, readVaultCa, SealStatus, sealStatus, VaultApi, vaultApi, vaultErrors } from './common/vault';
 import { attemptUnsealPods, Pod, readPods } from './unseal/pods';
 import { UNSEAL_DEFAULTS, UNSEAL_ENV } from './common/unseal-variables';
+import { ENV } from './common/variables';
 
 export interface UnsealSettings extends RetrySettings {
   readonly vaultAddr: string;
@@ -22,12 +25,18 @@ export interface UnsealSettings extends RetrySettings {
   readonly secretName: string;
   /** Every pod of a Raft cluster (`VAULT_PODS`), each unsealed on its own; absent: the one Vault at `vaultAddr`. */
   readonly pods?: Pod[];
+  /** The CA Vault's certificate must chain to (`VAULT_CACERT`); absent while Vault speaks plain HTTP. */
+  readonly vaultCa?: CaFile;
 }
 
 export function readUnsealSettings(env: Env): UnsealSettings {
+  const vaultAddr = readVaultAddr(env);
+  const pods = readPods(env, vaultAddr);
+  const addresses = [{ variable: ENV.vaultAddr, url: vaultAddr }, ...(pods ?? []).map((p) => ({ variable: UNSEAL_ENV.pods, url: p.url }))];
   return {
-    vaultAddr: readVaultAddr(env),
-    pods: readPods(env),
+    vaultAddr,
+    pods,
+    vaultCa: readVaultCa(env, addresses),
     keysDir: readString(env, UNSEAL_ENV.keysDir, UNSEAL_DEFAULTS.keysDir),
     secretName: readString(env, UNSEAL_ENV.secretName, UNSEAL_DEFAULTS.secretName),
     ...readRetrySettings(env),
@@ -187,7 +196,9 @@ export function main(env: Env = process.env, io: Io = processOutput): Promise<nu
   const seen = new Map<string, string>();
   return runScript(env, readUnsealSettings, (s, budget) => {
     const unsealOne = (vault: VaultApi) => attemptUnseal(vault, () => readShares(s.keysDir, s.secretName), s.secretName, out.log, () => budget.leftMs());
-    return s.pods ? attemptUnsealPods(s.pods, budget, unsealOne, seen, out.log, lookup) : unsealOne(vaultApi(s.vaultAddr, budget, lookup));
+    return s.pods
+      ? attemptUnsealPods(s.pods, budget, unsealOne, seen, out.log, lookup, s.vaultCa)
+      : unsealOne(vaultApi(s.vaultAddr, budget, lookup, { ca: s.vaultCa }));
   }, out);
 }
 

@@ -9,9 +9,13 @@ includeCases(join(__dirname, 'runtime'), {
   'common/main': () => require('./runtime/common/main.cases'),
   'common/retry': () => require('./runtime/common/retry.cases'),
   'common/settings': () => require('./runtime/common/settings.cases'),
+  'common/tls': () => require('./runtime/common/tls.cases'),
   'eso-recovery': () => require('./runtime/eso-recovery.cases'),
   'eso-recovery-failures.integration': () => require('./runtime/eso-recovery-failures.integration.cases'),
+  'eso-recovery-tls': () => require('./runtime/eso-recovery-tls.cases'),
   'raft-snapshot-archive': () => require('./runtime/raft-snapshot-archive.cases'),
+  'raft-snapshot-tls': () => require('./runtime/raft-snapshot-tls.cases'),
   'unseal': () => require('./runtime/unseal.cases'),
   'unseal.integration': () => require('./runtime/unseal.integration.cases'),
+  'unseal-tls': () => require('./runtime/unseal-tls.cases'),
 });

@@ -1,9 +1,10 @@
-import { notYet } from './failure';
+import { needsHuman, notYet } from './failure';
 import * as http from 'http';
 import * as https from 'https';
 import { Transform, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { MAX_BODY_BYTES } from './http';
+import { SOME_SERVER, tlsOnlyProblem, tlsProblem, TlsPeer } from './tls';
 
 // A GET whose body is streamed into a sink instead of held in memory (request() in http.ts caps bodies at 256 KB):
 // for a Raft snapshot, which may be a GiB. The body flows at the pace the sink takes it (backpressure), so memory
@@ -12,8 +13,10 @@ import { MAX_BODY_BYTES } from './http';
 
 export interface DownloadOptions {
   readonly headers?: Record<string, string>;
-  /** PEM certificates to trust for https. */
+  /** PEM certificates to trust for https, in place of the default roots. */
   readonly ca?: string;
+  /** Who answers, as a failed handshake's message names it and what to check. */
+  readonly peer?: TlsPeer;
   /** How the call is named in errors, such as "GET /v1/sys/storage/raft/snapshot". */
   readonly name: string;
   /** The deadline of the whole transfer: connect, headers and the last byte of the body. */
@@ -57,7 +60,11 @@ export function download(url: string, options: DownloadOptions): Promise<Downloa
       clearTimeout(stall);
       stall = setTimeout(() => fail(`stalled: no data for ${options.stallMs / 1000} s`), options.stallMs);
     };
-    req.on('error', (error: NodeJS.ErrnoException) => fail(`failed: ${error.code ?? error.message}`));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      const tls = tlsProblem(error, target, options.peer ?? SOME_SERVER);
+      if (tls) settle({ error: needsHuman(`${options.name}: ${tls}`) });
+      else fail(`failed: ${error.code ?? error.message}`);
+    });
     req.on('upgrade', (res) => fail(`answered HTTP ${res.statusCode} (switching protocols): not an HTTP API answer`));
     // Once the answer has begun, a close before its end is the body's error, which the pipeline below reports.
     let answered = false;
@@ -76,6 +83,8 @@ export function download(url: string, options: DownloadOptions): Promise<Downloa
           if (raw.length > MAX_BODY_BYTES) fail(`answered HTTP ${status} with more than ${MAX_BODY_BYTES / 1024} KB: not Vault's error`);
         });
         res.on('end', () => {
+          const tls = tlsOnlyProblem(target, status, raw, options.peer ?? SOME_SERVER);
+          if (tls) return settle({ error: needsHuman(`${options.name}: ${tls}`) });
           let json: any;
           try { json = JSON.parse(raw); } catch { json = undefined; }
           settle({ answer: { ok: false, status, json } });

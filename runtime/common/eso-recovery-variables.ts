@@ -1,5 +1,7 @@
 // The recovery script's own environment, beside the shared names of variables.ts: runtime/eso-recovery.ts reads these
 // names, lib/eso-recovery-cron.ts writes them, and the defaults are both sides' (the store's name is EsoStore's too).
+// TLS: the script asks Vault's health at the shared VAULT_ADDR (the Service, a name Vault's Certificate lists), trusting
+// the CA the shared VAULT_CACERT names; the Kubernetes API's CA is KUBE_CA_FILE's.
 
 export const RECOVERY_ENV = {
   /** The ClusterSecretStores woken, comma-separated. */

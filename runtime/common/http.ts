@@ -1,8 +1,9 @@
-import { notYet } from './failure';
+import { needsHuman, notYet } from './failure';
 import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
 import { Lookup } from './io';
+import { SOME_SERVER, tlsOnlyProblem, tlsProblem, TlsPeer } from './tls';
 
 // Every call settles: with an answer, an error or its deadline. A promise that never settles would let Node's event
 // loop empty and the process exit 0 with nothing done, so each way a connection can end is an outcome here.
@@ -22,8 +23,10 @@ export interface RequestOptions {
   readonly headers?: Record<string, string>;
   /** The deadline of the whole call: connect, headers and body. */
   readonly timeoutMs: number;
-  /** PEM certificates to trust for https (the cluster's CA). */
+  /** PEM certificates to trust for https, in place of the default roots (Vault's CA, the cluster's CA). */
   readonly ca?: string;
+  /** Who answers, as a failed handshake's message names it and what to check. */
+  readonly peer?: TlsPeer;
   /** How the call is named in errors, such as "GET /v1/sys/seal-status". */
   readonly name: string;
   /** A larger answer fails the call. */
@@ -57,7 +60,11 @@ export function request(url: string, options: RequestOptions): Promise<HttpRespo
     const fail = (why: string) => settle({ error: notYet(`${options.name} ${why}`) });
     const req = client.request(target, { method: options.method ?? 'GET', headers, ca: options.ca, agent: false, lookup: options.lookup });
     const timer = setTimeout(() => fail(`got no answer within ${options.timeoutMs / 1000} s`), options.timeoutMs);
-    req.on('error', (error: NodeJS.ErrnoException) => fail(`failed: ${error.code ?? error.message}`));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      const tls = tlsProblem(error, target, options.peer ?? SOME_SERVER);
+      if (tls) settle({ error: needsHuman(`${options.name}: ${tls}`) });
+      else fail(`failed: ${error.code ?? error.message}`);
+    });
     // Node hands a 101 answer to 'upgrade' listeners and emits no 'response': without this the call would never settle.
     req.on('upgrade', (res) => fail(`answered HTTP ${res.statusCode} (switching protocols): not an HTTP API answer`));
     // A clean close (FIN) after the headers or part of the body emits no error: only 'close' tells.
@@ -72,9 +79,12 @@ export function request(url: string, options: RequestOptions): Promise<HttpRespo
         chunks.push(chunk);
       });
       res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const tls = tlsOnlyProblem(target, res.statusCode ?? 0, text, options.peer ?? SOME_SERVER);
+        if (tls) return settle({ error: needsHuman(`${options.name}: ${tls}`) });
         let json: any;
         try {
-          json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          json = JSON.parse(text);
         } catch {
           json = undefined;
         }

@@ -5,6 +5,10 @@
 
 export const ENV = {
   vaultAddr: 'VAULT_ADDR',
+  /**
+   * The mounted CA file (PEM, cert-manager's ca.crt) that Vault's certificate must chain to; set when VAULT_ADDR (or a
+   * pod's URL) is https, absent while the site keeps plain HTTP. The scripts trust this CA only.
+   */
   vaultCaCert: 'VAULT_CACERT',
   timeoutSeconds: 'VAULT_TIMEOUT_SECONDS',
   retryWindowSeconds: 'RETRY_WINDOW_SECONDS',

@@ -1,12 +1,61 @@
 import { Budget } from './budget';
+import { needsHuman } from './failure';
 import { DEFAULTS, ENV } from './variables';
 import { checkPort, HttpResponse, request } from './http';
 import { Lookup } from './io';
 import { Env, readUrl } from './settings';
+import { CaFile, readCaFile, TlsPeer } from './tls';
 
 /** `VAULT_ADDR`, defaulting to Vault's in-cluster Service. */
 export function readVaultAddr(env: Env): string {
   return readUrl(env, ENV.vaultAddr, DEFAULTS.vaultAddr);
+}
+
+/**
+ * The CA that `VAULT_CACERT` names, read once at the start; undefined when it is unset and every address is http. An
+ * https address without it is a human's to fix: the scripts never fall back on the system's roots.
+ */
+export function readVaultCa(env: Env, addresses: Array<{ readonly variable: string; readonly url: string }>): CaFile | undefined {
+  const file = env[ENV.vaultCaCert];
+  const https = addresses.find((a) => new URL(a.url).protocol === 'https:');
+  if (https && !file) {
+    throw needsHuman(`${https.variable} is https (${https.url}) and ${ENV.vaultCaCert} is not set: name the mounted ca.crt of the CA `
+      + `that issues vault's certificate in ${ENV.vaultCaCert} (the scripts trust that CA only, never the system's roots)`);
+  }
+  return file ? readCaFile(ENV.vaultCaCert, file) : undefined;
+}
+
+/** `VAULT_ADDR` and the CA `VAULT_CACERT` names for it: what a script calling one Vault reads. */
+export function readVaultTarget(env: Env): { vaultAddr: string; vaultCa?: CaFile } {
+  const vaultAddr = readVaultAddr(env);
+  const vaultCa = readVaultCa(env, [{ variable: ENV.vaultAddr, url: vaultAddr }]);
+  return vaultCa ? { vaultAddr, vaultCa } : { vaultAddr };
+}
+
+/** How a call to Vault is made and named: the CA it trusts, the variable its address came from, the namespace to look in. */
+export interface VaultTls {
+  readonly ca?: CaFile;
+  /** VAULT_ADDR, or VAULT_PODS for a pod's URL. */
+  readonly addressVariable?: string;
+  /** Vault's namespace, for the command that shows its Certificate; by default the one the host names (x.<ns>.svc). */
+  readonly namespace?: string;
+}
+
+/** The namespace a cluster DNS name names: <service>.<ns>.svc... or <pod>.<service>.<ns>.svc... */
+function namespaceOf(host: string): string | undefined {
+  const labels = host.split('.');
+  const svc = labels.indexOf('svc');
+  return svc >= 2 ? labels[svc - 1] : undefined;
+}
+
+/** The options of a call to the Vault at `addr`: its CA as Node's `ca`, and how a TLS failure names it. */
+export function vaultCall(addr: string, tls: VaultTls = {}): { ca?: string; peer: TlsPeer } {
+  const namespace = tls.namespace ?? namespaceOf(new URL(addr).hostname);
+  const peer: TlsPeer = {
+    name: 'vault', addressVariable: tls.addressVariable ?? ENV.vaultAddr, caVariable: ENV.vaultCaCert, ca: tls.ca,
+    check: `vault's Certificate (${namespace ? `kubectl -n ${namespace} get certificate` : 'kubectl get certificate -A'})`,
+  };
+  return { ca: tls.ca?.pem, peer };
 }
 
 /** The unauthenticated Vault endpoints the scripts use; every call is bounded by the run's budget. */
@@ -18,10 +67,11 @@ export interface VaultApi {
   health(): Promise<HttpResponse>;
 }
 
-/** The API of the Vault at `addr`, its host name resolved by `lookup` (dns.lookup when absent). */
-export function vaultApi(addr: string, budget: Budget, lookup?: Lookup): VaultApi {
+/** The API of the Vault at `addr`, its host name resolved by `lookup` (dns.lookup when absent), trusting `tls.ca`. */
+export function vaultApi(addr: string, budget: Budget, lookup?: Lookup, tls: VaultTls = {}): VaultApi {
+  const options = vaultCall(addr, tls);
   const call = (path: string, name: string, method = 'GET', body?: unknown) =>
-    request(`${addr}${path}`, { name, method, body, timeoutMs: budget.callMs(), lookup });
+    request(`${addr}${path}`, { name, method, body, timeoutMs: budget.callMs(), lookup, ...options });
   return {
     addr,
     checkPort: async () => checkPort(addr, budget.callMs(), lookup),

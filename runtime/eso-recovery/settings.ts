@@ -3,7 +3,8 @@
 import { needsHuman } from '../common/failure';
 import { Env, readList, readRetrySettings, readString, readUrl, RetrySettings } from '../common/settings';
 import { DEFAULTS, ENV } from '../common/variables';
-import { readVaultAddr } from '../common/vault';
+import { CaFile } from '../common/tls';
+import { readVaultTarget } from '../common/vault';
 import { RECOVERY_DEFAULTS, RECOVERY_ENV } from '../common/eso-recovery-variables';
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -18,6 +19,8 @@ export interface WatchedStore {
 
 export interface RecoverySettings extends RetrySettings {
   readonly vaultAddr: string;
+  /** The CA Vault's certificate must chain to (`VAULT_CACERT`); absent while Vault speaks plain HTTP. */
+  readonly vaultCa?: CaFile;
   readonly stores: WatchedStore[];
   readonly kubeUrl: string;
   readonly tokenFile: string;
@@ -44,7 +47,7 @@ function readStores(env: Env): WatchedStore[] {
 
 export function readRecoverySettings(env: Env): RecoverySettings {
   return {
-    vaultAddr: readVaultAddr(env),
+    ...readVaultTarget(env),
     stores: readStores(env),
     kubeUrl: readUrl(env, ENV.kubeApiUrl, DEFAULTS.kubeApiUrl),
     tokenFile: readString(env, ENV.kubeTokenFile, DEFAULTS.kubeTokenFile),

@@ -1,8 +1,10 @@
+import { isIP } from 'net';
 import { Budget } from '../common/budget';
+import { outcomeOf } from '../common/failure';
 import { Lookup } from '../common/io';
-import { reason } from '../common/log';
 import { finished, Outcome, retry } from '../common/retry';
 import { Env, readUrl } from '../common/settings';
+import { CaFile } from '../common/tls';
 import { isUninitialized, vaultApi, VaultApi } from '../common/vault';
 import { UNSEAL_ENV } from '../common/unseal-variables';
 
@@ -18,7 +20,10 @@ import { UNSEAL_ENV } from '../common/unseal-variables';
 //   does not exist it may be the one holding the data (after the migration vault-0 has no address until its volume
 //   attaches), so "not initialized" on the others then is a retry (1) naming the missing pods, never advice to init;
 // - no pod exists at all: nothing is up yet, a retry (1), not "done";
-// - shares rejected, missing or too few (the single-pod rules, per pod): a human (2).
+// - shares rejected, missing or too few (the single-pod rules, per pod): a human (2);
+// - a pod whose certificate fails (expired, another CA, a name it lacks, TLS on one side only): a human (2).
+// With TLS every pod's URL is https, as VAULT_ADDR is, and names the pod by its DNS name through the headless Service,
+// the name Vault's certificate lists for it (an IP would be checked against the certificate's IP addresses).
 // Exit 0 only when every pod that exists is unsealed.
 
 const VAULT_PODS = UNSEAL_ENV.pods;
@@ -29,15 +34,23 @@ export interface Pod {
   readonly url: string;
 }
 
-/** The pods of `VAULT_PODS`, or undefined when it is unset (one Vault at `VAULT_ADDR`). */
-export function readPods(env: Env): Pod[] | undefined {
+/** The pods of `VAULT_PODS`, or undefined when it is unset (one Vault at `VAULT_ADDR`, whose scheme they share). */
+export function readPods(env: Env, vaultAddr: string): Pod[] | undefined {
   const value = env[VAULT_PODS];
   if (value === undefined) return undefined;
   const urls = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const scheme = new URL(vaultAddr).protocol;
   const pods = urls.map((url, i) => {
     const item = `${VAULT_PODS} item ${i + 1}`;
     const parsed = readUrl({ [item]: url }, item, '');
-    return { name: new URL(parsed).hostname.split('.')[0], url: parsed };
+    const { protocol, hostname } = new URL(parsed);
+    if (protocol !== scheme) {
+      throw new Error(`invalid ${item}: got ${JSON.stringify(url)}, expected a URL with VAULT_ADDR's scheme (${scheme}//): TLS is on for every pod or for none`);
+    }
+    if (protocol === 'https:' && isIP(hostname.replace(/^\[|\]$/g, ''))) {
+      throw new Error(`invalid ${item}: got ${JSON.stringify(url)}, expected the pod's DNS name through the headless Service (the name vault's certificate lists), not an IP`);
+    }
+    return { name: hostname.split('.')[0], url: parsed };
   });
   const names = pods.map((p) => p.name);
   if (pods.length === 0 || new Set(names).size !== names.length) {
@@ -71,17 +84,20 @@ function resolves(host: string, budget: Budget, lookup: Lookup): Promise<string 
   });
 }
 
-async function podState(pod: Pod, budget: Budget, unsealOne: (vault: VaultApi) => Promise<Outcome>, lookup: Lookup): Promise<PodState> {
+async function podState(
+  pod: Pod, budget: Budget, unsealOne: (vault: VaultApi) => Promise<Outcome>, lookup: Lookup, ca?: CaFile,
+): Promise<PodState> {
   try {
     const missing = await resolves(new URL(pod.url).hostname, budget, lookup);
     if (missing) return { kind: 'absent', detail: missing };
-    const vault = vaultApi(pod.url, budget, lookup);
+    const vault = vaultApi(pod.url, budget, lookup, { ca, addressVariable: VAULT_PODS });
     // The single-pod attempt would call "not initialized" a human's job; here it depends on the peers.
     await vault.checkPort();
     if (isUninitialized(await vault.sealStatus())) return { kind: 'uninitialized' };
     return { kind: 'done', outcome: await unsealOne(vault) };
   } catch (error) {
-    return { kind: 'done', outcome: retry(reason(error)) };
+    // A certificate problem needs a human (2); anything else is retried.
+    return { kind: 'done', outcome: outcomeOf(error) };
   }
 }
 
@@ -93,13 +109,14 @@ function describe(state: PodState): string {
 
 /**
  * An attempt on every pod at once; `unsealOne` is the single-pod attempt, given each pod's API (its name resolved by
- * `lookup`). Says each pod's state when it changes (`seen` keeps the last line per pod across the run's attempts).
+ * `lookup`, trusting `ca`). Says each pod's state when it changes (`seen` keeps the last line per pod across the run's
+ * attempts).
  */
 export async function attemptUnsealPods(
   pods: Pod[], budget: Budget, unsealOne: (vault: VaultApi) => Promise<Outcome>, seen: Map<string, string>,
-  say: (line: string) => void, lookup: Lookup,
+  say: (line: string) => void, lookup: Lookup, ca?: CaFile,
 ): Promise<Outcome> {
-  const states = await Promise.all(pods.map((pod) => podState(pod, budget, unsealOne, lookup)));
+  const states = await Promise.all(pods.map((pod) => podState(pod, budget, unsealOne, lookup, ca)));
   // A pod that got as far as its shares (unsealed, or a human needed for them) reported itself initialized.
   const initializedPeer = states.some((s) => s.kind === 'done' && s.outcome.done);
   const lines = pods.map((pod, i) => {

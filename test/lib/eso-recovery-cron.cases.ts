@@ -99,7 +99,7 @@ test('ships the esbuild bundle of runtime/eso-recovery.ts, small and without dep
   expect(script).toBe(bundleRuntime('eso-recovery'));
   expect(Buffer.byteLength(script)).toBeLessThan(50 * 1024);
   const required = new Set([...script.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]));
-  expect([...required].every((m) => ['fs', 'path', 'http', 'https', 'net'].includes(m))).toBe(true);
+  expect([...required].every((m) => ['fs', 'path', 'http', 'https', 'net', 'crypto'].includes(m))).toBe(true);
 });
 
 test('runs beside Vault, in its namespace whatever the store\'s, and watches it; another namespace only without TLS', () => {

@@ -24,7 +24,7 @@ test('ships the esbuild bundle of runtime/unseal.ts, small and without dependenc
   expect(script).toBe(bundleRuntime('unseal'));
   expect(Buffer.byteLength(script)).toBeLessThan(50 * 1024);
   const required = [...script.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
-  expect(new Set(required)).toEqual(new Set(['fs', 'path', 'http', 'https', 'net', 'dns']));
+  expect(new Set(required)).toEqual(new Set(['fs', 'path', 'http', 'https', 'net', 'dns', 'crypto']));
   expect(container.command).toEqual(['node', '/opt/script/vault-auto-unseal.js']);
 });
 

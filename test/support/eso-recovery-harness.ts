@@ -5,6 +5,7 @@ import { join } from 'path';
 import { FakeKube, FakeKubeOptions } from './fake-kube';
 import { FakeVault, FakeVaultOptions } from './fake-vault';
 import { HostileAnswer, HostileServer } from './hostile-server';
+import { ServerTls } from './loopback-server';
 import { main } from '../../runtime/eso-recovery';
 import { runInProcess } from './run-in-process';
 import { expectRun as expectRunOf, ProcessRunOptions, Run, runNode, scriptFromDist } from './run-script';
@@ -28,8 +29,9 @@ export const WAITING = { RETRY_WINDOW_SECONDS: '10' };
 const servers: Array<FakeVault | FakeKube | HostileServer> = [];
 export const stopServers = () => Promise.all(servers.map((s) => s.stop()));
 
-export async function cluster(vaultOptions: FakeVaultOptions, kube: Partial<FakeKubeOptions>) {
-  const vault = await new FakeVault(vaultOptions).start();
+/** Vault (serving https with `tls` when given) and the Kubernetes API, with ESO's objects as `kube` says. */
+export async function cluster(vaultOptions: FakeVaultOptions, kube: Partial<FakeKubeOptions>, tls?: ServerTls) {
+  const vault = await (tls ? new FakeVault(vaultOptions).withTls(tls) : new FakeVault(vaultOptions)).start();
   const api = await new FakeKube({
     token, store: { ready: false },
     externalSecrets: { 'db/postgres-secret': { ready: false }, 'monitoring/grafana-admin': { ready: false } },

@@ -1,6 +1,6 @@
 import * as http from 'http';
 import { FakeVault } from './fake-vault';
-import { readBody, send } from './loopback-server';
+import { readBody, send, ServerTls } from './loopback-server';
 
 // Vault on Raft over N pods, one stand-in Vault (fake-vault.ts, storage_type raft) per running pod, sharing the cluster's
 // state: who leads, who is up and unsealed, and autopilot's view of it, answering as Vault does:
@@ -31,6 +31,8 @@ export interface FakeRaftClusterOptions {
   readonly sealed?: string[];
   /** storage_type in seal-status: a file-storage Vault is one pod that nobody asks about autopilot. */
   readonly storage?: 'raft' | 'file';
+  /** Every pod's Vault serves https with this certificate (Vault's Certificate lists 127.0.0.1, a port-forward's end). */
+  readonly tls?: ServerTls;
 }
 
 export interface RaftEvent {
@@ -80,9 +82,14 @@ export class FakeRaftCluster {
   }
 
   async start(): Promise<this> {
-    for (const [name, node] of this.nodes) node.vault = await new RaftPodVault(this, name, node.sealed, this.options.storage ?? 'raft').start();
+    for (const [name, node] of this.nodes) node.vault = await this.podVault(name, node.sealed);
     this.record('started');
     return this;
+  }
+
+  private podVault(pod: string, sealed: boolean): Promise<RaftPodVault> {
+    const vault = new RaftPodVault(this, pod, sealed, this.options.storage ?? 'raft');
+    return (this.options.tls ? vault.withTls(this.options.tls) : vault).start();
   }
 
   async stop(): Promise<void> {
@@ -123,7 +130,7 @@ export class FakeRaftCluster {
 
   async podStarted(pod: string): Promise<void> {
     const node = this.nodes.get(pod)!;
-    node.vault = await new RaftPodVault(this, pod, true, this.options.storage ?? 'raft').start();
+    node.vault = await this.podVault(pod, true);
     node.up = true;
     this.record(`${pod} started, sealed`);
     if (this.options.neverUnsealed?.includes(pod)) return;

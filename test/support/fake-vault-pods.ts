@@ -1,4 +1,5 @@
 import { closedPort, FakeVault, FakeVaultOptions } from './fake-vault';
+import { ServerTls } from './loopback-server';
 
 // Several Vault pods of one Raft cluster on loopback, each a FakeVault on its own port, named as the headless
 // Service's pod DNS names; the script under test resolves those names to 127.0.0.1 through fake-dns.js, and any
@@ -18,32 +19,37 @@ export interface FakePods {
   stop(): Promise<void>;
 }
 
-const host = (name: string) => `${name}.vault-internal.security.svc.cluster.local`;
+export const podHost = (name: string) => `${name}.vault-internal.security.svc.cluster.local`;
 
-export async function startPods(specs: PodSpec[]): Promise<FakePods> {
+/** With `tls`, every pod serves https with the certificate it returns for the pod's DNS name, and the URLs are https. */
+export async function startPods(specs: PodSpec[], tls?: (host: string) => ServerTls): Promise<FakePods> {
+  const scheme = tls ? 'https' : 'http';
   const vaults: Record<string, FakeVault> = {};
   const urls: string[] = [];
   const resolvable: string[] = [];
   const temporary: string[] = [];
   for (const [i, spec] of specs.entries()) {
     const name = `vault-${i}`;
-    if (spec === 'dns-again') temporary.push(host(name));
+    if (spec === 'dns-again') temporary.push(podHost(name));
     if (spec === 'absent' || spec === 'dns-again') {
-      urls.push(`http://${host(name)}:8200`);
+      urls.push(`${scheme}://${podHost(name)}:8200`);
       continue;
     }
-    resolvable.push(host(name));
+    resolvable.push(podHost(name));
     if (spec === 'unreachable') {
-      urls.push(`http://${host(name)}:${await closedPort()}`);
+      urls.push(`${scheme}://${podHost(name)}:${await closedPort()}`);
       continue;
     }
-    vaults[name] = await new FakeVault({ storageType: 'raft', ...spec }).start();
-    urls.push(`http://${host(name)}:${new URL(vaults[name].url).port}`);
+    const vault = new FakeVault({ storageType: 'raft', ...spec });
+    vaults[name] = await (tls ? vault.withTls(tls(podHost(name))) : vault).start();
+    urls.push(`${scheme}://${podHost(name)}:${vaults[name].port}`);
   }
   return {
     vaults,
     env: {
       VAULT_PODS: urls.join(','),
+      // The Service, in the pods' scheme (the job checks they agree); the pods are what it calls.
+      VAULT_ADDR: `${scheme}://vault.security.svc.cluster.local:8200`,
       FAKE_DNS_LOOPBACK: resolvable.join(','),
       FAKE_DNS_TEMPORARY: temporary.join(','),
     },

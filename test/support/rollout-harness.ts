@@ -10,6 +10,9 @@ import { PodAccess } from '../../tools/vault-rollout/port-forward';
 import { FakeRaftCluster, FakeRaftClusterOptions } from './fake-raft-cluster';
 import { FakeStatefulSet, FakeStatefulSetOptions } from './fake-kube-statefulset';
 import { homelabDist } from './homelab-dist';
+import { PKI } from './tls-fixtures';
+import { readManifests } from '../../tools/vault-setup/manifests';
+import { listenerTls } from '../../tools/vault-setup/tls';
 import { runInProcess } from './run-in-process';
 import { expectRun as expectRunOf, Run } from './run-script';
 
@@ -30,25 +33,33 @@ const EMPTY_HOME = mkdtempSync(join(tmpdir(), 'home-'));
 export interface StandIns {
   readonly kube: FakeStatefulSet;
   readonly vault: FakeRaftCluster;
+  /** With TLS: the CA file the command is given (VAULT_CACERT). */
+  readonly caFile?: string;
   stop(): Promise<void>;
 }
+
+/** Whether the library's defaults (HA_DIST, and FILE_DIST alike) put TLS on Vault's listener: the stand-ins follow. */
+const LIBRARY_TLS = listenerTls(readManifests(HA_DIST)).on;
 
 export interface StandInOptions {
   /** Each pod's revision at the start (default three pods on OLD); the update revision is NEW. */
   readonly revisions?: string[];
   readonly vault?: Partial<FakeRaftClusterOptions>;
   readonly kube?: Partial<FakeStatefulSetOptions>;
+  /** Each pod's Vault serves https (its certificate from PKI's CA, naming 127.0.0.1); by default as the library's defaults do. */
+  readonly tls?: boolean;
 }
 
 export async function standIns(options: StandInOptions = {}): Promise<StandIns> {
   const revisions = options.revisions ?? [OLD, OLD, OLD];
-  const vault = await new FakeRaftCluster({ token: TOKEN, pods: revisions.length, ...options.vault }).start();
+  const tls = options.tls ?? LIBRARY_TLS;
+  const vault = await new FakeRaftCluster({ token: TOKEN, pods: revisions.length, ...(tls && { tls: PKI.serving() }), ...options.vault }).start();
   const kube = await new FakeStatefulSet({
     token: KUBE_TOKEN, updateRevision: NEW, revisions,
     onStopped: (pod) => vault.podStopped(pod), onStarted: (pod) => { void vault.podStarted(pod); }, ready: (pod) => vault.isUnsealed(pod),
     ...options.kube,
   }).start();
-  return { kube, vault, stop: async () => { await Promise.all([kube.stop(), vault.stop()]); } };
+  return { kube, vault, ...(tls && { caFile: PKI.caFile }), stop: async () => { await Promise.all([kube.stop(), vault.stop()]); } };
 }
 
 /** Starts stand-ins for the calling test file and stops them when it ends, as vault-setup's harness does with its Vaults. */
@@ -94,12 +105,15 @@ export function kubectlStandIn(kube: FakeStatefulSet): KubectlRunner {
   });
 }
 
-/** Each pod's Vault at its stand-in's URL, while that pod's Vault runs; a restarted pod's link is dead, as a port-forward's is. */
-export function podsStandIn(vault: FakeRaftCluster): PodAccess {
+/**
+ * Each pod's Vault at its stand-in's port in `scheme` (the command's choice, as it makes a port-forward's URL), while
+ * that pod's Vault runs; a restarted pod's link is dead, as a port-forward's is.
+ */
+export function podsStandIn(vault: FakeRaftCluster, scheme: 'http' | 'https' = 'http'): PodAccess {
   return {
     open: async (pod) => {
-      const url = vault.urlOf(pod);
-      const alive = () => { try { return vault.urlOf(pod) === url; } catch { return false; } };
+      const url = vault.urlOf(pod).replace(/^https?:/, `${scheme}:`);
+      const alive = () => { try { return vault.urlOf(pod).replace(/^https?:/, `${scheme}:`) === url; } catch { return false; } };
       return { url, alive, close: () => undefined };
     },
   };
@@ -115,12 +129,15 @@ export async function runRollout(s: StandIns, args: string[], options: { env?: R
   const asked: string[] = [];
   const seams: Seams = {
     kubectl: kubectlStandIn(s.kube),
-    pods: () => podsStandIn(s.vault),
+    pods: (_target, scheme) => podsStandIn(s.vault, scheme),
     ...(options.answer !== undefined && { confirm: async (question: string) => { asked.push(question); return options.answer!; } }),
     ...options.seams,
   };
   // Fast polls so that a scenario takes a fraction of a second; 5 s per call, far above a loopback answer.
-  const env = { HOME: EMPTY_HOME, VAULT_TOKEN: TOKEN, VAULT_ROLLOUT_POLL_SECONDS: '0.02', VAULT_ROLLOUT_CALL_SECONDS: '5', ...options.env };
+  const env = {
+    HOME: EMPTY_HOME, VAULT_TOKEN: TOKEN, VAULT_ROLLOUT_POLL_SECONDS: '0.02', VAULT_ROLLOUT_CALL_SECONDS: '5',
+    ...(s.caFile && { VAULT_CACERT: s.caFile }), ...options.env,
+  };
   const run = await runInProcess((vars, io) => rollout(args, vars, seams, io), env);
   return { ...run, asked };
 }

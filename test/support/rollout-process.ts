@@ -41,7 +41,8 @@ export async function runRolloutProcess(s: StandIns, bundle: string, args: strin
   const home = join(dir, 'home');
   const run = await runNode(bundle, {
     HOME: home, KUBECONFIG: s.kube.kubeconfig(), VAULT_TOKEN: TOKEN, VAULT_ROLLOUT_KUBECTL: kubectl, REAL_KUBECTL: realKubectl(),
-    FAKE_PODS_FILE: podsFile, FAKE_FORWARDS_DIR: forwards, VAULT_ROLLOUT_POLL_SECONDS: '0.05', VAULT_ROLLOUT_CALL_SECONDS: '10', ...env,
+    FAKE_PODS_FILE: podsFile, FAKE_FORWARDS_DIR: forwards, VAULT_ROLLOUT_POLL_SECONDS: '0.05', VAULT_ROLLOUT_CALL_SECONDS: '10',
+    ...(s.caFile && { VAULT_CACERT: s.caFile }), ...env,
   }, { args, limitMs });
   return { ...run, forwards: readdirSync(forwards).map(Number) };
 }

@@ -5,6 +5,7 @@ import { join } from 'path';
 import { readManifests } from '../../tools/vault-setup/manifests';
 import { FakeVaultApi } from './fake-vault-api';
 import { homelabDist } from './homelab-dist';
+import { ServerTls } from './loopback-server';
 import { CliRun, runCli, runCliProcess } from './run-cli';
 import { expectRun as expectRunOf } from './run-script';
 
@@ -43,7 +44,8 @@ export const DERIVED: Record<string, string[]> = {
 };
 export const ROLES = Object.keys(DERIVED);
 
-export type StartVault = (options?: Partial<ConstructorParameters<typeof FakeVaultApi>[0]>) => Promise<FakeVaultApi>;
+/** Starts a stand-in Vault, serving https with `tls` when given. */
+export type StartVault = (options?: Partial<ConstructorParameters<typeof FakeVaultApi>[0]>, tls?: ServerTls) => Promise<FakeVaultApi>;
 
 /**
  * Starts Vaults for the calling test file, and registers in it the afterAll that stops them when the file ends. The
@@ -53,8 +55,9 @@ export type StartVault = (options?: Partial<ConstructorParameters<typeof FakeVau
 export function vaultsForThisFile(): StartVault {
   const vaults: FakeVaultApi[] = [];
   afterAll(() => Promise.all(vaults.map((v) => v.stop())));
-  return async (options = {}) => {
-    const vault = await new FakeVaultApi({ token: TOKEN, ...options }).start();
+  return async (options = {}, tls) => {
+    const stopped = new FakeVaultApi({ token: TOKEN, ...options });
+    const vault = await (tls ? stopped.withTls(tls) : stopped).start();
     vaults.push(vault);
     return vault;
   };

@@ -1,6 +1,7 @@
 import { until } from '../support/run-script';
 import { actions, expectRun, HA_DIST, KUBE_TOKEN, lines, NEW, OLD, standInsForThisFile } from '../support/rollout-harness';
 import { bundleRollout, running, runRolloutProcess } from '../support/rollout-process';
+import { PKI, tlsDist } from '../support/tls-fixtures';
 
 // vault-rollout as the operator runs it (rollout-process.ts): the npm script's bundle as a process, the real kubectl
 // reading and deleting through the stand-in API server with the kubeconfig's token over TLS, and a port-forward per
@@ -29,5 +30,15 @@ test('the bundle with the real kubectl: the leader stepped down and replaced, ev
   ]);
   // One per pod, and one more for vault-0's new pod.
   expect(run.forwards.length).toBeGreaterThanOrEqual(4);
+  await until(() => run.forwards.every((pid) => !running(pid)), 10_000);
+}, 90_000);
+
+// TLS on Vault's listener (issue 26): the command's own port-forward URLs are https, verified against VAULT_CACERT.
+test('the bundle with TLS in dist/: a dry run reads every pod and autopilot over https through the port-forwards', async () => {
+  const s = await start({ tls: true });
+  const run = await runRolloutProcess(s, bundle, ['--dist', tlsDist(HA_DIST), '--dry-run'], { VAULT_CACERT: PKI.caFile });
+  expectRun(run, 0);
+  expect(lines(run)[0]).toMatch(/^statefulset \S+: update revision \S+; raft storage, 3 pods; autopilot healthy, failure tolerance 1, leader vault-0$/);
+  expect(s.kube.deleted).toEqual([]);
   await until(() => run.forwards.every((pid) => !running(pid)), 10_000);
 }, 90_000);

@@ -3,6 +3,7 @@
 // the next goes, then the leader steps down and is replaced last. With updateStrategy OnDelete this is how a change of
 // the pod template reaches the pods; RollingUpdate does it without asking Vault who leads. Through the operator's
 // kubectl (get and delete, and a port-forward per pod) and Vault's API with the operator's token; never pods/exec.
+// With TLS on Vault's listener (dist/ says so) each pod is reached over https, trusting the CA in VAULT_CACERT.
 // `npm run vault-rollout -- [--dry-run] [--yes] [--timeout 10m] [--dist DIR]`. Exit 0 done or nothing to do (a dry
 // run too), 1 refused or stopped, with one line on stderr saying where and how to go on.
 import { Log, logTo, Output, processOutput, reason, redact } from '../../runtime/common/log';
@@ -10,6 +11,7 @@ import { start } from '../../runtime/common/main';
 import { Env } from '../../runtime/common/settings';
 import { readManifests } from '../vault-setup/manifests';
 import { readToken } from '../vault-setup/settings';
+import { listenerTls, readToolCa } from '../vault-setup/tls';
 import { Confirm, terminalConfirm } from './confirm';
 import { Stop } from './execute';
 import { kubeVia, KubectlRunner, spawnKubectl } from './kubectl';
@@ -19,10 +21,10 @@ import { Args, parseArgs, readSettings, USAGE } from './settings';
 import { Target, targetOf } from './target';
 import { VaultPods } from './vault-pods';
 
-/** What the tests replace: kubectl, the way to each pod's Vault, the operator's answer, the clock. */
+/** What the tests replace: kubectl, the way to each pod's Vault (in the scheme dist/ says), the operator's answer. */
 export interface Seams {
   readonly kubectl?: KubectlRunner;
-  readonly pods?: (target: Target) => PodAccess;
+  readonly pods?: (target: Target, scheme: 'http' | 'https') => PodAccess;
   readonly confirm?: Confirm;
 }
 
@@ -30,12 +32,15 @@ async function run(args: Args, env: Env, seams: Seams, log: Log['log']): Promise
   const settings = readSettings(env);
   const docs = readManifests(args.distDir);
   const target = targetOf(docs);
+  const tls = listenerTls(docs);
+  const scheme = tls.on ? 'https' : 'http';
+  const ca = readToolCa(env, `${scheme}://127.0.0.1`, tls, "dist/ says vault's listener speaks TLS: its pods are reached over https at 127.0.0.1 through port-forwards,");
   // File storage asks Vault only for its seal status, which needs no token.
   const token = target.storage === 'raft' ? readToken(env) : '';
   if (token) redact(token);
   const kubectl = seams.kubectl ?? spawnKubectl(settings.kubectl, env);
-  const access = seams.pods?.(target) ?? portForwardAccess(settings.kubectl, env, target.namespace, settings.callMs);
-  const vault = new VaultPods(access, token, settings.callMs);
+  const access = seams.pods?.(target, scheme) ?? portForwardAccess(settings.kubectl, env, target.namespace, settings.callMs, scheme);
+  const vault = new VaultPods(access, token, settings.callMs, { ca, namespace: target.namespace });
   try {
     return await roll({
       kube: kubeVia(kubectl, settings.callMs), vault, target, timeoutMs: args.timeoutMs, pollMs: settings.pollMs, log,

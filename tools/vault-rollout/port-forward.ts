@@ -36,7 +36,8 @@ function track(child: ChildProcess): void {
   process.once('exit', () => { for (const c of running) c.kill(); });
 }
 
-export function portForwardAccess(kubectl: string, env: Env, namespace: string, callMs: number): PodAccess {
+/** Port-forwards to each pod; its URL speaks `scheme`, https when Vault's listener has TLS. */
+export function portForwardAccess(kubectl: string, env: Env, namespace: string, callMs: number, scheme: 'http' | 'https' = 'http'): PodAccess {
   return {
     open: (pod) => new Promise<PodLink>((resolve, reject) => {
       const what = `kubectl port-forward pod/${pod}`;
@@ -62,7 +63,7 @@ export function portForwardAccess(kubectl: string, env: Env, namespace: string, 
         if (!port || settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve({ url: `http://127.0.0.1:${port}`, alive: () => !exited, close: () => { child.kill(); } });
+        resolve({ url: `${scheme}://127.0.0.1:${port}`, alive: () => !exited, close: () => { child.kill(); } });
       });
       child.stderr.on('data', (chunk) => { stderr += chunk; });
       child.on('error', (error: NodeJS.ErrnoException) => {

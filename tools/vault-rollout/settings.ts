@@ -15,6 +15,7 @@ export const USAGE = [
   '  --dist DIR    the synthesized manifests (default: dist/ of the project)',
   'exit 0 done or nothing to do, 1 stopped or refused (one line says where, and how to go on)',
   'environment: VAULT_TOKEN (else ~/.vault-token), KUBECONFIG and the rest of kubectl\'s own,',
+  "             VAULT_CACERT (the CA of vault's certificate: needed when dist/ says vault speaks TLS),",
   '             VAULT_ROLLOUT_KUBECTL (the kubectl to run, default kubectl),',
   '             VAULT_ROLLOUT_CALL_SECONDS (bound on each call, default 10), VAULT_ROLLOUT_POLL_SECONDS (default 2)',
 ];

@@ -1,11 +1,13 @@
 // Each pod's own Vault, through its PodLink: the seal status (unauthenticated), autopilot's view of the Raft cluster
 // and the step-down (with the operator's token, sent only in the X-Vault-Token header to this machine's loopback end of
 // the link). A link is kept while its pod is the same pod (the same uid) and dropped after any failed call, so that
-// the next poll opens a fresh one to whatever pod then carries the name.
-import { needsHuman, notYet } from '../../runtime/common/failure';
+// the next poll opens a fresh one to whatever pod then carries the name. With TLS each link is https to 127.0.0.1,
+// verified against the CA given (VAULT_CACERT); a certificate problem stops the rollout (exit 2 in the runtime's terms).
+import { needsHuman, notYet, RunError } from '../../runtime/common/failure';
 import { HttpResponse, request } from '../../runtime/common/http';
 import { reason } from '../../runtime/common/log';
-import { sealStatus, vaultErrorText } from '../../runtime/common/vault';
+import { CaFile } from '../../runtime/common/tls';
+import { sealStatus, vaultCall, vaultErrorText } from '../../runtime/common/vault';
 import { PodAccess, PodLink } from './port-forward';
 
 export interface AutopilotServer {
@@ -52,7 +54,10 @@ function refusal(pod: string, name: string, response: HttpResponse, needs: strin
 export class VaultPods {
   private readonly links = new Map<string, { uid: string; link: PodLink }>();
 
-  constructor(private readonly access: PodAccess, private readonly token: string, private readonly callMs: number) {}
+  constructor(
+    private readonly access: PodAccess, private readonly token: string, private readonly callMs: number,
+    private readonly tls: { readonly ca?: CaFile; readonly namespace?: string } = {},
+  ) {}
 
   private async call(pod: { name: string; uid: string }, method: string, path: string, authenticated: boolean): Promise<HttpResponse> {
     const held = this.links.get(pod.name);
@@ -65,9 +70,11 @@ export class VaultPods {
     try {
       return await request(`${entry.link.url}${path}`, {
         name: `${method} ${path}`, method, timeoutMs: this.callMs, headers: authenticated ? { 'x-vault-token': this.token } : {},
+        ...vaultCall(entry.link.url, { ...this.tls, addressVariable: 'the port-forward' }),
       });
     } catch (error) {
       this.drop(pod.name);
+      if (error instanceof RunError && error.exitCode === 2) throw needsHuman(`vault on ${pod.name}: ${error.message}`);
       throw notYet(`cannot reach vault on ${pod.name}: ${reason(error)}`);
     }
   }

@@ -2,7 +2,8 @@
 // least-privilege policy and one role per store role), derived from the manifests in dist/ that GitOps applies.
 // `plan` shows the difference and checks that every secret and field an ExternalSecret reads exists; `apply` makes
 // exactly those changes. Run on the operator's machine through a port-forward: `npm run vault-setup -- plan|apply`.
-// The admin token goes over plain http only to this machine (the port-forward's end) unless `--allow-http` says so.
+// The admin token goes over plain http only to this machine (the port-forward's end) unless `--allow-http` says so;
+// when dist/ says Vault's listener speaks TLS, over https verified against VAULT_CACERT.
 // Before Vault is asked anything, dist/ is checked to fence each app namespace: no store may let a namespace it admits
 // read a path that namespace's own ExternalSecrets do not (fences.ts); otherwise the run is refused, exit 2. `retire`
 // deletes a role and policy of its own that dist/ no longer uses, only when the operator names it (retire.ts).
@@ -21,6 +22,7 @@ import { withRaft } from './raft';
 import { conflicts, makePlan, missing, pending, Plan } from './plan';
 import { portForwardHint } from './port-forward';
 import { retire, retirementLines } from './retire';
+import { listenerTls } from './tls';
 import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines, warningLines } from './report';
 import { Args, parseArgs, readConnection, USAGE } from './settings';
 import { checkVault, readState, VaultState } from './state';
@@ -52,10 +54,10 @@ function localPort(addr: string): string {
 
 async function run(args: Args, env: Env, out: Log): Promise<number> {
   const { log, logError } = out;
-  const connection = readConnection(env, args.allowHttp);
-  redact(connection.token);
   const docs = readManifests(args.distDir);
   const manifests = manifestsFrom(docs);
+  const connection = readConnection(env, args.allowHttp, listenerTls(docs));
+  redact(connection.token);
   // With Raft: the snapshot job's role and policy, and autopilot.
   const want = withRaft(desiredConfig(manifests), docs);
   checkFences(manifests, want);

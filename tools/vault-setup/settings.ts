@@ -4,7 +4,9 @@ import { readFileSync } from 'fs';
 import { homedir } from 'os';
 import { join, resolve } from 'path';
 import { Env, readSeconds, readUrl } from '../../runtime/common/settings';
+import { CaFile } from '../../runtime/common/tls';
 import { ALLOW_HTTP_FLAG, refuseCleartext } from './cleartext';
+import { ListenerTls, readToolCa } from './tls';
 
 export const USAGE = [
   `usage: npm run vault-setup -- plan|apply|retire [--confirm NAME]... [--dist DIR] [${ALLOW_HTTP_FLAG}]`,
@@ -16,7 +18,8 @@ export const USAGE = [
   '  exit 2 before anything is read from vault when dist/ would let one namespace read another\'s paths',
   '  --dist DIR   the synthesized manifests (default: dist/ of the project)',
   `  ${ALLOW_HTTP_FLAG}  accept an http VAULT_ADDR to a host other than this machine (the token then crosses the network in cleartext)`,
-  'environment: VAULT_ADDR (default http://127.0.0.1:8200), VAULT_TOKEN (else ~/.vault-token), VAULT_CACERT,',
+  'environment: VAULT_ADDR (default https://127.0.0.1:8200 when dist/ says vault speaks TLS, else http://127.0.0.1:8200),',
+  "             VAULT_CACERT (the CA of vault's certificate: needed for https to 127.0.0.1), VAULT_TOKEN (else ~/.vault-token),",
   '             VAULT_SETUP_TIMEOUT_SECONDS (bound on each call, default 10)',
 ];
 
@@ -64,8 +67,10 @@ export interface Connection {
   readonly addr: string;
   readonly token: string;
   readonly timeoutMs: number;
-  /** PEM certificates to trust for an https VAULT_ADDR (VAULT_CACERT). */
-  readonly ca?: string;
+  /** The CA to trust for an https VAULT_ADDR (VAULT_CACERT), in place of the default roots. */
+  readonly ca?: CaFile;
+  /** Vault's namespace, where its Certificate is, as a certificate problem's message names it. */
+  readonly namespace?: string;
 }
 
 /** The token from VAULT_TOKEN, else from `$HOME/.vault-token`; never printed. */
@@ -83,18 +88,14 @@ export function readToken(env: Env): string {
   return token;
 }
 
-/** Checked before the token is read: a refused address never gets it. */
-export function readConnection(env: Env, allowHttp = false): Connection {
-  const addr = readUrl(env, 'VAULT_ADDR', 'http://127.0.0.1:8200');
+/**
+ * Checked before the token is read: a refused address never gets it. The port-forward's end is the default, in the
+ * scheme dist/ says Vault's listener speaks (`tls`).
+ */
+export function readConnection(env: Env, allowHttp = false, tls: ListenerTls = { on: false, fetchCa: 'the CA of vault\'s certificate' }): Connection {
+  const addr = readUrl(env, 'VAULT_ADDR', `${tls.on ? 'https' : 'http'}://127.0.0.1:8200`);
   refuseCleartext(addr, allowHttp);
   const timeoutMs = readSeconds(env, 'VAULT_SETUP_TIMEOUT_SECONDS', 10, 0.1, 120) * 1000;
-  let ca: string | undefined;
-  if (env.VAULT_CACERT) {
-    try {
-      ca = readFileSync(env.VAULT_CACERT, 'utf8');
-    } catch (error) {
-      throw new Error(`cannot read VAULT_CACERT ${env.VAULT_CACERT} (${(error as NodeJS.ErrnoException).code}): fix or unset it`);
-    }
-  }
-  return { addr, timeoutMs, ca, token: readToken(env) };
+  const ca = readToolCa(env, addr, tls);
+  return { addr, timeoutMs, ...(ca && { ca }), ...(tls.namespace && { namespace: tls.namespace }), token: readToken(env) };
 }

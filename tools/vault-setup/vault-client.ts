@@ -1,8 +1,9 @@
 // Vault's HTTP API with the operator's token: every call bounded by the timeout, every failure one line that says
 // what to do. The token travels only in the X-Vault-Token header and is registered for redaction by the caller.
+import { RunError } from '../../runtime/common/failure';
 import { HttpResponse, request } from '../../runtime/common/http';
 import { reason } from '../../runtime/common/log';
-import { vaultErrorText } from '../../runtime/common/vault';
+import { vaultCall, vaultErrorText } from '../../runtime/common/vault';
 import { Connection } from './settings';
 
 export interface VaultClient {
@@ -53,14 +54,17 @@ export function sealedError(addr: string): VaultAnswerError {
 }
 
 export function vaultClient(settings: VaultClientSettings): VaultClient {
-  const { addr, token, timeoutMs, ca, portForward = PORT_FORWARD_UNKNOWN } = settings;
+  const { addr, token, timeoutMs, ca, namespace, portForward = PORT_FORWARD_UNKNOWN } = settings;
+  const tls = vaultCall(addr, { ca, namespace });
   const call = async (method: string, path: string, body?: unknown, authenticated = true): Promise<HttpResponse> => {
     const name = `${method} ${path}`;
     try {
       return await request(`${addr}${path}`, {
-        name, method, body, timeoutMs, ca, headers: authenticated ? { 'x-vault-token': token } : {},
+        name, method, body, timeoutMs, ...tls, headers: authenticated ? { 'x-vault-token': token } : {},
       });
     } catch (error) {
+      // A certificate problem says what to fix; a port-forward would not help.
+      if (error instanceof RunError && error.exitCode === 2) throw error;
       throw new Error(`cannot talk to vault at ${addr} (${reason(error)}): start the port-forward (\`${portForward}\`) or set VAULT_ADDR`);
     }
   };
