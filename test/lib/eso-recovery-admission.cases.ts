@@ -54,7 +54,7 @@ function update(resource: string, before: Manifest, patch: unknown, username = J
 }
 
 const wake = (at = '2026-11-25T18:00:00.000Z') => ({ metadata: { annotations: { [WAKE_ANNOTATION]: at } } });
-const store = stored(manifests.filter((m) => m.kind === 'ClusterSecretStore').reduce((_, m) => m));
+const store = stored(find(manifests, 'ClusterSecretStore', 'k8s-secrets-db'));
 const externalSecret = stored(find(manifests, 'ExternalSecret', 'postgres'));
 const ALLOWED = { matched: true, allowed: true };
 const denied = (what: string) => ({ matched: true, allowed: false, message: `eso-recovery may change only the annotation ${WAKE_ANNOTATION}: not ${what}` });
