@@ -1,4 +1,7 @@
-// The alert on Vault's certificates (VaultAlerts adds it when Vault serves TLS): VaultCertificateExpiring fires when one
+// The alerts on Vault's certificates (VaultAlerts adds them when Vault serves TLS). VaultCertificateNotReady fires when
+// cert-manager has reported one of them not Ready for 15 minutes (`certmanager_certificate_ready_status`, 1 on the
+// condition's current status: "True" at 0 means False, Unknown or no condition yet): not issued, or not renewed, and a
+// CronJob whose CA Secret is missing waits in ContainerCreating rather than failing. VaultCertificateExpiring fires when one
 // of them (Vault's own, or its CA) has less than half its renewal window left, i.e. cert-manager has failed to renew it
 // for that long; when it expires, every client refuses Vault. From cert-manager's
 // `certmanager_certificate_expiration_timestamp_seconds` {name, namespace, issuer_name, issuer_kind, issuer_group}
@@ -17,6 +20,7 @@ export interface TlsAlertsOptions {
 }
 
 const METRIC = 'certmanager_certificate_expiration_timestamp_seconds';
+const READY = 'certmanager_certificate_ready_status';
 
 export function tlsAlerts(o: TlsAlertsOptions): Alert[] {
   const names = { name: o.certificates.join('|') };
@@ -29,7 +33,23 @@ export function tlsAlerts(o: TlsAlertsOptions): Alert[] {
     `  ${selector(METRIC, { namespace: o.namespace }, names)} > 0`,
     ')',
   ].join('\n');
+  const ready = [
+    'max by (name) (',
+    `  ${selector(READY, { exported_namespace: o.namespace, condition: 'True' }, names)}`,
+    '  or',
+    `  ${selector(READY, { namespace: o.namespace, condition: 'True' }, names)}`,
+    ') == 0',
+  ].join('\n');
   return [{
+    name: 'VaultCertificateNotReady',
+    severity: 'critical',
+    expr: ready,
+    for: '15m',
+    summary: `Vault's certificate {{ $labels.name }} has not been Ready for 15 minutes: cert-manager cannot issue or renew it.`,
+    description: `Certificate ${o.namespace}/{{ $labels.name }} is not Ready. Until it is, a Vault pod or a CronJob that mounts its `
+      + 'Secret waits in ContainerCreating (a first issue), or Vault serves the old certificate until it expires (a renewal). '
+      + `\`kubectl -n ${o.namespace} describe certificate {{ $labels.name }}\` and its CertificateRequest say why.`,
+  }, {
     name: 'VaultCertificateExpiring',
     severity: 'critical',
     expr: `${expiry}\n  - time() < ${threshold}`,

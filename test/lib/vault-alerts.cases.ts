@@ -56,8 +56,8 @@ describe('VaultAlerts defaults', () => {
       'VaultAutoUnsealFailing', 'VaultAutoUnsealNeedsHuman', 'VaultAutoUnsealSuspended', 'VaultAutoUnsealNotRunning',
       'EsoRecoveryNeedsHuman', 'EsoRecoverySuspended', 'EsoRecoveryNotRunning',
       'EsoStoreNotReady', 'EsoExternalSecretNotSynced', 'EsoStoreMetricsAbsent',
-      // Vault serves TLS (the default): its certificate's expiry is watched too.
-      'VaultCertificateExpiring',
+      // Vault serves TLS (the default): its certificates' readiness and expiry are watched too.
+      'VaultCertificateNotReady', 'VaultCertificateExpiring',
     ]);
   });
 
@@ -202,7 +202,7 @@ describe('VaultAlerts props', () => {
 
   test('a CronJob that is not given is not watched', () => {
     const names = rulesOf(alerts({}, { unseal: false, recovery: false })).map((x) => x.alert);
-    expect(names).toEqual(['VaultNotReady', 'EsoStoreNotReady', 'EsoExternalSecretNotSynced', 'EsoStoreMetricsAbsent', 'VaultCertificateExpiring']);
+    expect(names).toEqual(['VaultNotReady', 'EsoStoreNotReady', 'EsoExternalSecretNotSynced', 'EsoStoreMetricsAbsent', 'VaultCertificateNotReady', 'VaultCertificateExpiring']);
   });
 
   test('every prop reaches the output', () => {

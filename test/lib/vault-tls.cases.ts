@@ -135,6 +135,19 @@ describe('the expiry alert', () => {
     expect(rule).toMatchObject({ for: '1h', labels: { severity: 'critical' }, annotations: { runbook: 'docs/alerts.md#vaultcertificateexpiring' } });
   });
 
+  test('a Certificate not Ready for 15 minutes: cert-manager\'s Ready status of Vault\'s Certificates, "True" at 0, silent while absent', () => {
+    const notReady = alerts().find((r: any) => r.alert === 'VaultCertificateNotReady');
+    const parsed = parsePromql(notReady.expr);
+    expect(parsed.errors).toEqual([]);
+    expect([...new Set(parsed.metrics)]).toEqual(['certmanager_certificate_ready_status']);
+    expect(notReady.expr).toContain('{exported_namespace="security", condition="True", name=~"vault-ca|vault-server"}');
+    expect(notReady.expr).toContain('{namespace="security", condition="True", name=~"vault-ca|vault-server"}');
+    expect(notReady.expr).toMatch(/\) == 0$/);
+    expect(notReady.expr).not.toMatch(/absent|vector\(/);
+    expect(notReady).toMatchObject({ for: '15m', labels: { severity: 'critical' }, annotations: { runbook: 'docs/alerts.md#vaultcertificatenotready' } });
+    expect(alerts(VaultTls.none()).map((r: any) => r.alert)).not.toContain('VaultCertificateNotReady');
+  });
+
   test('follows renewBefore, and is not there with plain HTTP', () => {
     const short = synth((chart: Chart) => {
       const v = new VaultStack(chart, 'vault', { host: 'vault.example.com', tls: VaultTls.certManager({ duration: '720h', renewBefore: '240h' }) });

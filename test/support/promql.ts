@@ -20,6 +20,7 @@ export const METRIC_LABELS: Record<string, string[]> = {
   externalsecret_status_condition: ['name', 'namespace', 'exported_namespace', 'condition', 'status'],
   // cert-manager (pkg/metrics/certificates.go); `namespace` arrives as `exported_namespace` unless labels are honoured.
   certmanager_certificate_expiration_timestamp_seconds: ['name', 'namespace', 'exported_namespace', 'issuer_name', 'issuer_kind', 'issuer_group'],
+  certmanager_certificate_ready_status: ['name', 'namespace', 'exported_namespace', 'condition', 'issuer_name', 'issuer_kind', 'issuer_group'],
 };
 
 export interface ParsedExpr {
