@@ -219,5 +219,6 @@ test.concurrent('the bundle as examples/ha-raft/dist ships it, as a process: rel
   expect(result.code).toBe(0);
   expect(vault.hups()).toBe(1);
   expect(result.stdout.trim().split('\n').pop()).toBe('stopped by SIGTERM');
-  expect(result.stderr).toBe('');
+  // A poll may read tls.crt before the `..data` swap and tls.key after it (a busy machine): one waiting line, then the next poll.
+  expect(result.stderr.split('\n').filter((l) => l && !/^waiting: .*tls\.key is not the key of /.test(l))).toEqual([]);
 });
