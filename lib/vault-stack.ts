@@ -56,7 +56,7 @@ export class VaultStack extends Construct implements IVault {
       statefulSet: NAME, serviceAccount: SERVICE_ACCOUNT, headlessService: HEADLESS_SERVICE, activeService: 'vault-active',
       namespace: p.namespace, clusterDomain: p.clusterDomain, replicas: 1, scheme: p.tls.scheme,
     };
-    const tls = p.tls.bind({ name: NAME, namespace: p.namespace, metadata });
+    const tls = p.tls.bind({ name: NAME, namespace: p.namespace, metadata, listener: `${LOOPBACK}:${VAULT_PORT}` });
     const storage: BoundVaultStorage = validating(this, () => p.storage.bind({
       names, tls: tls.listener, serviceName, publicUrl, dataPath: DATA_PATH, networkPolicy: p.networkPolicy, labels, metadata,
     }));

@@ -51,6 +51,8 @@ export interface VaultTlsContext {
   readonly namespace: string;
   /** Metadata of an object of Vault's: its name, namespace and labels. */
   readonly metadata: (name: string) => k8s.ObjectMeta;
+  /** Vault's listener as the pod reaches it on its own loopback, `host:port` (its certificate names that address). */
+  readonly listener: string;
 }
 
 /** The names and addresses clients and peers reach Vault's listener by: its certificate must name each one. */
@@ -162,7 +164,7 @@ class CertManagerTls extends VaultTls {
     const caIssuer = `${c.name}-ca-issuer`;
     const server = `${c.name}-server`;
     const serverSecret = `${c.name}-server-tls`;
-    const reloader = certReloader({ configMapName: `${c.name}-cert-reloader`, image: this.reloaderImage, certVolume: CERT_VOLUME, certDir: CERT_DIR });
+    const reloader = certReloader({ configMapName: `${c.name}-cert-reloader`, image: this.reloaderImage, certVolume: CERT_VOLUME, certDir: CERT_DIR, listener: c.listener });
     const issuerRef = (name: string) => ({ group: 'cert-manager.io', kind: 'Issuer', name });
     const metadata = (name: string) => ({ ...c.metadata(name), annotations: crdObjectAnnotations() });
     return {

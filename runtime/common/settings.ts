@@ -4,7 +4,7 @@ import { DEFAULTS, ENV } from './variables';
 
 export type Env = Record<string, string | undefined>;
 
-function invalid(name: string, value: string, expected: string): never {
+export function invalid(name: string, value: string, expected: string): never {
   throw needsHuman(`invalid ${name}: got ${JSON.stringify(value)}, expected ${expected}`);
 }
 

@@ -85,11 +85,12 @@ describe('the reload of a renewed certificate', () => {
     expect(pod.spec.securityContext.runAsUser).toBe(100);
     expect(sidecar.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(mountOf(sidecar, '/vault/tls')).toEqual({ name: 'tls', mountPath: '/vault/tls', readOnly: true });
-    expect(sidecar.env).toEqual([{ name: 'TLS_CERT_DIR', value: '/vault/tls' }]);
+    // Vault's own listener on the pod's loopback, at the port the StatefulSet serves: the address its certificate names.
+    expect(sidecar.env).toEqual([{ name: 'TLS_CERT_DIR', value: '/vault/tls' }, { name: 'VAULT_LISTENER', value: `127.0.0.1:${stack.port}` }]);
     const script = find(manifests, 'ConfigMap', volumeOf('cert-reloader').configMap.name).data['cert-reloader.js'];
     expect(script).toBe(bundleRuntime('cert-reloader'));
     expect(Buffer.byteLength(script)).toBeLessThan(20 * 1024);
-    expect([...new Set([...script.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]))].sort()).toEqual(['crypto', 'fs', 'path']);
+    expect([...new Set([...script.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]))].sort()).toEqual(['crypto', 'fs', 'path', 'tls']);
   });
 
   test('the pod passes Pod Security "restricted", and the sidecar shares Vault\'s AppArmor profile when one is set', () => {
