@@ -4,6 +4,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // Types are checked once by `npm run typecheck` (part of `npm test`); esbuild only strips them.
   transform: { '^.+\\.ts$': '<rootDir>/test/support/transform.js' },
+  // The entries the tests synthesize in their own process live beside the project's packages, so that these resolve.
+  transformIgnorePatterns: ['/node_modules/(?!\\.cache/homelab-secrets/test-entries/)'],
   testTimeout: 30000,
   // main.ts and the examples import the constructs by the package's own name (tsconfig.json's paths, which esbuild reads).
   moduleNameMapper: { '^homelab-secrets$': '<rootDir>/lib/index.ts' },
