@@ -7,7 +7,7 @@ import { homelab, HomelabProps, VaultHttpRoute, VaultStorage } from '../../lib';
 import { synthesize } from '../../build/synthesize';
 import { root } from '../../build/bundle';
 import { readManifests } from '../../tools/vault-setup/manifests';
-import { assignments, NAMES, namesOf } from '../../tools/names/main';
+import { assignments, main, NAMES, namesOf } from '../../tools/names/main';
 
 // `npm run -s names`: the names the docs' commands use, read from a dist/ folder, for any homelab's values.
 const PROPS: HomelabProps = {
@@ -52,17 +52,18 @@ test('as the docs use it: `eval "$(npm run -s names -- --dist DIR)"` sets every 
   expect(assignments(namesOf(readManifests(file)))[0]).toMatch(/^VAULT_NS='hashicorp' +# Vault's namespace$/);
 });
 
-test('a wrong argument or folder: exit 1, one line on stderr', () => {
-  const run = (args: string[]) => {
-    try {
-      execFileSync('node', ['scripts/names.js', ...args], { cwd: root, encoding: 'utf8', timeout: 60000, stdio: 'pipe' });
-      return { code: 0, stderr: '' };
-    } catch (error: any) {
-      return { code: error.status, stderr: String(error.stderr) };
-    }
+// Its main in this process (the exit code it returns, what it writes to stdout and stderr); the test above runs it as
+// a process.
+test('a wrong argument or folder: exit 1, one line on stderr', async () => {
+  const run = async (args: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(args, { stdout: (text) => { stdout += text; }, stderr: (text) => { stderr += text; } });
+    expect(stdout).toBe('');
+    return { code, stderr };
   };
-  expect(run(['--dits', 'x'])).toEqual({ code: 1, stderr: 'unknown arguments ["--dits","x"]: usage: npm run -s names [-- --dist DIR]\n' });
-  const missing = run(['--dist', join(file, 'nothing')]);
+  expect(await run(['--dits', 'x'])).toEqual({ code: 1, stderr: 'unknown arguments ["--dits","x"]: usage: npm run -s names [-- --dist DIR]\n' });
+  const missing = await run(['--dist', join(file, 'nothing')]);
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/^\S+nothing: cannot read the manifests in \S+ \(ENOENT\): run `npm run synth`, or pass --dist DIR\n$/);
 });
