@@ -63,9 +63,13 @@ let crdSchemas: Record<string, any> | undefined;
 let ajv: Ajv | undefined;
 const crdValidators = new Map<string, any>();
 
-function crdGroups(): Set<string> {
+let groups: Set<string> | undefined;
+
+/** The API groups of the CRDs in imports/crd-schemas.json. */
+export function crdGroups(): Set<string> {
   crdSchemas ??= JSON.parse(readFileSync(CRD_SCHEMAS_FILE, 'utf8')) as Record<string, any>;
-  return new Set(Object.keys(crdSchemas).map((key) => key.split('/')[0]));
+  groups ??= new Set(Object.keys(crdSchemas).map((key) => key.split('/')[0]));
+  return groups;
 }
 
 /**
