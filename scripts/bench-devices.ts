@@ -70,15 +70,19 @@ export function deviceVariants(): Variant[] {
     { name: 'without four workers: jest\'s default (cores - 1)', steps: [typecheck, [...jest, '--config', jestConfig('default-workers', { maxWorkers: Math.max(1, cpus().length - 1) })]] },
     { name: 'without in-process scenarios: a process per scenario', steps: [typecheck, jest], env: { HOMELAB_BENCH_PROCESS_PER_RUN: '1' }, mayFail: true },
     { name: 'without the bundle cache: every bundle built on each use', steps: [typecheck, jest], env: { HOMELAB_BUNDLE_CACHE: 'off' } },
+    { name: 'without the snippets\' recorded check: checked every run', steps: [typecheck, jest], env: { HOMELAB_BENCH_SNIPPETS_UNRECORDED: '1' } },
   ];
 }
 
-export type RunSteps = (steps: ReadonlyArray<readonly string[]>, env: Record<string, string>, mayFail: boolean) => Promise<number>;
+/** Wall and CPU (user + system) seconds. */
+export interface Timing { readonly seconds: number; readonly cpuSeconds: number }
 
-/** Runs each variant `runs` times, taking turns; returns each one's median wall seconds. */
-export async function measureDevices(runs: number, runSteps: RunSteps, median: (v: number[]) => number): Promise<Array<{ name: string; seconds: number }>> {
+export type RunSteps = (steps: ReadonlyArray<readonly string[]>, env: Record<string, string>, mayFail: boolean) => Promise<Timing>;
+
+/** Runs each variant `runs` times, taking turns; returns each one's median wall and CPU seconds. */
+export async function measureDevices(runs: number, runSteps: RunSteps, median: (v: number[]) => number): Promise<Array<{ name: string } & Timing>> {
   const variants = deviceVariants();
-  const samples = variants.map(() => [] as number[]);
+  const samples = variants.map(() => [] as Timing[]);
   for (let r = 0; r < runs; r++) {
     for (const [i, variant] of variants.entries()) {
       variant.before?.();
@@ -87,8 +91,8 @@ export async function measureDevices(runs: number, runSteps: RunSteps, median: (
       } finally {
         variant.after?.();
       }
-      console.error(`  run ${r + 1}/${runs}: ${variant.name}: ${samples[i][r].toFixed(2)} s`);
+      console.error(`  run ${r + 1}/${runs}: ${variant.name}: ${samples[i][r].seconds.toFixed(2)} s wall, ${samples[i][r].cpuSeconds.toFixed(2)} s CPU`);
     }
   }
-  return variants.map((v, i) => ({ name: v.name, seconds: median(samples[i]) }));
+  return variants.map((v, i) => ({ name: v.name, seconds: median(samples[i].map((t) => t.seconds)), cpuSeconds: median(samples[i].map((t) => t.cpuSeconds)) }));
 }
