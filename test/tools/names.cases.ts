@@ -45,8 +45,12 @@ test('a folder without Vault or a store: one line saying what to pass', () => {
   expect(() => namesOf(readManifests(join(file, 'vault')))).toThrow('no ClusterSecretStore reading Vault in the manifests');
 });
 
-test('as the docs use it: `eval "$(npm run -s names -- --dist DIR)"` sets every variable in a shell', () => {
-  const script = `eval "$(node scripts/names.js --dist '${file}')" && echo "${Object.keys(NAMES).map((k) => `$${k}`).join(' ')}"`;
+// What `npm run -s names -- --dist DIR` prints, from its main in this process: test/project/docs-names.cases.ts runs the
+// docs' command, `npm run -s names` and all, as a process.
+test('as the docs use it: `eval "$(npm run -s names -- --dist DIR)"` sets every variable in a shell', async () => {
+  let printed = '';
+  expect(await main(['--dist', file], { stdout: (text) => { printed += text; }, stderr: (text) => { printed += text; } })).toBe(0);
+  const script = `eval "$(printf '%s' '${printed.replace(/'/g, `'\\''`)}')" && echo "${Object.keys(NAMES).map((k) => `$${k}`).join(' ')}"`;
   const out = execFileSync('bash', ['-c', script], { cwd: root, encoding: 'utf8', timeout: 60000 });
   expect(out.trim()).toBe('hashicorp vault-0 old-claim eso-system lab-store vault.lab.example.net');
   expect(assignments(namesOf(readManifests(file)))[0]).toMatch(/^VAULT_NS='hashicorp' +# Vault's namespace$/);
