@@ -68,9 +68,12 @@ export function deviceVariants(): Variant[] {
     { name: 'without esbuild\'s transform: TypeScript\'s transpileModule', steps: [typecheck, [...jest, '--config', jestConfig('typescript-transform', { transform: { '^.+\\.ts$': typescriptTransform() } })]] },
     { name: 'without one jest file per folder: one per module', steps: [typecheck, [...jest, '--config', jestConfig('split', { testMatch: ['**/test/bench-split/*.test.ts', '**/*.integration.test.ts'] })]], before: writeSplitFiles, after: () => rmSync(splitDir, { recursive: true, force: true }) },
     { name: 'without four workers: jest\'s default (cores - 1)', steps: [typecheck, [...jest, '--config', jestConfig('default-workers', { maxWorkers: Math.max(1, cpus().length - 1) })]] },
+    // Not a device of its own: how four workers compare with one per core.
+    { name: 'with one worker per core instead of four', steps: [typecheck, [...jest, '--config', jestConfig('core-workers', { maxWorkers: cpus().length })]] },
     { name: 'without in-process scenarios: a process per scenario', steps: [typecheck, jest], env: { HOMELAB_BENCH_PROCESS_PER_RUN: '1' }, mayFail: true },
     { name: 'without the bundle cache: every bundle built on each use', steps: [typecheck, jest], env: { HOMELAB_BUNDLE_CACHE: 'off' } },
     { name: 'without the snippets\' recorded check: checked every run', steps: [typecheck, jest], env: { HOMELAB_BENCH_SNIPPETS_UNRECORDED: '1' } },
+    { name: 'without the CRD validators\' cache: each compiled by ajv', steps: [typecheck, jest], env: { HOMELAB_BENCH_VALIDATORS_UNCACHED: '1' } },
   ];
 }
 
