@@ -109,6 +109,9 @@ export function podsStandIn(vault: FakeRaftCluster): PodAccess {
   };
 }
 
+/** Bounds a rollout run in process: a hang, not a speed check. */
+export const ROLLOUT_HANG_LIMIT_MS = 60_000;
+
 export interface RolloutRun extends Run {
   /** The questions the command asked the operator. */
   readonly asked: string[];
@@ -126,7 +129,9 @@ export async function runRollout(s: StandIns, args: string[], options: { env?: R
   // Polls a tenth of a second apart, several within a stand-in pod's return (about 0.7 s) and fifty within a 5 s wait
   // (a fiftieth of a second apart they were most of the scenarios' CPU); 5 s per call, far above a loopback answer.
   const env = { HOME: EMPTY_HOME, VAULT_TOKEN: TOKEN, VAULT_ROLLOUT_POLL_SECONDS: '0.1', VAULT_ROLLOUT_CALL_SECONDS: '5', ...options.env };
-  const run = await runInProcess((vars, io) => rollout(args, vars, seams, io), env);
+  // A whole rollout is three pods replaced one after the other, several polls each: on a machine busy several times
+  // over it took more than the scripts' 20 s hang limit; a minute still only catches a hang.
+  const run = await runInProcess((vars, io) => rollout(args, vars, seams, io), env, { limitMs: ROLLOUT_HANG_LIMIT_MS });
   return { ...run, asked };
 }
 
