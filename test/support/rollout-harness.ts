@@ -17,7 +17,7 @@ import { expectRun as expectRunOf, Run } from './run-script';
 // What vault-rollout's scenarios share: a stand-in Kubernetes API with the StatefulSet controller
 // (fake-kube-statefulset.ts) wired to one stand-in Vault per pod (fake-raft-cluster.ts), and the command's main run in
 // this process with two seams filled in: kubectl is `kubectlStandIn` (what the real one does with `get|delete --raw`,
-// as vault-rollout.integration.cases.ts shows it against the same API), and each pod's Vault is reached at its
+// as vault-rollout.integration.test.ts shows it against the same API), and each pod's Vault is reached at its
 // stand-in's loopback URL instead of through a port-forward.
 
 export const TOKEN = `hvs.${randomBytes(18).toString('base64url')}`;
