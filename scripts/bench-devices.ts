@@ -101,7 +101,8 @@ export async function measureDevices(runs: number, runSteps: RunSteps, median: (
     }
   }
   return variants.map((v, i) => ({
-    name: v.name, seconds: median(samples[i].map((t) => t.seconds)), cpuSeconds: median(samples[i].map((t) => t.cpuSeconds)),
+    // A run killed by a signal has no CPU time from GNU time: left out of the median.
+    name: v.name, seconds: median(samples[i].map((t) => t.seconds)), cpuSeconds: median(samples[i].map((t) => t.cpuSeconds).filter(Number.isFinite)),
     failed: samples[i].filter((t) => t.failed).length,
   }));
 }

@@ -36,7 +36,11 @@ function measure(command: string, args: string[], extraEnv: Record<string, strin
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       if (expectCode !== null && code !== expectCode) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
-      if (expectCode === null && code !== 0) console.error(`  (${command} exited ${code}: ${stderr.match(/^Tests: .*$/m)?.[0] ?? ''})`);
+      if (expectCode === null && code !== 0) {
+        const failed = [...stderr.matchAll(/^ {2}● (.*)$/gm)].map((m) => `\n    ${m[1]}`).join('');
+        console.error(`  (${command} exited ${code}: ${stderr.match(/^Tests: .*$/m)?.[0] ?? ''}${failed})`);
+      }
+      // GNU time's line is the last; a command killed by a signal has "Command terminated by signal N" before it.
       const [maxRssKb, user, system] = stderr.trim().split('\n').pop()!.split(' ').map(Number);
       resolve({ seconds, maxRssKb, exitedAt: Date.now(), cpuSeconds: user + system, code });
     });
