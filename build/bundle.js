@@ -19,15 +19,39 @@ function findRoot() {
 const root = findRoot();
 const cacheDir = path.join(root, 'node_modules', '.cache', 'homelab-secrets', 'bundles');
 
+/**
+ * The hashes of the files read so far in this process, by path, with the stat they were read at: a file whose size,
+ * times and inode are unchanged holds the bytes it held (every write sets its change time). A file changed in the
+ * last two seconds is read again each time, as a write in the same tick of the clock as the stat would leave it as it
+ * was. A process that bundles several entries (the tests' synthesis in process) reads lib/ and imports/ once.
+ */
+const hashes = new Map();
+
+/** The hash of a file's bytes, or undefined when it is not a file. */
+function fileHash(file) {
+  let stat;
+  try {
+    stat = fs.statSync(file, { bigint: true });
+  } catch {
+    return undefined;
+  }
+  if (!stat.isFile()) return undefined;
+  const key = `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}`;
+  const known = hashes.get(file);
+  if (known && known.key === key) return known.hash;
+  const hash = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  if (stat.ctimeNs < BigInt(Date.now() - 2000) * 1000000n) hashes.set(file, { key, hash });
+  return hash;
+}
+
 function fingerprint(dirs, salt) {
   const hash = crypto.createHash('sha256').update(salt);
   for (const dir of dirs) {
     // A folder that is gone changes the fingerprint like any other change.
     if (!fs.existsSync(path.join(root, dir))) return 'missing';
     for (const name of fs.readdirSync(path.join(root, dir)).sort()) {
-      const file = path.join(root, dir, name);
-      if (!fs.statSync(file).isFile()) continue;
-      hash.update(`${dir}/${name}\0`).update(fs.readFileSync(file)).update('\0');
+      const fileHashed = fileHash(path.join(root, dir, name));
+      if (fileHashed !== undefined) hash.update(`${dir}/${name}\0${fileHashed}\0`);
     }
   }
   return hash.digest('hex');
@@ -35,7 +59,7 @@ function fingerprint(dirs, salt) {
 
 function hashFiles(files) {
   const hash = crypto.createHash('sha256');
-  for (const file of files) hash.update(fs.existsSync(path.join(root, file)) ? fs.readFileSync(path.join(root, file)) : '-').update('\0');
+  for (const file of files) hash.update(fileHash(path.join(root, file)) ?? '-').update('\0');
   return hash.digest('hex');
 }
 

@@ -12,7 +12,9 @@
 // installs 1985): a recorded stat only spares reading again bytes that cannot have changed. A failure is recorded too,
 // so that running again unchanged prints the same lines at once. A check of several entries also records each entry's
 // own result, so that `cdk8s synth` after `npm run synth` checks nothing.
-// Used by scripts/synth.js (`npm run synth`, `cdk8s synth`).
+// Used by scripts/synth.js (`npm run synth`, `cdk8s synth`); `entryDiagnostics` by the test of the docs' TypeScript
+// snippets (test/project/docs-snippets.cases.ts), each snippet an entry, checked only when one of them or what they
+// import changed.
 const { createHash } = require('crypto');
 const fs = require('fs');
 const path = require('path');
@@ -25,8 +27,14 @@ const foldersOf = (files) => [...new Set(files.map((f) => path.posix.dirname(f))
 /** Installed packages, whose changes show in the lock files; entries cached under node_modules/.cache are the project's. */
 const installed = (file) => /(^|\/)node_modules\/(?!\.cache\/)/.test(file);
 const relativeName = (file) => path.relative(root, path.resolve(root, file)).replace(/\\/g, '/');
+/**
+ * What a check reports: `program`, the errors of every file the entries' Program holds (synthesis); `entries`, every
+ * error of the entries' own files, each with its place (the docs' snippets).
+ */
+const SCOPES = ['program', 'entries'];
 /** Where the results of a set of entries are kept: `.json` the record, `.tsbuildinfo` TypeScript's build info. */
-const cacheFile = (entries, extension) => path.join(cacheDir, `${createHash('sha1').update(entries.join('\0')).digest('hex').slice(0, 16)}${extension}`);
+const cacheFile = (entries, extension, scope = 'program') =>
+  path.join(cacheDir, `${createHash('sha1').update([...(scope === 'program' ? [] : [scope]), ...entries].join('\0')).digest('hex').slice(0, 16)}${extension}`);
 
 /** A file's bytes as TypeScript reads it (without a UTF-8 byte order mark), or undefined when it is gone. */
 function read(file) {
@@ -79,8 +87,8 @@ function described(file, content) {
 const hashNow = ([file, hash, stat]) => (stat && statOf(file)?.key === stat ? hash : digest(read(file)));
 
 /** The stamp: `settings` and `files` as [name, hash of its bytes]; `names(dir)` the names in a folder of the files. */
-function stamp(entries, settings, files, names) {
-  const hash = createHash('sha256').update(self).update(JSON.stringify(entries));
+function stamp(entries, scope, settings, files, names) {
+  const hash = createHash('sha256').update(self).update(JSON.stringify(entries)).update(scope);
   for (const [file, fileHash] of [...settings, ...files]) hash.update(`\0${file}\0${fileHash}`);
   for (const dir of foldersOf(files.map(([file]) => file))) hash.update(`\0${dir}/\0`).update(names(dir));
   return hash.digest('hex');
@@ -93,13 +101,40 @@ function writeAtomically(file, text) {
   fs.renameSync(temporary, file);
 }
 
-function readRecord(entries) {
+function readRecord(entries, scope) {
   try {
-    const record = JSON.parse(fs.readFileSync(cacheFile(entries, '.json'), 'utf8'));
+    const record = JSON.parse(fs.readFileSync(cacheFile(entries, '.json', scope), 'utf8'));
     return Array.isArray(record.settings) && Array.isArray(record.files) ? record : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The result of `entries` in `scope`: the last one recorded while its stamp holds, else a check's, recorded. */
+function result(entryPaths, scope, { recorded = true } = {}) {
+  if (!SCOPES.includes(scope)) throw new Error(`unknown scope ${scope}: expected one of ${SCOPES.join(', ')}`);
+  const entries = entryPaths.map(relativeName);
+  const previous = recorded ? readRecord(entries, scope) : undefined;
+  // Taken before the check: a folder changed while it runs leaves a stamp that no longer matches.
+  const before = new Map(foldersOf((previous?.files ?? []).map(([file]) => file)).map((dir) => [dir, listing(dir)]));
+  if (previous) {
+    const now = (files) => files.map((recorded) => [recorded[0], hashNow(recorded)]);
+    if (stamp(entries, scope, now(previous.settings), now(previous.files), (dir) => before.get(dir)) === previous.key) return previous;
+  }
+
+  // Besides the sources: tsconfig.json (the check parses these bytes), the lock files and TypeScript's version.
+  const settings = ['tsconfig.json', 'package-lock.json', 'node_modules/.package-lock.json', relativeName(require.resolve('typescript/package.json'))]
+    .map((file) => [file, read(file)]);
+  const { texts, results } = check(entries, scope, settings[0][1]);
+  // What the check read, not the files as they are now: a file saved during the check is checked next time.
+  const describedSettings = settings.map(([file, bytes]) => described(file, bytes));
+  const seen = new Map();
+  for (const result of results) {
+    const files = result.files.map((file) => seen.get(file) ?? seen.set(file, described(file, texts.get(file))).get(file));
+    const key = stamp(result.entries, scope, describedSettings, files, (dir) => before.get(dir) ?? listing(dir));
+    writeAtomically(cacheFile(result.entries, '.json', scope), JSON.stringify({ ...result, settings: describedSettings, files, key }));
+  }
+  return results[0];
 }
 
 /**
@@ -107,28 +142,17 @@ function readRecord(entries) {
  * `file:line:column: message`, then how many more. TypeScript is loaded only when the stamp of the last result changed.
  */
 function typecheckEntries(entryPaths) {
-  const entries = entryPaths.map(relativeName);
-  const previous = readRecord(entries);
-  // Taken before the check: a folder changed while it runs leaves a stamp that no longer matches.
-  const before = new Map(foldersOf((previous?.files ?? []).map(([file]) => file)).map((dir) => [dir, listing(dir)]));
-  if (previous) {
-    const now = (files) => files.map((recorded) => [recorded[0], hashNow(recorded)]);
-    if (stamp(entries, now(previous.settings), now(previous.files), (dir) => before.get(dir)) === previous.key) return previous.errors;
-  }
+  return result(entryPaths, 'program').errors;
+}
 
-  // Besides the sources: tsconfig.json (the check parses these bytes), the lock files and TypeScript's version.
-  const settings = ['tsconfig.json', 'package-lock.json', 'node_modules/.package-lock.json', relativeName(require.resolve('typescript/package.json'))]
-    .map((file) => [file, read(file)]);
-  const { texts, results } = check(entries, settings[0][1]);
-  // What the check read, not the files as they are now: a file saved during the check is checked next time.
-  const describedSettings = settings.map(([file, bytes]) => described(file, bytes));
-  const seen = new Map();
-  for (const result of results) {
-    const files = result.files.map((file) => seen.get(file) ?? seen.set(file, described(file, texts.get(file))).get(file));
-    const key = stamp(result.entries, describedSettings, files, (dir) => before.get(dir) ?? listing(dir));
-    writeAtomically(cacheFile(result.entries, '.json'), JSON.stringify({ ...result, settings: describedSettings, files, key }));
-  }
-  return results[0].errors;
+/**
+ * Every error of the entries' own files, as `{ file, line, column, message }` (file relative to the project root, line
+ * and column from 1; a problem of the options or of no file has no file), in the order TypeScript reports them. As
+ * with typecheckEntries, TypeScript is loaded only when the stamp of the last result changed; `recorded: false`
+ * checks whatever the record says (`npm run bench -- devices`).
+ */
+function entryDiagnostics(entryPaths, options) {
+  return result(entryPaths, 'entries', options).diagnostics;
 }
 
 /** The first error as one line, then how many more. */
@@ -145,11 +169,19 @@ function errorLines(ts, diagnostics) {
   return [`${where}${message}`, ...(rest > 0 ? [`(and ${rest} more error${rest === 1 ? '' : 's'})`] : [])];
 }
 
+/** A diagnostic as entryDiagnostics returns it. */
+function placed(ts, d) {
+  const message = ts.flattenDiagnosticMessageText(d.messageText, '\n').replace(/\s*\n\s*/g, ' ');
+  if (!d.file || d.start === undefined) return { message };
+  const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
+  return { file: relativeName(d.file.fileName), line: line + 1, column: character + 1, message };
+}
+
 /**
  * Checks the Program of `entries` with tsconfig.json's options, parsed from the bytes the stamp hashed. Returns the
- * texts it checked and the results to record: the entries', then, for several, each entry's own.
+ * texts it checked and the results to record: the entries', then, for several in the `program` scope, each entry's own.
  */
-function check(entries, tsconfigText) {
+function check(entries, scope, tsconfigText) {
   const ts = require('typescript');
   const configFile = path.join(root, 'tsconfig.json');
   const config = ts.parseJsonText(configFile, tsconfigText ? tsconfigText.toString('utf8') : '{}');
@@ -167,22 +199,28 @@ function check(entries, tsconfigText) {
     // found for each file unchanged since is not checked again (a check after an edit of main.ts: 2.0 s instead of 2.7 s).
     noEmit: true,
     incremental: true,
-    tsBuildInfoFile: cacheFile(entries, '.tsbuildinfo'),
+    tsBuildInfoFile: cacheFile(entries, '.tsbuildinfo', scope),
   };
   const host = ts.createIncrementalCompilerHost(options);
   host.writeFile = (file, text) => writeAtomically(file, text);
   const builder = ts.createIncrementalProgram({ rootNames: entries.map((e) => path.resolve(root, e)), options, host });
+  // Only the entries' own files in the `entries` scope: the files they import are not checked whole.
+  const own = scope === 'entries' ? entries.map((e) => builder.getSourceFile(path.resolve(root, e))).filter(Boolean) : [undefined];
   const diagnostics = [
     ...parsed.errors.filter((d) => d.code !== 18003), // "no inputs found" concerns tsconfig.json's own file list
-    ...builder.getOptionsDiagnostics(), ...builder.getSyntacticDiagnostics(), ...builder.getGlobalDiagnostics(), ...builder.getSemanticDiagnostics(),
+    ...builder.getOptionsDiagnostics(), ...own.flatMap((file) => builder.getSyntacticDiagnostics(file)),
+    ...builder.getGlobalDiagnostics(), ...own.flatMap((file) => builder.getSemanticDiagnostics(file)),
   ].filter((d) => d.category === ts.DiagnosticCategory.Error);
   builder.emit(); // the build info only
 
   const program = builder.getProgram();
   const texts = new Map(program.getSourceFiles().map((f) => [relativeName(f.fileName), f.text]));
   const projectFiles = (files) => [...new Set(files)].filter((f) => !installed(f)).sort();
-  const results = [{ entries, files: projectFiles([...entries, ...texts.keys()]), errors: errorLines(ts, diagnostics) }];
-  if (entries.length === 1) return { texts, results };
+  const results = [{
+    entries, files: projectFiles([...entries, ...texts.keys()]), errors: errorLines(ts, diagnostics),
+    ...(scope === 'entries' && { diagnostics: diagnostics.map((d) => placed(ts, d)) }),
+  }];
+  if (entries.length === 1 || scope === 'entries') return { texts, results };
   // Each entry's own result: the errors of the files it depends on (and those of no file or of a package). Exact only
   // while the other entries' files add nothing to the global scope that it could have used.
   const global = (f) => !ts.isExternalModule(f) || f.statements.some((s) => ts.isModuleDeclaration(s) && (s.flags & ts.NodeFlags.GlobalAugmentation));
@@ -199,4 +237,4 @@ function check(entries, tsconfigText) {
   return { texts, results };
 }
 
-module.exports = { typecheckEntries };
+module.exports = { entryDiagnostics, typecheckEntries };

@@ -14,8 +14,6 @@ interface Variant {
   readonly env?: Record<string, string>;
   readonly before?: () => void;
   readonly after?: () => void;
-  /** The suite may fail this way (its timing bounds starve), and the time still counts. */
-  readonly mayFail?: boolean;
 }
 
 const work = join(root, 'node_modules', '.cache', 'homelab-secrets', 'bench-devices');
@@ -68,27 +66,43 @@ export function deviceVariants(): Variant[] {
     { name: 'without esbuild\'s transform: TypeScript\'s transpileModule', steps: [typecheck, [...jest, '--config', jestConfig('typescript-transform', { transform: { '^.+\\.ts$': typescriptTransform() } })]] },
     { name: 'without one jest file per folder: one per module', steps: [typecheck, [...jest, '--config', jestConfig('split', { testMatch: ['**/test/bench-split/*.test.ts', '**/*.integration.test.ts'] })]], before: writeSplitFiles, after: () => rmSync(splitDir, { recursive: true, force: true }) },
     { name: 'without four workers: jest\'s default (cores - 1)', steps: [typecheck, [...jest, '--config', jestConfig('default-workers', { maxWorkers: Math.max(1, cpus().length - 1) })]] },
-    { name: 'without in-process scenarios: a process per scenario', steps: [typecheck, jest], env: { HOMELAB_BENCH_PROCESS_PER_RUN: '1' }, mayFail: true },
+    // Not a device of its own: how four workers compare with one per core.
+    { name: 'with one worker per core instead of four', steps: [typecheck, [...jest, '--config', jestConfig('core-workers', { maxWorkers: cpus().length })]] },
+    { name: 'without in-process scenarios: a process per scenario', steps: [typecheck, jest], env: { HOMELAB_BENCH_PROCESS_PER_RUN: '1' } },
     { name: 'without the bundle cache: every bundle built on each use', steps: [typecheck, jest], env: { HOMELAB_BUNDLE_CACHE: 'off' } },
+    { name: 'without the snippets\' recorded check: checked every run', steps: [typecheck, jest], env: { HOMELAB_BENCH_SNIPPETS_UNRECORDED: '1' } },
+    { name: 'without the CRD validators\' cache: each compiled by ajv', steps: [typecheck, jest], env: { HOMELAB_BENCH_VALIDATORS_UNCACHED: '1' } },
   ];
 }
 
-export type RunSteps = (steps: ReadonlyArray<readonly string[]>, env: Record<string, string>, mayFail: boolean) => Promise<number>;
+/** Wall and CPU (user + system) seconds. */
+export interface Timing { readonly seconds: number; readonly cpuSeconds: number }
 
-/** Runs each variant `runs` times, taking turns; returns each one's median wall seconds. */
-export async function measureDevices(runs: number, runSteps: RunSteps, median: (v: number[]) => number): Promise<Array<{ name: string; seconds: number }>> {
+/**
+ * Runs the steps one after the other. A run that fails a test still counts (on a busy machine a starved timing bound
+ * may fail one), and says so.
+ */
+export type RunSteps = (steps: ReadonlyArray<readonly string[]>, env: Record<string, string>) => Promise<Timing & { failed: boolean }>;
+
+/** Runs each variant `runs` times, taking turns; returns each one's median wall and CPU seconds, and its failed runs. */
+export async function measureDevices(runs: number, runSteps: RunSteps, median: (v: number[]) => number): Promise<Array<{ name: string; failed: number } & Timing>> {
   const variants = deviceVariants();
-  const samples = variants.map(() => [] as number[]);
+  const samples = variants.map(() => [] as Array<Timing & { failed: boolean }>);
   for (let r = 0; r < runs; r++) {
     for (const [i, variant] of variants.entries()) {
       variant.before?.();
       try {
-        samples[i].push(await runSteps(variant.steps, variant.env ?? {}, variant.mayFail ?? false));
+        samples[i].push(await runSteps(variant.steps, variant.env ?? {}));
       } finally {
         variant.after?.();
       }
-      console.error(`  run ${r + 1}/${runs}: ${variant.name}: ${samples[i][r].toFixed(2)} s`);
+      const sample = samples[i][r];
+      console.error(`  run ${r + 1}/${runs}: ${variant.name}: ${sample.seconds.toFixed(2)} s wall, ${sample.cpuSeconds.toFixed(2)} s CPU${sample.failed ? ', a test failed' : ''}`);
     }
   }
-  return variants.map((v, i) => ({ name: v.name, seconds: median(samples[i]) }));
+  return variants.map((v, i) => ({
+    // A run killed by a signal has no CPU time from GNU time: left out of the median.
+    name: v.name, seconds: median(samples[i].map((t) => t.seconds)), cpuSeconds: median(samples[i].map((t) => t.cpuSeconds).filter(Number.isFinite)),
+    failed: samples[i].filter((t) => t.failed).length,
+  }));
 }

@@ -7,7 +7,7 @@ import { root } from '../build/bundle';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { bundleRuntime } from '../lib/runtime-bundle';
 import { FakeRaftSnapshot } from '../test/support/fake-raft-snapshot';
-import { tmpdir } from 'os';
+import { loadavg, tmpdir } from 'os';
 import { FakeKube } from '../test/support/fake-kube';
 import { closedPort, FakeVault } from '../test/support/fake-vault';
 import { scriptFromDist, secretDir } from '../test/support/run-script';
@@ -18,7 +18,7 @@ const runs = Number(process.env.RUNS ?? 7);
 const env = { ...process.env, CDK8S_CHECK_UPGRADE: 'false' };
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 
-interface Sample { seconds: number; maxRssKb: number; exitedAt: number }
+interface Sample { seconds: number; maxRssKb: number; exitedAt: number; /** user + system CPU seconds, the command's and its children's. */ cpuSeconds: number; code: number | null }
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -26,18 +26,23 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Runs a command under GNU time; resolves with its wall time and peak resident memory. */
+/** Runs a command under GNU time; resolves with its wall time, peak resident memory and CPU time. */
 function measure(command: string, args: string[], extraEnv: Record<string, string> = {}, expectCode: number | null = 0): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', '%M', command, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', command, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c) => { stderr += c; });
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       if (expectCode !== null && code !== expectCode) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
-      if (expectCode === null && code !== 0) console.error(`  (${command} exited ${code}: ${stderr.match(/^Tests: .*$/m)?.[0] ?? ''})`);
-      resolve({ seconds, maxRssKb: Number(stderr.trim().split('\n').pop()), exitedAt: Date.now() });
+      if (expectCode === null && code !== 0) {
+        const failed = [...stderr.matchAll(/^ {2}● (.*)$/gm)].map((m) => `\n    ${m[1]}`).join('');
+        console.error(`  (${command} exited ${code}: ${stderr.match(/^Tests: .*$/m)?.[0] ?? ''}${failed})`);
+      }
+      // GNU time's line is the last; a command killed by a signal has "Command terminated by signal N" before it.
+      const [maxRssKb, user, system] = stderr.trim().split('\n').pop()!.split(' ').map(Number);
+      resolve({ seconds, maxRssKb, exitedAt: Date.now(), cpuSeconds: user + system, code });
     });
   });
 }
@@ -71,18 +76,31 @@ async function tests(): Promise<void> {
   row('npm test (tsc --build, then jest)', `${npmTest.seconds.toFixed(2)} (goal <= 12)`);
 }
 
-/** Wall seconds of commands run one after the other; fails when one fails. */
-async function runSteps(steps: ReadonlyArray<readonly string[]>, extraEnv: Record<string, string>, mayFail: boolean): Promise<number> {
-  let seconds = 0;
-  for (const [command, ...args] of steps) seconds += (await measure(command, args, extraEnv, mayFail ? null : 0)).seconds;
-  return seconds;
+/** Wall and CPU seconds of commands run one after the other, and whether one failed (its time still counts). */
+async function runSteps(steps: ReadonlyArray<readonly string[]>, extraEnv: Record<string, string>): Promise<{ seconds: number; cpuSeconds: number; failed: boolean }> {
+  const total = { seconds: 0, cpuSeconds: 0, failed: false };
+  for (const [command, ...args] of steps) {
+    const sample = await measure(command, args, extraEnv, null);
+    total.seconds += sample.seconds;
+    total.cpuSeconds += sample.cpuSeconds;
+    total.failed ||= sample.code !== 0;
+  }
+  return total;
 }
 
 async function devices(): Promise<void> {
+  const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+  const loadBefore = load();
   const results = await measureDevices(runs, runSteps, median);
-  const base = results[0].seconds;
-  console.log(`\nthe suite's speed devices, median of ${runs} runs each, taking turns (wall seconds):`);
-  for (const { name, seconds } of results) row(name, `${seconds.toFixed(2)}${seconds === base ? '' : ` (${(((seconds - base) / seconds) * 100).toFixed(0)}% of it saved by the device)`}`);
+  const [base] = results;
+  // "saved": the share of the suite's time without the device that the device takes away.
+  const saved = (value: number, baseline: number) => (value === baseline ? '' : ` (${(((value - baseline) / value) * 100).toFixed(0)}% saved)`);
+  console.log(`\nthe suite's speed devices, median of ${runs} runs each, taking turns (load average before ${loadBefore}, after ${load()}):`);
+  row('', `${'wall s'.padEnd(20)} CPU s (user + system)`);
+  for (const r of results) {
+    const failures = r.failed > 0 ? ` [${r.failed} of ${runs} runs failed a test]` : '';
+    row(r.name, `${`${r.seconds.toFixed(2)}${saved(r.seconds, base.seconds)}`.padEnd(20)} ${r.cpuSeconds.toFixed(2)}${saved(r.cpuSeconds, base.cpuSeconds)}${failures}`);
+  }
 }
 
 async function unseal(): Promise<void> {

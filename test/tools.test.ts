@@ -4,7 +4,6 @@ import { includeCases } from './support/cases';
 // The tests of test/tools/, in one jest file: see test/support/cases.ts.
 includeCases(join(__dirname, 'tools'), {
   'names': () => require('./tools/names.cases'),
-  'vault-rollout': () => require('./tools/vault-rollout.cases'),
   'vault-rollout.plan': () => require('./tools/vault-rollout.plan.cases'),
   'vault-rollout-tls': () => require('./tools/vault-rollout-tls.cases'),
   'vault-setup': () => require('./tools/vault-setup.cases'),

@@ -3,7 +3,8 @@ import { tmpdir } from 'os';
 import { join, relative } from 'path';
 import * as YAML from 'yaml';
 import { root } from '../../build/bundle';
-import { Run, runNode } from '../support/run-script';
+import { Run } from '../support/run-script';
+import { synthInProcess } from '../support/synth-in-process';
 
 // Another homelab adopts the project: it copies main.ts (or an example's, over main.ts, without editing its imports),
 // changes the site block's values and synthesizes. Whatever values this repository's main.ts holds today, the fork's
@@ -94,13 +95,14 @@ describe.each(APPS)('a fork of $name with its own site values', ({ name, file })
   const { source, replaced } = forked(readFileSync(file, 'utf8'));
   let run: Run & { outdir: string };
 
-  beforeAll(async () => {
+  // Synthesis's main in this process (the messages and files of `node scripts/synth.js ENTRY`, its bundle aside: the
+  // runs as a process in main.cases.ts cover that).
+  beforeAll(() => {
     mkdirSync(ENTRIES, { recursive: true });
     const entry = join(ENTRIES, `fork-${name.replace(/\W+/g, '-')}.ts`);
     writeFileSync(entry, source);
     const outdir = join(mkdtempSync(join(tmpdir(), 'fork-')), 'dist');
-    const env = { ...process.env, CDK8S_OUTDIR: outdir } as Record<string, string>;
-    run = { ...await runNode(join(root, 'scripts', 'synth.js'), env, { args: [relative(root, entry)], limitMs: 60000 }), outdir };
+    run = { ...synthInProcess(relative(root, entry), outdir), outdir };
   }, 120000);
 
   test('its site block holds the values a fork changes', () => {

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join, relative } from 'path';
-import * as YAML from 'yaml';
 import * as main from '../../main';
 import { root } from '../../build/bundle';
 import { summary } from '../../build/synthesize';
-import { appInvariants, synthTo as synthTree } from '../support/app-invariants';
+import { appInvariants, firstSynthesis } from '../support/app-invariants';
 import { Run, runNode } from '../support/run-script';
+import { synthInProcess } from '../support/synth-in-process';
 
 // What holds for whatever main.ts declares: these tests never name this homelab's apps or site values, so adding an
 // app secret (or another homelab's values) needs no test edit. The constructs' own tests pin their output.
@@ -19,11 +19,11 @@ const { buildMigration } = main as { buildMigration?: typeof buildApps };
 describe('main.ts', () => appInvariants(buildApps, join(root, 'dist')));
 if (buildMigration) describe('main.ts\'s migration/', () => appInvariants(buildMigration, join(root, 'migration')));
 
-const fresh = synthTree(buildApps);
+const fresh = firstSynthesis(buildApps);
 
 test('dist/ is one folder per GitOps unit: vault/ needs no CRD, apps/ holds only ExternalSecrets and the Roles on them', () => {
-  const kindsIn = (folder: string) => Object.entries(fresh).filter(([f]) => f.startsWith(`${folder}/`))
-    .flatMap(([, yaml]) => YAML.parseAllDocuments(yaml).map((d) => d.toJSON().apiVersion as string));
+  const kindsIn = (folder: string) => Object.keys(fresh.files).filter((f) => f.startsWith(`${folder}/`))
+    .flatMap((f) => fresh.objects(f).map((m) => m.apiVersion));
   expect(kindsIn('vault').length).toBeGreaterThan(0);
   for (const apiVersion of kindsIn('vault')) expect(apiVersion).toMatch(/^(v1|(apps|batch|policy|rbac\.authorization\.k8s\.io|networking\.k8s\.io|longhorn\.io)\/v\w+)$/);
   // The ExternalSecrets, and the recovery job's Roles on them beside them (a missing app namespace holds back only apps/).
@@ -38,24 +38,38 @@ describe('npm run synth, as a user runs it', () => {
   const entries = join(root, 'node_modules', '.cache', 'homelab-secrets', 'test-entries');
   /** `typescript`: whether the run read TypeScript's compiler, as test/support/typescript-loads-preload.js reports. */
   type SynthRun = Run & { outdir: string; typescript: string };
-  const planned = new Map<string, { body: string; previous: boolean }>();
+  /** `previous`: the output folder holds a previous synthesis (the default). `process`: the run is a process of its own. */
+  interface Planned { readonly body: string; readonly previous: boolean; readonly process: boolean }
+  const planned = new Map<string, Planned>();
   const runs = new Map<string, SynthRun>();
 
   /**
-   * A run of `node scripts/synth.js` on an entry of this body (its output folder holding a previous synthesis unless
-   * `previous` is false), started with all the others before the tests: each bundles its own entry with esbuild, so
-   * one after the other they took most of this file's time. The test reads its run when they have all ended.
+   * A run of synthesis on an entry of this body, made before the tests, which read it when they have all ended. The
+   * few that show synthesis as the user meets it are `node scripts/synth.js` as a process of its own, all started
+   * together; the others run its main in this process (test/support/synth-in-process.ts): a process's start-up and its
+   * bundle's load cost about a third of a second of CPU each, which seventeen processes made most of this file's time.
    */
-  function synthEntry(name: string, body: string, previous = true): () => SynthRun {
-    planned.set(name, { body, previous });
+  function synthEntry(name: string, body: string, { previous = true, process = false } = {}): () => SynthRun {
+    planned.set(name, { body, previous, process });
     return () => runs.get(name)!;
+  }
+
+  /** A scratch output folder, holding a previous synthesis when `previous`. */
+  function outdirFor(previous: boolean): string {
+    const outdir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
+    mkdirSync(outdir);
+    if (previous) writeFileSync(join(outdir, 'previous.k8s.yaml'), 'previous');
+    return outdir;
+  }
+
+  function synthHere(name: string, previous: boolean): SynthRun {
+    const outdir = outdirFor(previous);
+    return { ...synthInProcess(relative(root, join(entries, `${name}.ts`)), outdir), outdir, typescript: 'in this process' };
   }
 
   async function synth(name: string, previous: boolean): Promise<SynthRun> {
     const entry = join(entries, `${name}.ts`);
-    const outdir = join(mkdtempSync(join(tmpdir(), 'synth-')), 'dist');
-    mkdirSync(outdir);
-    if (previous) writeFileSync(join(outdir, 'previous.k8s.yaml'), 'previous');
+    const outdir = outdirFor(previous);
     const loads = join(dirname(outdir), 'typescript-loads');
     const preload = JSON.stringify(join(root, 'test', 'support', 'typescript-loads-preload.js'));
     const env = { ...process.env, CDK8S_OUTDIR: outdir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`, TYPESCRIPT_LOADS_FILE: loads } as Record<string, string>;
@@ -82,10 +96,12 @@ describe('npm run synth, as a user runs it', () => {
     const typecheck = `require(${JSON.stringify(join(root, 'build', 'typecheck-entries.js'))}).typecheckEntries(${JSON.stringify(all)})`;
     const primed = await runNode('-e', { ...process.env } as Record<string, string>, { args: [typecheck], limitMs: SYNTH_HANG_LIMIT_MS });
     if (primed.code !== 0) throw new Error(`the type-check of every entry failed: ${primed.stderr}`);
-    await Promise.all([...[...planned].map(async ([name, { previous }]) => { runs.set(name, await synth(name, previous)); }), stamped]);
+    const processes = [...planned].filter(([, p]) => p.process).map(async ([name, { previous }]) => { runs.set(name, await synth(name, previous)); });
+    for (const [name, { previous }] of [...planned].filter(([, p]) => !p.process)) runs.set(name, synthHere(name, previous));
+    await Promise.all([...processes, stamped]);
   }, SYNTH_HANG_LIMIT_MS * 4);
 
-  const good = synthEntry('good', `const c = new Chart(app, 'vault'); new VaultNginxIngress(c, 'ui', { vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), proxyNamespace: 'ingress-nginx' });`);
+  const good = synthEntry('good', `const c = new Chart(app, 'vault'); new VaultNginxIngress(c, 'ui', { vault: new VaultStack(c, 'vault', { host: 'vault.example.com' }), proxyNamespace: 'ingress-nginx' });`, { process: true });
   test('says what it wrote: each file with its number of objects; the type-check it found recorded', () => {
     const run = good();
     expect(run.stderr).toBe('');
@@ -112,7 +128,8 @@ describe('npm run synth, as a user runs it', () => {
     ['a duplicate target Secret', `${store} new AppSecret(c, 'a', { namespace: 'wiki', store, targetName: 'wiki', dataFrom: [{ path: 'a' }] }); new AppSecret(c, 'b', { namespace: 'wiki', store, targetName: 'wiki', dataFrom: [{ path: 'b' }] });`,
       'two ExternalSecrets write the Secret wiki/wiki: apps/a and apps/b; ESO would overwrite it in turn, forever'],
   ];
-  test.each(mistakes.map(([name, body, message]) => [name, synthEntry(name.replace(/\W+/g, '-'), body), message] as const))(
+  // The first as a process: the user's view; the others through main in this process.
+  test.each(mistakes.map(([name, body, message], i) => [name, synthEntry(name.replace(/\W+/g, '-'), body, { process: i === 0 }), message] as const))(
     '%s: one line naming the construct, no stack trace, exit 1, the output folder untouched', (_name, mistake, message) => {
       const run = mistake();
       expect(run.code).toBe(1);
@@ -143,6 +160,7 @@ describe('npm run synth, as a user runs it', () => {
     ['two errors', `new VaultStack(new Chart(app, 'vault'), 'vault', { ${vaultProps}, networkPolicy: 'yes' });\n  vault.node;`,
       '5:81: Type \'string\' is not assignable to type \'boolean | undefined\'.\n  (and 1 more error)'],
   ];
+  // Through main in this process: the stamp's runs below show a type error as a process.
   test.each(typeErrors.map(([name, body, message]) => [name, name.replace(/\W+/g, '-'), synthEntry(name.replace(/\W+/g, '-'), body), message] as const))(
     '%s: TypeScript\'s first error with file, line and column, exit 1, the output folder untouched', (_name, entry, mistake, message) => {
       const run = mistake();
@@ -202,14 +220,15 @@ describe('npm run synth, as a user runs it', () => {
       + '  node_modules/.cache/homelab-secrets/test-entries/missing-comma.ts:6:48: Expected "}" but found "store"\n');
   });
 
-  const emptied = synthEntry('emptied', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault' } as any);`, false);
+  const emptied = synthEntry('emptied', `new VaultStack(new Chart(app, 'vault'), 'vault', { host: 'vault' } as any);`, { previous: false });
   test('an output folder emptied before the app ran (as cdk8s synth does): the message says so, not "left as it was"', () => {
     const run = emptied();
     expect(run.code).toBe(1);
     expect(run.stderr.split('\n')[0]).toBe(`synthesis failed, nothing written to ${run.outdir}/, which is empty (\`git checkout -- ${run.outdir}\` restores it):`);
   });
 
-  const broken = synthEntry('broken', `throw new TypeError('something else broke');`);
+  // As a process: its stack is what Node.js prints for an error nobody caught.
+  const broken = synthEntry('broken', `throw new TypeError('something else broke');`, { process: true });
   test('an unexpected error still shows its stack', () => {
     const run = broken();
     expect(run.code).toBe(1);

@@ -1,38 +1,31 @@
 #!/usr/bin/env node
-// kubectl for vault-rollout's process tests and bench: `port-forward pod/<pod> :8200` is answered here as kubectl
-// answers it, by a loopback relay to that pod's stand-in Vault (FAKE_PODS_FILE maps each running pod to its port);
-// every other command is the real kubectl (REAL_KUBECTL) with the same arguments and streams. kubectl's own
+// `kubectl port-forward pod/<pod> :8200` for vault-rollout's process tests and bench, answered as kubectl answers it,
+// by a loopback relay to that pod's stand-in Vault (FAKE_PODS_FILE maps each running pod to its port); the kubectl
+// they run (rollout-process.ts) sends every other command to the real kubectl (REAL_KUBECTL). kubectl's own
 // port-forward (discovery, then SPDY or websockets through the API server and the kubelet) is not stood in for: the
 // relay keeps what the command sees of it, the line naming the local port, and the end when the pod goes.
-const { spawn } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
 
 const args = process.argv.slice(2);
-if (!args.includes('port-forward')) {
-  const child = spawn(process.env.REAL_KUBECTL || 'kubectl', args, { stdio: 'inherit' });
-  child.on('error', (error) => { process.stderr.write(`${error.message}\n`); process.exit(1); });
-  child.on('exit', (code) => process.exit(code === null ? 1 : code));
-} else {
-  const pod = args.find((a) => a.startsWith('pod/')).slice('pod/'.length);
-  // Each relay leaves its pid, so that a test can check that the command ended every port-forward it started.
-  if (process.env.FAKE_FORWARDS_DIR) fs.writeFileSync(path.join(process.env.FAKE_FORWARDS_DIR, String(process.pid)), pod);
-  const port = JSON.parse(fs.readFileSync(process.env.FAKE_PODS_FILE, 'utf8'))[pod];
-  if (!port) {
-    process.stderr.write('error: unable to forward port because pod is not running. Current status=Pending\n');
-    process.exit(1);
-  }
-  const lost = () => {
-    process.stderr.write(`error: lost connection to pod ${pod}\n`);
-    process.exit(1);
-  };
-  const server = net.createServer((socket) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    socket.pipe(upstream).pipe(socket);
-    upstream.on('error', () => { socket.destroy(); lost(); });
-    socket.on('error', () => upstream.destroy());
-  });
-  server.listen(0, '127.0.0.1', () => process.stdout.write(`Forwarding from 127.0.0.1:${server.address().port} -> 8200\n`));
-  process.on('SIGTERM', () => process.exit(0));
+const pod = args.find((a) => a.startsWith('pod/')).slice('pod/'.length);
+// Each relay leaves its pid, so that a test can check that the command ended every port-forward it started.
+if (process.env.FAKE_FORWARDS_DIR) fs.writeFileSync(path.join(process.env.FAKE_FORWARDS_DIR, String(process.pid)), pod);
+const port = JSON.parse(fs.readFileSync(process.env.FAKE_PODS_FILE, 'utf8'))[pod];
+if (!port) {
+  process.stderr.write('error: unable to forward port because pod is not running. Current status=Pending\n');
+  process.exit(1);
 }
+const lost = () => {
+  process.stderr.write(`error: lost connection to pod ${pod}\n`);
+  process.exit(1);
+};
+const server = net.createServer((socket) => {
+  const upstream = net.connect(port, '127.0.0.1');
+  socket.pipe(upstream).pipe(socket);
+  upstream.on('error', () => { socket.destroy(); lost(); });
+  socket.on('error', () => upstream.destroy());
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(`Forwarding from 127.0.0.1:${server.address().port} -> 8200\n`));
+process.on('SIGTERM', () => process.exit(0));

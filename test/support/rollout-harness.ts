@@ -1,5 +1,6 @@
 import { randomBytes } from 'crypto';
 import * as https from 'https';
+import { ConnectionOptions, createSecureContext } from 'tls';
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -19,7 +20,7 @@ import { expectRun as expectRunOf, Run } from './run-script';
 // What vault-rollout's scenarios share: a stand-in Kubernetes API with the StatefulSet controller
 // (fake-kube-statefulset.ts) wired to one stand-in Vault per pod (fake-raft-cluster.ts), and the command's main run in
 // this process with two seams filled in: kubectl is `kubectlStandIn` (what the real one does with `get|delete --raw`,
-// as vault-rollout.integration.cases.ts shows it against the same API), and each pod's Vault is reached at its
+// as vault-rollout.integration.test.ts shows it against the same API), and each pod's Vault is reached at its
 // stand-in's loopback URL instead of through a port-forward.
 
 export const TOKEN = `hvs.${randomBytes(18).toString('base64url')}`;
@@ -79,6 +80,9 @@ export function standInsForThisFile(): (options?: StandInOptions) => Promise<Sta
  * "Error from server (<reason>): <message>" and exit 1.
  */
 export function kubectlStandIn(kube: FakeStatefulSet): KubectlRunner {
+  // A connection per call, as each kubectl is a process of its own; the CA parsed once (per call, it was most of the
+  // scenarios' CPU).
+  const tls: ConnectionOptions = { secureContext: createSecureContext({ ca: kube.ca }) };
   return (args, call) => new Promise((resolve) => {
     const rest = args.filter((a) => !a.startsWith('--request-timeout='));
     const [verb, raw, path] = rest;
@@ -87,7 +91,7 @@ export function kubectlStandIn(kube: FakeStatefulSet): KubectlRunner {
       return;
     }
     const req = https.request(`${kube.url}${path}`, {
-      method: verb.toUpperCase(), ca: kube.ca, agent: false, timeout: call.timeoutMs,
+      ...tls, method: verb.toUpperCase(), agent: false, timeout: call.timeoutMs,
       headers: { authorization: `Bearer ${KUBE_TOKEN}`, accept: 'application/json, */*', ...(call.input && { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(call.input)) }) },
     }, (res) => {
       let body = '';
@@ -119,6 +123,9 @@ export function podsStandIn(vault: FakeRaftCluster, scheme: 'http' | 'https' = '
   };
 }
 
+/** Bounds a rollout run in process: a hang, not a speed check. */
+export const ROLLOUT_HANG_LIMIT_MS = 60_000;
+
 export interface RolloutRun extends Run {
   /** The questions the command asked the operator. */
   readonly asked: string[];
@@ -133,12 +140,15 @@ export async function runRollout(s: StandIns, args: string[], options: { env?: R
     ...(options.answer !== undefined && { confirm: async (question: string) => { asked.push(question); return options.answer!; } }),
     ...options.seams,
   };
-  // Fast polls so that a scenario takes a fraction of a second; 5 s per call, far above a loopback answer.
+  // Polls a tenth of a second apart, several within a stand-in pod's return (about 0.7 s) and fifty within a 5 s wait
+  // (a fiftieth of a second apart they were most of the scenarios' CPU); 5 s per call, far above a loopback answer.
   const env = {
-    HOME: EMPTY_HOME, VAULT_TOKEN: TOKEN, VAULT_ROLLOUT_POLL_SECONDS: '0.02', VAULT_ROLLOUT_CALL_SECONDS: '5',
+    HOME: EMPTY_HOME, VAULT_TOKEN: TOKEN, VAULT_ROLLOUT_POLL_SECONDS: '0.1', VAULT_ROLLOUT_CALL_SECONDS: '5',
     ...(s.caFile && { VAULT_CACERT: s.caFile }), ...options.env,
   };
-  const run = await runInProcess((vars, io) => rollout(args, vars, seams, io), env);
+  // A whole rollout is three pods replaced one after the other, several polls each: on a machine busy several times
+  // over it took more than the scripts' 20 s hang limit; a minute still only catches a hang.
+  const run = await runInProcess((vars, io) => rollout(args, vars, seams, io), env, { limitMs: ROLLOUT_HANG_LIMIT_MS });
   return { ...run, asked };
 }
 

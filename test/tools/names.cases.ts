@@ -7,7 +7,7 @@ import { AppSecret, homelab, HomelabProps, VaultHttpRoute, VaultStorage } from '
 import { synthesize } from '../../build/synthesize';
 import { root } from '../../build/bundle';
 import { readManifests } from '../../tools/vault-setup/manifests';
-import { assignments, NAMES, namesOf } from '../../tools/names/main';
+import { assignments, main, NAMES, namesOf } from '../../tools/names/main';
 
 // `npm run -s names`: the names the docs' commands use, read from a dist/ folder, for any homelab's values.
 const PROPS: HomelabProps = {
@@ -51,24 +51,29 @@ test('a folder without Vault or a store: one line saying what to pass', () => {
   expect(() => namesOf(readManifests(join(file, 'vault')))).toThrow('no ClusterSecretStore reading Vault in the manifests');
 });
 
-test('as the docs use it: `eval "$(npm run -s names -- --dist DIR)"` sets every variable in a shell', () => {
-  const script = `eval "$(node scripts/names.js --dist '${file}')" && echo "${Object.keys(NAMES).map((k) => `$${k}`).join(' ')}"`;
+// What `npm run -s names -- --dist DIR` prints, from its main in this process: test/project/docs-names.cases.ts runs the
+// docs' command, `npm run -s names` and all, as a process.
+test('as the docs use it: `eval "$(npm run -s names -- --dist DIR)"` sets every variable in a shell', async () => {
+  let printed = '';
+  expect(await main(['--dist', file], { stdout: (text) => { printed += text; }, stderr: (text) => { printed += text; } })).toBe(0);
+  const script = `eval "$(printf '%s' '${printed.replace(/'/g, `'\\''`)}')" && echo "${Object.keys(NAMES).map((k) => `$${k}`).join(' ')}"`;
   const out = execFileSync('bash', ['-c', script], { cwd: root, encoding: 'utf8', timeout: 60000 });
   expect(out.trim()).toBe('hashicorp vault-0 old-claim eso-system lab-store-db lab-store-wiki vault.lab.example.net');
   expect(assignments(namesOf(readManifests(file)))[0]).toMatch(/^VAULT_NS='hashicorp' +# Vault's namespace$/);
 });
 
-test('a wrong argument or folder: exit 1, one line on stderr', () => {
-  const run = (args: string[]) => {
-    try {
-      execFileSync('node', ['scripts/names.js', ...args], { cwd: root, encoding: 'utf8', timeout: 60000, stdio: 'pipe' });
-      return { code: 0, stderr: '' };
-    } catch (error: any) {
-      return { code: error.status, stderr: String(error.stderr) };
-    }
+// Its main in this process (the exit code it returns, what it writes to stdout and stderr); the test above runs it as
+// a process.
+test('a wrong argument or folder: exit 1, one line on stderr', async () => {
+  const run = async (args: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(args, { stdout: (text) => { stdout += text; }, stderr: (text) => { stderr += text; } });
+    expect(stdout).toBe('');
+    return { code, stderr };
   };
-  expect(run(['--dits', 'x'])).toEqual({ code: 1, stderr: 'unknown arguments ["--dits","x"]: usage: npm run -s names [-- --dist DIR]\n' });
-  const missing = run(['--dist', join(file, 'nothing')]);
+  expect(await run(['--dits', 'x'])).toEqual({ code: 1, stderr: 'unknown arguments ["--dits","x"]: usage: npm run -s names [-- --dist DIR]\n' });
+  const missing = await run(['--dist', join(file, 'nothing')]);
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/^\S+nothing: cannot read the manifests in \S+ \(ENOENT\): run `npm run synth`, or pass --dist DIR\n$/);
 });

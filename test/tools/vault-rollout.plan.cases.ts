@@ -7,7 +7,7 @@ import { Autopilot, autopilotOf } from '../../tools/vault-rollout/vault-pods';
 import { FILE_DIST, HA_DIST } from '../support/rollout-harness';
 
 // The plan as data: what vault-rollout does for a given state of the cluster, without a cluster. The same function
-// decides before every step of a real run (vault-rollout.cases.ts), so these cases are also what a run does midway.
+// decides before every step of a real run (vault-rollout.integration.test.ts), so these cases are also what a run does midway.
 
 const OLD = 'vault-aaa';
 const NEW = 'vault-bbb';
