@@ -183,7 +183,9 @@ test.concurrent('a slow Vault: the run stops at its deadline, exit 1, instead of
     VAULT_TIMEOUT_SECONDS: '5', RUN_DEADLINE_SECONDS: '0.5',
   });
   expectRun(run, 1);
-  expect(run.stderr).toMatch(/(got no answer within 0\.\d+ s|reached its deadline of 0\.5 s)\n$/);
+  // Where the deadline finds the run: a call under way, between calls, or (on a busy machine) its port check.
+  expect(run.stderr).toMatch(/(got no answer within 0\.\d+ s|reached its deadline of 0\.5 s|did not answer within 0\.\d+ s)\n$/);
+  expect(run.ms).toBeLessThan(5000);
   expect(keysSent(v).length).toBeLessThan(5);
   expect(v.sealed).toBe(true);
 });
