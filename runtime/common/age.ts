@@ -8,7 +8,8 @@ import { createCipheriv, createHmac, createPublicKey, diffieHellman, generateKey
 const BECH32_CHARSET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
 const CHUNK_BYTES = 64 * 1024;
 
-function bech32Polymod(values: number[]): number {
+/** BIP 173's checksum over 5-bit values (1 for a valid string's hrp expansion, data and checksum). */
+export function bech32Polymod(values: number[]): number {
   const generators = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
   let checksum = 1;
   for (const value of values) {

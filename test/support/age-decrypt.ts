@@ -1,5 +1,5 @@
 import { createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, timingSafeEqual } from 'crypto';
-import { bech32Decode } from '../../runtime/common/age';
+import { bech32Decode, bech32Polymod } from '../../runtime/common/age';
 
 // An age decrypter for X25519 identities, strict as the age specification (C2SP's age.md) reads, so that the tests can
 // read what runtime/common/age.ts writes: it is checked first against the age test kit (test/fixtures/age-testkit),
@@ -160,18 +160,8 @@ export function bech32Encode(hrp: string, data: Buffer): string {
     }
   }
   if (bits > 0) values.push((acc << (5 - bits)) & 31);
-  const polymod = (vs: number[]) => {
-    const g = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-    let chk = 1;
-    for (const v of vs) {
-      const top = chk >>> 25;
-      chk = ((chk & 0x1ffffff) << 5) ^ v;
-      for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= g[i];
-    }
-    return chk >>> 0;
-  };
   const expanded = [...[...hrp].map((c) => c.charCodeAt(0) >> 5), 0, ...[...hrp].map((c) => c.charCodeAt(0) & 31)];
-  const mod = polymod([...expanded, ...values, 0, 0, 0, 0, 0, 0]) ^ 1;
+  const mod = bech32Polymod([...expanded, ...values, 0, 0, 0, 0, 0, 0]) ^ 1;
   const checksum = [0, 1, 2, 3, 4, 5].map((i) => (mod >>> (5 * (5 - i))) & 31);
   return `${hrp}1${[...values, ...checksum].map((v) => charset[v]).join('')}`;
 }
