@@ -1,4 +1,4 @@
-import { autopilotItem, desiredRaft } from '../../tools/vault-setup/raft';
+import { autopilotItem, desiredRaft } from '../../runtime/common/vault-config/raft';
 
 const job = { name: 'vault-raft-snapshot', namespace: 'security', serviceAccount: 'vault-raft-snapshot', authMount: 'kubernetes', role: 'vault-raft-snapshot' };
 const cluster = (replicas: number) => ({ name: 'vault', namespace: 'security', replicas });

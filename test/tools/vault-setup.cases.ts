@@ -3,9 +3,10 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { root } from '../../build/bundle';
 import { realDist } from '../support/vault-setup-fixtures';
-import { desiredConfig } from '../../tools/vault-setup/desired';
-import { manifestsFrom, readManifests } from '../../tools/vault-setup/manifests';
-import { deriveRules, diffLines, policyLines } from '../../tools/vault-setup/policy';
+import { desiredConfig } from '../../runtime/common/vault-config/desired';
+import { manifestsFrom } from '../../runtime/common/vault-config/manifests';
+import { readManifests } from '../../tools/vault-setup/manifests';
+import { deriveRules, diffLines, policyLines } from '../../runtime/common/vault-config/policy';
 
 // Unit tests of what vault-setup wants, from the manifests alone: the stores and ExternalSecrets it reads, the desired
 // state and the policy it derives, and the dists it refuses. Comparing that with what Vault holds (normalization, the

@@ -2,15 +2,15 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { realDist } from '../support/vault-setup-fixtures';
-import { applyItems } from '../../tools/vault-setup/apply';
-import { desiredConfig, KUBERNETES_HOST } from '../../tools/vault-setup/desired';
-import { manifestsFrom } from '../../tools/vault-setup/manifests';
-import { nameSet, normalUrl, ttlSeconds } from '../../tools/vault-setup/normalize';
-import { makePlan } from '../../tools/vault-setup/plan';
-import { diffLines, normalizedPolicy, parsePolicy } from '../../tools/vault-setup/policy';
+import { applyItems } from '../../runtime/common/vault-config/apply';
+import { desiredConfig, KUBERNETES_HOST } from '../../runtime/common/vault-config/desired';
+import { manifestsFrom } from '../../runtime/common/vault-config/manifests';
+import { nameSet, normalUrl, ttlSeconds } from '../../runtime/common/vault-config/normalize';
+import { makePlan } from '../../runtime/common/vault-config/plan';
+import { diffLines, normalizedPolicy, parsePolicy } from '../../runtime/common/vault-config/policy';
 import { parseArgs, readToken } from '../../tools/vault-setup/settings';
-import { kvKind, VaultState } from '../../tools/vault-setup/state';
-import { VaultClient } from '../../tools/vault-setup/vault-client';
+import { kvKind, VaultState } from '../../runtime/common/vault-config/state';
+import { VaultClient } from '../../runtime/common/vault-config/vault-client';
 
 // Unit tests of how vault-setup compares what it wants with what Vault holds and acts on it: Vault's answers read back
 // in their normal forms, the plan's comparisons against a state, apply stopping at a failed write, and the command

@@ -1,11 +1,11 @@
 import { isLoopbackHost, refuseCleartext } from '../../tools/vault-setup/cleartext';
-import { desiredConfig, KUBERNETES_HOST } from '../../tools/vault-setup/desired';
-import { manifestsFrom, VaultStore } from '../../tools/vault-setup/manifests';
-import { makePlan } from '../../tools/vault-setup/plan';
+import { desiredConfig, KUBERNETES_HOST } from '../../runtime/common/vault-config/desired';
+import { manifestsFrom, VaultStore } from '../../runtime/common/vault-config/manifests';
+import { makePlan } from '../../runtime/common/vault-config/plan';
 import { portForwardHint, serviceOf } from '../../tools/vault-setup/port-forward';
 import { warningLines } from '../../tools/vault-setup/report';
 import { parseArgs, readConnection } from '../../tools/vault-setup/settings';
-import { VaultState } from '../../tools/vault-setup/state';
+import { VaultState } from '../../runtime/common/vault-config/state';
 
 // Unit tests of what keeps vault-setup from leaking the admin token or dropping a setting (issue 14): the role's
 // audience derived from the store, an http address refused off this machine, replacing writes that carry back what

@@ -2,7 +2,8 @@
 // (dist/ by default), as shell assignments. The docs' commands use these variables instead of one homelab's values, so
 // every page reads the same for a fork: `eval "$(npm run -s names)"` once in the shell the commands are copied into.
 import { logTo, Output, processOutput, reason } from '../../runtime/common/log';
-import { readManifests, vaultStores } from '../vault-setup/manifests';
+import { vaultStores } from '../../runtime/common/vault-config/manifests';
+import { readManifests } from '../vault-setup/manifests';
 
 type Doc = Record<string, any>;
 

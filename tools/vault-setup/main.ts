@@ -4,8 +4,9 @@
 // exactly those changes. Run on the operator's machine through a port-forward: `npm run vault-setup -- plan|apply`.
 // The admin token goes over plain http only to this machine (the port-forward's end) unless `--allow-http` says so;
 // when dist/ says Vault's listener speaks TLS, over https verified against VAULT_CACERT.
+// The derivation (desired configuration, plan, apply) is runtime/common/vault-config/, shared with the bootstrap job.
 // Before Vault is asked anything, dist/ is checked to fence each app namespace: no store may let a namespace it admits
-// read a path that namespace's own ExternalSecrets do not (fences.ts); otherwise the run is refused, exit 2. `retire`
+// read a path that namespace's own ExternalSecrets do not (fences.ts there); otherwise the run is refused, exit 2. `retire`
 // deletes a role and policy of its own that dist/ no longer uses, only when the operator names it (retire.ts).
 // Exit codes as Terraform's -detailed-exitcode: plan 0 in sync and nothing missing, 2 changes pending or secrets
 // missing; apply 0 when Vault is in sync afterwards; 1 on any error (a bad argument, sealed, unreachable, 403, a
@@ -14,19 +15,20 @@ import { Log, logTo, Output, processOutput, reason, redact } from '../../runtime
 import { start } from '../../runtime/common/main';
 import { Env } from '../../runtime/common/settings';
 import { isLoopbackHost } from './cleartext';
-import { applyItems } from './apply';
-import { DesiredConfig, desiredConfig } from './desired';
-import { checkFences, FenceError } from './fences';
-import { manifestsFrom, readManifests } from './manifests';
-import { withRaft } from './raft';
-import { conflicts, makePlan, missing, pending, Plan } from './plan';
+import { applyItems } from '../../runtime/common/vault-config/apply';
+import { DesiredConfig, desiredConfig } from '../../runtime/common/vault-config/desired';
+import { checkFences, FenceError } from '../../runtime/common/vault-config/fences';
+import { manifestsFrom } from '../../runtime/common/vault-config/manifests';
+import { readManifests } from './manifests';
+import { withRaft } from '../../runtime/common/vault-config/raft';
+import { conflicts, makePlan, missing, pending, Plan } from '../../runtime/common/vault-config/plan';
 import { portForwardHint } from './port-forward';
 import { retire, retirementLines } from './retire';
 import { listenerTls } from './tls';
 import { itemLines, planSummary, secretLines, secretSummary, unmanagedLines, warningLines } from './report';
 import { Args, parseArgs, readConnection, USAGE } from './settings';
-import { checkVault, readState, VaultState } from './state';
-import { VaultClient, vaultClient } from './vault-client';
+import { checkVault, readState, VaultState } from '../../runtime/common/vault-config/state';
+import { VaultClient, vaultClient } from '../../runtime/common/vault-config/vault-client';
 
 async function apply(vault: VaultClient, want: DesiredConfig, before: VaultState, plan: Plan, { log, logError }: Log): Promise<number> {
   const written = await applyItems(vault, pending(plan));

@@ -1,7 +1,7 @@
 // The port-forward an operator starts to reach Vault, named from the stores' `server` URL in dist/ (the VaultStack's
 // Service as the cluster's DNS names it, http://<service>.<namespace>.svc[.<domain>]:<port>), so a Vault moved to
 // another namespace gets the right hint. A server that names no in-cluster Service gets a hint saying where to look.
-import { VaultStore } from './manifests';
+import { VaultStore } from '../../runtime/common/vault-config/manifests';
 
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 

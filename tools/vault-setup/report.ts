@@ -1,6 +1,6 @@
 // The plan as text: one line per item ("<item>: <state>") with its diff lines indented below, one line per unmanaged
 // policy or role, one line per declared secret (field names only), then a summary line.
-import { conflicts, missing, pending, Plan, PlanItem, SecretCheck } from './plan';
+import { conflicts, missing, pending, Plan, PlanItem, SecretCheck } from '../../runtime/common/vault-config/plan';
 
 export function itemLines(items: PlanItem[]): string[] {
   return items.flatMap((item) => [`${item.label}: ${item.state}`, ...item.details.map((d) => `  ${d}`)]);

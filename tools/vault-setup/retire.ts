@@ -2,9 +2,9 @@
 // vault-setup's own that the stores of dist/ no longer log in with (retirable.ts says which), once the stores that
 // replace them are Ready. The plan lists them; apply never deletes anything.
 import { Log } from '../../runtime/common/log';
-import { conflicts, pending, Plan } from './plan';
-import { Retirement } from './retirable';
-import { encodePath, VaultClient } from './vault-client';
+import { conflicts, pending, Plan } from '../../runtime/common/vault-config/plan';
+import { Retirement } from '../../runtime/common/vault-config/retirable';
+import { encodePath, VaultClient } from '../../runtime/common/vault-config/vault-client';
 
 const label = (r: Retirement) => `role ${r.authMount}/${r.name} and policy ${r.name}`;
 

@@ -4,9 +4,9 @@ import { readFileSync } from 'fs';
 import { homedir } from 'os';
 import { join, resolve } from 'path';
 import { Env, readSeconds, readUrl } from '../../runtime/common/settings';
-import { CaFile } from '../../runtime/common/tls';
 import { ALLOW_HTTP_FLAG, refuseCleartext } from './cleartext';
 import { ListenerTls, readToolCa } from './tls';
+import { Connection } from '../../runtime/common/vault-config/vault-client';
 
 export const USAGE = [
   `usage: npm run vault-setup -- plan|apply|retire [--confirm NAME]... [--dist DIR] [${ALLOW_HTTP_FLAG}]`,
@@ -61,16 +61,6 @@ export function parseArgs(argv: string[]): Args {
   if (confirm.length > 0 && command !== 'retire') throw new Error('--confirm goes with retire only');
   // Relative to the working directory, which `npm run` and scripts/vault-setup.js set to the project root.
   return { command, help, distDir: resolve(distDir), allowHttp, confirm };
-}
-
-export interface Connection {
-  readonly addr: string;
-  readonly token: string;
-  readonly timeoutMs: number;
-  /** The CA to trust for an https VAULT_ADDR (VAULT_CACERT), in place of the default roots. */
-  readonly ca?: CaFile;
-  /** Vault's namespace, where its Certificate is, as a certificate problem's message names it. */
-  readonly namespace?: string;
 }
 
 /** The token from VAULT_TOKEN, else from `$HOME/.vault-token`; never printed. */

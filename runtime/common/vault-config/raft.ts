@@ -1,7 +1,7 @@
 // What Vault on Raft needs beyond ESO's stores, read from the same manifests: the snapshot job's role and policy (read
 // on sys/storage/raft/snapshot, nothing else), and autopilot's configuration (dead servers cleaned up, never below the
 // StatefulSet's replica count: `min_quorum`, which Vault requires to be 3 or more once cleanup is on).
-import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from '../../runtime/common/snapshot-variables';
+import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from '../snapshot-variables';
 import { DesiredAutopilot, DesiredConfig, DesiredPolicy, DesiredRole } from './desired';
 
 type Doc = Record<string, any>;

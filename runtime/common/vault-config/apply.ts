@@ -1,6 +1,6 @@
 // Apply: exactly the writes the plan shows, in its (dependency) order, then Vault is read back and planned again. The
 // plan holds no delete, unmount or disable, so neither does apply.
-import { reason } from '../../runtime/common/log';
+import { reason } from '../log';
 import { PlanItem } from './plan';
 import { VaultClient } from './vault-client';
 

@@ -1,7 +1,7 @@
 // What Vault holds now, read with only the calls the desired configuration needs. Reading never changes Vault, and
 // secrets are checked through KV v2's `subkeys` endpoint, which answers the field names with every value nulled: the
 // tool never receives a secret value, so it cannot print one.
-import { isUninitialized } from '../../runtime/common/vault';
+import { isUninitialized } from '../vault';
 import { DesiredConfig } from './desired';
 import { nameSet } from './normalize';
 import { AUTOPILOT_PATH } from './raft';

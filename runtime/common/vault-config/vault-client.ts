@@ -1,10 +1,10 @@
 // Vault's HTTP API with the operator's token: every call bounded by the timeout, every failure one line that says
 // what to do. The token travels only in the X-Vault-Token header and is registered for redaction by the caller.
-import { RunError } from '../../runtime/common/failure';
-import { HttpResponse, request } from '../../runtime/common/http';
-import { reason } from '../../runtime/common/log';
-import { vaultCall, vaultErrorText } from '../../runtime/common/vault';
-import { Connection } from './settings';
+import { RunError } from '../failure';
+import { HttpResponse, request } from '../http';
+import { reason } from '../log';
+import { CaFile } from '../tls';
+import { vaultCall, vaultErrorText } from '../vault';
 
 export interface VaultClient {
   readonly addr: string;
@@ -17,6 +17,17 @@ export interface VaultClient {
   write(method: 'POST' | 'PUT', path: string, body: unknown): Promise<void>;
   /** DELETEs `path`: only `retire` calls it, for what the operator confirmed by name. */
   delete(path: string): Promise<void>;
+}
+
+/** How to reach Vault, and with which token. */
+export interface Connection {
+  readonly addr: string;
+  readonly token: string;
+  readonly timeoutMs: number;
+  /** The CA to trust for an https VAULT_ADDR (VAULT_CACERT), in place of the default roots. */
+  readonly ca?: CaFile;
+  /** Vault's namespace, where its Certificate is, as a certificate problem's message names it. */
+  readonly namespace?: string;
 }
 
 /** How to reach Vault (the settings read it), and the port-forward to name when it cannot be reached. */
