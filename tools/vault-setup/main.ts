@@ -16,11 +16,10 @@ import { start } from '../../runtime/common/main';
 import { Env } from '../../runtime/common/settings';
 import { isLoopbackHost } from './cleartext';
 import { applyItems } from '../../runtime/common/vault-config/apply';
-import { DesiredConfig, desiredConfig } from '../../runtime/common/vault-config/desired';
-import { checkFences, FenceError } from '../../runtime/common/vault-config/fences';
-import { manifestsFrom } from '../../runtime/common/vault-config/manifests';
+import { DesiredConfig } from '../../runtime/common/vault-config/desired';
+import { deriveConfig } from '../../runtime/common/vault-config/derive';
+import { FenceError } from '../../runtime/common/vault-config/fences';
 import { readManifests } from './manifests';
-import { withRaft } from '../../runtime/common/vault-config/raft';
 import { conflicts, makePlan, missing, pending, Plan } from '../../runtime/common/vault-config/plan';
 import { portForwardHint } from './port-forward';
 import { retire, retirementLines } from './retire';
@@ -34,7 +33,7 @@ async function apply(vault: VaultClient, want: DesiredConfig, before: VaultState
   const written = await applyItems(vault, pending(plan));
   written.forEach((line) => log(line));
   const created = want.kvMounts.filter((mount) => !before.mounts[`${mount}/`]);
-  const after = makePlan(want, await readState(vault, want, created));
+  const after = makePlan(want, await readState(vault, want, { emptyMounts: created }));
   const still = pending(after);
   if (still.length > 0) {
     logError(`read back after apply, vault still differs at ${still.map((i) => i.label).join(', ')}: run plan to see how, and report it`);
@@ -57,12 +56,9 @@ function localPort(addr: string): string {
 async function run(args: Args, env: Env, out: Log): Promise<number> {
   const { log, logError } = out;
   const docs = readManifests(args.distDir);
-  const manifests = manifestsFrom(docs);
+  const { manifests, want } = deriveConfig(docs);
   const connection = readConnection(env, args.allowHttp, listenerTls(docs));
   redact(connection.token);
-  // With Raft: the snapshot job's role and policy, and autopilot.
-  const want = withRaft(desiredConfig(manifests), docs);
-  checkFences(manifests, want);
   const vault = vaultClient({ ...connection, portForward: portForwardHint(manifests.stores, localPort(connection.addr)) });
   await checkVault(vault);
   const state = await readState(vault, want);

@@ -63,6 +63,15 @@ export interface DesiredConfig {
   readonly finds: DesiredFind[];
   /** With Raft storage: autopilot's configuration (raft.ts). */
   readonly autopilot?: DesiredAutopilot;
+  /** With a bootstrap CronJob: the audit device it enables (bootstrap.ts). */
+  readonly audit?: DesiredAudit;
+}
+
+/** An audit device, as `sys/audit/<path>` takes it. */
+export interface DesiredAudit {
+  readonly path: string;
+  readonly type: string;
+  readonly options: Record<string, string>;
 }
 
 /** Autopilot's fields that vault-setup manages (with Raft storage). */

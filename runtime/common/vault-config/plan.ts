@@ -1,7 +1,7 @@
 // The plan: desired configuration against Vault's state, item by item in dependency order (mounts, auth methods,
 // auth config, policies, roles), each "in sync", "create", "change" or "conflict", with the write apply would make.
 // Nothing here is ever removed: no unmount, no disable, no delete; a conflict needs a human and blocks every write.
-import { DesiredConfig, DesiredPolicy, DesiredRole, DesiredSecret, KUBERNETES_HOST } from './desired';
+import { DesiredAudit, DesiredConfig, DesiredPolicy, DesiredRole, DesiredSecret, KUBERNETES_HOST } from './desired';
 import { nameSet, normalUrl, quoteList, showTtl, ttlSeconds } from './normalize';
 import { diffLines, normalizedPolicy, policyText } from './policy';
 import { autopilotItem } from './raft';
@@ -112,6 +112,23 @@ function authConfigItem(path: string, state: VaultState): PlanItem {
   return { label, state: 'change', details, write: write({ ...kept, ...managed }) };
 }
 
+/** The audit device: enabled when absent; one of another type or options at its path is a human's to move. */
+function auditItem(want: DesiredAudit, state: VaultState): PlanItem {
+  const options = Object.entries(want.options).map(([k, v]) => `${k}=${v}`).join(' ');
+  const label = `audit ${want.path}/ (${want.type} ${options})`;
+  const current = state.audits?.[`${want.path}/`];
+  if (!current) {
+    return { label, state: 'create', details: [], write: { method: 'PUT', path: `/v1/sys/audit/${encodePath(want.path)}`, body: { type: want.type, options: want.options } } };
+  }
+  const differs = current.type !== want.type || Object.entries(want.options).some(([k, v]) => String(current.options?.[k] ?? '') !== v);
+  if (!differs) return inSync(label);
+  return {
+    label, state: 'conflict', details: [],
+    conflict: `audit ${want.path}/ is a ${current.type} device with options ${JSON.stringify(current.options ?? {})}: vault-setup never disables an audit device; `
+      + `move it with \`vault audit disable ${want.path}\` and enable it at another path, then plan again`,
+  };
+}
+
 function policyItem(policy: DesiredPolicy, state: VaultState): PlanItem {
   const label = `policy ${policy.name}`;
   const write: Write = { method: 'PUT', path: `/v1/sys/policies/acl/${encodePath(policy.name)}`, body: { policy: policyText(policy.name, policy.stores, policy.lines, policy.source) } };
@@ -200,6 +217,8 @@ function secretCheck(secret: DesiredSecret, state: VaultState): SecretCheck {
 export function makePlan(want: DesiredConfig, state: VaultState): Plan {
   const kubernetesAuth = (mount: string) => !state.auths[`${mount}/`] || state.auths[`${mount}/`].type === 'kubernetes';
   const items = [
+    // First, so that Vault audits every write after it.
+    ...(want.audit ? [auditItem(want.audit, state)] : []),
     ...want.kvMounts.map((m) => mountItem(m, state)),
     ...want.authMounts.map((m) => authItem(m, state)),
     // Under an auth method of another type there is nothing to configure: its conflict says what to do.

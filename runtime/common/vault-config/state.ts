@@ -36,6 +36,22 @@ export interface VaultState {
   readonly secrets: Map<string, Record<string, unknown> | undefined>;
   /** With Raft: autopilot's configuration as Vault reads it back; undefined when not asked for or not answered. */
   readonly autopilot?: Record<string, any>;
+  /** The audit devices by path with its trailing slash, when the desired configuration has one. */
+  readonly audits?: Record<string, MountEntry>;
+}
+
+export interface ReadOptions {
+  /**
+   * KV v2 mounts whose secrets are not read: a mount created a moment ago by apply holds none, and Vault may still be
+   * initializing it.
+   */
+  readonly emptyMounts?: string[];
+  /**
+   * Whether the other roles of the managed mounts and their policies are read, to offer what `retire` may delete;
+   * the bootstrap job, whose policy names exact paths, neither may nor needs to.
+   * @default true
+   */
+  readonly others?: boolean;
 }
 
 export const secretId = (source: string, mount: string, key: string) => `${source} ${mount}/${key}`;
@@ -69,11 +85,8 @@ export async function checkVault(vault: VaultClient): Promise<void> {
   }
 }
 
-/**
- * Reads what `want` needs. Secrets are not read on `emptyMounts`: a KV v2 mount created a moment ago by apply holds
- * none, and Vault may still be initializing it.
- */
-export async function readState(vault: VaultClient, want: DesiredConfig, emptyMounts: string[] = []): Promise<VaultState> {
+/** Reads what `want` needs. */
+export async function readState(vault: VaultClient, want: DesiredConfig, { emptyMounts = [], others = true }: ReadOptions = {}): Promise<VaultState> {
   const mounts = mountTable(await vault.read('/v1/sys/mounts'));
   const auths = mountTable(await vault.read('/v1/sys/auth'));
   const isKubernetes = (mount: string) => auths[`${mount}/`]?.type === 'kubernetes';
@@ -90,7 +103,7 @@ export async function readState(vault: VaultClient, want: DesiredConfig, emptyMo
   }
 
   const otherRoles = new Map<string, Record<string, any> | undefined>();
-  for (const [mount, names] of roleNames) {
+  for (const [mount, names] of others ? roleNames : []) {
     for (const name of names.filter((n) => !roles.has(`${mount}/${n}`))) {
       otherRoles.set(`${mount}/${name}`, (await vault.read(`/v1/auth/${encodePath(mount)}/role/${encodePath(name)}`))?.data);
     }
@@ -116,5 +129,9 @@ export async function readState(vault: VaultClient, want: DesiredConfig, emptyMo
     secrets.set(secretId(secret.source, secret.mount, secret.key), fields && typeof fields === 'object' ? fields : undefined);
   }
   const autopilot = want.autopilot ? (await vault.read(AUTOPILOT_PATH))?.data : undefined;
-  return { mounts, auths, authConfigs, roles, roleNames, otherRoles, policies, otherPolicies, policyNames, secrets, ...(autopilot && { autopilot }) };
+  const audits = want.audit ? mountTable(await vault.read('/v1/sys/audit')) : undefined;
+  return {
+    mounts, auths, authConfigs, roles, roleNames, otherRoles, policies, otherPolicies, policyNames, secrets,
+    ...(autopilot && { autopilot }), ...(audits && { audits }),
+  };
 }
