@@ -6,6 +6,7 @@ import { EsoRecoveryAdmission } from './eso-recovery-admission';
 import { EsoRecoveryCron } from './eso-recovery-cron';
 import { EsoStore, EsoStoreProps } from './eso-store';
 import { UnsealCron } from './unseal-cron';
+import { VaultBootstrap, VaultBootstrapProps } from './vault-bootstrap';
 import { VaultAlerts, VaultAlertsProps } from './vault-alerts';
 import { VaultBackup, VaultBackupProps } from './vault-backup';
 import { raftMigrationRunbook } from './raft-migration-runbook';
@@ -72,6 +73,13 @@ export interface HomelabProps {
    * @default true
    */
   readonly admissionPolicies?: boolean;
+
+  /**
+   * Zero-touch bootstrap (VaultBootstrap) in dist/vault: a CronJob that initializes an empty Vault, stores and escrows
+   * the shares, configures Vault as dist/ declares with a root token it then revokes, and keeps Vault so.
+   * @default - none: a human initializes Vault and runs `npm run vault-setup -- apply`
+   */
+  readonly bootstrap?: Omit<VaultBootstrapProps, 'vault' | 'unseal' | 'declaredBy'>;
 }
 
 /** The homelab's constructs, and its folders of dist/ (one cdk8s App each, which GitOps syncs on its own). */
@@ -83,6 +91,7 @@ export interface Homelab {
   readonly unseal: UnsealCron;
   readonly recovery: EsoRecoveryCron;
   readonly snapshots?: VaultSnapshotCron;
+  readonly bootstrap?: VaultBootstrap;
   /** The chart of dist/apps: each AppSecret is made in it. */
   readonly secrets: Chart;
   /** A folder of dist/ of its own, made once, such as `ui` for the UI's route and its allowlist. */
@@ -128,7 +137,9 @@ export function homelab(outdir: string, props: HomelabProps): Homelab {
   }
   if (props.telemetry) new VaultTelemetry(new Chart(folder('alerts'), 'vault-telemetry'), 'vault-telemetry', { ...props.telemetry, vault });
   const secrets = new Chart(folder('apps'), 'app-secrets');
-  return { apps, vault, store, unseal, recovery, snapshots, secrets, folder };
+  // Its plan is derived from every folder, those made after this call included (the array is shared).
+  const bootstrap = props.bootstrap && new VaultBootstrap(new Chart(core, 'vault-bootstrap'), 'vault-bootstrap', { ...props.bootstrap, vault, unseal, declaredBy: apps });
+  return { apps, vault, store, unseal, recovery, snapshots, bootstrap, secrets, folder };
 }
 
 /**

@@ -5,6 +5,7 @@ export * from './vault-nginx-ingress';
 export * from './eso-store';
 export * from './app-secret';
 export * from './unseal-cron';
+export * from './vault-bootstrap';
 export * from './eso-recovery-cron';
 export * from './eso-recovery-admission';
 export * from './vault-backup';

@@ -53,6 +53,10 @@ export class UnsealCron extends Construct {
   public readonly namespace: string;
   /** The CronJob's name. */
   public readonly cronJobName = NAME;
+  /** The Secret the shares are read from (VaultBootstrap writes them there). */
+  public readonly secretName: string;
+  /** Every pod's URL when each is unsealed on its own (Raft); undefined for one Vault at its Service. */
+  public readonly podUrls?: string[];
 
   constructor(scope: Construct, id: string, props: UnsealCronProps) {
     super(scope, id);
@@ -67,6 +71,8 @@ export class UnsealCron extends Construct {
       };
     });
     this.namespace = settings.namespace;
+    this.secretName = secretName;
+    this.podUrls = podUrls;
 
     const job = new ScriptCronJob(this, 'job', {
       settings,

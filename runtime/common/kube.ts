@@ -22,6 +22,8 @@ export interface KubeApi {
   patch(path: string, body: unknown, what: string): Promise<any>;
   /** POSTs a new object. */
   create(path: string, body: unknown, what: string): Promise<any>;
+  /** PUTs an object whole (its resourceVersion guards against a concurrent change: 409). */
+  update(path: string, body: unknown, what: string): Promise<any>;
 }
 
 /** An answer that is not the API's (or not the object asked for): a failed call, retried, never taken as a state. */
@@ -79,5 +81,6 @@ export function kubeApi(settings: KubeSettings): KubeApi {
     get: (path, what) => call('GET', path, what),
     patch: (path, body, what) => call('PATCH', path, what, body),
     create: (path, body, what) => call('POST', path, what, body),
+    update: (path, body, what) => call('PUT', path, what, body),
   };
 }

@@ -34,6 +34,7 @@ function kube(objects: Record<string, any>, patchError?: Error): KubeApi & { pat
     patched,
     get: async (path) => (path.includes('/events?') ? { kind: 'EventList', items: [] } : objects[path.split('/').pop()!]),
     create: async () => undefined,
+    update: async () => { throw new Error('the recovery job never replaces an object'); },
     patch: async (path, body: any) => {
       if (patchError) throw patchError;
       expect(body).toEqual({ metadata: { annotations: { [WAKE_ANNOTATION]: '2026-11-25T18:00:00.000Z' } } });

@@ -8,9 +8,12 @@ import { checkFences } from './fences';
 import { Manifests, manifestsFrom } from './manifests';
 import { withRaft } from './raft';
 
-/** The stores and reads `docs` declare and the configuration Vault needs for them; refuses a dist/ that breaks a fence. */
-export function deriveConfig(docs: Record<string, any>[]): { manifests: Manifests; want: DesiredConfig } {
-  const manifests = manifestsFrom(docs);
+/**
+ * The stores and reads `docs` declare and the configuration Vault needs for them; refuses a dist/ that breaks a fence,
+ * and one with no store unless `allowNoStore`.
+ */
+export function deriveConfig(docs: Record<string, any>[], allowNoStore = false): { manifests: Manifests; want: DesiredConfig } {
+  const manifests = manifestsFrom(docs, allowNoStore);
   const want = withBootstrap(withRaft(desiredConfig(manifests), docs), docs);
   checkFences(manifests, want);
   return { manifests, want };

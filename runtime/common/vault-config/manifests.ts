@@ -187,10 +187,13 @@ function refusePushSecrets(docs: Doc[], stores: VaultStore[]): void {
   }
 }
 
-/** The Vault stores and the reads through them that the manifests declare. */
-export function manifestsFrom(docs: Doc[]): Manifests {
+/**
+ * The Vault stores and the reads through them that the manifests declare; none is an error unless `allowNone` (the
+ * bootstrap's plan of a site with no AppSecret yet still has its audit device and identities).
+ */
+export function manifestsFrom(docs: Doc[], allowNone = false): Manifests {
   const stores = vaultStores(docs);
-  if (stores.length === 0) throw new Error('no ClusterSecretStore with a vault provider in the manifests: nothing to set up (check --dist)');
+  if (stores.length === 0 && !allowNone) throw new Error('no ClusterSecretStore with a vault provider in the manifests: nothing to set up (check --dist)');
   refusePushSecrets(docs, stores);
   return { stores, reads: secretReads(docs, stores) };
 }

@@ -2,6 +2,7 @@
 // what to do. The token travels only in the X-Vault-Token header and is registered for redaction by the caller.
 import { RunError } from '../failure';
 import { HttpResponse, request } from '../http';
+import { Lookup } from '../io';
 import { reason } from '../log';
 import { CaFile } from '../tls';
 import { vaultCall, vaultErrorText } from '../vault';
@@ -30,10 +31,16 @@ export interface Connection {
   readonly namespace?: string;
 }
 
-/** How to reach Vault (the settings read it), and the port-forward to name when it cannot be reached. */
+/** How to reach Vault (the settings read it), and what to advise when it cannot be reached or denies a call. */
 export interface VaultClientSettings extends Connection {
-  /** The port-forward to start when Vault cannot be reached, named from dist/ (see port-forward.ts). */
+  /** The port-forward to start when Vault cannot be reached, named from dist/ (tools/vault-setup/port-forward.ts). */
   readonly portForward?: string;
+  /** What to do when Vault cannot be reached, in place of the port-forward's advice (a job in the cluster). */
+  readonly unreachable?: string;
+  /** What to do when Vault denies a call (HTTP 403). @default run `vault login` with an admin token */
+  readonly denied?: string;
+  /** Resolves Vault's host name (dns.lookup when absent). */
+  readonly lookup?: Lookup;
 }
 
 const PORT_FORWARD_UNKNOWN = "kubectl port-forward to vault's Service";
@@ -51,11 +58,13 @@ export class VaultAnswerError extends Error {
   }
 }
 
-export function answerError(addr: string, name: string, response: HttpResponse): VaultAnswerError {
+const DENIED = 'run `vault login` with an admin token';
+
+export function answerError(addr: string, name: string, response: HttpResponse, denied = DENIED): VaultAnswerError {
   const detail = vaultErrorText(response) ?? 'no detail';
   if (response.status === 503 && /sealed/i.test(detail)) return sealedError(addr);
   if (response.status === 403) {
-    return new VaultAnswerError(`vault denied ${name} (HTTP 403 ${detail}): the token is wrong, expired or lacks this permission; run \`vault login\` with an admin token`, 403);
+    return new VaultAnswerError(`vault denied ${name} (HTTP 403 ${detail}): the token is wrong, expired or lacks this permission; ${denied}`, 403);
   }
   return new VaultAnswerError(`${name} answered HTTP ${response.status} (${detail})`, response.status);
 }
@@ -65,18 +74,19 @@ export function sealedError(addr: string): VaultAnswerError {
 }
 
 export function vaultClient(settings: VaultClientSettings): VaultClient {
-  const { addr, token, timeoutMs, ca, namespace, portForward = PORT_FORWARD_UNKNOWN } = settings;
+  const { addr, token, timeoutMs, ca, namespace, portForward = PORT_FORWARD_UNKNOWN, lookup, denied } = settings;
+  const unreachable = settings.unreachable ?? `start the port-forward (\`${portForward}\`) or set VAULT_ADDR`;
   const tls = vaultCall(addr, { ca, namespace });
   const call = async (method: string, path: string, body?: unknown, authenticated = true): Promise<HttpResponse> => {
     const name = `${method} ${path}`;
     try {
       return await request(`${addr}${path}`, {
-        name, method, body, timeoutMs, ...tls, headers: authenticated ? { 'x-vault-token': token } : {},
+        name, method, body, timeoutMs, lookup, ...tls, headers: authenticated ? { 'x-vault-token': token } : {},
       });
     } catch (error) {
       // A certificate problem says what to fix; a port-forward would not help.
       if (error instanceof RunError && error.exitCode === 2) throw error;
-      throw new Error(`cannot talk to vault at ${addr} (${reason(error)}): start the port-forward (\`${portForward}\`) or set VAULT_ADDR`);
+      throw new Error(`cannot talk to vault at ${addr} (${reason(error)}): ${unreachable}`);
     }
   };
   const ok = (status: number) => status >= 200 && status < 300;
@@ -86,23 +96,23 @@ export function vaultClient(settings: VaultClientSettings): VaultClient {
     read: async (path) => {
       const answer = await call('GET', path);
       if (answer.status === 404) return undefined;
-      if (!ok(answer.status)) throw answerError(addr, `GET ${path}`, answer);
+      if (!ok(answer.status)) throw answerError(addr, `GET ${path}`, answer, denied);
       return answer.json;
     },
     list: async (path) => {
       const answer = await call('GET', `${path}?list=true`);
       if (answer.status === 404) return [];
-      if (!ok(answer.status)) throw answerError(addr, `LIST ${path}`, answer);
+      if (!ok(answer.status)) throw answerError(addr, `LIST ${path}`, answer, denied);
       const keys = answer.json?.data?.keys;
       return Array.isArray(keys) ? keys.filter((k: unknown): k is string => typeof k === 'string') : [];
     },
     write: async (method, path, body) => {
       const answer = await call(method, path, body);
-      if (!ok(answer.status)) throw answerError(addr, `${method} ${path}`, answer);
+      if (!ok(answer.status)) throw answerError(addr, `${method} ${path}`, answer, denied);
     },
     delete: async (path) => {
       const answer = await call('DELETE', path);
-      if (!ok(answer.status)) throw answerError(addr, `DELETE ${path}`, answer);
+      if (!ok(answer.status)) throw answerError(addr, `DELETE ${path}`, answer, denied);
     },
   };
 }
