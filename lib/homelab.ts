@@ -7,6 +7,7 @@ import { EsoRecoveryCron } from './eso-recovery-cron';
 import { EsoStore, EsoStoreProps } from './eso-store';
 import { UnsealCron } from './unseal-cron';
 import { VaultBootstrap, VaultBootstrapProps } from './vault-bootstrap';
+import { VaultBootstrapAlerts } from './vault-bootstrap-alerts';
 import { VaultAlerts, VaultAlertsProps } from './vault-alerts';
 import { VaultBackup, VaultBackupProps } from './vault-backup';
 import { raftMigrationRunbook } from './raft-migration-runbook';
@@ -139,6 +140,7 @@ export function homelab(outdir: string, props: HomelabProps): Homelab {
   const secrets = new Chart(folder('apps'), 'app-secrets');
   // Its plan is derived from every folder, those made after this call included (the array is shared).
   const bootstrap = props.bootstrap && new VaultBootstrap(new Chart(core, 'vault-bootstrap'), 'vault-bootstrap', { ...props.bootstrap, vault, unseal, declaredBy: apps });
+  if (bootstrap && props.alerts !== false) new VaultBootstrapAlerts(new Chart(folder('alerts'), 'vault-bootstrap-alerts'), 'vault-bootstrap-alerts', { bootstrap });
   return { apps, vault, store, unseal, recovery, snapshots, bootstrap, secrets, folder };
 }
 

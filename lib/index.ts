@@ -6,6 +6,7 @@ export * from './eso-store';
 export * from './app-secret';
 export * from './unseal-cron';
 export * from './vault-bootstrap';
+export * from './vault-bootstrap-alerts';
 export * from './eso-recovery-cron';
 export * from './eso-recovery-admission';
 export * from './vault-backup';

@@ -87,6 +87,10 @@ function checkProps(props: VaultBootstrapProps) {
  * Whoever can create pods in Vault's namespace can read the unseal Secret, and so is Vault's admin already.
  */
 export class VaultBootstrap extends Construct {
+  /** The namespace of the CronJob (Vault's). */
+  public readonly namespace: string;
+  /** The CronJob's name. */
+  public readonly cronJobName = NAME;
   /** The job's pods' labels. */
   public readonly podLabels: Readonly<Record<string, string>>;
   /** The ServiceAccount a human's token for writing app secret values is made for (`kubectl create token`). */
@@ -99,6 +103,7 @@ export class VaultBootstrap extends Construct {
     const { settings, shares, threshold, mode, recipient } = validating(this, () => checkProps(props));
     const { vault, unseal } = props;
     const namespace = settings.namespace;
+    this.namespace = namespace;
     if (recipient !== ESCROW_WAIVED) this.escrowSecretName = BOOTSTRAP_DEFAULTS.escrowSecretName;
     const labels = { 'app.kubernetes.io/name': NAME };
     const subjects = [{ kind: 'ServiceAccount', name: NAME, namespace }];
