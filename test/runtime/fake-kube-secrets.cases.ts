@@ -158,7 +158,7 @@ describe('projection into a pod\'s volume', () => {
     expect(optional.sync()).toBe(true);
     expect(visible(optional.dir)).toEqual([]);
     expect(readdirSync(optional.dir)).toContain('..data');
-    expect(() => api.project(NS, 'absent', volume()).sync()).toThrow('MountVolume.SetUp failed for volume "absent" : secret "absent" not found');
+    expect(() => api.project(NS, 'absent', volume(), { volume: 'unseal-keys' }).sync()).toThrow('MountVolume.SetUp failed for volume "unseal-keys" : secret "absent" not found');
     api.put(NS, 'absent', { share: 's' });
     expect(optional.sync()).toBe(true);
     expect(visible(optional.dir)).toEqual(['share']);

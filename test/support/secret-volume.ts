@@ -11,10 +11,12 @@ import { join } from 'path';
 export interface SecretVolumeOptions {
   /** The mount of an absent Secret succeeds, empty. @default false */
   readonly optional?: boolean;
-  /** Each file's mode (`defaultMode`). @default 0o440, the mode the unseal CronJob's volume sets */
+  /** Each file's mode (`defaultMode`; the API's own default is 0644). @default 0o440, as the unseal CronJob's volume sets it */
   readonly mode?: number;
   /** Only these keys, each at its path (`items`); a listed key the Secret lacks fails the mount unless optional. */
   readonly items?: ReadonlyArray<{ readonly key: string; readonly path: string; readonly mode?: number }>;
+  /** The volume's name, which the kubelet's mount errors quote. @default the Secret's name */
+  readonly volume?: string;
 }
 
 export const DEFAULT_SECRET_FILE_MODE = 0o440;
@@ -26,7 +28,7 @@ export function secretPayload(secretName: string, data: Record<string, Buffer> |
   const mode = options.mode ?? DEFAULT_SECRET_FILE_MODE;
   if (!data) {
     if (options.optional) return new Map();
-    throw new Error(`MountVolume.SetUp failed for volume "${secretName}" : secret "${secretName}" not found`);
+    throw new Error(`MountVolume.SetUp failed for volume "${options.volume ?? secretName}" : secret "${secretName}" not found`);
   }
   const payload = new Map<string, File>();
   if (!options.items) {
@@ -36,7 +38,7 @@ export function secretPayload(secretName: string, data: Record<string, Buffer> |
   for (const item of options.items) {
     if (!(item.key in data)) {
       if (options.optional) continue;
-      throw new Error(`MountVolume.SetUp failed for volume "${secretName}" : references non-existent secret key: ${item.key}`);
+      throw new Error(`MountVolume.SetUp failed for volume "${options.volume ?? secretName}" : references non-existent secret key: ${item.key}`);
     }
     payload.set(item.path, { content: data[item.key], mode: item.mode ?? mode });
   }
