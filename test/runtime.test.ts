@@ -13,6 +13,7 @@ includeCases(join(__dirname, 'runtime'), {
   'eso-recovery': () => require('./runtime/eso-recovery.cases'),
   'eso-recovery-failures.integration': () => require('./runtime/eso-recovery-failures.integration.cases'),
   'eso-recovery-tls': () => require('./runtime/eso-recovery-tls.cases'),
+  'fake-kube-secrets': () => require('./runtime/fake-kube-secrets.cases'),
   'raft-snapshot-archive': () => require('./runtime/raft-snapshot-archive.cases'),
   'raft-snapshot-tls': () => require('./runtime/raft-snapshot-tls.cases'),
   'unseal': () => require('./runtime/unseal.cases'),
