@@ -1,7 +1,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { invalid, validating } from '../build/prop-error';
+import { invalid, propError, validating } from '../build/prop-error';
 import { parseAgeRecipient } from '../runtime/common/age';
 import { BOOTSTRAP_DEFAULTS, BOOTSTRAP_ENV, ESCROW_WAIVED } from '../runtime/common/bootstrap-variables';
 import { UNSEAL_ENV } from '../runtime/common/unseal-variables';
@@ -132,7 +132,7 @@ export class VaultBootstrap extends Construct {
     // from dist/: the job cannot read dist/.
     const plan: ApiObject = new k8s.KubeConfigMap(this, 'plan', {
       metadata: { name: `${NAME}-plan`, namespace, labels },
-      data: { [PLAN_KEY]: Lazy.any({ produce: () => `${JSON.stringify(deriveConfig(declared(props.declaredBy, plan), true).want, null, 2)}\n` }) },
+      data: { [PLAN_KEY]: Lazy.any({ produce: () => renderPlan(declared(props.declaredBy, plan)) }) },
     });
 
     const job = new ScriptCronJob(this, 'job', {
@@ -161,6 +161,15 @@ export class VaultBootstrap extends Construct {
         destinations: [vault.egress.dns, vault.egress.apiServer, vault.egress.vaultApi],
       });
     }
+  }
+}
+
+/** The desired configuration as the job reads it; what vault-setup would refuse in dist/ fails synthesis, on one line. */
+function renderPlan(docs: Record<string, any>[]): string {
+  try {
+    return `${JSON.stringify(deriveConfig(docs, true).want, null, 2)}\n`;
+  } catch (error) {
+    throw propError(`VaultBootstrap cannot derive vault's configuration from the manifests: ${(error as Error).message}`);
   }
 }
 

@@ -16,6 +16,7 @@ includeCases(join(__dirname, 'lib'), {
   'unseal-cron-pods': () => require('./lib/unseal-cron-pods.cases'),
   'vault-alerts': () => require('./lib/vault-alerts.cases'),
   'vault-backup': () => require('./lib/vault-backup.cases'),
+  'vault-bootstrap': () => require('./lib/vault-bootstrap.cases'),
   'vault-http-route': () => require('./lib/vault-http-route.cases'),
   'vault-network-policy': () => require('./lib/vault-network-policy.cases'),
   'vault-raft': () => require('./lib/vault-raft.cases'),

@@ -1,4 +1,4 @@
-import { createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, timingSafeEqual } from 'crypto';
+import { createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, timingSafeEqual } from 'crypto';
 import { bech32Decode, bech32Polymod } from '../../runtime/common/age';
 
 // An age decrypter for X25519 identities, strict as the age specification (C2SP's age.md) reads, so that the tests can
@@ -164,4 +164,14 @@ export function bech32Encode(hrp: string, data: Buffer): string {
   const mod = bech32Polymod([...expanded, ...values, 0, 0, 0, 0, 0, 0]) ^ 1;
   const checksum = [0, 1, 2, 3, 4, 5].map((i) => (mod >>> (5 * (5 - i))) & 31);
   return `${hrp}1${[...values, ...checksum].map((v) => charset[v]).join('')}`;
+}
+
+/** A fresh X25519 identity and its recipient, Bech32 as age-keygen writes them. */
+export function ageKeyPair(): { identity: string; recipient: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  const raw = (jwk: string | undefined) => Buffer.from(jwk!, 'base64url');
+  return {
+    identity: bech32Encode('age-secret-key-', raw(privateKey.export({ format: 'jwk' }).d)).toUpperCase(),
+    recipient: bech32Encode('age', raw(publicKey.export({ format: 'jwk' }).x)),
+  };
 }

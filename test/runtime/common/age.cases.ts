@@ -1,9 +1,9 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'crypto';
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { inflateSync } from 'zlib';
 import { ageEncrypt, bech32Decode, parseAgeRecipient } from '../../../runtime/common/age';
-import { ageDecrypt, AgeError, bech32Encode, sha256 } from '../../support/age-decrypt';
+import { ageDecrypt, AgeError, ageKeyPair, bech32Encode, sha256 } from '../../support/age-decrypt';
 
 const KIT = join(__dirname, '..', '..', 'fixtures', 'age-testkit');
 
@@ -18,15 +18,7 @@ function vector(name: string): Vector {
   return { name, expect: get('expect')[0], payload: get('payload')[0], identities: get('identity'), file: get('compressed')[0] === 'zlib' ? inflateSync(body) : body };
 }
 
-/** A fresh X25519 identity and its recipient, Bech32 as age-keygen writes them. */
-function keyPair(): { identity: string; recipient: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const raw = (jwk: string | undefined) => Buffer.from(jwk!, 'base64url');
-  return {
-    identity: bech32Encode('age-secret-key-', raw(privateKey.export({ format: 'jwk' }).d)).toUpperCase(),
-    recipient: bech32Encode('age', raw(publicKey.export({ format: 'jwk' }).x)),
-  };
-}
+const keyPair = ageKeyPair;
 
 describe('the test decrypter reads the age test kit as the reference implementation does', () => {
   const names = readdirSync(KIT).filter((f) => f !== 'README.md').sort();
