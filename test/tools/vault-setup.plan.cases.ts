@@ -145,6 +145,7 @@ test('apply stops at the first failed write and names what it wrote before', asy
   const vault: VaultClient = {
     addr: 'http://vault', sealStatus: async () => ({ status: 200, json: {} }), read: async () => undefined, list: async () => [],
     delete: async () => { throw new Error('apply never deletes'); },
+    login: async () => { throw new Error('apply never logs in'); },
     write: async (method, path) => {
       if (path.includes('role')) throw new Error(`POST ${path} answered HTTP 500 (internal error)`);
       written.push(`${method} ${path}`);

@@ -18,6 +18,8 @@ export interface VaultClient {
   write(method: 'POST' | 'PUT', path: string, body: unknown): Promise<void>;
   /** DELETEs `path`: only `retire` calls it, for what the operator confirmed by name. */
   delete(path: string): Promise<void>;
+  /** An unauthenticated login (`path` such as "/v1/auth/kubernetes/login"): the client token it answers. */
+  login(path: string, body: unknown): Promise<string>;
 }
 
 /** How to reach Vault, and with which token. */
@@ -113,6 +115,13 @@ export function vaultClient(settings: VaultClientSettings): VaultClient {
     delete: async (path) => {
       const answer = await call('DELETE', path);
       if (!ok(answer.status)) throw answerError(addr, `DELETE ${path}`, answer, denied);
+    },
+    login: async (path, body) => {
+      const answer = await call('POST', path, body, false);
+      const token = answer.json?.auth?.client_token;
+      if (!ok(answer.status)) throw answerError(addr, `POST ${path}`, answer, 'check the role\'s bound service account and namespace (`npm run vault-setup -- plan`)');
+      if (typeof token !== 'string' || token === '') throw new Error(`POST ${path} answered no client token: is ${addr} a vault server?`);
+      return token;
     },
   };
 }
