@@ -15,6 +15,8 @@ export interface ApiRequest {
   /** The decoded path, without the query, such as "/v1/sys/mounts/secret". */
   readonly path: string;
   readonly list: boolean;
+  /** The query's parameters, when it has any (`list` included). */
+  readonly query?: Record<string, string>;
   readonly body: any;
   readonly token?: string;
 }
@@ -126,6 +128,7 @@ export class FakeVaultApi extends LoopbackServer {
       const token = req.headers['x-vault-token'];
       const request: ApiRequest = {
         method: req.method ?? '', path: decodeURIComponent(url.pathname), list: url.searchParams.get('list') === 'true', body,
+        ...(url.search !== '' && { query: Object.fromEntries(url.searchParams) }),
         ...(typeof token === 'string' && { token }),
       };
       this.received.push(request);
