@@ -15,7 +15,6 @@ export interface ApiRequest {
   /** The decoded path, without the query, such as "/v1/sys/mounts/secret". */
   readonly path: string;
   readonly list: boolean;
-  /** The query's parameters, when it has any (`list` included). */
   readonly query?: Record<string, string>;
   readonly body: any;
   readonly token?: string;
@@ -98,12 +97,10 @@ export class FakeVaultApi extends LoopbackServer {
     this.sealed = options.sealed ?? false;
   }
 
-
   /** Requests that could change Vault: anything but GET. */
   get writes(): ApiRequest[] {
     return this.received.filter((r) => r.method !== 'GET');
   }
-
 
   /** Mounts KV v2 at `path` as `vault secrets enable -path=<path> kv-v2` would, with these secrets. */
   kvV2(path: string, secrets: Record<string, KvSecret> = {}): this {
