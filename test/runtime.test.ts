@@ -14,6 +14,7 @@ includeCases(join(__dirname, 'runtime'), {
   'eso-recovery-failures.integration': () => require('./runtime/eso-recovery-failures.integration.cases'),
   'eso-recovery-tls': () => require('./runtime/eso-recovery-tls.cases'),
   'fake-kube-secrets': () => require('./runtime/fake-kube-secrets.cases'),
+  'fake-vault-lifecycle': () => require('./runtime/fake-vault-lifecycle.cases'),
   'raft-snapshot-archive': () => require('./runtime/raft-snapshot-archive.cases'),
   'raft-snapshot-tls': () => require('./runtime/raft-snapshot-tls.cases'),
   'unseal': () => require('./runtime/unseal.cases'),

@@ -20,6 +20,25 @@ interface Rule {
   readonly capabilities: Set<string>;
 }
 
+/**
+ * The root paths of Vault's backends (PathsSpecial.Root): the system backend's (vault/logical_system.go, as of Vault
+ * 1.2x) and the token store's (vault/token_store.go), under their mounts. An entry ending in "*" is a prefix; others
+ * are exact: `sys/auth` (listing auth methods) is not a root path, `sys/auth/<path>` is.
+ */
+const ROOT_PATHS = [
+  'sys/auth/*', 'sys/remount', 'sys/audit', 'sys/audit/*', 'sys/raw', 'sys/raw/*', 'sys/rotate', 'sys/config/cors',
+  'sys/config/auditing/*', 'sys/config/ui/headers/*', 'sys/plugins/catalog/*', 'sys/plugins/runtimes/catalog/*',
+  'sys/revoke-prefix/*', 'sys/revoke-force/*', 'sys/leases', 'sys/leases/revoke-prefix/*', 'sys/leases/revoke-force/*',
+  'sys/leases/lookup/*', 'sys/storage/raft/snapshot-auto/config/*', 'sys/internal/inspect/*', 'sys/seal', 'sys/step-down',
+  'auth/token/revoke-orphan/*', 'auth/token/accessors*',
+];
+
+/** Whether Vault requires `sudo` besides the operation's capability on this path (as the API path after /v1/). */
+export function requiresSudo(requestPath: string): boolean {
+  const path = requestPath.replace(/^\/+/, '');
+  return ROOT_PATHS.some((root) => (root.endsWith('*') ? path.startsWith(root.slice(0, -1)) : path === root));
+}
+
 /** The rules of one policy's text; throws with Vault's kind of message on what it cannot parse. */
 export function parsePolicy(text: string): Rule[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(#|\/\/)[^\n]*/g, ' ');
@@ -64,14 +83,18 @@ export class Acl {
     }
   }
 
-  /** Whether the operation on `path` (as the API path after /v1/) is allowed: AllowOperation without parameters. */
+  /**
+   * Whether the operation on `path` (as the API path after /v1/) is allowed: AllowOperation without parameters. On a
+   * root path (`requiresSudo`) the same rule must also grant `sudo` (acl.go's RootPrivs, checked by performPolicyChecks).
+   */
   allows(operation: Operation, requestPath: string): boolean {
     const path = requestPath.replace(/^\/+/, '');
     const capabilities = this.exact.get(path)
       ?? (operation === 'list' ? this.exact.get(path.replace(/\/$/, '')) : undefined)
       ?? (operation === 'list' && path.endsWith('/') ? this.nonExact(path.slice(0, -1)) : undefined)
       ?? this.nonExact(path);
-    return capabilities !== undefined && !capabilities.has('deny') && capabilities.has(operation);
+    return capabilities !== undefined && !capabilities.has('deny') && capabilities.has(operation)
+      && (!requiresSudo(path) || capabilities.has('sudo'));
   }
 
   private nonExact(path: string): Set<string> | undefined {

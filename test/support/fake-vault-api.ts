@@ -15,6 +15,7 @@ export interface ApiRequest {
   /** The decoded path, without the query, such as "/v1/sys/mounts/secret". */
   readonly path: string;
   readonly list: boolean;
+  readonly query?: Record<string, string>;
   readonly body: any;
   readonly token?: string;
 }
@@ -96,12 +97,10 @@ export class FakeVaultApi extends LoopbackServer {
     this.sealed = options.sealed ?? false;
   }
 
-
   /** Requests that could change Vault: anything but GET. */
   get writes(): ApiRequest[] {
     return this.received.filter((r) => r.method !== 'GET');
   }
-
 
   /** Mounts KV v2 at `path` as `vault secrets enable -path=<path> kv-v2` would, with these secrets. */
   kvV2(path: string, secrets: Record<string, KvSecret> = {}): this {
@@ -126,6 +125,7 @@ export class FakeVaultApi extends LoopbackServer {
       const token = req.headers['x-vault-token'];
       const request: ApiRequest = {
         method: req.method ?? '', path: decodeURIComponent(url.pathname), list: url.searchParams.get('list') === 'true', body,
+        ...(url.search !== '' && { query: Object.fromEntries(url.searchParams) }),
         ...(typeof token === 'string' && { token }),
       };
       this.received.push(request);

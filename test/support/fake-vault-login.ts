@@ -24,7 +24,7 @@ const b64 = (json: unknown) => Buffer.from(JSON.stringify(json)).toString('base6
 export class FakeVaultWithLogin extends FakeVaultApi {
   private readonly issued = new Map<string, Issued>();
   /** Client tokens from logins, with their policies. */
-  private readonly clients = new Map<string, { policies: string[]; role: string }>();
+  protected readonly clients = new Map<string, { policies: string[]; role: string }>();
   /** Every login, as "<auth mount>/<role>: <status>". */
   public readonly logins: string[] = [];
 
@@ -118,6 +118,11 @@ export class FakeVaultWithLogin extends FakeVaultApi {
     const operation: Operation = r.method === 'GET' ? (r.list ? 'list' : 'read') : r.method === 'DELETE' ? 'delete' : r.method === 'PATCH' ? 'patch' : 'update';
     const acl = new Acl(policies.map((p) => this.policies[p]).filter((t): t is string => t !== undefined));
     if (!acl.allows(operation, path)) return [403, { errors: ['1 error occurred:\n\t* permission denied\n\n'] }];
-    return super.answer({ ...r, token: this.options.token });
+    return this.authorized({ ...r, token: this.options.token });
+  }
+
+  /** A client's request that its policies allow, with the admin token: the stand-in's answer. */
+  protected authorized(r: ApiRequest): [number, unknown?] {
+    return super.answer(r);
   }
 }
