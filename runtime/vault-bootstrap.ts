@@ -21,7 +21,7 @@ import { finished, Outcome, retry } from './common/retry';
 import { Env } from './common/settings';
 import { isUninitialized, vaultApi } from './common/vault';
 import { vaultClient } from './common/vault-config/vault-client';
-import { attemptUnseal } from './unseal';
+import { attemptUnseal } from './unseal/attempt';
 import { configure, recordDrift, Writes } from './vault-bootstrap/configure';
 import { escrowData, readSecret, SecretState, shareData, writeSecret } from './vault-bootstrap/secrets';
 import { BootstrapSettings, readBootstrapSettings } from './vault-bootstrap/settings';

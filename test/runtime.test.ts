@@ -19,5 +19,6 @@ includeCases(join(__dirname, 'runtime'), {
   'raft-snapshot-tls': () => require('./runtime/raft-snapshot-tls.cases'),
   'unseal': () => require('./runtime/unseal.cases'),
   'unseal.integration': () => require('./runtime/unseal.integration.cases'),
+  'vault-bootstrap.integration': () => require('./runtime/vault-bootstrap.integration.cases'),
   'unseal-tls': () => require('./runtime/unseal-tls.cases'),
 });

@@ -4,7 +4,8 @@ import { join } from 'path';
 import { needsHuman, outcomeOf } from '../../runtime/common/failure';
 import { HttpResponse } from '../../runtime/common/http';
 import { VaultApi } from '../../runtime/common/vault';
-import { attemptUnseal, readShares, readUnsealSettings, Share } from '../../runtime/unseal';
+import { readShares, readUnsealSettings } from '../../runtime/unseal';
+import { attemptUnseal, Share } from '../../runtime/unseal/attempt';
 import { secretDir } from '../support/run-script';
 
 const ok = (json: object): HttpResponse => ({ status: 200, json });

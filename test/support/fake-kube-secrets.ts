@@ -87,6 +87,12 @@ export class FakeKubeSecrets extends LoopbackServer {
     return token;
   }
 
+  /** Accepts `token` (a projected token another stand-in issued, such as Vault's TokenReview knows) as the ServiceAccount's. */
+  acceptToken(token: string, namespace: string, name: string): this {
+    this.tokens.set(token, `system:serviceaccount:${namespace}:${name}`);
+    return this;
+  }
+
   /** Grants the ServiceAccount these rules (a Role in each rule's namespace, or a ClusterRole cluster-wide). */
   allow(sa: ServiceAccountRef, ...rules: RbacRule[]): this {
     const user = `system:serviceaccount:${sa.namespace}:${sa.name}`;

@@ -44,6 +44,8 @@ export class FakeVaultLifecycle extends FakeVaultWithLogin {
   private readonly rootTokens = new Map<string, RootToken>();
   private readonly faults: Fault[] = [];
   private initAnswer?: InitAnswer;
+  /** Every root token minted (init's, generate-root's), revoked or not. */
+  public readonly rootTokensIssued: string[] = [];
 
   /**
    * `options.token` is the stand-in's own admin credential, for `byHand` only (random by default): it is no Vault
@@ -110,13 +112,14 @@ export class FakeVaultLifecycle extends FakeVaultWithLogin {
       return [204];
     }
     if (root && path === 'auth/token/lookup-self' && (r.method === 'GET' || r.method === 'POST')) return this.lookupRoot(r.token!);
-    if (root || admin) return this.audit(path, r) ?? super.answer({ ...r, token: this.options.token });
+    if (root || admin) return this.audit(path, r) ?? this.kvWrite(path, r) ?? super.answer({ ...r, token: this.options.token });
     return super.answer(r);
   }
 
   /** A client token's request its policies allow (sudo included): audit devices here, the rest as before. */
   protected authorized(r: ApiRequest): Answer {
-    return this.audit(r.path.replace(/^\/v1\//, ''), r) ?? super.authorized(r);
+    const path = r.path.replace(/^\/v1\//, '');
+    return this.audit(path, r) ?? this.kvWrite(path, r) ?? super.authorized(r);
   }
 
   /** The endpoints Vault serves without a token: init, seal status, health, unseal, root generation. */
@@ -138,6 +141,7 @@ export class FakeVaultLifecycle extends FakeVaultWithLogin {
 
   private mintRoot(): string {
     const token = `hvs.${base62(24)}`;
+    this.rootTokensIssued.push(token);
     this.rootTokens.set(token, { accessor: base62(24), createdAt: Math.floor(Date.now() / 1000) });
     return token;
   }
@@ -149,6 +153,17 @@ export class FakeVaultLifecycle extends FakeVaultWithLogin {
       accessor: entry.accessor, creation_time: entry.createdAt, creation_ttl: 0, display_name: 'root', entity_id: '', expire_time: null,
       explicit_max_ttl: 0, id: token, meta: null, num_uses: 0, orphan: true, path: 'auth/token/root', policies: ['root'], ttl: 0, type: 'service',
     } }];
+  }
+
+  /** A KV v2 write (`<mount>/data/<key>` with `data`), for a request already authorized: a new version, the fields replaced. */
+  private kvWrite(path: string, r: ApiRequest): Answer | undefined {
+    if (r.method !== 'POST' && r.method !== 'PUT') return undefined;
+    const mount = Object.keys(this.kv).find((m) => path.startsWith(`${m}/data/`));
+    if (mount === undefined) return undefined;
+    if (!r.body?.data || typeof r.body.data !== 'object') return [400, { errors: ['no data provided'] }];
+    const key = path.slice(mount.length + '/data/'.length);
+    this.kv[mount][key] = { ...this.kv[mount][key], data: r.body.data };
+    return [200, { data: { created_time: new Date().toISOString(), deletion_time: '', destroyed: false, version: 1 } }];
   }
 
   /** sys/audit and sys/audit/<path>, for a request already authorized; undefined for any other path. */

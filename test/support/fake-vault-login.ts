@@ -25,6 +25,8 @@ export class FakeVaultWithLogin extends FakeVaultApi {
   private readonly issued = new Map<string, Issued>();
   /** Client tokens from logins, with their policies. */
   protected readonly clients = new Map<string, { policies: string[]; role: string }>();
+  /** Every client token a login issued, revoked or not: what a test checks never reaches an output. */
+  public readonly clientTokensIssued: string[] = [];
   /** Every login, as "<auth mount>/<role>: <status>". */
   public readonly logins: string[] = [];
 
@@ -106,6 +108,7 @@ export class FakeVaultWithLogin extends FakeVaultApi {
     const tokenPolicies = (role.token_policies ?? role.policies ?? []) as string[];
     const token = `hvs.${randomBytes(18).toString('base64url')}`;
     this.clients.set(token, { policies: ['default', ...tokenPolicies], role: body.role });
+    this.clientTokensIssued.push(token);
     return [200, { auth: {
       client_token: token, policies: ['default', ...tokenPolicies].sort(), token_policies: ['default', ...tokenPolicies].sort(),
       metadata: { role: body.role, service_account_name: name, service_account_namespace: namespace }, lease_duration: role.token_ttl ?? 0, renewable: true,

@@ -5,7 +5,6 @@
 // secret whole (a KV v2 version), and revokes its token. The values come from a prompt without echo, or, when stdin is
 // not a terminal, from one JSON object on stdin ({"<path>": {"<field>": "<value>"}}); none is ever printed.
 // Exit 0 when every secret asked for was written; 1 on any error, saying what to do.
-import { createInterface } from 'readline';
 import { bootstrapJobs } from '../../runtime/common/vault-config/bootstrap';
 import { deriveConfig } from '../../runtime/common/vault-config/derive';
 import { DesiredSecret } from '../../runtime/common/vault-config/desired';
@@ -15,63 +14,32 @@ import { start } from '../../runtime/common/main';
 import { Env, readSeconds, readUrl } from '../../runtime/common/settings';
 import { KubectlRunner, spawnKubectl } from '../vault-rollout/kubectl';
 import { refuseCleartext } from '../vault-setup/cleartext';
+import { askValues, Values } from './terminal';
 import { readManifests } from '../vault-setup/manifests';
+import { portForwardHint } from '../vault-setup/port-forward';
 import { listenerTls, readToolCa } from '../vault-setup/tls';
 
-/** Values by secret path (`<mount>/<key>`), then field. */
-export type Values = Record<string, Record<string, string>>;
 
 export interface Io extends Output {
-  /** Asks for the values of `secrets` (field names known, or free-form when a secret is read whole). */
-  readonly values: (secrets: DesiredSecret[]) => Promise<Values>;
-  readonly kubectl: KubectlRunner;
+  /**
+   * Asks for the values of `secrets` (field names known, or free-form when a secret is read whole).
+   * @default the terminal, without echo, or one JSON object on a piped stdin (terminal.ts)
+   */
+  readonly values?: (secrets: DesiredSecret[], log: Log) => Promise<Values>;
+  /** @default the operator's kubectl (WRITE_SECRETS_KUBECTL names another) */
+  readonly kubectl?: KubectlRunner;
 }
 
 const USAGE = 'usage: npm run write-secrets [-- [--dist DIR] [PATH...]]: PATH as the ExternalSecrets name it, such as secret/postgres-secret';
 
-/** The values from a terminal, without echo; from a pipe, one JSON object. */
-async function askValues(secrets: DesiredSecret[], out: Log): Promise<Values> {
-  if (!process.stdin.isTTY) {
-    let text = '';
-    for await (const chunk of process.stdin) text += chunk;
-    return JSON.parse(text) as Values;
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  const muted = rl as unknown as { _writeToOutput: (s: string) => void; output: NodeJS.WriteStream };
-  let hidden = false;
-  muted._writeToOutput = (s: string) => { if (!hidden) muted.output.write(s); };
-  const ask = (question: string) => new Promise<string>((resolve) => {
-    process.stderr.write(question);
-    hidden = true;
-    rl.question('', (answer) => { hidden = false; process.stderr.write('\n'); resolve(answer); });
-  });
-  const values: Values = {};
-  for (const secret of secrets) {
-    const path = `${secret.mount}/${secret.key}`;
-    const fields: Record<string, string> = {};
-    const names = secret.fields.length > 0 ? secret.fields : [];
-    out.log(`${path} (read by ${secret.readers.join(', ')})${names.length === 0 ? ': read whole; give each field, an empty name to finish' : ''}`);
-    for (const field of names) fields[field] = await ask(`  ${field}: `);
-    while (names.length === 0) {
-      hidden = false;
-      const field = await new Promise<string>((resolve) => rl.question('  field name: ', resolve));
-      if (field.trim() === '') break;
-      fields[field.trim()] = await ask(`  ${field.trim()}: `);
-    }
-    values[path] = fields;
-  }
-  rl.close();
-  return values;
-}
-
-export const processIo = (out: Log): Io => ({ ...processOutput, values: (s) => askValues(s, out), kubectl: spawnKubectl('kubectl', process.env) });
 
 async function run(argv: string[], env: Env, io: Io, out: Log): Promise<number> {
+  const kubectl = io.kubectl ?? spawnKubectl(env.WRITE_SECRETS_KUBECTL ?? 'kubectl', env);
   const dist = argv[0] === '--dist' ? argv[1] : 'dist';
   const paths = argv[0] === '--dist' ? argv.slice(2) : argv;
   if (paths.some((p) => p.startsWith('-'))) throw new Error(USAGE);
   const docs = readManifests(dist);
-  const { want } = deriveConfig(docs);
+  const { manifests, want } = deriveConfig(docs);
   const [job] = bootstrapJobs(docs);
   if (!job) throw new Error(`${dist} has no vault-bootstrap CronJob, so no writer identity: write the values as an admin (\`vault kv put\`, docs/secrets.md)`);
   const declared = want.secrets.filter((s) => s.source === 'data');
@@ -85,7 +53,7 @@ async function run(argv: string[], env: Env, io: Io, out: Log): Promise<number> 
   const ca = readToolCa(env, addr, tls);
   const timeoutMs = readSeconds(env, 'VAULT_SETUP_TIMEOUT_SECONDS', 10, 0.1, 120) * 1000;
 
-  const values = await io.values(chosen);
+  const values = await (io.values ?? askValues)(chosen, out);
   for (const fields of Object.values(values)) for (const value of Object.values(fields)) redact(String(value));
   for (const secret of chosen) {
     const given = values[`${secret.mount}/${secret.key}`] ?? {};
@@ -94,13 +62,13 @@ async function run(argv: string[], env: Env, io: Io, out: Log): Promise<number> 
     if (Object.keys(given).length === 0) throw new Error(`${secret.mount}/${secret.key} was given no field: nothing written`);
   }
 
-  const minted = await io.kubectl(['-n', job.namespace, 'create', 'token', job.writerServiceAccount, '--duration=10m'], { timeoutMs });
+  const minted = await kubectl(['-n', job.namespace, 'create', 'token', job.writerServiceAccount, '--duration=10m'], { timeoutMs });
   const jwt = minted.stdout.trim();
   if (minted.code !== 0 || jwt === '') {
     throw new Error(`kubectl create token ${job.writerServiceAccount} in ${job.namespace} failed (${minted.stderr.trim().split('\n').pop() ?? 'no message'}): your kubeconfig needs create on serviceaccounts/token there`);
   }
   redact(jwt);
-  const anonymous = vaultClient({ addr, token: '', timeoutMs, ...(ca && { ca }), portForward: `kubectl -n ${job.namespace} port-forward svc/vault 8200` });
+  const anonymous = vaultClient({ addr, token: '', timeoutMs, ...(ca && { ca }), portForward: portForwardHint(manifests.stores) });
   const login = await anonymous.login(`/v1/auth/${encodePath(job.authMount)}/login`, { role: job.writerRole, jwt });
   redact(login);
   const vault = vaultClient({ addr, token: login, timeoutMs, ...(ca && { ca }), denied: `the writer's policy ${job.writerRole} lacks it: run \`npm run vault-setup -- apply\`` });
@@ -116,14 +84,14 @@ async function run(argv: string[], env: Env, io: Io, out: Log): Promise<number> 
   return 0;
 }
 
-export async function main(argv: string[], env: Env = process.env, io?: Io): Promise<number> {
-  const out = logTo(io ?? processOutput);
+export async function main(argv: string[], env: Env = process.env, io: Io = processOutput): Promise<number> {
+  const out = logTo(io);
   if (argv.includes('--help')) {
     out.log(USAGE);
     return 0;
   }
   try {
-    return await run(argv, env, io ?? processIo(out), out);
+    return await run(argv, env, io, out);
   } catch (error) {
     out.logError(reason(error));
     return 1;

@@ -1,0 +1,135 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { root } from '../../build/bundle';
+import { readManifests } from '../../tools/vault-setup/manifests';
+import { ageKeyPair } from './age-decrypt';
+import { FakeKubeSecrets } from './fake-kube-secrets';
+import { FakeVaultLifecycle, FakeVaultLifecycleOptions } from './fake-vault-lifecycle';
+import { Run, runNode } from './run-script';
+
+// A cluster on loopback for the bootstrap's acceptance: the CronJobs of an example's committed dist/ that talk to Vault
+// (the bootstrap and the unseal job), run as their containers run them (the bundled script from their ConfigMap, their
+// env from the CronJob), round by round, one simulated minute each, against a stand-in Vault that starts uninitialized
+// (fake-vault-lifecycle.ts) and a stand-in API server (fake-kube-secrets.ts) that holds the job's RBAC as dist/'s Role
+// says and projects the unseal Secret into the unseal job's volume before each of its runs, as the kubelet does.
+// What dist/ sets is kept but the addresses (loopback, plain HTTP: TLS is the scripts' own tests'), the escrow's
+// recipient (the test's own key, so that it can open the escrow), and a short retry interval.
+
+export const ZERO_TOUCH = join(root, 'examples', 'zero-touch', 'dist');
+type Doc = Record<string, any>;
+
+const containerOf = (doc: Doc) => doc.spec.jobTemplate.spec.template.spec.containers[0];
+const envOf = (doc: Doc): Record<string, string> => Object.fromEntries(containerOf(doc).env.map((e: any) => [e.name, e.value]));
+
+export interface Round {
+  readonly unseal: Run;
+  readonly bootstrap: Run;
+}
+
+export class BootstrapCluster {
+  readonly docs: Doc[] = readManifests(ZERO_TOUCH);
+  readonly escrowKey = ageKeyPair();
+  readonly vault: FakeVaultLifecycle;
+  readonly kube = new FakeKubeSecrets();
+  /** Every run's output, in order, for the check that no secret reached any of it. */
+  readonly outputs: string[] = [];
+  private readonly dir = mkdtempSync(join(tmpdir(), 'bootstrap-cluster-'));
+  private readonly scripts = new Map<string, string>();
+
+  constructor(vault: FakeVaultLifecycleOptions = {}) {
+    this.vault = new FakeVaultLifecycle(vault);
+  }
+
+  find(kind: string, name: string): Doc {
+    const doc = this.docs.find((d) => d.kind === kind && d.metadata?.name === name);
+    if (!doc) throw new Error(`no ${kind} ${name} in ${ZERO_TOUCH}`);
+    return doc;
+  }
+
+  get namespace(): string {
+    return this.find('CronJob', 'vault-bootstrap').metadata.namespace;
+  }
+
+  get unsealSecret(): string {
+    return envOf(this.find('CronJob', 'vault-bootstrap')).VAULT_UNSEAL_SECRET_NAME;
+  }
+
+  async start(): Promise<this> {
+    await Promise.all([this.vault.start(), this.kube.start()]);
+    // The job's RBAC exactly as dist/'s Role, bound to its ServiceAccount.
+    const role = this.find('Role', 'vault-bootstrap');
+    this.kube.allow({ namespace: this.namespace, name: 'vault-bootstrap' }, ...role.rules.map((r: any) => ({ ...r, namespace: role.metadata.namespace })));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.vault.stop(), this.kube.stop()]);
+  }
+
+  /** The bundled script of the CronJob's ConfigMap, written once to a file. */
+  private script(cronJob: string): string {
+    if (!this.scripts.has(cronJob)) {
+      const data = this.find('ConfigMap', `${cronJob}-script`).data;
+      const file = join(this.dir, `${cronJob}.js`);
+      writeFileSync(file, data[`${cronJob}.js`]);
+      this.scripts.set(cronJob, file);
+    }
+    return this.scripts.get(cronJob)!;
+  }
+
+  /** The CronJob's environment with the test's addresses. */
+  private env(cronJob: string, extra: Record<string, string>): Record<string, string> {
+    const { VAULT_CACERT: _ca, ...env } = envOf(this.find('CronJob', cronJob));
+    return { ...env, VAULT_ADDR: this.vault.url, RETRY_INTERVAL_SECONDS: '0.2', RETRY_WINDOW_SECONDS: '5', ...extra };
+  }
+
+  /** The unseal job: the Secret projected into its volume first, as the kubelet does at the pod's start. */
+  async runUnseal(): Promise<Run> {
+    const keys = join(this.dir, 'unseal-keys');
+    mkdirSync(keys, { recursive: true });
+    this.kube.project(this.namespace, this.unsealSecret, keys, { optional: true }).sync();
+    return this.record(await runNode(this.script('vault-auto-unseal'), this.env('vault-auto-unseal', { VAULT_UNSEAL_KEYS_DIR: keys })));
+  }
+
+  /**
+   * The bootstrap: its ServiceAccount's token (one the stand-in Vault's TokenReview knows, and the API server too) in
+   * the file KUBE_TOKEN_FILE names, its plan from its ConfigMap.
+   */
+  async runBootstrap(): Promise<Run> {
+    const token = this.vault.serviceAccountToken(this.namespace, 'vault-bootstrap', []);
+    this.kube.acceptToken(token, this.namespace, 'vault-bootstrap');
+    const tokenFile = join(this.dir, 'token');
+    const planFile = join(this.dir, 'desired.json');
+    writeFileSync(tokenFile, token);
+    writeFileSync(planFile, this.find('ConfigMap', 'vault-bootstrap-plan').data['desired.json']);
+    return this.record(await runNode(this.script('vault-bootstrap'), this.env('vault-bootstrap', {
+      KUBE_API_URL: this.kube.url, KUBE_TOKEN_FILE: tokenFile, BOOTSTRAP_PLAN_FILE: planFile, ESCROW_RECIPIENT: this.escrowKey.recipient,
+    })));
+  }
+
+  /** One simulated minute: the unseal job, then the bootstrap (each runs every minute; this order is one of two). */
+  async round(): Promise<Round> {
+    const unseal = await this.runUnseal();
+    const bootstrap = await this.runBootstrap();
+    return { unseal, bootstrap };
+  }
+
+  private record(run: Run): Run {
+    this.outputs.push(run.stdout, run.stderr);
+    return run;
+  }
+
+  /** Every secret the stand-ins issued: shares (hex and base64), root and client tokens, the jobs' JWTs. */
+  secretsIssued(): string[] {
+    const init = this.vault.initAnswered;
+    return [...(init?.keys ?? []), ...(init?.keys_base64 ?? []), ...this.vault.rootTokensIssued, ...this.vault.clientTokensIssued];
+  }
+}
+
+/** Every 16-character piece of `secret`: none may appear anywhere a secret must not be. */
+export function pieces(secret: string, length = 16): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + length <= secret.length; i += 1) out.push(secret.slice(i, i + length));
+  return out;
+}
