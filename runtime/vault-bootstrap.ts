@@ -20,7 +20,7 @@ import { runScript, start } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env } from './common/settings';
 import { isUninitialized, vaultApi } from './common/vault';
-import { vaultClient } from './common/vault-config/vault-client';
+import { VaultAnswerError, vaultClient } from './common/vault-config/vault-client';
 import { attemptUnseal } from './unseal/attempt';
 import { configure, recordDrift, Writes } from './vault-bootstrap/configure';
 import { escrowData, readSecret, SecretState, shareData, writeSecret } from './vault-bootstrap/secrets';
@@ -154,9 +154,23 @@ async function awaitActive(run: Run, addr: string): Promise<void> {
   throw notYet(`vault at ${addr} did not become active after unsealing: the next run configures it`);
 }
 
+/**
+ * A Vault initialized before the bootstrap (by a human, shares stored by hand) has no escrow: one is written from the
+ * stored shares as soon as the job sees them, so that losing the Secret never loses Vault.
+ */
+async function escrowStoredShares(run: Run, shares: string[]): Promise<void> {
+  const { s, kube, say } = run;
+  if (!s.escrowRecipient || shares.length === 0) return;
+  const escrow = await readSecret(kube, s.namespace, s.escrowSecretName);
+  if (escrow.data[BOOTSTRAP_DEFAULTS.escrowKey]) return;
+  await writeSecret(kube, s.namespace, escrow, escrowData(s.escrowRecipient, BOOTSTRAP_DEFAULTS.escrowKey, shares), NOTE);
+  say(`escrowed the ${shares.length} shares of the Secret ${s.unsealSecretName} in ${s.escrowSecretName}: save it (docs/bootstrap.md, "The escrow")`);
+}
+
 /** Later runs: the job's own identity, else a root generated from the stored shares, else a human. */
 async function keepVault(run: Run): Promise<Outcome> {
   const { s } = run;
+  await escrowStoredShares(run, sharesOf(await readSecret(run.kube, s.namespace, s.unsealSecretName)));
   const addr = await activeAddr(run);
   if (!addr) return retry(`no active vault at ${s.pods ? s.pods.map((p) => p.name).join(', ') : s.vaultAddr} (sealed or starting): the unseal CronJob unseals it`);
   const call = vaultCaller(addr, run.budget, lookupOf(run.io), s.vaultCa);
@@ -193,6 +207,8 @@ export function main(env: Env = process.env, io: Io = processOutput): Promise<nu
       }
       return await keepVault(run);
     } catch (error) {
+      // Vault refusing the job's own identity is not cured by waiting: its policy must be written again.
+      if (error instanceof VaultAnswerError && error.status === 403) return finished(error.message, 2);
       return outcomeOf(error);
     }
   }, out);

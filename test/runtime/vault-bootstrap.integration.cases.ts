@@ -1,6 +1,8 @@
 import { ageDecrypt } from '../support/age-decrypt';
 import { BootstrapCluster, pieces } from '../support/bootstrap-cluster';
 import { main as writeSecrets } from '../../tools/write-secrets/main';
+import { main as vaultSetup } from '../../tools/vault-setup/main';
+import { FakeVaultLifecycle } from '../support/fake-vault-lifecycle';
 
 // The bootstrap's acceptance: the CronJobs of examples/zero-touch/dist that talk to Vault, round by round against a
 // stand-in Vault that starts empty and a stand-in API server (test/support/bootstrap-cluster.ts). Whatever the round,
@@ -178,12 +180,60 @@ test('the API refusing the Secret write: sys/init is never called, and the run s
   expect(c.vault.initialized).toBe(false);
 });
 
-test('a Vault a human initialized (no shares stored, no job identity): exit 2 naming vault-setup apply, never sys/init', async () => {
+test('a Vault a human initialized (no shares stored, no job identity): exit 2 naming vault-setup apply, never sys/init; after that apply the job runs as itself', async () => {
   const c = await cluster({ initialized: { shares: 5, threshold: 3 } });
   for (const key of c.vault.sharesIssued.slice(0, 3)) await vaultCall(c, 'PUT', 'sys/unseal', undefined, { key });
   const bootstrap = await c.runBootstrap();
   expect([bootstrap.code, lastLine(bootstrap.stderr)]).toEqual([2, expect.stringMatching(/initialized outside this job .* run `npm run vault-setup -- apply`/)]);
   expect(c.vault.received.filter((r) => r.path === '/v1/sys/init' && r.method !== 'GET')).toEqual([]);
+
+  // The human's apply, with their root token, creates the job's identity from the same dist/.
+  const out: string[] = [];
+  const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => out.push(t) };
+  const env = { VAULT_ADDR: c.vault.url, VAULT_TOKEN: c.vault.initAnswered!.root_token, HOME: '/nonexistent' };
+  expect([await vaultSetup(['apply', '--dist', 'examples/zero-touch/dist'], env, io), out.join('')]).toEqual([0, expect.stringMatching(/applied role kubernetes\/vault-bootstrap: created/)]);
+  const after = await c.runBootstrap();
+  expect([after.code, lastLine(after.stdout)]).toEqual([0, expect.stringMatching(/is as dist\/ declares \(0 written, read back\)/)]);
+  expect(c.vault.received.some((r) => r.path.startsWith('/v1/sys/generate-root'))).toBe(false);
+});
+
+test('shares a human stored, no job identity: a generated root creates it and is revoked; the shares are escrowed', async () => {
+  const c = await cluster({ initialized: { shares: 5, threshold: 3 } });
+  c.kube.put(c.namespace, c.unsealSecret, Object.fromEntries(c.vault.sharesIssued.slice(0, 3).map((s, i) => [`key${i}`, s])));
+  const round = await c.round();
+  expect([round.unseal.code, round.bootstrap.code]).toEqual([0, 0]);
+  expect(round.bootstrap.stdout).toMatch(/generating a short-lived root token from the stored shares/);
+  expect(c.vault.rootTokensValid()).toEqual([c.vault.initAnswered!.root_token]);
+  const escrow = Buffer.from(c.kube.secret(c.namespace, 'vault-unseal-escrow')!.data['shares.age'], 'base64');
+  expect(ageDecrypt(escrow, c.escrowKey.identity).toString('utf8')).toBe(c.vault.sharesIssued.slice(0, 3).map((s, i) => `share-${i + 1}: ${s}\n`).join(''));
+  expect((await c.round()).bootstrap.stdout).not.toMatch(/generating/);
+});
+
+test('report mode: drift is reported (exit 2, a Warning Event) and nothing is written', async () => {
+  const c = await cluster();
+  expect((await c.round()).bootstrap.code).toBe(0);
+  const role = c.docs.find((d) => d.kind === 'ClusterSecretStore')!.spec.provider.vault.auth.kubernetes.role;
+  c.vault.byHand('PUT', `sys/policies/acl/${role}`, { policy: 'path "secret/data/*" { capabilities = ["read"] }\n' });
+  const writes = c.vault.writes.length;
+  const report = await c.runBootstrap({ BOOTSTRAP_MODE: 'report' });
+  expect([report.code, lastLine(report.stderr)]).toEqual([2, expect.stringMatching(new RegExp(`^vault differs from dist/ at policy ${role} \\(change\\) \\(report mode writes nothing\\)`))]);
+  expect(configWrites(c, writes)).toEqual([]);
+  expect(c.kube.events.filter((e) => e.reason === 'VaultDrift')).toHaveLength(1);
+});
+
+test('on Raft only pod 0 is initialized: the others join it', async () => {
+  const c = await cluster();
+  const other = new FakeVaultLifecycle();
+  await other.start();
+  try {
+    const pods = `${c.vault.url},${other.url.replace('127.0.0.1', 'localhost')}`;
+    const bootstrap = await c.runBootstrap({ VAULT_PODS: pods });
+    expect(bootstrap.code).toBe(0);
+    expect([c.vault.initialized, other.initialized]).toEqual([true, false]);
+    expect(other.received.filter((r) => r.path === '/v1/sys/init' && r.method !== 'GET')).toEqual([]);
+  } finally {
+    await other.stop();
+  }
 });
 
 test('an uninitialized Vault beside a Secret holding shares: nothing initialized over them', async () => {
