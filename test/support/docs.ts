@@ -230,6 +230,7 @@ export const FIXED: Record<Named, Set<string>> = {
     'argocd', 'flux-system', // the GitOps tools' own, where their Applications and Kustomizations live
     'kube-system', // Kubernetes' own; where k3s runs Traefik
     'envoy-gateway-system', // Envoy Gateway's own, where it runs its proxies' Services
+    'cert-manager', // cert-manager's own, where its Helm chart installs it (docs/from-zero.md's day 0)
   ]),
   claim: new Set(['vault-raft-snapshots']), // VaultSnapshotCron's claim, which no main.ts names (the construct's default)
   store: new Set(),
