@@ -17,4 +17,5 @@ includeCases(join(__dirname, 'tools'), {
   'vault-setup.retire.integration': () => require('./tools/vault-setup.retire.integration.cases'),
   'vault-setup.safety': () => require('./tools/vault-setup.safety.cases'),
   'vault-setup.safety.integration': () => require('./tools/vault-setup.safety.integration.cases'),
+  'write-secrets': () => require('./tools/write-secrets.cases'),
 });
