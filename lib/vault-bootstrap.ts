@@ -83,7 +83,7 @@ function checkProps(props: VaultBootstrapProps) {
  * The CronJob `vault-bootstrap` (runtime/vault-bootstrap.ts): every minute it takes an uninitialized Vault to
  * configured (init with the shares stored first, escrow, unseal, the plan `npm run vault-setup` would apply, the root
  * token revoked), then keeps it as declared with an identity of its own. Its Role may create Secrets in Vault's
- * namespace (RBAC cannot limit `create` by name) and get, update and patch only the unseal Secret and the escrow.
+ * namespace (RBAC cannot limit `create` by name) and get and update only the unseal Secret and the escrow.
  * Whoever can create pods in Vault's namespace can read the unseal Secret, and so is Vault's admin already.
  */
 export class VaultBootstrap extends Construct {
@@ -120,7 +120,8 @@ export class VaultBootstrap extends Construct {
       rules: [
         // `create` cannot be limited by name (RBAC matches resourceNames only on requests that name an object).
         { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update', 'patch'], resourceNames: secrets },
+        // get and update only: the script never patches (the issue's get/update/patch, less what is never used).
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'], resourceNames: secrets },
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },
       ],
     });

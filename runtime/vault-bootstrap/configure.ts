@@ -44,7 +44,11 @@ export async function configure(vault: VaultClient, want: DesiredConfig, writes:
   const plan = makePlan(want, before);
   const blocked = conflicts(plan);
   // A conflict blocks every write, as in vault-setup: a human decides first.
-  const toWrite = blocked.length > 0 ? [] : pending(plan).filter((item) => writable(item, writes, who));
+  const allowed = blocked.length > 0 ? [] : pending(plan).filter((item) => writable(item, writes, who));
+  // With a root token the job's own identity comes first (after the audit device, so that it is audited): a write that
+  // fails later leaves a Vault the next run logs in to as itself, without a root token.
+  const first = (item: PlanItem) => (item.label.startsWith('audit ') ? 0 : writable(item, 'identity', who) ? 1 : 2);
+  const toWrite = writes === 'all' ? [...allowed].sort((a, b) => first(a) - first(b)) : allowed;
   const written = await applyItems(vault, toWrite);
   const created = want.kvMounts.filter((mount) => !before.mounts[`${mount}/`]);
   const after = written.length > 0 ? makePlan(want, await readState(vault, want, { emptyMounts: created, others: false })) : plan;

@@ -11,13 +11,17 @@ import { redact } from '../common/log';
 import { CaFile } from '../common/tls';
 import { vaultCall, vaultErrors } from '../common/vault';
 
-/** A call to one Vault's API, bounded by the run's budget; the token, when given, in X-Vault-Token only. */
-export type VaultCall = (method: string, path: string, options?: { token?: string; body?: unknown }) => Promise<HttpResponse>;
+/**
+ * A call to one Vault's API, bounded by the run's budget (or by `timeoutMs`, still within the run); the token, when
+ * given, in X-Vault-Token only.
+ */
+export type VaultCall = (method: string, path: string, options?: { token?: string; body?: unknown; timeoutMs?: number }) => Promise<HttpResponse>;
 
 export function vaultCaller(addr: string, budget: Budget, lookup?: Lookup, ca?: CaFile): VaultCall {
   const tls = vaultCall(addr, { ca });
-  return (method, path, { token, body } = {}) => request(`${addr}${path}`, {
-    name: `${method} ${path}`, method, body, timeoutMs: budget.callMs(), lookup, ...tls,
+  return (method, path, { token, body, timeoutMs } = {}) => request(`${addr}${path}`, {
+    name: `${method} ${path}`, method, body, lookup, ...tls,
+    timeoutMs: timeoutMs === undefined ? budget.callMs() : Math.min(timeoutMs, Math.max(budget.leftMs(), 1)),
     headers: token === undefined ? {} : { 'x-vault-token': token },
   });
 }
@@ -29,6 +33,8 @@ export function redactShare(share: string): void {
   redact(bytes.toString('hex'));
   redact(bytes.toString('base64'));
   redact(bytes.toString('base64').replace(/=+$/, ''));
+  // As a Secret's data holds the hex text: an API error quoting the object would carry this form.
+  redact(Buffer.from(share, 'utf8').toString('base64'));
 }
 
 const isHex = (value: unknown): value is string => typeof value === 'string' && /^([0-9a-f]{2})+$/i.test(value);
@@ -39,9 +45,19 @@ export interface InitAnswer {
   readonly rootToken: string;
 }
 
-/** `PUT sys/init`: the shares and the root token, checked for shape and redacted before anything else happens. */
-export async function initialize(call: VaultCall, shares: number, threshold: number): Promise<InitAnswer> {
-  const answer = await call('PUT', '/v1/sys/init', { body: { secret_shares: shares, secret_threshold: threshold } });
+/**
+ * `PUT sys/init`: the shares and the root token, checked for shape and redacted before anything else happens. Vault
+ * initializes its storage before it answers, which may take long (the vault CLI waits a minute): the call has its
+ * own bound, and a call that got no answer is never retried, as Vault may be initialized with shares nobody holds.
+ */
+export async function initialize(call: VaultCall, shares: number, threshold: number, timeoutMs: number): Promise<InitAnswer> {
+  let answer: HttpResponse;
+  try {
+    answer = await call('PUT', '/v1/sys/init', { body: { secret_shares: shares, secret_threshold: threshold }, timeoutMs });
+  } catch (error) {
+    throw needsHuman(`PUT /v1/sys/init got no answer (${(error as Error).message}): vault may now be initialized with shares nobody holds; `
+      + 'look at its seal status and log before anything else: if it is initialized and holds no data, wipe its storage so that the next run initializes it');
+  }
   const keys = answer.json?.keys;
   const base64 = answer.json?.keys_base64;
   const root = answer.json?.root_token;
@@ -56,8 +72,12 @@ export async function initialize(call: VaultCall, shares: number, threshold: num
   return { shares: keys, rootToken: root };
 }
 
-/** Kubernetes-auth login with the pod's ServiceAccount token; undefined when Vault refuses the role or the token. */
-export async function login(call: VaultCall, authMount: string, role: string, tokenFile: string): Promise<string | undefined> {
+/**
+ * Kubernetes-auth login with the pod's ServiceAccount token: the token, or why Vault refused. A 400 is a role Vault does
+ * not have (path_login.go: "invalid role name"); a 403 anything else (the ServiceAccount not bound, the API server's
+ * TokenReview failing, the auth method not enabled: an unauthenticated call to a path no mount serves is denied).
+ */
+export async function login(call: VaultCall, authMount: string, role: string, tokenFile: string): Promise<{ token: string } | { refused: 'no role' | 'denied'; reason: string }> {
   let jwt: string;
   try {
     jwt = readFileSync(tokenFile, 'utf8').trim();
@@ -68,9 +88,31 @@ export async function login(call: VaultCall, authMount: string, role: string, to
   const answer = await call('POST', `/v1/auth/${authMount}/login`, { body: { role, jwt } });
   const token = answer.json?.auth?.client_token;
   if (typeof token === 'string') redact(token);
-  if (answer.status === 400 || answer.status === 403) return undefined;
+  if (answer.status === 400 || answer.status === 403) {
+    return { refused: answer.status === 400 ? 'no role' : 'denied', reason: `HTTP ${answer.status}${vaultErrors(answer)}` };
+  }
   if (answer.status !== 200 || typeof token !== 'string' || token === '') {
     throw notYet(`POST /v1/auth/${authMount}/login answered ${describeAnswer(answer)}${vaultErrors(answer)}`);
+  }
+  return { token };
+}
+
+/** How long the token a root token is exchanged for lives: a run killed midway leaves it valid this long at most. */
+export const SHORT_ROOT_SECONDS = 300;
+
+/**
+ * An orphan token with the root policy that expires on its own (`auth/token/create-orphan`, explicit_max_ttl): the run
+ * works with it, so that the root token from init or generate-root, which never expires, is revoked at once.
+ */
+export async function shortLivedRoot(call: VaultCall, root: string): Promise<string> {
+  const ttl = `${SHORT_ROOT_SECONDS}s`;
+  const answer = await call('POST', '/v1/auth/token/create-orphan', {
+    token: root, body: { policies: ['root'], ttl, explicit_max_ttl: ttl, renewable: false, display_name: 'vault-bootstrap' },
+  });
+  const token = answer.json?.auth?.client_token;
+  if (typeof token === 'string') redact(token);
+  if (answer.status !== 200 || typeof token !== 'string' || token === '') {
+    throw notYet(`POST /v1/auth/token/create-orphan answered ${describeAnswer(answer)}${vaultErrors(answer)}`);
   }
   return token;
 }
@@ -119,7 +161,8 @@ export async function generateRoot(call: VaultCall, shares: string[]): Promise<s
  * Throws when Vault still honours it, saying what to do.
  */
 export async function revoke(call: VaultCall, token: string, what: string, prove: boolean): Promise<void> {
-  const fix = `revoke it by hand: \`vault token revoke -self\` with it is impossible (nobody holds it), so run \`vault list auth/token/accessors\` as an admin and revoke the root token's accessor`;
+  const fix = 'nobody holds it, yet vault honours it: as an admin, `vault list auth/token/accessors`, find the root token among them '
+    + '(`vault token lookup -accessor <accessor>`) and `vault token revoke -accessor <accessor>`';
   let answer: HttpResponse;
   try {
     answer = await call('POST', '/v1/auth/token/revoke-self', { token });

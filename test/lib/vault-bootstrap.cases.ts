@@ -45,13 +45,13 @@ test('the plan in the job\'s ConfigMap is the plan vault-setup derives from the 
   expect(site.want.audit).toEqual({ path: 'stdout', type: 'file', options: { file_path: 'stdout' } });
 });
 
-test('its Role creates Secrets in Vault\'s namespace and gets, updates and patches only the unseal Secret and the escrow', () => {
+test('its Role creates Secrets in Vault\'s namespace and gets and updates only the unseal Secret and the escrow', () => {
   const role = site.find('Role', 'vault-bootstrap');
   expect(role.metadata.namespace).toBe('hashicorp');
   const unsealSecret = site.find('CronJob', 'vault-auto-unseal').spec.jobTemplate.spec.template.spec.volumes.find((v: any) => v.name === 'unseal-keys').secret.secretName;
   expect(role.rules).toEqual([
     { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update', 'patch'], resourceNames: [unsealSecret, 'vault-unseal-escrow'] },
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'], resourceNames: [unsealSecret, 'vault-unseal-escrow'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   ]);
   expect(site.docs.filter((d) => d.kind === 'Secret')).toEqual([]);

@@ -90,9 +90,17 @@ describe('from an empty cluster', () => {
     expect(Object.values(c.vault.auditDevices).map((d) => [d.path, d.type, d.options.file_path])).toEqual([['stdout/', 'file', 'stdout']]);
   });
 
-  test('sys/init is called once, and the root token it answered was revoked in the same run', () => {
+  test('sys/init is called once; its root token is exchanged for one that expires in 5 minutes, and both are revoked in the same run', () => {
     expect(c.vault.received.filter((r) => r.path === '/v1/sys/init' && r.method === 'PUT')).toHaveLength(1);
-    expect(c.vault.rootTokensIssued).toHaveLength(1);
+    const [init, short] = c.vault.rootTokensIssued;
+    expect([c.vault.rootTokensIssued.length, init]).toEqual([2, c.vault.initAnswered!.root_token]);
+    const exchange = c.vault.received.find((r) => r.path === '/v1/auth/token/create-orphan')!;
+    expect([exchange.token, exchange.body.explicit_max_ttl, exchange.body.policies]).toEqual([init, '300s', ['root']]);
+    // The init root goes before the work starts: every configuration write is made with the short-lived token.
+    const configuring = (r: { method: string; path: string }) => r.method !== 'GET' && /sys\/(audit|mounts|auth|policies)\//.test(r.path);
+    const revokedInit = c.vault.received.findIndex((r) => r.path === '/v1/auth/token/revoke-self' && r.token === init);
+    expect(revokedInit).toBeLessThan(c.vault.received.findIndex(configuring));
+    expect(c.vault.received.filter(configuring).every((r) => r.token === short)).toBe(true);
     expect(c.vault.rootTokensValid()).toEqual([]);
   });
 
@@ -107,7 +115,7 @@ describe('from an empty cluster', () => {
     }
     const firstRoundWrites = c.vault.writes.findIndex((r) => r.path.endsWith('/login'));
     expect(configWrites(c, firstRoundWrites)).toEqual([]);
-    expect(c.vault.rootTokensIssued).toHaveLength(1);
+    expect(c.vault.rootTokensIssued).toHaveLength(2);
   });
 
   test('the writer identity writes the apps\' values; the stores then read them; missing secrets are listed until then', async () => {
@@ -165,9 +173,10 @@ test('a 500 on a config write after init: the shares are stored, no root token i
   expect(Object.keys(stored).sort().map((k) => stored[k])).toEqual(c.vault.sharesIssued);
   // The window's next attempt found no identity (the config stopped before it) and minted a root from the shares.
   expect(c.vault.received.some((r) => r.path === '/v1/sys/generate-root/update')).toBe(true);
-  expect(c.vault.rootTokensIssued).toHaveLength(2);
+  // init's root and its short-lived exchange, then the generated root and its own.
+  expect(c.vault.rootTokensIssued).toHaveLength(4);
   expect([round.bootstrap.code, lastLine(round.bootstrap.stdout)]).toEqual([0, expect.stringMatching(/is as dist\/ declares/)]);
-  expect(round.bootstrap.stdout).toMatch(/generating a short-lived root token from the stored shares/);
+  expect(round.bootstrap.stdout).toMatch(/generating a root token from the stored shares, for this run only/);
   expectNoSecretOutside(c);
 });
 
@@ -199,10 +208,15 @@ test('a Vault a human initialized (no shares stored, no job identity): exit 2 na
 
 test('shares a human stored, no job identity: a generated root creates it and is revoked; the shares are escrowed', async () => {
   const c = await cluster({ initialized: { shares: 5, threshold: 3 } });
+  // A Vault the README's manual steps set up: Kubernetes auth enabled, no role of the job's.
+  for (const key of c.vault.sharesIssued.slice(0, 3)) await vaultCall(c, 'PUT', 'sys/unseal', undefined, { key });
+  c.vault.byHand('POST', 'sys/auth/kubernetes', { type: 'kubernetes' });
+  c.vault.byHand('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://kubernetes.default.svc:443' });
+  c.vault.restart();
   c.kube.put(c.namespace, c.unsealSecret, Object.fromEntries(c.vault.sharesIssued.slice(0, 3).map((s, i) => [`key${i}`, s])));
   const round = await c.round();
   expect([round.unseal.code, round.bootstrap.code]).toEqual([0, 0]);
-  expect(round.bootstrap.stdout).toMatch(/generating a short-lived root token from the stored shares/);
+  expect(round.bootstrap.stdout).toMatch(/generating a root token from the stored shares, for this run only/);
   expect(c.vault.rootTokensValid()).toEqual([c.vault.initAnswered!.root_token]);
   const escrow = Buffer.from(c.kube.secret(c.namespace, 'vault-unseal-escrow')!.data['shares.age'], 'base64');
   expect(ageDecrypt(escrow, c.escrowKey.identity).toString('utf8')).toBe(c.vault.sharesIssued.slice(0, 3).map((s, i) => `share-${i + 1}: ${s}\n`).join(''));

@@ -33,7 +33,7 @@ export interface AuditDevice {
   readonly path: string;
 }
 
-interface RootToken { readonly accessor: string; readonly createdAt: number }
+interface RootToken { readonly accessor: string; readonly createdAt: number; readonly expiresAt?: number }
 
 interface Fault { readonly method: string; readonly path: RegExp; readonly status: number; remaining: number }
 
@@ -77,6 +77,7 @@ export class FakeVaultLifecycle extends FakeVaultWithLogin {
 
   /** Every token Vault would accept whose policies include root: init's, generate-root's, and any client's with root. */
   rootTokensValid(): string[] {
+    for (const [token, entry] of this.rootTokens) if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now()) this.rootTokens.delete(token);
     const clients = [...this.clients].filter(([, c]) => c.policies.includes('root')).map(([token]) => token);
     return [...this.rootTokens.keys(), ...clients];
   }
@@ -106,7 +107,9 @@ export class FakeVaultLifecycle extends FakeVaultWithLogin {
     const open = this.unauthenticated(path, r);
     if (open) return open;
     if (this.sealed) return [503, { errors: ['Vault is sealed'] }];
+    for (const [token, entry] of this.rootTokens) if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now()) this.rootTokens.delete(token);
     const root = r.token !== undefined && this.rootTokens.has(r.token);
+    if (root && path === 'auth/token/create-orphan' && (r.method === 'POST' || r.method === 'PUT')) return this.createOrphan(r.body);
     if (path === 'auth/token/revoke-self' && (r.method === 'POST' || r.method === 'PUT')) {
       if (r.token === undefined || !(this.rootTokens.delete(r.token) || this.clients.delete(r.token))) return [403, { errors: ['permission denied'] }];
       return [204];
@@ -146,12 +149,28 @@ export class FakeVaultLifecycle extends FakeVaultWithLogin {
     return token;
   }
 
+  /**
+   * `auth/token/create-orphan` by a root token (vault/token_store.go handleCreateOrphan: sudo, which root has; a token
+   * with the root policy only from a root token): an orphan, so revoking its creator leaves it; with `explicit_max_ttl`
+   * it expires on its own. Only root-policy tokens are modelled here (others are the login's client tokens).
+   */
+  private createOrphan(body: any): Answer {
+    const policies: string[] = Array.isArray(body?.policies) ? body.policies : [];
+    if (!policies.includes('root')) return [400, { errors: ['the stand-in models orphan tokens with the root policy only'] }];
+    const seconds = Number(String(body?.explicit_max_ttl ?? body?.ttl ?? '0').replace(/s$/, ''));
+    const token = this.mintRoot();
+    const entry = this.rootTokens.get(token)!;
+    if (seconds > 0) this.rootTokens.set(token, { ...entry, expiresAt: Date.now() + seconds * 1000 });
+    return [200, { auth: { client_token: token, accessor: entry.accessor, policies: ['root'], token_policies: ['root'], lease_duration: seconds, renewable: false, orphan: true } }];
+  }
+
   /** lookup-self of a root token, as the token store answers it. */
   private lookupRoot(token: string): Answer {
     const entry = this.rootTokens.get(token)!;
+    const ttl = entry.expiresAt === undefined ? 0 : Math.max(0, Math.round((entry.expiresAt - Date.now()) / 1000));
     return [200, { data: {
-      accessor: entry.accessor, creation_time: entry.createdAt, creation_ttl: 0, display_name: 'root', entity_id: '', expire_time: null,
-      explicit_max_ttl: 0, id: token, meta: null, num_uses: 0, orphan: true, path: 'auth/token/root', policies: ['root'], ttl: 0, type: 'service',
+      accessor: entry.accessor, creation_time: entry.createdAt, creation_ttl: ttl, display_name: 'root', entity_id: '', expire_time: null,
+      explicit_max_ttl: ttl, id: token, meta: null, num_uses: 0, orphan: true, path: 'auth/token/root', policies: ['root'], ttl, type: 'service',
     } }];
   }
 

@@ -81,7 +81,8 @@ export class FakeVaultWithLogin extends FakeVaultApi {
   }
 
   private login(mount: string, body: Record<string, unknown>): [number, unknown?] {
-    if (this.auths[`${mount}/`]?.type !== 'kubernetes') return [400, { errors: [`no handler for route "auth/${mount}/login"`] }];
+    // No such mount: the path is no login path, so Vault asks for a token it was not given (router, then ACL): 403.
+    if (this.auths[`${mount}/`]?.type !== 'kubernetes') return [403, { errors: ['permission denied'] }];
     if (typeof body.role !== 'string' || body.role === '') return [400, { errors: ['missing role'] }];
     if (typeof body.jwt !== 'string' || body.jwt === '') return [400, { errors: ['missing jwt'] }];
     const role = this.roles[mount]?.[body.role];

@@ -43,6 +43,8 @@ export interface VaultClientSettings extends Connection {
   readonly denied?: string;
   /** Resolves Vault's host name (dns.lookup when absent). */
   readonly lookup?: Lookup;
+  /** Each call's bound, asked at each call (a script's run budget); `timeoutMs` when absent. */
+  readonly callMs?: () => number;
 }
 
 const PORT_FORWARD_UNKNOWN = "kubectl port-forward to vault's Service";
@@ -83,7 +85,7 @@ export function vaultClient(settings: VaultClientSettings): VaultClient {
     const name = `${method} ${path}`;
     try {
       return await request(`${addr}${path}`, {
-        name, method, body, timeoutMs, lookup, ...tls, headers: authenticated ? { 'x-vault-token': token } : {},
+        name, method, body, timeoutMs: settings.callMs?.() ?? timeoutMs, lookup, ...tls, headers: authenticated ? { 'x-vault-token': token } : {},
       });
     } catch (error) {
       // A certificate problem says what to fix; a port-forward would not help.
