@@ -16,8 +16,8 @@ import { initialize, revoke, VaultCall } from './tokens';
 
 /** What a run must have left to call `sys/init`: storing the shares, unsealing and revoking follow within the run. */
 const INIT_RESERVE_MS = 30_000;
-/** The bound on `sys/init` itself: Vault sets up its storage before it answers. */
-const INIT_CALL_MS = 20_000;
+/** The bound on `sys/init` itself, in call timeouts (20 s by default): Vault sets up its storage before it answers. */
+const INIT_CALL_TIMEOUTS = 4;
 
 /** Stores the shares and the escrow, retrying while the run lasts: after init they exist nowhere else. */
 async function storeShares(run: Run, unseal: SecretState, escrow: SecretState | undefined, shares: string[]): Promise<void> {
@@ -78,7 +78,7 @@ export async function initializeVault(run: Run, addr: string, call: VaultCall): 
   if (escrow && s.escrowRecipient) await writeSecret(kube, s.namespace, escrow, escrowData(s.escrowRecipient, BOOTSTRAP_DEFAULTS.escrowKey, placeholder), NOTE, true);
   if (run.budget.leftMs() < INIT_RESERVE_MS) return retry('too little of the run is left to initialize vault safely: the next run does');
   say(`vault at ${addr} is not initialized: the Secrets are writable (dry run); initializing with ${s.shares} shares, threshold ${s.threshold}`);
-  const init = await initialize(call, s.shares, s.threshold, INIT_CALL_MS);
+  const init = await initialize(call, s.shares, s.threshold, INIT_CALL_TIMEOUTS * s.timeoutMs);
   let stored: unknown;
   try {
     await storeShares(run, unseal, escrow, init.shares);

@@ -1,5 +1,6 @@
 import { ageDecrypt } from '../support/age-decrypt';
 import { BootstrapCluster, pieces } from '../support/bootstrap-cluster';
+import { until } from '../support/run-script';
 import { main as writeSecrets } from '../../tools/write-secrets/main';
 import { main as vaultSetup } from '../../tools/vault-setup/main';
 import { FakeVaultLifecycle } from '../support/fake-vault-lifecycle';
@@ -235,6 +236,28 @@ test('report mode: drift is reported (exit 2, a Warning Event) and nothing is wr
   expect(c.kube.events.filter((e) => e.reason === 'VaultDrift')).toHaveLength(1);
 });
 
+test('sys/init that gets no answer in time is never retried: Vault may hold shares nobody has, and the run says to look', async () => {
+  const c = await cluster();
+  c.vault.stallNext('PUT', /^sys\/init$/, 6000);
+  const bootstrap = await c.runBootstrap({ VAULT_TIMEOUT_SECONDS: '1' });
+  expect([bootstrap.code, lastLine(bootstrap.stderr)]).toEqual([2, expect.stringMatching(/^PUT \/v1\/sys\/init got no answer .*vault may now be initialized with shares nobody holds/)]);
+  // Vault finishes the init it was asked for, late: the one request, never a second.
+  await until(() => c.vault.initialized);
+  expect(c.vault.received.filter((r) => r.path === '/v1/sys/init' && r.method === 'PUT')).toHaveLength(1);
+});
+
+test('a login Vault denies (403: the role does not admit the pod) mints no root token, even with shares stored', async () => {
+  const c = await cluster({ initialized: { shares: 5, threshold: 3 } });
+  for (const key of c.vault.sharesIssued.slice(0, 3)) await vaultCall(c, 'PUT', 'sys/unseal', undefined, { key });
+  c.vault.byHand('POST', 'sys/auth/kubernetes', { type: 'kubernetes' });
+  c.vault.byHand('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://kubernetes.default.svc:443' });
+  c.vault.byHand('POST', 'auth/kubernetes/role/vault-bootstrap', { bound_service_account_names: ['someone-else'], bound_service_account_namespaces: [c.namespace], token_policies: ['vault-bootstrap'] });
+  c.kube.put(c.namespace, c.unsealSecret, Object.fromEntries(c.vault.sharesIssued.slice(0, 3).map((s, i) => [`key${i}`, s])));
+  const bootstrap = await c.runBootstrap({ RETRY_WINDOW_SECONDS: '0' });
+  expect([bootstrap.code, lastLine(bootstrap.stderr)]).toEqual([1, expect.stringMatching(/^vault denied the job's login as kubernetes\/vault-bootstrap \(HTTP 403: service account name not authorized\)/)]);
+  expect(c.vault.received.some((r) => r.path.startsWith('/v1/sys/generate-root'))).toBe(false);
+});
+
 test('on Raft only pod 0 is initialized: the others join it', async () => {
   const c = await cluster();
   const other = new FakeVaultLifecycle();
@@ -247,6 +270,19 @@ test('on Raft only pod 0 is initialized: the others join it', async () => {
     expect(other.received.filter((r) => r.path === '/v1/sys/init' && r.method !== 'GET')).toEqual([]);
   } finally {
     await other.stop();
+  }
+});
+
+test('on Raft a pod 0 that answers not initialized while a peer is initialized rejoins: it is never initialized on its own', async () => {
+  const c = await cluster();
+  const peer = new FakeVaultLifecycle({ initialized: { shares: 5, threshold: 3 } });
+  await peer.start();
+  try {
+    const bootstrap = await c.runBootstrap({ VAULT_PODS: `${c.vault.url},${peer.url.replace('127.0.0.1', 'localhost')}`, RETRY_WINDOW_SECONDS: '0' });
+    expect([bootstrap.code, lastLine(bootstrap.stderr)]).toEqual([1, expect.stringMatching(/^127 is not initialized while localhost is: it rejoins the cluster/)]);
+    expect([c.vault.initialized, c.vault.received.filter((r) => r.path === '/v1/sys/init' && r.method !== 'GET')]).toEqual([false, []]);
+  } finally {
+    await peer.stop();
   }
 });
 

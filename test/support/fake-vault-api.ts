@@ -98,9 +98,7 @@ export class FakeVaultApi extends LoopbackServer {
   }
 
   /** Requests that could change Vault: anything but GET. */
-  get writes(): ApiRequest[] {
-    return this.received.filter((r) => r.method !== 'GET');
-  }
+  get writes(): ApiRequest[] { return this.received.filter((r) => r.method !== 'GET'); }
 
   /** Mounts KV v2 at `path` as `vault secrets enable -path=<path> kv-v2` would, with these secrets. */
   kvV2(path: string, secrets: Record<string, KvSecret> = {}): this {
@@ -131,10 +129,12 @@ export class FakeVaultApi extends LoopbackServer {
       this.received.push(request);
       if (this.options.hang) return;
       const [status, json] = this.answer(request);
-      send(res, status, json);
+      send(res, status, json, this.answerDelayMs(request));
     });
   }
 
+  /** How late the answer to `request` goes out, once Vault has acted on it (fake-vault-lifecycle.ts stalls one). */
+  protected answerDelayMs(_request: ApiRequest): number { return 0; }
   protected answer(r: ApiRequest): [number, unknown?] {
     if (r.path === '/v1/sys/seal-status' && r.method === 'GET') {
       return [200, { type: 'shamir', initialized: true, sealed: this.sealed, t: 1, n: 1, progress: 0, nonce: '', version: '2.0.4', storage_type: 'file' }];

@@ -43,6 +43,7 @@ export class FakeVaultLifecycle extends FakeVaultWithLogin {
   private readonly seal: VaultSeal;
   private readonly rootTokens = new Map<string, RootToken>();
   private readonly faults: Fault[] = [];
+  private readonly stalls: Array<{ readonly method: string; readonly path: RegExp; readonly ms: number }> = [];
   private initAnswer?: InitAnswer;
   /** Every root token minted (init's, generate-root's), revoked or not. */
   public readonly rootTokensIssued: string[] = [];
@@ -89,6 +90,21 @@ export class FakeVaultLifecycle extends FakeVaultWithLogin {
   failNext(method: string, path: RegExp, status: number, times = 1): this {
     this.faults.push({ method: method.toUpperCase(), path, status, remaining: times });
     return this;
+  }
+
+  /**
+   * The next request with this method whose path after /v1/ matches `path` is answered `ms` late, as a Vault slow to
+   * answer (its storage busy): the request takes effect at once, whether or not the client waits for the answer.
+   */
+  stallNext(method: string, path: RegExp, ms: number): this {
+    this.stalls.push({ method: method.toUpperCase(), path, ms });
+    return this;
+  }
+
+  protected answerDelayMs(r: ApiRequest): number {
+    const path = r.path.replace(/^\/v1\//, '');
+    const stall = this.stalls.findIndex((st) => st.method === r.method && st.path.test(path));
+    return stall < 0 ? 0 : this.stalls.splice(stall, 1)[0].ms;
   }
 
   /** Vault restarted: sealed again, attempts in memory (unseal, root generation) gone; storage kept. */
