@@ -91,6 +91,13 @@ describe('from an empty cluster', () => {
     expect(Object.values(c.vault.auditDevices).map((d) => [d.path, d.type, d.options.file_path])).toEqual([['stdout/', 'file', 'stdout']]);
   });
 
+  test('ESO\'s recovery wakes every store in the first round, once Vault is configured, and has nothing to do after', () => {
+    expect([rounds[0].recovery.code, rounds[0].recovery.stderr]).toEqual([0, '']);
+    const stores = c.docs.filter((d) => d.kind === 'ClusterSecretStore').map((d) => d.metadata.name);
+    for (const store of stores) expect({ store, woken: c.eso.annotationsOf[store]?.['eso-recovery/woken-at'] !== undefined }).toEqual({ store, woken: true });
+    for (const round of rounds.slice(1)) expect(round.recovery.code).toBe(0);
+  });
+
   test('sys/init is called once; its root token is exchanged for one that expires in 5 minutes, and both are revoked in the same run', () => {
     expect(c.vault.received.filter((r) => r.path === '/v1/sys/init' && r.method === 'PUT')).toHaveLength(1);
     const [init, short] = c.vault.rootTokensIssued;

@@ -1,18 +1,21 @@
+import { randomBytes } from 'crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { root } from '../../build/bundle';
 import { readManifests } from '../../tools/vault-setup/manifests';
 import { ageKeyPair } from './age-decrypt';
+import { FakeKube } from './fake-kube';
 import { FakeKubeSecrets } from './fake-kube-secrets';
 import { FakeVaultLifecycle, FakeVaultLifecycleOptions } from './fake-vault-lifecycle';
 import { Run, runNode } from './run-script';
 
 // A cluster on loopback for the bootstrap's acceptance: the CronJobs of an example's committed dist/ that talk to Vault
-// (the bootstrap and the unseal job), run as their containers run them (the bundled script from their ConfigMap, their
-// env from the CronJob), round by round, one simulated minute each, against a stand-in Vault that starts uninitialized
-// (fake-vault-lifecycle.ts) and a stand-in API server (fake-kube-secrets.ts) that holds the job's RBAC as dist/'s Role
-// says and projects the unseal Secret into the unseal job's volume before each of its runs, as the kubelet does.
+// (the unseal job, the bootstrap, ESO's recovery), run as their containers run them (the bundled script from their
+// ConfigMap, their env from the CronJob), round by round, one simulated minute each, against a stand-in Vault that
+// starts uninitialized (fake-vault-lifecycle.ts) and the API server: for Secrets (fake-kube-secrets.ts: the job's RBAC
+// as dist/'s Role says, the unseal Secret projected into the unseal job's volume before each of its runs, as the
+// kubelet does) and for ESO's objects (fake-kube.ts: the stores and ExternalSecrets of dist/, not ready until woken).
 // What dist/ sets is kept but the addresses (loopback, plain HTTP: TLS is the scripts' own tests'), the escrow's
 // recipient (the test's own key, so that it can open the escrow), and a short retry interval.
 
@@ -25,6 +28,7 @@ const envOf = (doc: Doc): Record<string, string> => Object.fromEntries(container
 export interface Round {
   readonly unseal: Run;
   readonly bootstrap: Run;
+  readonly recovery: Run;
 }
 
 export class BootstrapCluster {
@@ -32,6 +36,9 @@ export class BootstrapCluster {
   readonly escrowKey = ageKeyPair();
   readonly vault: FakeVaultLifecycle;
   readonly kube = new FakeKubeSecrets();
+  /** ESO's objects, behind the API server the recovery job talks to. */
+  readonly eso: FakeKube;
+  private readonly esoToken = `eyJhbGciOiJSUzI1NiJ9.${randomBytes(24).toString('base64url')}`;
   /** Every run's output, in order, for the check that no secret reached any of it. */
   readonly outputs: string[] = [];
   private readonly dir = mkdtempSync(join(tmpdir(), 'bootstrap-cluster-'));
@@ -39,6 +46,14 @@ export class BootstrapCluster {
 
   constructor(vault: FakeVaultLifecycleOptions = {}) {
     this.vault = new FakeVaultLifecycle(vault);
+    // ESO found the stores not ready (Vault was not there); each turns Ready once woken, as ESO's controller does.
+    const env = envOf(this.find('CronJob', 'eso-recovery'));
+    const externalSecrets = env.ESO_EXTERNAL_SECRETS.split(',').map((entry) => entry.split(':'));
+    this.eso = new FakeKube({
+      token: this.esoToken, store: { ready: false },
+      stores: Object.fromEntries(env.ESO_STORE_NAMES.split(',').map((name) => [name, { ready: false }])),
+      externalSecrets: Object.fromEntries(externalSecrets.map(([store, id]) => [id, { ready: false, store }])),
+    });
   }
 
   find(kind: string, name: string): Doc {
@@ -56,7 +71,7 @@ export class BootstrapCluster {
   }
 
   async start(): Promise<this> {
-    await Promise.all([this.vault.start(), this.kube.start()]);
+    await Promise.all([this.vault.start(), this.kube.start(), this.eso.start()]);
     // The job's RBAC exactly as dist/'s Role, bound to its ServiceAccount.
     const role = this.find('Role', 'vault-bootstrap');
     this.kube.allow({ namespace: this.namespace, name: 'vault-bootstrap' }, ...role.rules.map((r: any) => ({ ...r, namespace: role.metadata.namespace })));
@@ -64,7 +79,7 @@ export class BootstrapCluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.vault.stop(), this.kube.stop()]);
+    await Promise.all([this.vault.stop(), this.kube.stop(), this.eso.stop()]);
   }
 
   /** The bundled script of the CronJob's ConfigMap, written once to a file. */
@@ -108,11 +123,21 @@ export class BootstrapCluster {
     })));
   }
 
-  /** One simulated minute: the unseal job, then the bootstrap (each runs every minute; this order is one of two). */
+  /** ESO's recovery: one attempt (its window would only wait for the next minute's state). */
+  async runRecovery(): Promise<Run> {
+    const tokenFile = join(this.dir, 'eso-token');
+    writeFileSync(tokenFile, this.esoToken);
+    return this.record(await runNode(this.script('eso-recovery'), this.env('eso-recovery', {
+      KUBE_API_URL: this.eso.url, KUBE_TOKEN_FILE: tokenFile, RETRY_WINDOW_SECONDS: '2',
+    })));
+  }
+
+  /** One simulated minute: the unseal job, the bootstrap, ESO's recovery (each runs every minute; this order is one of several). */
   async round(): Promise<Round> {
     const unseal = await this.runUnseal();
     const bootstrap = await this.runBootstrap();
-    return { unseal, bootstrap };
+    const recovery = await this.runRecovery();
+    return { unseal, bootstrap, recovery };
   }
 
   private record(run: Run): Run {
