@@ -21,11 +21,14 @@ if (buildMigration) describe('main.ts\'s migration/', () => appInvariants(buildM
 
 const fresh = firstSynthesis(buildApps);
 
-test('dist/ is one folder per GitOps unit: vault/ needs no CRD, apps/ holds only ExternalSecrets and the Roles on them', () => {
-  const kindsIn = (folder: string) => Object.keys(fresh.files).filter((f) => f.startsWith(`${folder}/`))
-    .flatMap((f) => fresh.objects(f).map((m) => m.apiVersion));
+test('dist/ is one folder per GitOps unit: vault/ needs no CRD but cert-manager\'s when Vault serves TLS, apps/ holds only ExternalSecrets and the Roles on them', () => {
+  const objectsIn = (folder: string) => Object.keys(fresh.files).filter((f) => f.startsWith(`${folder}/`)).flatMap((f) => fresh.objects(f));
+  const kindsIn = (folder: string) => objectsIn(folder).map((m) => m.apiVersion);
   expect(kindsIn('vault').length).toBeGreaterThan(0);
-  for (const apiVersion of kindsIn('vault')) expect(apiVersion).toMatch(/^(v1|(apps|batch|policy|rbac\.authorization\.k8s\.io|networking\.k8s\.io|longhorn\.io)\/v\w+)$/);
+  // With TLS (the library's default; main.ts may keep plain HTTP) cert-manager is a prerequisite of Vault's folder.
+  const tls = objectsIn('vault').some((m) => m.kind === 'StatefulSet' && m.spec.template.spec.containers.some((c: any) => c.readinessProbe?.httpGet?.scheme === 'HTTPS'));
+  const builtIn = /^(v1|(apps|batch|policy|rbac\.authorization\.k8s\.io|networking\.k8s\.io|longhorn\.io)\/v\w+)$/;
+  for (const apiVersion of kindsIn('vault')) expect(apiVersion).toMatch(tls ? new RegExp(`${builtIn.source}|^cert-manager\\.io/v1$`) : builtIn);
   // The ExternalSecrets, and the recovery job's Roles on them beside them (a missing app namespace holds back only apps/).
   for (const apiVersion of kindsIn('apps')) expect(apiVersion).toMatch(/^(external-secrets\.io|rbac\.authorization\.k8s\.io)\/v1$/);
 });
