@@ -16,13 +16,13 @@ import { outcomeOf } from './common/failure';
 import { Io, lookupOf } from './common/io';
 import { kubeApi } from './common/kube';
 import { logTo, processOutput } from './common/log';
-import { runScript, start } from './common/main';
+import { runScript, start, whileHolding } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env } from './common/settings';
 import { isUninitialized, sealStatus, vaultApi } from './common/vault';
 import { VaultAnswerError } from './common/vault-config/vault-client';
 import { initializeVault } from './vault-bootstrap/initialize';
-import { keepAsDeclared, NOTE, Run, sharesOf, withRoot } from './vault-bootstrap/run';
+import { keepAsDeclared, NOTE, retireRoot, Run, sharesOf, withShortRoot } from './vault-bootstrap/run';
 import { escrowData, readSecret, writeSecret } from './vault-bootstrap/secrets';
 import { readBootstrapSettings } from './vault-bootstrap/settings';
 import { generateRoot, login, revoke, vaultCaller } from './vault-bootstrap/tokens';
@@ -89,8 +89,11 @@ async function keepVault(run: Run): Promise<Outcome> {
       + 'run `npm run vault-setup -- apply`');
   }
   run.say(`vault has no role ${s.authMount}/${s.role} yet: generating a root token from the stored shares, for this run only`);
-  const root = await generateRoot(call, shares);
-  return withRoot(call, root, 'generated root token', (token) => keepAsDeclared(run, addr, token, s.mode === 'report' ? 'identity' : 'all'));
+  // Until the root tokens are revoked, a stop signal waits.
+  return whileHolding('a generated root token is to be revoked', async () => {
+    const short = await retireRoot(call, await generateRoot(call, shares), 'generated root token');
+    return withShortRoot(call, short, (token) => keepAsDeclared(run, addr, token, s.mode === 'report' ? 'identity' : 'all'));
+  });
 }
 
 export function main(env: Env = process.env, io: Io = processOutput): Promise<number> {

@@ -43,6 +43,27 @@ export function settle(main: () => Promise<number>, { logError }: Log): Promise<
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
+/** What the run holds that a stop signal must not cut (shares only in memory, a root token to revoke), if anything. */
+let holding: string | undefined;
+/** A stop signal that came while holding: obeyed once the hold ends. */
+let deferred: { signal: string; stop: () => void } | undefined;
+
+/**
+ * Runs `work` with stop signals deferred until it ends: Kubernetes follows its SIGTERM with SIGKILL only after the
+ * pod's grace period (30 s by default), time enough to store shares or revoke a token; cutting that work instead would
+ * lose the shares or leave a root token valid. Outside `start` (a test's process) it only runs `work`.
+ */
+export async function whileHolding<T>(what: string, work: () => Promise<T>): Promise<T> {
+  const outer = holding;
+  holding = what;
+  try {
+    return await work();
+  } finally {
+    holding = outer;
+    if (holding === undefined && deferred) deferred.stop();
+  }
+}
+
 /**
  * Runs `main` as the process's entry point and exits with its code. Exit 0 only ever follows main's final line: a
  * run stopped by a signal, or one whose event loop empties before main settles, exits non-zero saying so.
@@ -53,9 +74,14 @@ export function start(main: () => Promise<number>): void {
   let settled = false;
   for (const signal of Object.keys(SIGNAL_EXIT)) {
     // As PID 1 in the pod, node ignores SIGTERM unless it handles it: Kubernetes' deadline would wait for SIGKILL.
-    process.on(signal, () => {
+    const stop = () => {
       logError(`stopped by ${signal} before the run finished (the Job's deadline, or a human): the next run starts over`);
       process.exit(SIGNAL_EXIT[signal]);
+    };
+    process.on(signal, () => {
+      if (holding === undefined) return stop();
+      logError(`${signal} while ${holding}: stopping as soon as that is done`);
+      deferred = deferred ?? { signal, stop };
     });
   }
   process.on('beforeExit', () => {

@@ -6,11 +6,12 @@
 import { BOOTSTRAP_DEFAULTS } from '../common/bootstrap-variables';
 import { needsHuman, RunError } from '../common/failure';
 import { lookupOf } from '../common/io';
+import { whileHolding } from '../common/main';
 import { reason } from '../common/log';
 import { Outcome, retry } from '../common/retry';
 import { vaultApi } from '../common/vault';
 import { attemptUnseal } from '../unseal/attempt';
-import { awaitActive, keepAsDeclared, NOTE, Run, sharesOf, withRoot } from './run';
+import { awaitActive, keepAsDeclared, NOTE, retireRoot, Run, sharesOf, withShortRoot } from './run';
 import { escrowData, readSecret, SecretState, shareData, writeSecret } from './secrets';
 import { initialize, revoke, VaultCall } from './tokens';
 
@@ -78,26 +79,30 @@ export async function initializeVault(run: Run, addr: string, call: VaultCall): 
   if (escrow && s.escrowRecipient) await writeSecret(kube, s.namespace, escrow, escrowData(s.escrowRecipient, BOOTSTRAP_DEFAULTS.escrowKey, placeholder), NOTE, true);
   if (run.budget.leftMs() < INIT_RESERVE_MS) return retry('too little of the run is left to initialize vault safely: the next run does');
   say(`vault at ${addr} is not initialized: the Secrets are writable (dry run); initializing with ${s.shares} shares, threshold ${s.threshold}`);
-  const init = await initialize(call, s.shares, s.threshold, INIT_CALL_TIMEOUTS * s.timeoutMs);
-  let stored: unknown;
-  try {
-    await storeShares(run, unseal, escrow, init.shares);
-    say(`stored ${init.shares.length} shares in the Secret ${s.unsealSecretName}${escrow ? ` and the escrow in ${s.escrowSecretName}` : ' (escrow waived)'}`);
-  } catch (error) {
-    stored = error;
-  }
-  try {
-    await unsealNew(run, addr, init.shares);
-    await awaitActive(run, addr);
-  } catch (error) {
-    // Sealed, Vault refuses to revoke: the init root stays valid until a human revokes it (its message says how).
-    await revoke(call, init.rootToken, 'root token from sys/init', true).catch(() => undefined);
-    throw needsHuman(`${stored === undefined ? '' : `${reason(stored)}; `}vault did not unseal after init (${reason(error)}): `
-      + 'the root token from init could not be revoked while it is sealed; unseal it (the unseal CronJob does), then revoke that token as an admin');
-  }
-  if (stored !== undefined) {
-    await revoke(call, init.rootToken, 'root token from sys/init', true);
-    throw stored;
-  }
-  return withRoot(call, init.rootToken, 'root token from sys/init', (token) => keepAsDeclared(run, addr, token, 'all'));
+  // From sys/init until every root token is revoked, a stop signal waits: cut there, the shares or a root token are lost.
+  return whileHolding('the new vault\'s shares and root token are held in memory only', async () => {
+    const init = await initialize(call, s.shares, s.threshold, INIT_CALL_TIMEOUTS * s.timeoutMs);
+    let stored: unknown;
+    try {
+      await storeShares(run, unseal, escrow, init.shares);
+      say(`stored ${init.shares.length} shares in the Secret ${s.unsealSecretName}${escrow ? ` and the escrow in ${s.escrowSecretName}` : ' (escrow waived)'}`);
+    } catch (error) {
+      stored = error;
+    }
+    try {
+      await unsealNew(run, addr, init.shares);
+      await awaitActive(run, addr);
+    } catch (error) {
+      // Sealed, Vault refuses to revoke: the init root stays valid until a human revokes it (its message says how).
+      await revoke(call, init.rootToken, 'root token from sys/init', true).catch(() => undefined);
+      throw needsHuman(`${stored === undefined ? '' : `${reason(stored)}; `}vault did not unseal after init (${reason(error)}): `
+        + 'the root token from init could not be revoked while it is sealed; unseal it (the unseal CronJob does), then revoke that token as an admin');
+    }
+    if (stored !== undefined) {
+      await revoke(call, init.rootToken, 'root token from sys/init', true);
+      throw stored;
+    }
+    const short = await retireRoot(call, init.rootToken, 'root token from sys/init');
+    return withShortRoot(call, short, (token) => keepAsDeclared(run, addr, token, 'all'));
+  });
 }

@@ -5,10 +5,11 @@
 // so leaves at most a token that expires by itself.
 import { BOOTSTRAP_DEFAULTS } from '../common/bootstrap-variables';
 import { Budget } from '../common/budget';
-import { notYet } from '../common/failure';
+import { notYet, RunError } from '../common/failure';
 import { Io, lookupOf } from '../common/io';
 import { KubeApi } from '../common/kube';
 import { reason } from '../common/log';
+import { whileHolding } from '../common/main';
 import { finished, Outcome } from '../common/retry';
 import { vaultApi } from '../common/vault';
 import { vaultClient } from '../common/vault-config/vault-client';
@@ -55,25 +56,36 @@ export async function keepAsDeclared(run: Run, addr: string, token: string, writ
 const both = (first: unknown, then: unknown) => (first === undefined ? reason(then) : `${reason(first)}; then ${reason(then)}`);
 
 /**
- * Runs `work` with a short-lived token in place of `root`: `root` is revoked (and proven gone) before the work starts,
- * the short-lived one after it, whatever happens; a token that cannot be revoked fails the run, exit 2.
+ * Exchanges `root` for a short-lived token and revokes `root`, proven gone: the short-lived token, or a RunError (exit
+ * 2 when `root` may still be valid). Stop signals wait for it: this is where a root token that never expires lives.
  */
-export async function withRoot(call: VaultCall, root: string, what: string, work: (token: string) => Promise<Outcome>): Promise<Outcome> {
-  let short: string | undefined;
-  let failure: unknown;
-  try {
-    short = await shortLivedRoot(call, root);
-  } catch (error) {
-    failure = error;
-  }
-  try {
-    await revoke(call, root, what, true);
-  } catch (error) {
-    const left = short === undefined ? '' : ` (the short-lived token made from it expires within ${SHORT_ROOT_SECONDS / 60} minutes)`;
-    return finished(`${both(failure, error)}${left}`, 2);
-  }
-  if (short === undefined) throw failure;
+export async function retireRoot(call: VaultCall, root: string, what: string): Promise<string> {
+  return whileHolding(`the ${what} is being revoked`, async () => {
+    let short: string | undefined;
+    let failure: unknown;
+    try {
+      short = await shortLivedRoot(call, root);
+    } catch (error) {
+      failure = error;
+    }
+    try {
+      await revoke(call, root, what, true);
+    } catch (error) {
+      const left = short === undefined ? '' : ` (the short-lived token made from it expires within ${SHORT_ROOT_SECONDS / 60} minutes)`;
+      throw new RunError(`${both(failure, error)}${left}`, 2);
+    }
+    if (short === undefined) throw failure;
+    return short;
+  });
+}
+
+/**
+ * Runs `work` with the short-lived token `retireRoot` gave, and revokes it whatever happens; a token that cannot be
+ * revoked fails the run, exit 2 (it expires within 5 minutes anyway).
+ */
+export async function withShortRoot(call: VaultCall, short: string, work: (token: string) => Promise<Outcome>): Promise<Outcome> {
   let outcome: Outcome | undefined;
+  let failure: unknown;
   try {
     outcome = await work(short);
   } catch (error) {

@@ -188,6 +188,16 @@ test('a 500 on a config write after init: the shares are stored, no root token i
   expectNoSecretOutside(c);
 });
 
+test('the Job\'s deadline (SIGTERM) right after sys/init waits until the shares are stored and every root token revoked', async () => {
+  const c = await cluster();
+  c.vault.stallNext('PUT', /^sys\/unseal$/, 1500);
+  const bootstrap = await c.runBootstrap({}, (child) => child.stdout!.on('data', (text) => { if (/initializing/.test(String(text))) child.kill('SIGTERM'); }));
+  expect([bootstrap.code, bootstrap.stderr]).toEqual([143, expect.stringMatching(/^SIGTERM while the new vault's shares and root token are held in memory only: stopping as soon as that is done\n/)]);
+  const stored = c.kube.secrets[`${c.namespace}/${c.unsealSecret}`];
+  expect(Object.keys(stored).sort().map((k) => stored[k])).toEqual(c.vault.sharesIssued);
+  expect(c.vault.rootTokensValid()).toEqual([]);
+});
+
 test('the API refusing the Secret write: sys/init is never called, and the run says why', async () => {
   const c = await cluster();
   c.kube.forbid({ verbs: ['create'], resources: ['secrets'] });

@@ -1,3 +1,4 @@
+import { ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -111,7 +112,7 @@ export class BootstrapCluster {
    * The bootstrap: its ServiceAccount's token (one the stand-in Vault's TokenReview knows, and the API server too) in
    * the file KUBE_TOKEN_FILE names, its plan from its ConfigMap.
    */
-  async runBootstrap(env: Record<string, string> = {}): Promise<Run> {
+  async runBootstrap(env: Record<string, string> = {}, onSpawn?: (child: ChildProcess) => void): Promise<Run> {
     const token = this.vault.serviceAccountToken(this.namespace, 'vault-bootstrap', []);
     this.kube.acceptToken(token, this.namespace, 'vault-bootstrap');
     const tokenFile = join(this.dir, 'token');
@@ -120,7 +121,7 @@ export class BootstrapCluster {
     writeFileSync(planFile, this.find('ConfigMap', 'vault-bootstrap-plan').data['desired.json']);
     return this.record(await runNode(this.script('vault-bootstrap'), this.env('vault-bootstrap', {
       KUBE_API_URL: this.kube.url, KUBE_TOKEN_FILE: tokenFile, BOOTSTRAP_PLAN_FILE: planFile, ESCROW_RECIPIENT: this.escrowKey.recipient, ...env,
-    })));
+    }), { onSpawn }));
   }
 
   /** ESO's recovery: one attempt (its window would only wait for the next minute's state). */

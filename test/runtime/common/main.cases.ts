@@ -11,7 +11,7 @@ function scriptWith(body: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'start-'));
   const outfile = join(dir, 'script.js');
   buildSync({
-    stdin: { contents: `import { start } from './runtime/common/main';\nstart(async () => { ${body} });`, resolveDir: join(__dirname, '..', '..', '..'), loader: 'ts' },
+    stdin: { contents: `import { start, whileHolding } from './runtime/common/main';\nvoid whileHolding;\nstart(async () => { ${body} });`, resolveDir: join(__dirname, '..', '..', '..'), loader: 'ts' },
     bundle: true, ...NODE_SCRIPT, outfile, logLevel: 'silent',
   });
   return outfile;
@@ -39,6 +39,14 @@ test.each([['SIGTERM', 143], ['SIGINT', 130]])('%s: exit %i at once, naming the 
   const run = await runNode(file, {}, { onSpawn: (child) => child.stdout!.once('data', () => child.kill(signal as NodeJS.Signals)) });
   expect(run.code).toBe(code);
   expect(run.stderr).toMatch(new RegExp(`^stopped by ${signal} before the run finished`));
+});
+
+test('a stop signal while holding (shares in memory, a root token to revoke) waits for the hold to end, then stops', async () => {
+  const file = scriptWith('console.log("started"); await whileHolding("a token is to be revoked", () => new Promise<void>((resolve) => setTimeout(() => { console.log("revoked"); resolve(); }, 1500))); console.log("after"); return new Promise<number>((resolve) => setTimeout(() => resolve(0), 60000));');
+  const run = await runNode(file, {}, { onSpawn: (child) => child.stdout!.once('data', () => child.kill('SIGTERM')) });
+  expect([run.code, run.stdout]).toEqual([143, 'started\nrevoked\n']);
+  expect(run.stderr).toBe('SIGTERM while a token is to be revoked: stopping as soon as that is done\n'
+    + 'stopped by SIGTERM before the run finished (the Job\'s deadline, or a human): the next run starts over\n');
 });
 
 test('runBudget: each call gets the smaller of the timeout and what the run has left, then none', async () => {
