@@ -3,6 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { AppSecret, homelab, HomelabProps, VaultBootstrapProps, VaultStorage } from '../../lib';
 import { synthesize } from '../../build/synthesize';
+import { bundleRuntime } from '../../lib/runtime-bundle';
 import { deriveConfig } from '../../runtime/common/vault-config/derive';
 import { DesiredConfig } from '../../runtime/common/vault-config/desired';
 import { parseRules } from '../../runtime/common/vault-config/policy';
@@ -84,6 +85,14 @@ test('the CronJob runs in Vault\'s namespace with its own ServiceAccount, the pl
   expect(pod.serviceAccountName).toBe('vault-bootstrap');
   expect(env).toMatchObject({ ESCROW_RECIPIENT: RECIPIENT, BOOTSTRAP_SHARES: '5', BOOTSTRAP_THRESHOLD: '3', POD_NAMESPACE: 'hashicorp', BOOTSTRAP_MODE: 'apply' });
   expect(pod.volumes).toContainEqual({ name: 'plan', configMap: { name: 'vault-bootstrap-plan', defaultMode: 0o444 } });
+});
+
+test('ships the esbuild bundle of runtime/vault-bootstrap.ts, small and with no dependency but Node.js\'s own', () => {
+  const script: string = site.find('ConfigMap', 'vault-bootstrap-script').data['vault-bootstrap.js'];
+  expect(script).toBe(bundleRuntime('vault-bootstrap'));
+  expect(Buffer.byteLength(script)).toBeLessThan(128 * 1024);
+  const required = new Set([...script.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]));
+  expect([...required].filter((m) => !['fs', 'path', 'http', 'https', 'net', 'dns', 'crypto', 'tls'].includes(m))).toEqual([]);
 });
 
 test('escrow waived: no escrow Secret in the Role, and the job told so', () => {

@@ -1,6 +1,8 @@
 import { ageDecrypt } from '../support/age-decrypt';
 import { BootstrapCluster, pieces } from '../support/bootstrap-cluster';
 import { until } from '../support/run-script';
+import { PKI } from '../support/tls-fixtures';
+import { request } from '../../runtime/common/http';
 import { main as writeSecrets } from '../../tools/write-secrets/main';
 import { main as vaultSetup } from '../../tools/vault-setup/main';
 import { FakeVaultLifecycle } from '../support/fake-vault-lifecycle';
@@ -25,12 +27,13 @@ const lastLine = (text: string) => text.trim().split('\n').pop() ?? '';
 const configWrites = (c: BootstrapCluster, from = 0) => c.vault.writes.slice(from)
   .filter((r) => !/\/login$|\/token\/(revoke|lookup)-self$|sys\/(unseal|init|generate-root)/.test(r.path)).map((r) => `${r.method} ${r.path}`);
 
+/** A call to the stand-in Vault as a client would make it, trusting the test's CA when it serves https. */
 async function vaultCall(c: BootstrapCluster, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const answer = await fetch(`${c.vault.url}/v1/${path}`, {
-    method, headers: { ...(token && { 'x-vault-token': token }), 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }),
+  const answer = await request(`${c.vault.url}/v1/${path}`, {
+    name: `${method} ${path}`, method, body, timeoutMs: 10_000, headers: token ? { 'x-vault-token': token } : {},
+    ...(c.vault.url.startsWith('https:') && { ca: PKI.ca.cert }),
   });
-  const text = await answer.text();
-  return { status: answer.status, json: text ? JSON.parse(text) : undefined };
+  return { status: answer.status, json: answer.json };
 }
 
 /** What each store's login may read, as ESO logs in: by path, 'read' or 'denied'. */
@@ -170,6 +173,18 @@ describe('from an empty cluster', () => {
     expect(c.secretsIssued().length).toBeGreaterThan(10);
     expectNoSecretOutside(c);
   });
+});
+
+test('over TLS as dist/ sets it (https, the CA VAULT_CACERT names): the first round initializes and configures, the next unseals after a restart', async () => {
+  const c = await cluster({}, true);
+  expect(c.vault.url).toMatch(/^https:/);
+  const first = await c.round();
+  expect([first.bootstrap.code, lastLine(first.bootstrap.stdout)]).toEqual([0, expect.stringMatching(/is as dist\/ declares/)]);
+  expect(first.recovery.code).toBe(0);
+  c.vault.restart();
+  const second = await c.round();
+  expect([second.unseal.code, second.bootstrap.code, c.vault.rootTokensValid()]).toEqual([0, 0, []]);
+  expect(await storeReach(c)).toEqual(expectedReach(c));
 });
 
 test('a 500 on a config write after init: the shares are stored, no root token is left, and a generated root finishes', async () => {

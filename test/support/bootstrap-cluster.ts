@@ -10,6 +10,7 @@ import { FakeKube } from './fake-kube';
 import { FakeKubeSecrets } from './fake-kube-secrets';
 import { FakeVaultLifecycle, FakeVaultLifecycleOptions } from './fake-vault-lifecycle';
 import { Run, runNode } from './run-script';
+import { PKI } from './tls-fixtures';
 
 // A cluster on loopback for the bootstrap's acceptance: the CronJobs of an example's committed dist/ that talk to Vault
 // (the unseal job, the bootstrap, ESO's recovery), run as their containers run them (the bundled script from their
@@ -45,8 +46,10 @@ export class BootstrapCluster {
   private readonly dir = mkdtempSync(join(tmpdir(), 'bootstrap-cluster-'));
   private readonly scripts = new Map<string, string>();
 
-  constructor(vault: FakeVaultLifecycleOptions = {}) {
+  /** `tls`: Vault serves https with a certificate of the test's CA, which the jobs trust through VAULT_CACERT as dist/ says. */
+  constructor(vault: FakeVaultLifecycleOptions = {}, private readonly tls = false) {
     this.vault = new FakeVaultLifecycle(vault);
+    if (tls) this.vault.withTls(PKI.serving());
     // ESO found the stores not ready (Vault was not there); each turns Ready once woken, as ESO's controller does.
     const env = envOf(this.find('CronJob', 'eso-recovery'));
     const externalSecrets = env.ESO_EXTERNAL_SECRETS.split(',').map((entry) => entry.split(':'));
@@ -96,8 +99,9 @@ export class BootstrapCluster {
 
   /** The CronJob's environment with the test's addresses. */
   private env(cronJob: string, extra: Record<string, string>): Record<string, string> {
-    const { VAULT_CACERT: _ca, ...env } = envOf(this.find('CronJob', cronJob));
-    return { ...env, VAULT_ADDR: this.vault.url, RETRY_INTERVAL_SECONDS: '0.2', RETRY_WINDOW_SECONDS: '5', ...extra };
+    const { VAULT_CACERT: ca, ...env } = envOf(this.find('CronJob', cronJob));
+    if (this.tls && !ca) throw new Error(`cronjob ${cronJob} of ${ZERO_TOUCH} sets no VAULT_CACERT while vault serves TLS`);
+    return { ...env, ...(this.tls && { VAULT_CACERT: PKI.caFile }), VAULT_ADDR: this.vault.url, RETRY_INTERVAL_SECONDS: '0.2', RETRY_WINDOW_SECONDS: '5', ...extra };
   }
 
   /** The unseal job: the Secret projected into its volume first, as the kubelet does at the pod's start. */
