@@ -11,6 +11,7 @@ import { FakeKubeSecrets } from './fake-kube-secrets';
 import { FakeVaultLifecycle, FakeVaultLifecycleOptions } from './fake-vault-lifecycle';
 import { Run, runNode } from './run-script';
 import { PKI } from './tls-fixtures';
+import { request } from '../../runtime/common/http';
 
 // A cluster on loopback for the bootstrap's acceptance: the CronJobs of an example's committed dist/ that talk to Vault
 // (the unseal job, the bootstrap, ESO's recovery), run as their containers run them (the bundled script from their
@@ -162,4 +163,55 @@ export function pieces(secret: string, length = 16): string[] {
   const out: string[] = [];
   for (let i = 0; i + length <= secret.length; i += 1) out.push(secret.slice(i, i + length));
   return out;
+}
+
+// What the acceptance's scenarios check, shared by test/runtime/vault-bootstrap*.integration.cases.ts.
+
+export const lastLine = (text: string) => text.trim().split('\n').pop() ?? '';
+/** Vault's configuration writes: anything but logins, token revocation and the seal's own calls. */
+export const configWrites = (c: BootstrapCluster, from = 0) => c.vault.writes.slice(from)
+  .filter((r) => !/\/login$|\/token\/(revoke|lookup)-self$|sys\/(unseal|init|generate-root)/.test(r.path)).map((r) => `${r.method} ${r.path}`);
+
+/** A call to the stand-in Vault as a client would make it, trusting the test's CA when it serves https. */
+export async function vaultCall(c: BootstrapCluster, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const answer = await request(`${c.vault.url}/v1/${path}`, {
+    name: `${method} ${path}`, method, body, timeoutMs: 10_000, headers: token ? { 'x-vault-token': token } : {},
+    ...(c.vault.url.startsWith('https:') && { ca: PKI.ca.cert }),
+  });
+  return { status: answer.status, json: answer.json };
+}
+
+/** What each store's login may read, as ESO logs in: by path, 'read' or 'denied'. */
+export async function storeReach(c: BootstrapCluster): Promise<Record<string, Record<string, string>>> {
+  const want = JSON.parse(c.find('ConfigMap', 'vault-bootstrap-plan').data['desired.json']);
+  const reach: Record<string, Record<string, string>> = {};
+  for (const store of c.docs.filter((d) => d.kind === 'ClusterSecretStore')) {
+    const k8s = store.spec.provider.vault.auth.kubernetes;
+    const jwt = c.vault.serviceAccountToken(k8s.serviceAccountRef.namespace, k8s.serviceAccountRef.name, k8s.serviceAccountRef.audiences ?? []);
+    const login = await vaultCall(c, 'POST', `auth/${k8s.mountPath ?? 'kubernetes'}/login`, undefined, { role: k8s.role, jwt });
+    expect({ store: store.metadata.name, status: login.status }).toEqual({ store: store.metadata.name, status: 200 });
+    reach[store.metadata.name] = {};
+    for (const secret of want.secrets) {
+      const read = await vaultCall(c, 'GET', `${secret.mount}/data/${secret.key}`, login.json.auth.client_token);
+      reach[store.metadata.name][`${secret.mount}/${secret.key}`] = read.status === 403 ? 'denied' : 'read';
+    }
+  }
+  return reach;
+}
+
+/** Each store may read exactly the secrets its namespace's ExternalSecrets read. */
+export function expectedReach(c: BootstrapCluster): Record<string, Record<string, string>> {
+  const want = JSON.parse(c.find('ConfigMap', 'vault-bootstrap-plan').data['desired.json']);
+  return Object.fromEntries(c.docs.filter((d) => d.kind === 'ClusterSecretStore').map((store) => {
+    const admitted: string[] = store.spec.conditions.flatMap((cond: any) => cond.namespaces);
+    return [store.metadata.name, Object.fromEntries(want.secrets.map((s: any) => [`${s.mount}/${s.key}`,
+      s.readers.some((r: string) => admitted.includes(r.split(' ')[1].split('/')[0])) ? 'read' : 'denied']))];
+  }));
+}
+
+export function expectNoSecretOutside(c: BootstrapCluster): void {
+  const kept = new Set([`${c.namespace}/${c.unsealSecret}`, `${c.namespace}/vault-unseal-escrow`]);
+  const objects = Object.entries(c.kube.secrets).filter(([name]) => !kept.has(name)).map(([, data]) => JSON.stringify(data));
+  const everywhere = [...c.outputs, JSON.stringify(c.kube.events), ...objects].join('\n');
+  for (const secret of c.secretsIssued()) for (const piece of pieces(secret)) expect(everywhere.includes(piece) ? piece : 'absent').toBe('absent');
 }
