@@ -12,20 +12,20 @@
 // (unreachable, sealed, a failed call, a login Vault denies: the next run retries); 2 a human is needed (drift it may
 // not correct, a Secret it may not write, a Vault it did not initialize, a malformed setting), with a Warning Event for drift.
 import { BOOTSTRAP_DEFAULTS } from './common/bootstrap-variables';
-import { outcomeOf } from './common/failure';
+import { outcomeOf, RunError } from './common/failure';
 import { Io, lookupOf } from './common/io';
 import { kubeApi } from './common/kube';
-import { logTo, processOutput } from './common/log';
+import { logTo, processOutput, reason } from './common/log';
 import { runScript, start, whileHolding } from './common/main';
 import { finished, Outcome, retry } from './common/retry';
 import { Env } from './common/settings';
 import { isUninitialized, sealStatus, vaultApi } from './common/vault';
 import { VaultAnswerError } from './common/vault-config/vault-client';
-import { initializeVault } from './vault-bootstrap/initialize';
+import { initializeVault, markUnrevoked } from './vault-bootstrap/initialize';
 import { keepAsDeclared, NOTE, retireRoot, Run, sharesOf, withShortRoot } from './vault-bootstrap/run';
-import { escrowData, readSecret, writeSecret } from './vault-bootstrap/secrets';
+import { escrowData, readSecret, UNREVOKED_ANNOTATION, writeSecret } from './vault-bootstrap/secrets';
 import { readBootstrapSettings } from './vault-bootstrap/settings';
-import { generateRoot, login, revoke, vaultCaller } from './vault-bootstrap/tokens';
+import { generateRoot, login, revoke, REVOKE_BY_HAND, vaultCaller } from './vault-bootstrap/tokens';
 
 /** The Vault a run configures: on Raft the active pod (health 200), else VAULT_ADDR; undefined while none is active. */
 async function activeAddr({ s, budget, io }: Run): Promise<string | undefined> {
@@ -42,8 +42,16 @@ async function activeAddr({ s, budget, io }: Run): Promise<string | undefined> {
  */
 async function initializedPeer({ s, budget, io }: Run): Promise<string | undefined> {
   for (const pod of (s.pods ?? []).slice(1)) {
-    const answer = await vaultApi(pod.url, budget, lookupOf(io), { ca: s.vaultCa }).sealStatus().catch(() => undefined);
-    const status = answer && sealStatus(answer);
+    let answer;
+    try {
+      answer = await vaultApi(pod.url, budget, lookupOf(io), { ca: s.vaultCa }).sealStatus();
+    } catch (error) {
+      // A pod whose name does not resolve does not exist (not scheduled): it holds nothing. One that exists and does
+      // not answer might hold the cluster: no init until it answers.
+      if (/ENOTFOUND|ENODATA/.test(reason(error))) continue;
+      return `${pod.name} (which does not answer: ${reason(error)})`;
+    }
+    const status = sealStatus(answer);
     if (status?.initialized || (status && status.n > 0)) return pod.name;
   }
   return undefined;
@@ -65,7 +73,13 @@ async function escrowStoredShares(run: Run, shares: string[]): Promise<void> {
 /** Later runs: the job's own identity, else (Vault has no such role) a root generated from the stored shares, else a human. */
 async function keepVault(run: Run): Promise<Outcome> {
   const { s } = run;
-  const shares = sharesOf(await readSecret(run.kube, s.namespace, s.unsealSecretName));
+  const unseal = await readSecret(run.kube, s.namespace, s.unsealSecretName);
+  const unrevoked = unseal.annotations?.[UNREVOKED_ANNOTATION];
+  if (unrevoked) {
+    return finished(`a root token this job held was never revoked (${unrevoked}): ${REVOKE_BY_HAND}; then remove the mark `
+      + `(\`kubectl -n ${s.namespace} annotate secret ${s.unsealSecretName} ${UNREVOKED_ANNOTATION}-\`) and the next run goes on`, 2);
+  }
+  const shares = sharesOf(unseal);
   await escrowStoredShares(run, shares);
   const addr = await activeAddr(run);
   if (!addr) return retry(`no active vault at ${s.pods ? s.pods.map((p) => p.name).join(', ') : s.vaultAddr} (sealed or starting): the unseal CronJob unseals it`);
@@ -80,7 +94,8 @@ async function keepVault(run: Run): Promise<Outcome> {
   }
   if (shares.length === 0) {
     return finished(`vault at ${addr} was initialized outside this job (the Secret ${s.unsealSecretName} holds no shares) and refuses its login `
-      + `as ${s.authMount}/${s.role} (${own.reason}): run \`npm run vault-setup -- apply\`, which creates the job's role and policy; sys/init is never called`, 2);
+      + `as ${s.authMount}/${s.role} (${own.reason}): run \`npm run vault-setup -- apply\`, which creates the job's role and policy; sys/init is never called. `
+      + `If a run of this job initialized it and could not store the shares, its Warning Event VaultSharesNotStored holds them, encrypted to the escrow's key`, 2);
   }
   if (own.refused === 'denied') {
     // The role exists (or the auth method does not): a root token would not cure a TokenReview that fails.
@@ -90,8 +105,12 @@ async function keepVault(run: Run): Promise<Outcome> {
   }
   run.say(`vault has no role ${s.authMount}/${s.role} yet: generating a root token from the stored shares, for this run only`);
   // Until the root tokens are revoked, a stop signal waits.
-  return whileHolding('a generated root token is to be revoked', async () => {
-    const short = await retireRoot(call, await generateRoot(call, shares), 'generated root token');
+  return whileHolding('revoking a generated root token', async () => {
+    const generated = await generateRoot(call, shares);
+    const short = await retireRoot(call, generated, 'generated root token').catch(async (error) => {
+      if (error instanceof RunError && error.exitCode === 2) await markUnrevoked(run, 'generated root token');
+      throw error;
+    });
     return withShortRoot(call, short, (token) => keepAsDeclared(run, addr, token, s.mode === 'report' ? 'identity' : 'all'));
   });
 }
@@ -109,7 +128,7 @@ export function main(env: Env = process.env, io: Io = processOutput): Promise<nu
       if (!status) return await keepVault(run);
       if (isUninitialized(status)) {
         const peer = await initializedPeer(run);
-        if (peer) return retry(`${s.pods![0].name} is not initialized while ${peer} is: it rejoins the cluster (retry_join); it is never initialized on its own`);
+        if (peer) return retry(`${s.pods![0].name} is not initialized while ${peer} may be: it rejoins the cluster (retry_join); it is never initialized on its own`);
         return await initializeVault(run, addr, call);
       }
       if (status.status !== 200 || typeof status.json?.initialized !== 'boolean') {

@@ -1,4 +1,5 @@
 import { Budget, runBudget } from './budget';
+import { RunError } from './failure';
 import { Log, logTo, processOutput, reason } from './log';
 import { Outcome, withinWindow } from './retry';
 import { Env, RetrySettings } from './settings';
@@ -45,23 +46,30 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /** What the run holds that a stop signal must not cut (shares only in memory, a root token to revoke), if anything. */
 let holding: string | undefined;
-/** A stop signal that came while holding: obeyed once the hold ends. */
-let deferred: { signal: string; stop: () => void } | undefined;
+/** A stop signal that came while holding: obeyed once the hold ends and the run has said its outcome. */
+let deferred: string | undefined;
 
 /**
  * Runs `work` with stop signals deferred until it ends: Kubernetes follows its SIGTERM with SIGKILL only after the
  * pod's grace period (30 s by default), time enough to store shares or revoke a token; cutting that work instead would
- * lose the shares or leave a root token valid. Outside `start` (a test's process) it only runs `work`.
+ * lose the shares or leave a root token valid. A signal that came meanwhile ends the run once the hold ends: its
+ * failure (with whatever it must say, such as the escrow it prints) or "stopped", as an outcome the run logs (exit 2,
+ * so no retry), then the process exits with the signal's code. Outside `start` (a test's process) it only runs `work`.
  */
 export async function whileHolding<T>(what: string, work: () => Promise<T>): Promise<T> {
   const outer = holding;
   holding = what;
+  let result: T;
   try {
-    return await work();
-  } finally {
+    result = await work();
+  } catch (error) {
     holding = outer;
-    if (holding === undefined && deferred) deferred.stop();
+    if (holding === undefined && deferred) throw new RunError(reason(error), 2);
+    throw error;
   }
+  holding = outer;
+  if (holding === undefined && deferred) throw new RunError(`stopped by ${deferred} after ${what}: the next run goes on from there`, 2);
+  return result;
 }
 
 /**
@@ -74,14 +82,13 @@ export function start(main: () => Promise<number>): void {
   let settled = false;
   for (const signal of Object.keys(SIGNAL_EXIT)) {
     // As PID 1 in the pod, node ignores SIGTERM unless it handles it: Kubernetes' deadline would wait for SIGKILL.
-    const stop = () => {
-      logError(`stopped by ${signal} before the run finished (the Job's deadline, or a human): the next run starts over`);
-      process.exit(SIGNAL_EXIT[signal]);
-    };
     process.on(signal, () => {
-      if (holding === undefined) return stop();
+      if (holding === undefined) {
+        logError(`stopped by ${signal} before the run finished (the Job's deadline, or a human): the next run starts over`);
+        process.exit(SIGNAL_EXIT[signal]);
+      }
       logError(`${signal} while ${holding}: stopping as soon as that is done`);
-      deferred = deferred ?? { signal, stop };
+      deferred = deferred ?? signal;
     });
   }
   process.on('beforeExit', () => {
@@ -91,7 +98,7 @@ export function start(main: () => Promise<number>): void {
   });
   void settle(main, log).then((code) => {
     settled = true;
-    process.exit(code);
+    process.exit(deferred ? SIGNAL_EXIT[deferred] : code);
   });
 }
 

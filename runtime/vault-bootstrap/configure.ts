@@ -59,17 +59,20 @@ export async function configure(vault: VaultClient, want: DesiredConfig, writes:
   };
 }
 
-/** A Warning Event on the CronJob, so `kubectl get events` says what differs; a failure to record it is only said. */
-export async function recordDrift(
-  kube: KubeApi, namespace: string, cronJob: string, message: string, now: number, say: (line: string) => void,
+/**
+ * A Warning Event on the CronJob (`kubectl get events` shows it for an hour), its message cut at `maxChars`; a failure
+ * to record it is only said.
+ */
+export async function recordWarning(
+  kube: KubeApi, namespace: string, cronJob: string, why: string, message: string, now: number, say: (line: string) => void, maxChars = 1024,
 ): Promise<void> {
   const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
-  const name = `${cronJob}.drift.${now.toString(16)}`;
+  const name = `${cronJob}.${why.toLowerCase()}.${now.toString(16)}`;
   const body = {
     apiVersion: 'v1', kind: 'Event',
     metadata: { name, namespace },
     involvedObject: { apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob, namespace },
-    reason: 'VaultDrift', type: 'Warning', message: message.slice(0, 1024),
+    reason: why, type: 'Warning', message: message.slice(0, maxChars),
     source: { component: cronJob }, reportingComponent: cronJob, reportingInstance: cronJob,
     firstTimestamp: stamp, lastTimestamp: stamp, count: 1,
   };
@@ -77,6 +80,6 @@ export async function recordDrift(
     await kube.create(`/api/v1/namespaces/${namespace}/events`, body, `event ${namespace}/${name}`);
   } catch (error) {
     if (error instanceof RunError && error.status === 409) return;
-    say(`could not record the Warning event on cronjob ${namespace}/${cronJob}: ${reason(error)}`);
+    say(`could not record the Warning event ${why} on cronjob ${namespace}/${cronJob}: ${reason(error)}`);
   }
 }

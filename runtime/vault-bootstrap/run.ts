@@ -13,7 +13,7 @@ import { whileHolding } from '../common/main';
 import { finished, Outcome } from '../common/retry';
 import { vaultApi } from '../common/vault';
 import { vaultClient } from '../common/vault-config/vault-client';
-import { configure, recordDrift, Writes } from './configure';
+import { configure, recordWarning, Writes } from './configure';
 import { SecretState } from './secrets';
 import { BootstrapSettings } from './settings';
 import { revoke, SHORT_ROOT_SECONDS, shortLivedRoot, VaultCall } from './tokens';
@@ -43,7 +43,7 @@ export async function keepAsDeclared(run: Run, addr: string, token: string, writ
   if (result.drift.length > 0) {
     const why = s.mode === 'report' ? 'report mode writes nothing' : 'the job may not write it';
     const message = `vault differs from dist/ at ${result.drift.join(', ')} (${why}): run \`npm run vault-setup -- plan\` to see how, and \`-- apply\``;
-    await recordDrift(run.kube, s.namespace, BOOTSTRAP_DEFAULTS.name, message, Date.now(), say);
+    await recordWarning(run.kube, s.namespace, BOOTSTRAP_DEFAULTS.name, 'VaultDrift', message, Date.now(), say);
     return finished(message, 2);
   }
   const missing = result.missing.length > 0
@@ -60,7 +60,7 @@ const both = (first: unknown, then: unknown) => (first === undefined ? reason(th
  * 2 when `root` may still be valid). Stop signals wait for it: this is where a root token that never expires lives.
  */
 export async function retireRoot(call: VaultCall, root: string, what: string): Promise<string> {
-  return whileHolding(`the ${what} is being revoked`, async () => {
+  return whileHolding(`revoking the ${what}`, async () => {
     let short: string | undefined;
     let failure: unknown;
     try {

@@ -13,7 +13,12 @@ export interface SecretState {
   readonly resourceVersion?: string;
   /** Its keys with a non-empty value, decoded: names and values (the values are never printed). */
   readonly data: Record<string, string>;
+  /** Its annotations (the job's mark of a root token it could not revoke among them). */
+  readonly annotations?: Record<string, string>;
 }
+
+/** The mark the job leaves on the unseal Secret when a root token it held could not be revoked. */
+export const UNREVOKED_ANNOTATION = 'vault-bootstrap/unrevoked-root-token';
 
 /** The label that says which Secrets the job created. */
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vault-bootstrap' };
@@ -33,14 +38,17 @@ export async function readSecret(kube: KubeApi, namespace: string, name: string)
     throw new RunError(`GET secret ${namespace}/${name} answered something that is not a Secret: not the API's answer`, 1);
   }
   const entries = Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(String(value), 'base64').toString('utf8').trim()]);
-  return { name, resourceVersion: secret.metadata.resourceVersion, data: Object.fromEntries(entries.filter(([, value]) => value !== '')) };
+  return {
+    name, resourceVersion: secret.metadata.resourceVersion, data: Object.fromEntries(entries.filter(([, value]) => value !== '')),
+    annotations: secret.metadata.annotations ?? {},
+  };
 }
 
-function secretObject(namespace: string, state: SecretState, data: Record<string, Buffer>, note: string): Record<string, unknown> {
+function secretObject(namespace: string, state: SecretState, data: Record<string, Buffer>, note: string, marks: Record<string, string>): Record<string, unknown> {
   return {
     apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
     metadata: {
-      name: state.name, namespace, labels: MANAGED_BY, annotations: { 'vault-bootstrap/note': note },
+      name: state.name, namespace, labels: MANAGED_BY, annotations: { ...state.annotations, ...marks, 'vault-bootstrap/note': note },
       ...(state.resourceVersion && { resourceVersion: state.resourceVersion }),
     },
     data: Object.fromEntries(Object.entries(data).map(([key, value]) => [key, value.toString('base64')])),
@@ -49,11 +57,11 @@ function secretObject(namespace: string, state: SecretState, data: Record<string
 
 /** Creates the Secret, or replaces it when it exists (guarded by its resourceVersion); `dryRun` stores nothing. */
 export async function writeSecret(
-  kube: KubeApi, namespace: string, state: SecretState, data: Record<string, Buffer>, note: string, dryRun = false,
+  kube: KubeApi, namespace: string, state: SecretState, data: Record<string, Buffer>, note: string, dryRun = false, marks: Record<string, string> = {},
 ): Promise<void> {
   const query = dryRun ? '?dryRun=All' : '';
   const what = `${dryRun ? 'a dry run of writing ' : ''}secret ${namespace}/${state.name}`;
-  const body = secretObject(namespace, state, data, note);
+  const body = secretObject(namespace, state, data, note, marks);
   try {
     if (state.resourceVersion) await kube.update(`${secretPath(namespace, state.name)}${query}`, body, what);
     else await kube.create(`${secretPath(namespace)}${query}`, body, what);

@@ -73,8 +73,8 @@ export async function initialize(call: VaultCall, shares: number, threshold: num
 }
 
 /**
- * Kubernetes-auth login with the pod's ServiceAccount token: the token, or why Vault refused. A 400 is a role Vault does
- * not have (path_login.go: "invalid role name"); a 403 anything else (the ServiceAccount not bound, the API server's
+ * Kubernetes-auth login with the pod's ServiceAccount token: the token, or why Vault refused. A 400 "invalid role name"
+ * is a role Vault does not have (path_login.go); a 403 anything else (the ServiceAccount not bound, the API server's
  * TokenReview failing, the auth method not enabled: an unauthenticated call to a path no mount serves is denied).
  */
 export async function login(call: VaultCall, authMount: string, role: string, tokenFile: string): Promise<{ token: string } | { refused: 'no role' | 'denied'; reason: string }> {
@@ -84,13 +84,15 @@ export async function login(call: VaultCall, authMount: string, role: string, to
   } catch (error) {
     throw needsHuman(`cannot read the service account token at ${tokenFile} (${(error as NodeJS.ErrnoException).code}): mount it (automountServiceAccountToken) or set KUBE_TOKEN_FILE`);
   }
+  if (jwt === '') throw needsHuman(`the service account token at ${tokenFile} is empty: mount the pod's token (automountServiceAccountToken) or set KUBE_TOKEN_FILE`);
   redact(jwt);
   const answer = await call('POST', `/v1/auth/${authMount}/login`, { body: { role, jwt } });
   const token = answer.json?.auth?.client_token;
   if (typeof token === 'string') redact(token);
-  if (answer.status === 400 || answer.status === 403) {
-    return { refused: answer.status === 400 ? 'no role' : 'denied', reason: `HTTP ${answer.status}${vaultErrors(answer)}` };
-  }
+  // Only "invalid role name" says that Vault lacks the role; any other 400 (a request it cannot read) is no reason to
+  // mint a root token.
+  if (answer.status === 400 && /invalid role name/i.test(vaultErrors(answer))) return { refused: 'no role', reason: `HTTP 400${vaultErrors(answer)}` };
+  if (answer.status === 403) return { refused: 'denied', reason: `HTTP 403${vaultErrors(answer)}` };
   if (answer.status !== 200 || typeof token !== 'string' || token === '') {
     throw notYet(`POST /v1/auth/${authMount}/login answered ${describeAnswer(answer)}${vaultErrors(answer)}`);
   }
@@ -160,9 +162,12 @@ export async function generateRoot(call: VaultCall, shares: string[]): Promise<s
  * Revokes `token` (`auth/token/revoke-self`) and, for a root token, proves it: `lookup-self` must then be refused.
  * Throws when Vault still honours it, saying what to do.
  */
+/** How a human revokes a root token nobody holds. */
+export const REVOKE_BY_HAND = 'nobody holds it, yet vault honours it: as an admin, `vault list auth/token/accessors`, find the root token among them '
+  + '(`vault token lookup -accessor <accessor>`: policies [root]) and `vault token revoke -accessor <accessor>`';
+
 export async function revoke(call: VaultCall, token: string, what: string, prove: boolean): Promise<void> {
-  const fix = 'nobody holds it, yet vault honours it: as an admin, `vault list auth/token/accessors`, find the root token among them '
-    + '(`vault token lookup -accessor <accessor>`) and `vault token revoke -accessor <accessor>`';
+  const fix = REVOKE_BY_HAND;
   let answer: HttpResponse;
   try {
     answer = await call('POST', '/v1/auth/token/revoke-self', { token });

@@ -38,10 +38,39 @@ test('the Job\'s deadline (SIGTERM) right after sys/init waits until the shares 
   const c = await cluster();
   c.vault.stallNext('PUT', /^sys\/unseal$/, 1500);
   const bootstrap = await c.runBootstrap({}, (child) => child.stdout!.on('data', (text) => { if (/initializing/.test(String(text))) child.kill('SIGTERM'); }));
-  expect([bootstrap.code, bootstrap.stderr]).toEqual([143, expect.stringMatching(/^SIGTERM while the new vault's shares and root token are held in memory only: stopping as soon as that is done\n/)]);
+  expect([bootstrap.code, bootstrap.stderr]).toEqual([143, 'SIGTERM while storing the new vault\'s shares and revoking its root tokens: stopping as soon as that is done\n'
+    + 'stopped by SIGTERM after storing the new vault\'s shares and revoking its root tokens: the next run goes on from there\n']);
   const stored = c.kube.secrets[`${c.namespace}/${c.unsealSecret}`];
   expect(Object.keys(stored).sort().map((k) => stored[k])).toEqual(c.vault.sharesIssued);
   expect(c.vault.rootTokensValid()).toEqual([]);
+});
+
+test('the Secret write refused after init (its dry run passed): Vault unsealed, its root revoked, the escrow printed and in a Warning Event; the next run points there', async () => {
+  const c = await cluster();
+  c.kube.forbid({ verbs: ['create'], resources: ['secrets'], dryRun: false });
+  const bootstrap = await c.runBootstrap({ RETRY_WINDOW_SECONDS: '0' });
+  expect([bootstrap.code, lastLine(bootstrap.stderr)]).toEqual([2, expect.stringMatching(/could not be stored in the Secret .*: vault is unsealed now and will not unseal after its next restart; their escrow is printed above and in the Warning Event VaultSharesNotStored$/)]);
+  expect([c.vault.initialized, c.vault.sealed, c.vault.rootTokensValid()]).toEqual([true, false, []]);
+  const opened = (text: string) => ageDecrypt(Buffer.from(text.match(/age -d -i <key>`\): (\S+)/)![1], 'base64'), c.escrowKey.identity).toString('utf8');
+  const shares = c.vault.sharesIssued.map((s, i) => `share-${i + 1}: ${s}\n`).join('');
+  expect(opened(bootstrap.stdout)).toBe(shares);
+  const event = c.kube.events.find((e) => e.reason === 'VaultSharesNotStored');
+  expect([event?.type, opened(event?.message ?? '')]).toEqual(['Warning', shares]);
+  const next = await c.runBootstrap({ RETRY_WINDOW_SECONDS: '0' });
+  expect([next.code, lastLine(next.stderr)]).toEqual([2, expect.stringMatching(/its Warning Event VaultSharesNotStored holds them, encrypted to the escrow's key$/)]);
+  expectNoSecretOutside(c);
+});
+
+test('a root token it cannot revoke is marked on the unseal Secret: every later run fails, naming it, until a human clears the mark', async () => {
+  const c = await cluster();
+  c.vault.failNext('POST', /^auth\/token\/revoke-self$/, 500);
+  const first = await c.runBootstrap({ RETRY_WINDOW_SECONDS: '0' });
+  expect([first.code, lastLine(first.stderr)]).toEqual([2, expect.stringMatching(/revoking the root token from sys\/init answered HTTP 500.*nobody holds it, yet vault honours it/)]);
+  expect(c.vault.rootTokensValid()).toContain(c.vault.initAnswered!.root_token);
+  expect(c.kube.secret(c.namespace, c.unsealSecret)!.metadata.annotations['vault-bootstrap/unrevoked-root-token']).toMatch(/root token from sys\/init$/);
+  expect(c.kube.events.map((e) => e.reason)).toContain('RootTokenNotRevoked');
+  const next = await c.runBootstrap({ RETRY_WINDOW_SECONDS: '0' });
+  expect([next.code, lastLine(next.stderr)]).toEqual([2, expect.stringMatching(/^a root token this job held was never revoked .* then remove the mark/)]);
 });
 
 test('the API refusing the Secret write: sys/init is never called, and the run says why', async () => {
@@ -142,7 +171,7 @@ test('on Raft a pod 0 that answers not initialized while a peer is initialized r
   await peer.start();
   try {
     const bootstrap = await c.runBootstrap({ VAULT_PODS: `${c.vault.url},${peer.url.replace('127.0.0.1', 'localhost')}`, RETRY_WINDOW_SECONDS: '0' });
-    expect([bootstrap.code, lastLine(bootstrap.stderr)]).toEqual([1, expect.stringMatching(/^127 is not initialized while localhost is: it rejoins the cluster/)]);
+    expect([bootstrap.code, lastLine(bootstrap.stderr)]).toEqual([1, expect.stringMatching(/^127 is not initialized while localhost may be: it rejoins the cluster/)]);
     expect([c.vault.initialized, c.vault.received.filter((r) => r.path === '/v1/sys/init' && r.method !== 'GET')]).toEqual([false, []]);
   } finally {
     await peer.stop();

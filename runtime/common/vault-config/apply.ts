@@ -2,7 +2,7 @@
 // plan holds no delete, unmount or disable, so neither does apply.
 import { reason } from '../log';
 import { PlanItem } from './plan';
-import { VaultClient } from './vault-client';
+import { VaultAnswerError, VaultClient } from './vault-client';
 
 const DONE: Record<string, string> = { create: 'created', change: 'changed' };
 
@@ -15,7 +15,9 @@ export async function applyItems(vault: VaultClient, items: PlanItem[]): Promise
       await vault.write(item.write.method, item.write.path, item.write.body);
     } catch (error) {
       const before = done.length > 0 ? ` (written before it: ${done.map((d) => d.replace(/^applied /, '')).join(', ')})` : ' (nothing written)';
-      throw new Error(`apply stopped at ${item.label}: ${reason(error)}${before}`);
+      const message = `apply stopped at ${item.label}: ${reason(error)}${before}`;
+      // A denial keeps its status: the caller tells a policy that lacks a path from a failure that may pass.
+      throw error instanceof VaultAnswerError ? new VaultAnswerError(message, error.status) : new Error(message);
     }
     done.push(`applied ${item.label}: ${DONE[item.state] ?? item.state}`);
   }
