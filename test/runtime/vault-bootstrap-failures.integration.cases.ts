@@ -1,5 +1,5 @@
 import { ageDecrypt } from '../support/age-decrypt';
-import { BootstrapCluster, configWrites, expectNoSecretOutside, lastLine, vaultCall } from '../support/bootstrap-cluster';
+import { startedClusters, configWrites, expectNoSecretOutside, lastLine, vaultCall } from '../support/bootstrap-cluster';
 import { FakeVaultLifecycle } from '../support/fake-vault-lifecycle';
 import { until } from '../support/run-script';
 import { main as vaultSetup } from '../../tools/vault-setup/main';
@@ -10,13 +10,7 @@ import { main as vaultSetup } from '../../tools/vault-setup/main';
 
 jest.setTimeout(120_000);
 
-const clusters: BootstrapCluster[] = [];
-async function cluster(...args: ConstructorParameters<typeof BootstrapCluster>): Promise<BootstrapCluster> {
-  const c = await new BootstrapCluster(...args).start();
-  clusters.push(c);
-  return c;
-}
-afterAll(() => Promise.all(clusters.map((c) => c.stop())));
+const cluster = startedClusters();
 
 test('a 500 on a config write after init: the shares are stored, no root token is left, and a generated root finishes', async () => {
   const c = await cluster();

@@ -1,5 +1,5 @@
 import { ageDecrypt } from '../support/age-decrypt';
-import { BootstrapCluster, configWrites, expectedReach, expectNoSecretOutside, lastLine, storeReach } from '../support/bootstrap-cluster';
+import { BootstrapCluster, startedClusters, configWrites, expectedReach, expectNoSecretOutside, lastLine, storeReach } from '../support/bootstrap-cluster';
 import { main as writeSecrets } from '../../tools/write-secrets/main';
 
 // The bootstrap's acceptance: the CronJobs of examples/zero-touch/dist that talk to Vault, round by round against a
@@ -9,13 +9,7 @@ import { main as writeSecrets } from '../../tools/write-secrets/main';
 
 jest.setTimeout(120_000);
 
-const clusters: BootstrapCluster[] = [];
-async function cluster(...args: ConstructorParameters<typeof BootstrapCluster>): Promise<BootstrapCluster> {
-  const c = await new BootstrapCluster(...args).start();
-  clusters.push(c);
-  return c;
-}
-afterAll(() => Promise.all(clusters.map((c) => c.stop())));
+const cluster = startedClusters();
 
 describe('from an empty cluster', () => {
   let c: BootstrapCluster;

@@ -158,6 +158,17 @@ export class BootstrapCluster {
   }
 }
 
+/** Starts clusters for a file of scenarios, each stopped when the file's tests are done. */
+export function startedClusters(): (...args: ConstructorParameters<typeof BootstrapCluster>) => Promise<BootstrapCluster> {
+  const started: BootstrapCluster[] = [];
+  afterAll(() => Promise.all(started.map((c) => c.stop())));
+  return async (...args) => {
+    const c = await new BootstrapCluster(...args).start();
+    started.push(c);
+    return c;
+  };
+}
+
 /** Every 16-character piece of `secret`: none may appear anywhere a secret must not be. */
 export function pieces(secret: string, length = 16): string[] {
   const out: string[] = [];
