@@ -206,7 +206,7 @@ test.concurrent('the bundle with the real kubectl: the leader stepped down and r
   ]);
   // One per pod, and one more for vault-0's new pod.
   expect(run.forwards.length).toBeGreaterThanOrEqual(4);
-  await until(() => run.forwards.every((pid) => !running(pid)), 10_000);
+  await until(() => run.forwards.every((pid) => !running(pid)), 30_000);
 }, 90_000);
 
 // TLS on Vault's listener (issue 26): the command's own port-forward URLs are https, verified against VAULT_CACERT.
@@ -216,5 +216,5 @@ test('the bundle with TLS in dist/: a dry run reads every pod and autopilot over
   expectRun(run, 0);
   expect(lines(run)[0]).toMatch(/^statefulset \S+: update revision \S+; raft storage, 3 pods; autopilot healthy, failure tolerance 1, leader vault-0$/);
   expect(s.kube.deleted).toEqual([]);
-  await until(() => run.forwards.every((pid) => !running(pid)), 10_000);
+  await until(() => run.forwards.every((pid) => !running(pid)), 30_000);
 }, 90_000);
