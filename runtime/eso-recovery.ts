@@ -12,6 +12,7 @@
 import { Budget } from './common/budget';
 import { describeAnswer, HttpResponse } from './common/http';
 import { outcomeOf, RunError } from './common/failure';
+import { recordEvent as recordKubeEvent } from './common/events';
 import { KubeApi, kubeApi, malformed } from './common/kube';
 import { bounded, logTo, Output, processOutput, reason } from './common/log';
 import { runScript, start } from './common/main';
@@ -116,24 +117,14 @@ export interface StoreEvent {
 export async function recordEvent(
   storeName: string, kube: KubeApi, store: any, event: StoreEvent, now: number, say: (line: string) => void,
 ): Promise<void> {
-  const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
-  const body = {
-    apiVersion: 'v1', kind: 'Event',
-    metadata: { name: event.name, namespace: RECOVERY_DEFAULTS.eventNamespace },
+  await recordKubeEvent(kube, {
+    namespace: RECOVERY_DEFAULTS.eventNamespace, name: event.name, about: `clustersecretstore ${storeName}`,
     involvedObject: {
       apiVersion: store.apiVersion, kind: 'ClusterSecretStore', name: storeName,
       uid: store.metadata.uid, resourceVersion: store.metadata.resourceVersion,
     },
-    reason: event.reason, type: event.type, message: event.message.slice(0, 1024),
-    source: { component: COMPONENT }, reportingComponent: COMPONENT, reportingInstance: COMPONENT,
-    firstTimestamp: stamp, lastTimestamp: stamp, count: 1,
-  };
-  try {
-    await kube.create(`/api/v1/namespaces/${RECOVERY_DEFAULTS.eventNamespace}/events`, body, `event ${RECOVERY_DEFAULTS.eventNamespace}/${event.name}`);
-  } catch (error) {
-    if (error instanceof RunError && error.status === 409) return;
-    say(`could not record the event ${event.reason} on clustersecretstore ${storeName}: ${reason(error)}`);
-  }
+    reason: event.reason, type: event.type, message: event.message, component: COMPONENT,
+  }, now, say);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -4,8 +4,7 @@
 // the job's own identity writes everything but its own policy and role (it cannot widen itself); in report mode it
 // writes nothing. Whatever still differs afterwards is drift: one line naming it, a Warning Event, a failed run.
 import { KubeApi } from '../common/kube';
-import { reason } from '../common/log';
-import { RunError } from '../common/failure';
+import { recordEvent } from '../common/events';
 import { applyItems } from '../common/vault-config/apply';
 import { DesiredConfig } from '../common/vault-config/desired';
 import { conflicts, makePlan, missing, pending, PlanItem } from '../common/vault-config/plan';
@@ -59,27 +58,13 @@ export async function configure(vault: VaultClient, want: DesiredConfig, writes:
   };
 }
 
-/**
- * A Warning Event on the CronJob (`kubectl get events` shows it for an hour), its message cut at `maxChars`; a failure
- * to record it is only said.
- */
-export async function recordWarning(
+/** A Warning Event on the CronJob (`kubectl get events` shows it for an hour), its message cut at `maxChars`. */
+export function recordWarning(
   kube: KubeApi, namespace: string, cronJob: string, why: string, message: string, now: number, say: (line: string) => void, maxChars = 1024,
 ): Promise<void> {
-  const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
-  const name = `${cronJob}.${why.toLowerCase()}.${now.toString(16)}`;
-  const body = {
-    apiVersion: 'v1', kind: 'Event',
-    metadata: { name, namespace },
+  return recordEvent(kube, {
+    namespace, name: `${cronJob}.${why.toLowerCase()}.${now.toString(16)}`, about: `cronjob ${namespace}/${cronJob}`,
     involvedObject: { apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob, namespace },
-    reason: why, type: 'Warning', message: message.slice(0, maxChars),
-    source: { component: cronJob }, reportingComponent: cronJob, reportingInstance: cronJob,
-    firstTimestamp: stamp, lastTimestamp: stamp, count: 1,
-  };
-  try {
-    await kube.create(`/api/v1/namespaces/${namespace}/events`, body, `event ${namespace}/${name}`);
-  } catch (error) {
-    if (error instanceof RunError && error.status === 409) return;
-    say(`could not record the Warning event ${why} on cronjob ${namespace}/${cronJob}: ${reason(error)}`);
-  }
+    reason: why, type: 'Warning', message, component: cronJob,
+  }, now, say, maxChars);
 }

@@ -12,6 +12,7 @@ import { readVaultAddr, readVaultCa } from '../common/vault';
 import { UNSEAL_DEFAULTS, UNSEAL_ENV } from '../common/unseal-variables';
 import { DEFAULTS, ENV } from '../common/variables';
 import { DesiredConfig } from '../common/vault-config/desired';
+import { trimSlashes } from '../common/vault-config/manifests';
 import { Pod, readPods } from '../unseal/pods';
 
 export interface BootstrapSettings extends RetrySettings {
@@ -100,7 +101,7 @@ export function readBootstrapSettings(env: Env): BootstrapSettings {
   return {
     vaultAddr, ...(pods && { pods }), ...(vaultCa && { vaultCa }), mode, shares, threshold,
     want: readPlan(env),
-    authMount: readString(env, BOOTSTRAP_ENV.authMount, BOOTSTRAP_DEFAULTS.authMount).replace(/^\/+|\/+$/g, ''),
+    authMount: trimSlashes(readString(env, BOOTSTRAP_ENV.authMount, BOOTSTRAP_DEFAULTS.authMount)),
     role: readString(env, BOOTSTRAP_ENV.role, BOOTSTRAP_DEFAULTS.role),
     ...(escrowRecipient && { escrowRecipient }),
     escrowSecretName: readString(env, BOOTSTRAP_ENV.escrowSecretName, BOOTSTRAP_DEFAULTS.escrowSecretName, NAME),

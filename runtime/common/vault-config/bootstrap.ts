@@ -5,7 +5,8 @@
 // read its own policy and role but never write them, so it cannot widen itself. In report mode it may only read.
 import { BOOTSTRAP_DEFAULTS, BOOTSTRAP_ENV } from '../bootstrap-variables';
 import { DesiredAudit, DesiredConfig, DesiredPolicy, DesiredRole } from './desired';
-import { policyLines, Rules } from './policy';
+import { containersOf, envOf, trimSlashes } from './manifests';
+import { grant, policyLines, Rules } from './policy';
 import { AUTOPILOT_PATH } from './raft';
 
 type Doc = Record<string, any>;
@@ -29,15 +30,12 @@ export const WRITER_TOKEN_TTL_SECONDS = 900;
 
 export const AUDIT_DEVICE: DesiredAudit = { path: BOOTSTRAP_DEFAULTS.auditPath, type: 'file', options: { file_path: 'stdout' } };
 
-const containers = (doc: Doc): any[] => doc?.spec?.jobTemplate?.spec?.template?.spec?.containers ?? [];
-const envOf = (container: any): Record<string, string> => Object.fromEntries((container?.env ?? []).map((e: any) => [e.name, e.value]));
-const trimSlashes = (path: string) => path.replace(/^\/+|\/+$/g, '');
 
 /** The CronJobs whose container runs the bootstrap script (it has BOOTSTRAP_ROLE). */
 export function bootstrapJobs(docs: Doc[]): BootstrapJob[] {
   const jobs: BootstrapJob[] = [];
   for (const doc of docs.filter((d) => d.kind === 'CronJob')) {
-    const env = containers(doc).map(envOf).find((e) => e[BOOTSTRAP_ENV.role] !== undefined);
+    const env = containersOf(doc).map(envOf).find((e) => e[BOOTSTRAP_ENV.role] !== undefined);
     if (!env) continue;
     const what = `cronjob ${doc.metadata?.namespace}/${doc.metadata?.name}`;
     const serviceAccount = doc.spec.jobTemplate.spec.template.spec.serviceAccountName;
@@ -54,10 +52,6 @@ export function bootstrapJobs(docs: Doc[]): BootstrapJob[] {
   }
   if (jobs.length > 1) throw new Error(`the manifests hold ${jobs.length} bootstrap CronJobs (${jobs.map((j) => `${j.namespace}/${j.name}`).join(', ')}): one Vault has one`);
   return jobs;
-}
-
-function grant(rules: Rules, path: string, ...capabilities: string[]): void {
-  rules.set(path, new Set([...(rules.get(path) ?? []), ...capabilities]));
 }
 
 /** Create and update on every path an ExternalSecret reads: the writer puts values, never reads or deletes them. */

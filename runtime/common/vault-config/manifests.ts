@@ -49,7 +49,12 @@ export function recordSource(doc: Doc, file: string): void {
 }
 
 const isEso = (doc: Doc, kind: string) => doc.kind === kind && String(doc.apiVersion ?? '').startsWith('external-secrets.io/');
-const trimSlashes = (path: string) => path.replace(/^\/+|\/+$/g, '');
+/** A mount path without leading or trailing slashes, as Vault names it. */
+export const trimSlashes = (path: string) => path.replace(/^\/+|\/+$/g, '');
+/** The containers of a CronJob's or a StatefulSet's pods. */
+export const containersOf = (doc: Doc): any[] => doc?.spec?.jobTemplate?.spec?.template?.spec?.containers ?? doc?.spec?.template?.spec?.containers ?? [];
+/** A container's environment, by name (literal values only). */
+export const envOf = (container: any): Record<string, string> => Object.fromEntries((container?.env ?? []).map((e: any) => [e.name, e.value]));
 
 function refuse(message: string): never {
   throw new Error(message);

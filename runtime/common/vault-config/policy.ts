@@ -5,7 +5,8 @@ import { SecretRead } from './manifests';
 /** Vault path → capabilities. */
 export type Rules = Map<string, Set<string>>;
 
-function grant(rules: Rules, path: string, ...capabilities: string[]): void {
+/** Adds `capabilities` on `path` to `rules`. */
+export function grant(rules: Rules, path: string, ...capabilities: string[]): void {
   const set = rules.get(path) ?? new Set<string>();
   for (const c of capabilities) set.add(c);
   rules.set(path, set);

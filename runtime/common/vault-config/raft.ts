@@ -3,6 +3,7 @@
 // StatefulSet's replica count: `min_quorum`, which Vault requires to be 3 or more once cleanup is on).
 import { SNAPSHOT_DEFAULTS, SNAPSHOT_ENV } from '../snapshot-variables';
 import { DesiredAutopilot, DesiredConfig, DesiredPolicy, DesiredRole } from './desired';
+import { containersOf, envOf, trimSlashes } from './manifests';
 
 type Doc = Record<string, any>;
 
@@ -27,21 +28,19 @@ export const SNAPSHOT_TOKEN_TTL_SECONDS = 900;
 export const SNAPSHOT_POLICY_LINES = ['path "sys/storage/raft/snapshot" { capabilities = ["read"] }'];
 export const AUTOPILOT_PATH = '/v1/sys/storage/raft/autopilot/configuration';
 
-const containers = (doc: Doc): any[] => doc?.spec?.jobTemplate?.spec?.template?.spec?.containers ?? doc?.spec?.template?.spec?.containers ?? [];
-const envOf = (container: any): Record<string, string> => Object.fromEntries((container?.env ?? []).map((e: any) => [e.name, e.value]));
 
 /** The CronJobs whose container runs the snapshot script (it has SNAPSHOT_DIR and VAULT_ROLE). */
 export function snapshotJobs(docs: Doc[]): SnapshotJob[] {
   const jobs: SnapshotJob[] = [];
   for (const doc of docs.filter((d) => d.kind === 'CronJob')) {
-    const env = containers(doc).map(envOf).find((e) => e[SNAPSHOT_ENV.dir] !== undefined && e[SNAPSHOT_ENV.role] !== undefined);
+    const env = containersOf(doc).map(envOf).find((e) => e[SNAPSHOT_ENV.dir] !== undefined && e[SNAPSHOT_ENV.role] !== undefined);
     if (!env) continue;
     const what = `cronjob ${doc.metadata?.namespace}/${doc.metadata?.name}`;
     const serviceAccount = doc.spec.jobTemplate.spec.template.spec.serviceAccountName;
     if (!serviceAccount) throw new Error(`${what} runs the snapshot script without a serviceAccountName: vault-setup binds its role to that service account`);
     jobs.push({
       name: doc.metadata.name, namespace: doc.metadata.namespace ?? 'default', serviceAccount,
-      authMount: (env[SNAPSHOT_ENV.authMount] ?? SNAPSHOT_DEFAULTS.authMount).replace(/^\/+|\/+$/g, ''),
+      authMount: trimSlashes(env[SNAPSHOT_ENV.authMount] ?? SNAPSHOT_DEFAULTS.authMount),
       role: env[SNAPSHOT_ENV.role],
     });
   }
@@ -50,7 +49,7 @@ export function snapshotJobs(docs: Doc[]): SnapshotJob[] {
 
 /** The StatefulSets whose Vault takes its Raft node id from the pod (VAULT_RAFT_NODE_ID). */
 export function raftClusters(docs: Doc[]): RaftCluster[] {
-  return docs.filter((d) => d.kind === 'StatefulSet' && containers(d).some((c) => envOf(c).VAULT_RAFT_NODE_ID !== undefined))
+  return docs.filter((d) => d.kind === 'StatefulSet' && containersOf(d).some((c) => envOf(c).VAULT_RAFT_NODE_ID !== undefined))
     .map((d) => ({ name: d.metadata.name, namespace: d.metadata.namespace ?? 'default', replicas: Number(d.spec.replicas ?? 1) }));
 }
 
