@@ -21,10 +21,17 @@ const lost = () => {
   process.stderr.write(`error: lost connection to pod ${pod}\n`);
   process.exit(1);
 };
-const server = net.createServer((socket) => {
-  const upstream = net.connect(port, '127.0.0.1');
+// Each connection is relayed as kubectl relays it over its stream (client-go's portforward.go): both directions
+// copied, each half-close passed on (without it, a request written as Vault closes failed as a lost pod). The pod's
+// Vault gone (its port refusing, or resetting what it served) ends the port-forward, as kubectl's "lost connection to
+// pod" does; another error ends that connection alone.
+const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+  const upstream = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   socket.pipe(upstream).pipe(socket);
-  upstream.on('error', () => { socket.destroy(); lost(); });
+  upstream.on('error', (error) => {
+    socket.destroy();
+    if (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET') lost();
+  });
   socket.on('error', () => upstream.destroy());
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(`Forwarding from 127.0.0.1:${server.address().port} -> 8200\n`));
