@@ -19,8 +19,6 @@ includeCases(join(__dirname, 'runtime'), {
   'raft-snapshot-tls': () => require('./runtime/raft-snapshot-tls.cases'),
   'unseal': () => require('./runtime/unseal.cases'),
   'unseal.integration': () => require('./runtime/unseal.integration.cases'),
-  'vault-bootstrap.integration': () => require('./runtime/vault-bootstrap.integration.cases'),
-  'vault-bootstrap-failures.integration': () => require('./runtime/vault-bootstrap-failures.integration.cases'),
   'vault-bootstrap-settings': () => require('./runtime/vault-bootstrap-settings.cases'),
   'unseal-tls': () => require('./runtime/unseal-tls.cases'),
 });

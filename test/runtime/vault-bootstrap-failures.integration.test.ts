@@ -6,13 +6,13 @@ import { main as vaultSetup } from '../../tools/vault-setup/main';
 
 // The bootstrap's acceptance, its failures and edge cases: each scenario a cluster of its own (test/support/
 // bootstrap-cluster.ts) whose Vault, API server or Secrets are set up to fail as the scenario says; the happy path,
-// round by round, is vault-bootstrap.integration.cases.ts.
+// round by round, is vault-bootstrap.integration.test.ts.
 
 jest.setTimeout(120_000);
 
 const cluster = startedClusters();
 
-test('a 500 on a config write after init: the shares are stored, no root token is left, and a generated root finishes', async () => {
+test.concurrent('a 500 on a config write after init: the shares are stored, no root token is left, and a generated root finishes', async () => {
   const c = await cluster();
   c.vault.failNext('PUT', /^sys\/policies\/acl\//, 500);
   const round = await c.round();
@@ -28,7 +28,7 @@ test('a 500 on a config write after init: the shares are stored, no root token i
   expectNoSecretOutside(c);
 });
 
-test('the Job\'s deadline (SIGTERM) right after sys/init waits until the shares are stored and every root token revoked', async () => {
+test.concurrent('the Job\'s deadline (SIGTERM) right after sys/init waits until the shares are stored and every root token revoked', async () => {
   const c = await cluster();
   c.vault.stallNext('PUT', /^sys\/unseal$/, 1500);
   const bootstrap = await c.runBootstrap({}, (child) => child.stdout!.on('data', (text) => { if (/initializing/.test(String(text))) child.kill('SIGTERM'); }));
@@ -39,7 +39,7 @@ test('the Job\'s deadline (SIGTERM) right after sys/init waits until the shares 
   expect(c.vault.rootTokensValid()).toEqual([]);
 });
 
-test('the Secret write refused after init (its dry run passed): Vault unsealed, its root revoked, the escrow printed and in a Warning Event; the next run points there', async () => {
+test.concurrent('the Secret write refused after init (its dry run passed): Vault unsealed, its root revoked, the escrow printed and in a Warning Event; the next run points there', async () => {
   const c = await cluster();
   c.kube.forbid({ verbs: ['create'], resources: ['secrets'], dryRun: false });
   const bootstrap = await c.runBootstrap({ RETRY_WINDOW_SECONDS: '0' });
@@ -55,7 +55,7 @@ test('the Secret write refused after init (its dry run passed): Vault unsealed, 
   expectNoSecretOutside(c);
 });
 
-test('a root token it cannot revoke is marked on the unseal Secret: every later run fails, naming it, until a human clears the mark', async () => {
+test.concurrent('a root token it cannot revoke is marked on the unseal Secret: every later run fails, naming it, until a human clears the mark', async () => {
   const c = await cluster();
   c.vault.failNext('POST', /^auth\/token\/revoke-self$/, 500);
   const first = await c.runBootstrap({ RETRY_WINDOW_SECONDS: '0' });
@@ -67,7 +67,7 @@ test('a root token it cannot revoke is marked on the unseal Secret: every later 
   expect([next.code, lastLine(next.stderr)]).toEqual([2, expect.stringMatching(/^a root token this job held was never revoked .* then remove the mark/)]);
 });
 
-test('the API refusing the Secret write: sys/init is never called, and the run says why', async () => {
+test.concurrent('the API refusing the Secret write: sys/init is never called, and the run says why', async () => {
   const c = await cluster();
   c.kube.forbid({ verbs: ['create'], resources: ['secrets'] });
   const round = await c.round();
@@ -76,7 +76,7 @@ test('the API refusing the Secret write: sys/init is never called, and the run s
   expect(c.vault.initialized).toBe(false);
 });
 
-test('a Vault a human initialized (no shares stored, no job identity): exit 2 naming vault-setup apply, never sys/init; after that apply the job runs as itself', async () => {
+test.concurrent('a Vault a human initialized (no shares stored, no job identity): exit 2 naming vault-setup apply, never sys/init; after that apply the job runs as itself', async () => {
   const c = await cluster({ initialized: { shares: 5, threshold: 3 } });
   for (const key of c.vault.sharesIssued.slice(0, 3)) await vaultCall(c, 'PUT', 'sys/unseal', undefined, { key });
   const bootstrap = await c.runBootstrap();
@@ -93,7 +93,7 @@ test('a Vault a human initialized (no shares stored, no job identity): exit 2 na
   expect(c.vault.received.some((r) => r.path.startsWith('/v1/sys/generate-root'))).toBe(false);
 });
 
-test('shares a human stored, no job identity: a generated root creates it and is revoked; the shares are escrowed', async () => {
+test.concurrent('shares a human stored, no job identity: a generated root creates it and is revoked; the shares are escrowed', async () => {
   const c = await cluster({ initialized: { shares: 5, threshold: 3 } });
   // A Vault the README's manual steps set up: Kubernetes auth enabled, no role of the job's.
   for (const key of c.vault.sharesIssued.slice(0, 3)) await vaultCall(c, 'PUT', 'sys/unseal', undefined, { key });
@@ -110,7 +110,7 @@ test('shares a human stored, no job identity: a generated root creates it and is
   expect((await c.round()).bootstrap.stdout).not.toMatch(/generating/);
 });
 
-test('report mode: drift is reported (exit 2, a Warning Event) and nothing is written', async () => {
+test.concurrent('report mode: drift is reported (exit 2, a Warning Event) and nothing is written', async () => {
   const c = await cluster();
   expect((await c.round()).bootstrap.code).toBe(0);
   const role = c.docs.find((d) => d.kind === 'ClusterSecretStore')!.spec.provider.vault.auth.kubernetes.role;
@@ -122,7 +122,7 @@ test('report mode: drift is reported (exit 2, a Warning Event) and nothing is wr
   expect(c.kube.events.filter((e) => e.reason === 'VaultDrift')).toHaveLength(1);
 });
 
-test('sys/init that gets no answer in time is never retried: Vault may hold shares nobody has, and the run says to look', async () => {
+test.concurrent('sys/init that gets no answer in time is never retried: Vault may hold shares nobody has, and the run says to look', async () => {
   const c = await cluster();
   c.vault.stallNext('PUT', /^sys\/init$/, 6000);
   const bootstrap = await c.runBootstrap({ VAULT_TIMEOUT_SECONDS: '1' });
@@ -132,7 +132,7 @@ test('sys/init that gets no answer in time is never retried: Vault may hold shar
   expect(c.vault.received.filter((r) => r.path === '/v1/sys/init' && r.method === 'PUT')).toHaveLength(1);
 });
 
-test('a login Vault denies (403: the role does not admit the pod) mints no root token, even with shares stored', async () => {
+test.concurrent('a login Vault denies (403: the role does not admit the pod) mints no root token, even with shares stored', async () => {
   const c = await cluster({ initialized: { shares: 5, threshold: 3 } });
   for (const key of c.vault.sharesIssued.slice(0, 3)) await vaultCall(c, 'PUT', 'sys/unseal', undefined, { key });
   c.vault.byHand('POST', 'sys/auth/kubernetes', { type: 'kubernetes' });
@@ -144,7 +144,7 @@ test('a login Vault denies (403: the role does not admit the pod) mints no root 
   expect(c.vault.received.some((r) => r.path.startsWith('/v1/sys/generate-root'))).toBe(false);
 });
 
-test('on Raft only pod 0 is initialized: the others join it', async () => {
+test.concurrent('on Raft only pod 0 is initialized: the others join it', async () => {
   const c = await cluster();
   const other = new FakeVaultLifecycle();
   await other.start();
@@ -159,7 +159,7 @@ test('on Raft only pod 0 is initialized: the others join it', async () => {
   }
 });
 
-test('on Raft a pod 0 that answers not initialized while a peer is initialized rejoins: it is never initialized on its own', async () => {
+test.concurrent('on Raft a pod 0 that answers not initialized while a peer is initialized rejoins: it is never initialized on its own', async () => {
   const c = await cluster();
   const peer = new FakeVaultLifecycle({ initialized: { shares: 5, threshold: 3 } });
   await peer.start();
@@ -172,7 +172,7 @@ test('on Raft a pod 0 that answers not initialized while a peer is initialized r
   }
 });
 
-test('an uninitialized Vault beside a Secret holding shares: nothing initialized over them', async () => {
+test.concurrent('an uninitialized Vault beside a Secret holding shares: nothing initialized over them', async () => {
   const c = await cluster();
   c.kube.put(c.namespace, c.unsealSecret, { 'share-1': 'ab'.repeat(33) });
   const bootstrap = await c.runBootstrap();

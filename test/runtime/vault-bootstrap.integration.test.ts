@@ -115,7 +115,7 @@ describe('from an empty cluster', () => {
   });
 });
 
-test('over TLS as dist/ sets it (https, the CA VAULT_CACERT names): the first round initializes and configures, the next unseals after a restart', async () => {
+test.concurrent('over TLS as dist/ sets it (https, the CA VAULT_CACERT names): the first round initializes and configures, the next unseals after a restart', async () => {
   const c = await cluster({}, true);
   expect(c.vault.url).toMatch(/^https:/);
   const first = await c.round();

@@ -176,7 +176,7 @@ export function pieces(secret: string, length = 16): string[] {
   return out;
 }
 
-// What the acceptance's scenarios check, shared by test/runtime/vault-bootstrap*.integration.cases.ts.
+// What the acceptance's scenarios check, shared by test/runtime/vault-bootstrap*.integration.test.ts.
 
 export const lastLine = (text: string) => text.trim().split('\n').pop() ?? '';
 /** Vault's configuration writes: anything but logins, token revocation and the seal's own calls. */

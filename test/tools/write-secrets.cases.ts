@@ -3,7 +3,7 @@ import { main } from '../../tools/write-secrets/main';
 // write-secrets' refusals, each before any token is minted or Vault called: a dist/ without the bootstrap (no writer),
 // a path no ExternalSecret reads (the writer's policy would refuse it anyway), and a value missing for a field the
 // ExternalSecrets read (a half-written secret would sync a Secret without it). Writing itself is in the bootstrap's
-// acceptance (test/runtime/vault-bootstrap.integration.cases.ts).
+// acceptance (test/runtime/vault-bootstrap.integration.test.ts).
 
 const ZERO_TOUCH = 'examples/zero-touch/dist';
 
