@@ -34,8 +34,11 @@ export interface Round {
   readonly recovery: Run;
 }
 
+let zeroTouchDocs: readonly Doc[] | undefined;
+
 export class BootstrapCluster {
-  readonly docs: Doc[] = readManifests(ZERO_TOUCH);
+  /** The example's dist/, parsed once per jest file: every cluster reads it, none changes it. */
+  readonly docs: readonly Doc[] = zeroTouchDocs ??= readManifests(ZERO_TOUCH);
   readonly escrowKey = ageKeyPair();
   readonly vault: FakeVaultLifecycle;
   readonly kube = new FakeKubeSecrets();

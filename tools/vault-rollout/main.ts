@@ -26,11 +26,13 @@ export interface Seams {
   readonly kubectl?: KubectlRunner;
   readonly pods?: (target: Target, scheme: 'http' | 'https') => PodAccess;
   readonly confirm?: Confirm;
+  /** dist/'s documents (the tests parse each dist/ once). */
+  readonly manifests?: typeof readManifests;
 }
 
 async function run(args: Args, env: Env, seams: Seams, log: Log['log']): Promise<number> {
   const settings = readSettings(env);
-  const docs = readManifests(args.distDir);
+  const docs = (seams.manifests ?? readManifests)(args.distDir);
   const target = targetOf(docs);
   const tls = listenerTls(docs);
   const scheme = tls.on ? 'https' : 'http';
