@@ -7,9 +7,10 @@ import { relative } from 'path';
 // and so on), each in a describe block named after its file. The jest file names each module with a plain require,
 // so that jest sees which test a changed file concerns (`--watch`, `--onlyChanged`, `--findRelatedTests`); a module
 // of the folder it does not name fails it. A describe block's concurrent tests run together, but blocks run one after
-// the other: a `*.test.ts` file is a jest file of its own, which the three that mostly wait on the clock are
+// the other: a `*.test.ts` file is a jest file of its own, which those that mostly wait on the clock are
 // (test/runtime/*.integration.test.ts: a run waiting for ESO's verdict, stalled transfers, pods unsealing in the
-// background), so that their waits overlap the others' work. One module of cases alone:
+// background, the bootstrap's rounds of processes; test/tools/vault-rollout.integration.test.ts: pods replaced one
+// after the other), so that their waits overlap the others' work. One module of cases alone:
 // `npx jest test/lib.test.ts -t '^vault-stack '` (the describe block's name, then a space).
 
 /** The suffix of a module of cases. */
