@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { root } from '../../build/bundle';
-import { readManifests } from '../../tools/vault-setup/manifests';
 import { ageKeyPair } from './age-decrypt';
+import { distDocs } from './dist-docs';
 import { FakeKube } from './fake-kube';
 import { FakeKubeSecrets } from './fake-kube-secrets';
 import { FakeVaultLifecycle, FakeVaultLifecycleOptions } from './fake-vault-lifecycle';
@@ -34,11 +34,9 @@ export interface Round {
   readonly recovery: Run;
 }
 
-let zeroTouchDocs: readonly Doc[] | undefined;
-
 export class BootstrapCluster {
   /** The example's dist/, parsed once per jest file: every cluster reads it, none changes it. */
-  readonly docs: readonly Doc[] = zeroTouchDocs ??= readManifests(ZERO_TOUCH);
+  readonly docs: readonly Doc[] = distDocs(ZERO_TOUCH);
   readonly escrowKey = ageKeyPair();
   readonly vault: FakeVaultLifecycle;
   readonly kube = new FakeKubeSecrets();

@@ -12,7 +12,7 @@ import { FakeRaftCluster, FakeRaftClusterOptions } from './fake-raft-cluster';
 import { FakeStatefulSet, FakeStatefulSetOptions } from './fake-kube-statefulset';
 import { homelabDist } from './homelab-dist';
 import { PKI } from './tls-fixtures';
-import { readManifests } from '../../tools/vault-setup/manifests';
+import { distDocs } from './dist-docs';
 import { listenerTls } from '../../tools/vault-setup/tls';
 import { runInProcess } from './run-in-process';
 import { expectRun as expectRunOf, Run } from './run-script';
@@ -39,12 +39,8 @@ export interface StandIns {
   stop(): Promise<void>;
 }
 
-/** Each dist/ the scenarios name, parsed once per jest file: the command only reads it. */
-const parsed = new Map<string, ReturnType<typeof readManifests>>();
-const manifestsOnce = (dir: string) => parsed.get(dir) ?? parsed.set(dir, readManifests(dir)).get(dir)!;
-
 /** Whether the library's defaults (HA_DIST, and FILE_DIST alike) put TLS on Vault's listener: the stand-ins follow. */
-const LIBRARY_TLS = listenerTls(manifestsOnce(HA_DIST)).on;
+const LIBRARY_TLS = listenerTls(distDocs(HA_DIST)).on;
 
 export interface StandInOptions {
   /** Each pod's revision at the start (default three pods on OLD); the update revision is NEW. */
@@ -141,7 +137,8 @@ export async function runRollout(s: StandIns, args: string[], options: { env?: R
   const seams: Seams = {
     kubectl: kubectlStandIn(s.kube),
     pods: (_target, scheme) => podsStandIn(s.vault, scheme),
-    manifests: manifestsOnce,
+    // The command only reads dist/: each one the scenarios name is parsed once.
+    manifests: distDocs,
     ...(options.answer !== undefined && { confirm: async (question: string) => { asked.push(question); return options.answer!; } }),
     ...options.seams,
   };
