@@ -5,7 +5,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { invalid, validating } from '../build/prop-error';
 import { VAULT_PORT } from '../runtime/common/variables';
 import { IVault, VaultClientTls } from './vault';
-import { apiServerDestination, dnsDestination, EgressPolicy, podsDestination, VaultEgress } from './egress-policy';
+import { ApiServerEndpoints, apiServerDestination, dnsDestination, EgressPolicy, podsDestination, VaultEgress } from './egress-policy';
 import { VaultClient, VaultNetworkPolicy } from './vault-network-policy';
 import { HEADLESS_SERVICE, RaftClaim } from './vault-raft';
 import { checkVaultStackProps, VaultStackProps } from './vault-stack-props';
@@ -29,18 +29,12 @@ export class VaultStack extends Construct implements IVault {
   public readonly port = VAULT_PORT;
   public readonly scheme: 'http' | 'https';
   public readonly tls?: VaultClientTls;
-  public readonly serviceUrl: string;
-  public readonly clientServiceName: string;
   public readonly statefulSetName = NAME;
   public readonly labels: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/component': 'server' };
   public readonly image: string;
-  public readonly storage: 'file' | 'raft';
-  public readonly podNames: string[];
-  public readonly podUrls: string[];
   public readonly claim?: k8s.KubePersistentVolumeClaim;
-  public readonly raftClaim?: RaftClaim;
-  public readonly raftClusterAddr?: string;
   public readonly egress?: VaultEgress;
+  private readonly bound: BoundVaultStorage;
   private readonly networkPolicy?: VaultNetworkPolicy;
   private exposedBy?: { path: string; tlsEnd?: string };
   private telemetry = false;
@@ -50,46 +44,29 @@ export class VaultStack extends Construct implements IVault {
     const p = validating(this, () => checkVaultStackProps(props));
     const labels = { ...this.labels };
     const metadata = (name: string) => ({ name, namespace: p.namespace, labels });
-    const serviceName = NAME;
-    const publicUrl = `https://${p.host}`;
     const names = {
       statefulSet: NAME, serviceAccount: SERVICE_ACCOUNT, headlessService: HEADLESS_SERVICE, activeService: 'vault-active',
       namespace: p.namespace, clusterDomain: p.clusterDomain, replicas: 1, scheme: p.tls.scheme,
     };
     const tls = p.tls.bind({ name: NAME, namespace: p.namespace, metadata, listener: `${LOOPBACK}:${VAULT_PORT}` });
-    const storage: BoundVaultStorage = validating(this, () => p.storage.bind({
-      names, tls: tls.listener, serviceName, publicUrl, dataPath: DATA_PATH, networkPolicy: p.networkPolicy, labels, metadata,
+    const storage = this.bound = validating(this, () => p.storage.bind({
+      names, tls: tls.listener, serviceName: NAME, publicUrl: `https://${p.host}`, dataPath: DATA_PATH, networkPolicy: p.networkPolicy, labels, metadata,
     }));
-    this.scheme = p.tls.scheme;
-    // A proxy verifies the client Service's name, which the certificate carries in every form (vaultHosts).
-    this.tls = tls.client && { ...tls.client, serverName: `${storage.clientServiceName}.${p.namespace}.svc` };
     this.namespace = p.namespace;
     this.host = p.host;
     this.image = p.image;
-    this.storage = storage.kind;
-    this.podNames = storage.podNames;
-    this.podUrls = storage.podUrls;
-    this.serviceUrl = storage.serviceUrl;
-    this.clientServiceName = storage.clientServiceName;
-    this.raftClaim = storage.raftClaim;
-    this.raftClusterAddr = storage.raftClusterAddr;
+    this.scheme = p.tls.scheme;
+    // A proxy verifies the client Service's name, which the certificate carries in every form (vaultHosts).
+    this.tls = tls.client && { ...tls.client, serverName: `${storage.clientServiceName}.${p.namespace}.svc` };
     const config = () => storage.config({ tlsEnd: this.exposedBy?.tlsEnd, ...telemetryConfig(this.telemetry) });
 
     if (props.createNamespace) addNamespace(this, p.namespace, p.appArmorProfile);
     addIdentity(this, metadata(SERVICE_ACCOUNT));
     new k8s.KubeConfigMap(this, 'config', { metadata: metadata(CONFIG_MAP), data: { 'vault.hcl': Lazy.any({ produce: config }) } });
     this.claim = storage.addData(this);
-
-    // Both Services publish the pod while it is not ready: a sealed Vault is not ready, and it is exactly then that
-    // the unseal job and an operator's port-forward must reach it.
-    const ports = [{ name: p.tls.scheme, port: VAULT_PORT, targetPort: k8s.IntOrString.fromString(p.tls.scheme) }];
-    new k8s.KubeService(this, 'service', { metadata: metadata(serviceName), spec: { type: 'ClusterIP', selector: labels, ports, publishNotReadyAddresses: true } });
-    const headlessService = new k8s.KubeService(this, 'headless-service', {
-      metadata: metadata(HEADLESS_SERVICE),
-      spec: { clusterIp: 'None', selector: labels, ports: [...ports, ...storage.peerPorts], publishNotReadyAddresses: true },
-    });
+    const headlessService = addServices(this, metadata, p.tls.scheme, storage);
     storage.addObjects(this);
-    tls.addObjects(this, vaultHosts(names, [serviceName, HEADLESS_SERVICE, storage.clientServiceName], storage.podNames));
+    tls.addObjects(this, vaultHosts(names, [NAME, HEADLESS_SERVICE, storage.clientServiceName], storage.podNames));
 
     const statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: metadata(NAME),
@@ -113,19 +90,17 @@ export class VaultStack extends Construct implements IVault {
     if (p.networkPolicy) {
       this.networkPolicy = new VaultNetworkPolicy(this, 'network-policy', { namespace: p.namespace, podLabels: labels, ports: [VAULT_PORT] });
       for (const client of p.allowedClients) this.networkPolicy.allow(client);
-      const egress: VaultEgress = {
-        dns: dnsDestination(),
-        apiServer: apiServerDestination(p.apiServer),
-        vaultApi: podsDestination(`Vault's pods on ${VAULT_PORT}`, p.namespace, labels, [VAULT_PORT]),
-      };
-      this.egress = egress;
-      // The API server for TokenReview (every Kubernetes-auth login) and, with Raft, service registration; Raft's peers
-      // are vault-raft-peers'.
-      new EgressPolicy(this, 'egress', {
-        name: `${NAME}-egress`, namespace: p.namespace, podLabels: labels, description: 'Vault', destinations: [egress.dns, egress.apiServer], explain: true,
-      });
+      this.egress = addEgress(this, p.namespace, labels, p.apiServer);
     }
   }
+
+  public get storage(): 'file' | 'raft' { return this.bound.kind; }
+  public get podNames(): string[] { return this.bound.podNames; }
+  public get podUrls(): string[] { return this.bound.podUrls; }
+  public get serviceUrl(): string { return this.bound.serviceUrl; }
+  public get clientServiceName(): string { return this.bound.clientServiceName; }
+  public get raftClaim(): RaftClaim | undefined { return this.bound.raftClaim; }
+  public get raftClusterAddr(): string | undefined { return this.bound.raftClusterAddr; }
 
   /** Lets a client reach Vault's API port (a construct that talks to Vault calls it); nothing when the policy is off. */
   public allowClient(client: VaultClient, by?: IConstruct): void {
@@ -144,6 +119,36 @@ export class VaultStack extends Construct implements IVault {
     const service = this.node.findAll().find((c): c is ApiObject => c instanceof ApiObject && c.kind === 'Service' && c.name === this.clientServiceName);
     for (const [key, value] of Object.entries(clientServiceAnnotations)) service!.metadata.addAnnotation(key, value);
   }
+}
+
+/**
+ * Vault's two Services; returns the headless one. Both publish the pods while they are not ready: a sealed Vault is
+ * not ready, and it is exactly then that the unseal job and an operator's port-forward must reach it.
+ */
+function addServices(scope: Construct, metadata: (name: string) => k8s.ObjectMeta, scheme: string, storage: BoundVaultStorage): k8s.KubeService {
+  const selector = metadata(NAME).labels;
+  const ports = [{ name: scheme, port: VAULT_PORT, targetPort: k8s.IntOrString.fromString(scheme) }];
+  new k8s.KubeService(scope, 'service', { metadata: metadata(NAME), spec: { type: 'ClusterIP', selector, ports, publishNotReadyAddresses: true } });
+  return new k8s.KubeService(scope, 'headless-service', {
+    metadata: metadata(HEADLESS_SERVICE),
+    spec: { clusterIp: 'None', selector, ports: [...ports, ...storage.peerPorts], publishNotReadyAddresses: true },
+  });
+}
+
+/**
+ * Vault's own egress: the API server for TokenReview (every Kubernetes-auth login) and, with Raft, service
+ * registration; Raft's peers are vault-raft-peers'. Returns the destinations a client of Vault's egress uses.
+ */
+function addEgress(scope: Construct, namespace: string, labels: Record<string, string>, apiServer: ApiServerEndpoints): VaultEgress {
+  const egress: VaultEgress = {
+    dns: dnsDestination(),
+    apiServer: apiServerDestination(apiServer),
+    vaultApi: podsDestination(`Vault's pods on ${VAULT_PORT}`, namespace, labels, [VAULT_PORT]),
+  };
+  new EgressPolicy(scope, 'egress', {
+    name: `${NAME}-egress`, namespace, podLabels: labels, description: 'Vault', destinations: [egress.dns, egress.apiServer], explain: true,
+  });
+  return egress;
 }
 
 /**
