@@ -70,8 +70,6 @@ export function deviceVariants(): Variant[] {
     { name: 'with one worker per core instead of four', steps: [typecheck, [...jest, '--config', jestConfig('core-workers', { maxWorkers: cpus().length })]] },
     { name: 'without in-process scenarios: a process per scenario', steps: [typecheck, jest], env: { HOMELAB_BENCH_PROCESS_PER_RUN: '1' } },
     { name: 'without the bundle cache: every bundle built on each use', steps: [typecheck, jest], env: { HOMELAB_BUNDLE_CACHE: 'off' } },
-    { name: 'without the snippets\' recorded check: checked every run', steps: [typecheck, jest], env: { HOMELAB_BENCH_SNIPPETS_UNRECORDED: '1' } },
-    { name: 'without the CRD validators\' cache: each compiled by ajv', steps: [typecheck, jest], env: { HOMELAB_BENCH_VALIDATORS_UNCACHED: '1' } },
   ];
 }
 

@@ -109,12 +109,10 @@ export function snippetErrors(docs: Array<{ doc: string; text: string }>): { err
   const names = new Set([...files.keys()].map((file) => relative(SNIPPETS_DIR, join(ROOT, file))));
   for (const name of readdirSync(SNIPPETS_DIR).filter((n) => !names.has(n))) rmSync(join(SNIPPETS_DIR, name), { force: true });
   for (const [file, { text }] of files) writeIfChanged(join(ROOT, file), text);
-  // `npm run bench -- devices` measures the check made every time (HOMELAB_BENCH_SNIPPETS_UNRECORDED=1).
-  const recorded = process.env.HOMELAB_BENCH_SNIPPETS_UNRECORDED !== '1';
   const { entryDiagnostics } = require('../../build/typecheck-entries') as {
-    entryDiagnostics: (entries: string[], options: { recorded: boolean }) => Array<{ file?: string; line?: number; message: string }>;
+    entryDiagnostics: (entries: string[]) => Array<{ file?: string; line?: number; message: string }>;
   };
-  for (const d of entryDiagnostics([...files.keys()], { recorded })) {
+  for (const d of entryDiagnostics([...files.keys()])) {
     const found = d.file === undefined ? undefined : files.get(d.file);
     if (!found) {
       errors.push(`the snippets' program: ${d.file ? `${d.file}:${d.line}: ` : ''}${d.message}`);

@@ -1,8 +1,6 @@
-import { createHash } from 'crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
+import { readFileSync } from 'fs';
 import { join } from 'path';
 import Ajv from 'ajv';
-import standaloneCode from 'ajv/dist/standalone';
 import { Chart, Testing } from 'cdk8s';
 
 /** A Kubernetes object as synthesized. */
@@ -86,32 +84,16 @@ function crdSchemaErrors(m: Manifest): string[] {
   return validate.errors.map((e: any) => `${m.kind}/${m.metadata.name}: ${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
 }
 
-/** Compiled validators' code, kept across test files and runs: loading it takes milliseconds, compiling ESO's store a second or more. */
-const VALIDATORS_DIR = join(__dirname, '..', '..', 'node_modules', '.cache', 'homelab-secrets', 'crd-validators');
 const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false } as const;
 
 /**
- * The validator of `schema`, compiled by ajv once and then loaded from its code in the cache, keyed by everything the
- * code depends on: the schema as given (already strict), ajv's options and version, and the pattern engine.
+ * The validator of `schema`, compiled by ajv. Each test file compiles the kinds it validates: keeping the compiled code
+ * on disk saved about 6 s of the suite's 70 s of CPU, under the tenth a speed device must save (docs/development.md).
  */
 function validator(schema: any): any {
-  const key = createHash('sha256')
-    .update(JSON.stringify({ schema, options: AJV_OPTIONS, ajv: require('ajv/package.json').version, patterns: goRegExp.toString() }))
-    .digest('hex');
-  const file = join(VALIDATORS_DIR, `${key}.js`);
-  // `npm run bench -- devices` measures the suite compiling every validator (HOMELAB_BENCH_VALIDATORS_UNCACHED=1).
-  if (!existsSync(file) || process.env.HOMELAB_BENCH_VALIDATORS_UNCACHED === '1') {
-    ajv ??= new Ajv({ ...AJV_OPTIONS, code: { source: true, regExp: Object.assign(goRegExp, { code: 'goRegExp' }) } });
-    mkdirSync(VALIDATORS_DIR, { recursive: true });
-    // Whole or not at all: the other test workers may write the same file.
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, standaloneCode(ajv, ajv.compile(schema)));
-    renameSync(temporary, file);
-  }
-  // The code calls goRegExp by name and requires ajv's runtime helpers; a fresh compile is loaded the same way.
-  const module = { exports: {} as any };
-  new Function('module', 'exports', 'require', 'goRegExp', readFileSync(file, 'utf8'))(module, module.exports, require, goRegExp);
-  return module.exports;
+  // ajv's type for the engine carries the name that standalone code would call it by; compiled here, it is called as is.
+  ajv ??= new Ajv({ ...AJV_OPTIONS, code: { regExp: Object.assign(goRegExp, { code: 'goRegExp' }) } });
+  return ajv.compile(schema);
 }
 
 /**
