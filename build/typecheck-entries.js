@@ -27,11 +27,6 @@ const foldersOf = (files) => [...new Set(files.map((f) => path.posix.dirname(f))
 /** Installed packages, whose changes show in the lock files; entries cached under node_modules/.cache are the project's. */
 const installed = (file) => /(^|\/)node_modules\/(?!\.cache\/)/.test(file);
 const relativeName = (file) => path.relative(root, path.resolve(root, file)).replace(/\\/g, '/');
-/**
- * What a check reports: `program`, the errors of every file the entries' Program holds (synthesis); `entries`, every
- * error of the entries' own files, each with its place (the docs' snippets).
- */
-const SCOPES = ['program', 'entries'];
 /** Where the results of a set of entries are kept: `.json` the record, `.tsbuildinfo` TypeScript's build info. */
 const cacheFile = (entries, extension, scope = 'program') =>
   path.join(cacheDir, `${createHash('sha1').update([...(scope === 'program' ? [] : [scope]), ...entries].join('\0')).digest('hex').slice(0, 16)}${extension}`);
@@ -87,8 +82,8 @@ function described(file, content) {
 const hashNow = ([file, hash, stat]) => (stat && statOf(file)?.key === stat ? hash : digest(read(file)));
 
 /** The stamp: `settings` and `files` as [name, hash of its bytes]; `names(dir)` the names in a folder of the files. */
-function stamp(entries, scope, settings, files, names) {
-  const hash = createHash('sha256').update(self).update(JSON.stringify(entries)).update(scope);
+function stamp(entries, settings, files, names) {
+  const hash = createHash('sha256').update(self).update(JSON.stringify(entries));
   for (const [file, fileHash] of [...settings, ...files]) hash.update(`\0${file}\0${fileHash}`);
   for (const dir of foldersOf(files.map(([file]) => file))) hash.update(`\0${dir}/\0`).update(names(dir));
   return hash.digest('hex');
@@ -101,38 +96,37 @@ function writeAtomically(file, text) {
   fs.renameSync(temporary, file);
 }
 
-function readRecord(entries, scope) {
+function readRecord(entries) {
   try {
-    const record = JSON.parse(fs.readFileSync(cacheFile(entries, '.json', scope), 'utf8'));
+    const record = JSON.parse(fs.readFileSync(cacheFile(entries, '.json'), 'utf8'));
     return Array.isArray(record.settings) && Array.isArray(record.files) ? record : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The result of `entries` in `scope`: the last one recorded while its stamp holds, else a check's, recorded. */
-function result(entryPaths, scope) {
-  if (!SCOPES.includes(scope)) throw new Error(`unknown scope ${scope}: expected one of ${SCOPES.join(', ')}`);
+/** The result of `entries` (their Program's errors): the last one recorded while its stamp holds, else a check's, recorded. */
+function result(entryPaths) {
   const entries = entryPaths.map(relativeName);
-  const previous = readRecord(entries, scope);
+  const previous = readRecord(entries);
   // Taken before the check: a folder changed while it runs leaves a stamp that no longer matches.
   const before = new Map(foldersOf((previous?.files ?? []).map(([file]) => file)).map((dir) => [dir, listing(dir)]));
   if (previous) {
     const now = (files) => files.map((recorded) => [recorded[0], hashNow(recorded)]);
-    if (stamp(entries, scope, now(previous.settings), now(previous.files), (dir) => before.get(dir)) === previous.key) return previous;
+    if (stamp(entries, now(previous.settings), now(previous.files), (dir) => before.get(dir)) === previous.key) return previous;
   }
 
   // Besides the sources: tsconfig.json (the check parses these bytes), the lock files and TypeScript's version.
   const settings = ['tsconfig.json', 'package-lock.json', 'node_modules/.package-lock.json', relativeName(require.resolve('typescript/package.json'))]
     .map((file) => [file, read(file)]);
-  const { texts, results } = check(entries, scope, settings[0][1]);
+  const { texts, results } = check(entries, 'program', settings[0][1]);
   // What the check read, not the files as they are now: a file saved during the check is checked next time.
   const describedSettings = settings.map(([file, bytes]) => described(file, bytes));
   const seen = new Map();
   for (const result of results) {
     const files = result.files.map((file) => seen.get(file) ?? seen.set(file, described(file, texts.get(file))).get(file));
-    const key = stamp(result.entries, scope, describedSettings, files, (dir) => before.get(dir) ?? listing(dir));
-    writeAtomically(cacheFile(result.entries, '.json', scope), JSON.stringify({ ...result, settings: describedSettings, files, key }));
+    const key = stamp(result.entries, describedSettings, files, (dir) => before.get(dir) ?? listing(dir));
+    writeAtomically(cacheFile(result.entries, '.json'), JSON.stringify({ ...result, settings: describedSettings, files, key }));
   }
   return results[0];
 }
@@ -142,7 +136,7 @@ function result(entryPaths, scope) {
  * `file:line:column: message`, then how many more. TypeScript is loaded only when the stamp of the last result changed.
  */
 function typecheckEntries(entryPaths) {
-  return result(entryPaths, 'program').errors;
+  return result(entryPaths).errors;
 }
 
 /**
@@ -177,8 +171,10 @@ function placed(ts, d) {
 }
 
 /**
- * Checks the Program of `entries` with tsconfig.json's options, parsed from the bytes the stamp hashed. Returns the
- * texts it checked and the results to record: the entries', then, for several in the `program` scope, each entry's own.
+ * Checks the Program of `entries` in `scope`, with tsconfig.json's options parsed from `tsconfigText`: `program`, the
+ * errors of every file it holds (synthesis, whose results are recorded); `entries`, every error of the entries' own
+ * files, each with its place (the docs' snippets). Returns the texts it checked and the results: the entries', then,
+ * for several in the `program` scope, each entry's own.
  */
 function check(entries, scope, tsconfigText) {
   const ts = require('typescript');
